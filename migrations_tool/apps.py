@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MigrationsToolConfig(AppConfig):
+    name = "migrations_tool"
+    verbose_name = "Data copies"

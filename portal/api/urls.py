@@ -1,0 +1,16 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from portal.accounts.api import MeView, TeamViewSet
+from portal.audit.api import AuditEventViewSet
+from portal.jobs.api import JobViewSet
+
+router = DefaultRouter()
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("jobs", JobViewSet, basename="job")
+router.register("teams", TeamViewSet, basename="team")
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="api-me"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .api import csv_response
+from .selectors import audit_event_list
+
+
+@login_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    events, filterset = audit_event_list(user=request.user, filters=request.GET)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/audit_list.html",
+                  {"page": page, "filter": filterset, "query": query.urlencode()})
+
+
+@login_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    events, _ = audit_event_list(user=request.user, filters=request.GET)
+    return csv_response(events)
+
+
+@login_required
+def audit_object_history(request: HttpRequest, object_type: str, object_id: str) -> HttpResponse:
+    events, _ = audit_event_list(user=request.user, filters={"object_type": object_type, "object_id": object_id})
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "audit/audit_history.html",
+                  {"page": page, "object_type": object_type, "object_id": object_id,
+                   "object_repr": events[0].object_repr if events else f"{object_type} {object_id}"})

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from portal.accounts import rules
+from portal.audit.selectors import audit_event_list
+from portal.jobs.selectors import job_list
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness plus a database round-trip; no authentication, no secrets."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok", "database": "ok"})
+    except Exception:
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {"recent_jobs": job_list(user=user)[:10]}
+    if rules.can_view_audit(user):
+        events, _ = audit_event_list(user=user)
+        context["recent_events"] = events[:10]
+    return render(request, "dashboard/dashboard.html", context)

@@ -1,0 +1,98 @@
+"""The one helper through which tasks report a job's output and progress.
+
+Output is saved first, in batches, then broadcast to the job's channel group after the commit
+(AWX's order), so a browser that joins late reads the backlog from the database and never misses
+a line that was broadcast before it subscribed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from portal.crypto import redact
+
+from .models import Job, JobEvent
+
+logger = logging.getLogger(__name__)
+
+# Keep channel messages small; bigger batches are announced and read from the database.
+_MAX_BROADCAST_BYTES = 64 * 1024
+
+
+def broadcast(job: Job, events: list[JobEvent]) -> None:
+    """Send saved events to the job's websocket group (best effort: the database is the truth)."""
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+    payload = [e.as_message() for e in events]
+    size = sum(len(e["text"]) for e in payload)
+    message = {"type": "job.events", "events": payload if size <= _MAX_BROADCAST_BYTES else [],
+               "last_seq": events[-1].seq, "state": job.state, "progress": job.progress, "message": job.message}
+    try:
+        async_to_sync(layer.group_send)(job.group_name, message)
+    except Exception:  # a dropped broadcast costs latency only: consumers also read the database
+        logger.warning("job %s: broadcast failed", job.pk, exc_info=True)
+
+
+class JobReporter:
+    """Buffers a job's log lines and writes them with progress in batches; call ``close()``."""
+
+    def __init__(self, job: Job, *, flush_seconds: float = 0.5, flush_lines: int = 200) -> None:
+        self.job = job
+        self.flush_seconds = flush_seconds
+        self.flush_lines = flush_lines
+        self._lines: list[str] = []
+        self._last_flush = time.monotonic()
+
+    def log(self, text: str) -> None:
+        self._lines.append(redact(text.rstrip("\n")))
+        if len(self._lines) >= self.flush_lines or time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def progress(self, percent: int, message: str = "") -> None:
+        percent = max(0, min(100, int(percent)))
+        self._write([JobEvent(kind=JobEvent.PROGRESS, progress=percent, text=redact(message))],
+                    progress=percent, message=message)
+
+    def start(self) -> None:
+        fields = {"state": Job.RUNNING, "attempts": self.job.attempts + 1}
+        if self.job.started_at is None:
+            fields["started_at"] = timezone.now()
+        note = "started" if self.job.attempts == 0 else f"restarted (attempt {self.job.attempts + 1})"
+        self._write([JobEvent(kind=JobEvent.STATE, state=Job.RUNNING, text=note)], **fields)
+
+    def finish(self, state: str, *, error: str = "") -> None:
+        error = redact(error)
+        fields = {"state": state, "finished_at": timezone.now(), "error": error}
+        if state == Job.SUCCEEDED:
+            fields["progress"] = 100
+        self._write([JobEvent(kind=JobEvent.STATE, state=state, text=error or state,
+                              progress=fields.get("progress"))], **fields)
+
+    def flush(self) -> None:
+        if self._lines:
+            self._write([])
+
+    def _write(self, extra: list[JobEvent], **job_fields) -> None:
+        events = [JobEvent(kind=JobEvent.LOG, text="\n".join(self._lines))] if self._lines else []
+        events += extra
+        self._lines = []
+        self._last_flush = time.monotonic()
+        with transaction.atomic():
+            job = Job.objects.select_for_update().get(pk=self.job.pk)
+            for offset, event in enumerate(events):
+                event.job = job
+                event.seq = job.next_seq + offset
+            JobEvent.objects.bulk_create(events)
+            job.next_seq += len(events)
+            for name, value in job_fields.items():
+                setattr(job, name, value)
+            job.save()
+            self.job = job
+            transaction.on_commit(lambda: broadcast(job, events))

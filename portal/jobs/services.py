@@ -1,0 +1,39 @@
+"""Creating jobs. Feature services call ``job_create`` inside their own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from portal.accounts import rules
+from portal.audit.actor import Actor
+from portal.audit.services import audited
+
+from .models import Job
+
+
+def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None) -> Job:
+    """Save a queued job and enqueue ``task(job_id, actor)`` once the row is committed."""
+    job = Job.objects.create(
+        kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:200] if target is not None else "",
+    )
+    transaction.on_commit(lambda: task.delay(str(job.pk), actor.to_dict()))
+    return job
+
+
+def selfcheck_start(*, actor: Actor, user: Any) -> Job:
+    """Start a self-check of Slipway's own plumbing (database, queue, websockets, AWS endpoint)."""
+    from .selfcheck import selfcheck
+
+    with audited(actor=actor, action="selfcheck.start") as scope:
+        if not rules.is_platform_admin(user):
+            raise PermissionDenied("Only Platform admins can run the self-check.")
+        with transaction.atomic():
+            job = job_create(actor=actor, kind="selfcheck", title="Self-check", task=selfcheck)
+        scope.obj = job
+    return job

@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from portal.api.errors import json_error_view
+from portal.audit import views as audit_views
+from portal.dashboard import views as dashboard_views
+from portal.jobs import views as job_views
+from portal.sections import section
+
+urlpatterns = [
+    path("", dashboard_views.dashboard, name="dashboard"),
+    path("healthz", dashboard_views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("environments/", section("environments"), name="environment-list"),
+    path("clusters/", section("clusters"), name="cluster-list"),
+    path("data-copies/", section("data-copies"), name="datacopy-list"),
+    path("audit/", audit_views.audit_list, name="audit-list"),
+    path("audit/export.csv", audit_views.audit_export, name="audit-export"),
+    path("audit/object/<str:object_type>/<str:object_id>/", audit_views.audit_object_history, name="audit-object"),
+    path("jobs/", job_views.job_index, name="job-list"),
+    path("jobs/selfcheck/", job_views.selfcheck, name="job-selfcheck"),
+    path("jobs/<uuid:job_id>/", job_views.job_detail, name="job-detail"),
+    path("api/v1/", include("portal.api.urls")),
+    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = json_error_view(403, "permission_denied", "You do not have permission to perform this action.")
+handler404 = json_error_view(404, "not_found", "Not found.")

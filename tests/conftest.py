@@ -1,0 +1,44 @@
+import pytest
+from rest_framework.test import APIClient
+
+from portal.accounts import roles
+from tests.factories import TeamFactory, UserFactory
+
+ROLE_USERS = {
+    "developer": roles.DEVELOPERS,
+    "qa": roles.QA,
+    "manager": roles.MANAGERS,
+    "admin": roles.PLATFORM_ADMINS,
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests without a layer marker are unit tests, so `-m unit` selects them."""
+    layers = {"integration", "e2e", "reliability"}
+    for item in items:
+        if not layers & {m.name for m in item.iter_markers()}:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(slug="payments", name="Payments")
+
+
+@pytest.fixture
+def users(db, team):
+    """One user per role, all members of the 'payments' team, plus an outsider with no role."""
+    made = {key: UserFactory(username=key, roles=[role], teams=[team]) for key, role in ROLE_USERS.items()}
+    made["outsider"] = UserFactory(username="outsider")
+    return made
+
+
+@pytest.fixture
+def api_for():
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
