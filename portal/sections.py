@@ -8,7 +8,6 @@ from django.shortcuts import render
 
 UPCOMING = {
     "environments": ("Environments", "Create, update, clone, promote and destroy environments from blueprints."),
-    "clusters": ("Clusters", "Terraform-provisioned and registered Kubernetes clusters."),
     "data-copies": ("Data copies", "Copy MariaDB, Redis and S3 data between environments, with masking."),
 }
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "channels",
+    "portal",
     "portal.accounts",
     "portal.audit",
     "portal.jobs",

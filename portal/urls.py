@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from clusters import views as cluster_views
 from portal.api.errors import json_error_view
 from portal.audit import views as audit_views
 from portal.dashboard import views as dashboard_views
@@ -16,7 +17,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("environments/", section("environments"), name="environment-list"),
-    path("clusters/", section("clusters"), name="cluster-list"),
+    path("clusters/", cluster_views.cluster_index, name="cluster-list"),
     path("data-copies/", section("data-copies"), name="datacopy-list"),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("audit/export.csv", audit_views.audit_export, name="audit-export"),

@@ -1,0 +1,45 @@
+"""The one Kubernetes adapter: builds API clients from a cluster's stored (encrypted) kubeconfig."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+
+
+class KubeconfigError(ValueError):
+    """The kubeconfig cannot be used; the message says why, without echoing credentials."""
+
+
+def parse_kubeconfig(text: str) -> dict[str, Any]:
+    """Validate a kubeconfig and return its current context's cluster facts."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KubeconfigError("The kubeconfig is not valid YAML.") from exc
+    if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
+        raise KubeconfigError("The kubeconfig has no clusters or contexts.")
+    current = data.get("current-context") or data["contexts"][0].get("name")
+    context = next((c for c in data["contexts"] if c.get("name") == current), None)
+    if context is None:
+        raise KubeconfigError(f"The kubeconfig's current context {current!r} is not defined.")
+    cluster_name = (context.get("context") or {}).get("cluster")
+    cluster = next((c for c in data["clusters"] if c.get("name") == cluster_name), None)
+    server = ((cluster or {}).get("cluster") or {}).get("server")
+    if not server:
+        raise KubeconfigError(f"The kubeconfig's cluster {cluster_name!r} has no server address.")
+    return {"context": current, "server": server}
+
+
+def api_client(kubeconfig: str) -> client.ApiClient:
+    """An ApiClient for the kubeconfig's current context (nothing is written to disk)."""
+    return config.new_client_from_config_dict(yaml.safe_load(kubeconfig))
+
+
+def probe(kubeconfig: str, *, timeout: float = 5.0) -> dict[str, Any]:
+    """Ask the API server for its version and node count. Raises on any failure."""
+    with api_client(kubeconfig) as api:
+        version = client.VersionApi(api).get_code(_request_timeout=timeout)
+        nodes = client.CoreV1Api(api).list_node(_request_timeout=timeout)
+    return {"version": version.git_version, "nodes": len(nodes.items)}
