@@ -1,6 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.stack.fixtures import in_ci
+
 from portal.accounts import roles
 from tests.factories import TeamFactory, UserFactory
 
@@ -18,6 +20,17 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if not layers & {m.name for m in item.iter_markers()}:
             item.add_marker(pytest.mark.unit)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skipped test is a failure: a skip there means a missing service or install step."""
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"skipped in CI (CI=true turns skips into failures): {reason}"
 
 
 @pytest.fixture

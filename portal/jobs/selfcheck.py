@@ -9,7 +9,6 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from .runner import job_task
 
 
 def _database() -> str:
@@ -39,8 +38,8 @@ def _aws() -> str:
 STEPS = [("database", _database), ("channel layer", _channel_layer), ("AWS endpoint", _aws)]
 
 
-@job_task("portal.jobs.selfcheck")
-def selfcheck(job, reporter, actor) -> None:
+def run_selfcheck(job, reporter, actor) -> None:
+    """Run every check, report each, and fail the job once at the end if any failed."""
     failures = []
     for index, (name, check) in enumerate(STEPS, start=1):
         reporter.log(f"checking {name}…")

@@ -28,7 +28,7 @@ def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = 
 
 def selfcheck_start(*, actor: Actor, user: Any) -> Job:
     """Start a self-check of Slipway's own plumbing (database, queue, websockets, AWS endpoint)."""
-    from .selfcheck import selfcheck
+    from .tasks import selfcheck
 
     with audited(actor=actor, action="selfcheck.start") as scope:
         if not rules.is_platform_admin(user):

@@ -1,0 +1,54 @@
+# Slipway: `make run` starts the portal, `make test` runs the whole suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(REQ_HASH)
+
+.PHONY: run test test-unit test-integration test-e2e test-reliability lint stack-up stack-down stack-status bench venv
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+run: venv
+	$(PY) manage.py runportal
+
+test: venv
+	tests/stack/system-deps.sh
+	$(PY) -m tests.stack up
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+test-unit: venv
+	$(PY) -m pytest -m unit -q
+
+test-integration: venv
+	$(PY) -m pytest -m integration
+
+test-e2e: venv
+	$(PY) -m pytest -m e2e
+
+test-reliability: venv
+	$(PY) -m pytest -m reliability
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+stack-up: venv
+	$(PY) -m tests.stack up
+
+stack-down: venv
+	$(PY) -m tests.stack down
+
+stack-status: venv
+	$(PY) -m tests.stack status
+
+bench: venv
+	$(PY) -m tests.stack up postgres
+	$(PY) bench/audit_pagination.py

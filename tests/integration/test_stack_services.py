@@ -1,0 +1,68 @@
+"""The local stack's services are real: each answers a real round-trip."""
+
+import shutil
+import subprocess
+
+import psycopg
+import pymysql
+import pytest
+
+from portal import aws
+
+pytestmark = pytest.mark.integration
+
+TERRAFORM_VERSION = "1.11.4"
+
+
+def test_postgresql_answers(pg_database):
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("CREATE TABLE t (n int)")
+        conn.execute("INSERT INTO t VALUES (41), (1)")
+        assert conn.execute("SELECT sum(n) FROM t").fetchone()[0] == 42
+        assert conn.execute("SHOW server_version").fetchone()[0].startswith("15")
+
+
+def test_redis_answers_in_its_own_namespace(redis_namespace):
+    client, prefix = redis_namespace["client"], redis_namespace["prefix"]
+    client.set(f"{prefix}k", "v", px=60000)
+    assert client.get(f"{prefix}k") == b"v"
+    assert 0 < client.pttl(f"{prefix}k") <= 60000
+
+
+def test_mariadb_answers(mariadb_database):
+    conn = pymysql.connect(**mariadb_database)
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB")
+        cur.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+        cur.execute("SELECT COUNT(*), VERSION() FROM t")
+        count, version = cur.fetchone()
+    conn.close()
+    assert count == 2
+    assert "MariaDB" in version
+
+
+def test_s3_round_trip_on_moto(s3_bucket):
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=s3_bucket, Key="dir/a.txt", Body=b"hello")
+    assert s3.get_object(Bucket=s3_bucket, Key="dir/a.txt")["Body"].read() == b"hello"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]] == ["dir/a.txt"]
+
+
+def test_route53_round_trip_on_moto(route53_zone):
+    r53 = aws.client("route53")
+    change = r53.change_resource_record_sets(HostedZoneId=route53_zone["id"], ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {
+            "Name": f"qa-1.{route53_zone['name']}", "Type": "CNAME", "TTL": 60,
+            "ResourceRecords": [{"Value": "lb.example.com"}]}}]})["ChangeInfo"]
+    assert r53.get_change(Id=change["Id"])["ChangeInfo"]["Status"] == "INSYNC"
+    records = r53.list_resource_record_sets(HostedZoneId=route53_zone["id"])["ResourceRecordSets"]
+    assert {"qa-1." + route53_zone["name"]} == {r["Name"] for r in records if r["Type"] == "CNAME"}
+
+
+def test_terraform_is_the_pinned_version():
+    binary = shutil.which("terraform")
+    assert binary, "terraform is not on PATH (make test installs it; see README)"
+    out = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, check=True).stdout
+    import json
+
+    assert json.loads(out)["terraform_version"] == TERRAFORM_VERSION
