@@ -1,10 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.stack.fixtures import in_ci
-
 from portal.accounts import roles
 from tests.factories import TeamFactory, UserFactory
+from tests.stack.fixtures import in_ci
 
 ROLE_USERS = {
     "developer": roles.DEVELOPERS,

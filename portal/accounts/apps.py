@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from . import signals  # noqa: F401  (connects the sign-in audit receivers)
         from .roles import sync_roles
 
         # Later apps add permissions in their own migrations; keep the roles' grants complete.

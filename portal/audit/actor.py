@@ -24,8 +24,9 @@ class Actor:
     source_ip: str | None = None
 
     @classmethod
-    def from_request(cls, request: HttpRequest) -> Actor:
-        user = request.user
+    def from_request(cls, request: HttpRequest, *, user: Any = None) -> Actor:
+        """The signed-in user of ``request`` (or ``user`` when the request has none yet)."""
+        user = user if user is not None else request.user
         return cls(name=user.get_username(), user_id=user.pk, kind="user",
                    request_id=getattr(request, "request_id", None) or uuid.uuid4().hex,
                    source_ip=source_ip(request))

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 
-
 def _database() -> str:
     return f"{get_user_model().objects.count()} user(s) in {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
 

@@ -90,3 +90,16 @@ def test_audit_api_filters(users, event, api_for):
     assert response.json()["results"][0]["details"] == {"before": None, "after": {"v": "1.2"}}
     assert api_for(users["developer"]).get("/api/v1/audit-events/").status_code == 403
     assert api_for(users["admin"]).delete(f"/api/v1/audit-events/{event.pk}/").status_code == 405
+
+
+def test_sign_in_and_failed_sign_in_are_audited(users):
+    client = Client(REMOTE_ADDR="10.9.8.7")
+    client.post("/login/", {"username": "developer", "password": "wrong"})
+    client.post("/login/", {"username": "developer", "password": "pw-for-tests-1"})
+    client.post("/logout/")
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "actor_name", "outcome", "source_ip"))
+    assert events == [
+        ("user.login_failed", "developer", "failure", "10.9.8.7"),
+        ("user.login", "developer", "success", "10.9.8.7"),
+        ("user.logout", "developer", "success", "10.9.8.7"),
+    ]
