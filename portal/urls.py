@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -34,3 +35,6 @@ urlpatterns = [
 
 handler403 = json_error_view(403, "permission_denied", "You do not have permission to perform this action.")
 handler404 = json_error_view(404, "not_found", "Not found.")
+
+if settings.SLIPWAY_OIDC_ENABLED:
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

@@ -9,10 +9,11 @@ from .models import AuditEvent
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    actor = django_filters.CharFilter(field_name="actor_name", lookup_expr="iexact", label="Actor")
-    team = django_filters.CharFilter(field_name="team_slug", lookup_expr="iexact", label="Team")
+    # Exact matches, so the composite (column, -timestamp) indexes serve every filtered page.
+    actor = django_filters.CharFilter(field_name="actor_name", lookup_expr="exact", label="Actor")
+    team = django_filters.CharFilter(field_name="team_slug", lookup_expr="exact", label="Team")
     action = django_filters.CharFilter(field_name="action", lookup_expr="startswith", label="Action")
-    object_type = django_filters.CharFilter(field_name="object_type", lookup_expr="iexact", label="Object type")
+    object_type = django_filters.CharFilter(field_name="object_type", lookup_expr="exact", label="Object type")
     object_id = django_filters.CharFilter(field_name="object_id", lookup_expr="exact", label="Object id")
     outcome = django_filters.ChoiceFilter(choices=AuditEvent.OUTCOMES, label="Outcome")
     request_id = django_filters.CharFilter(field_name="request_id", label="Request id")

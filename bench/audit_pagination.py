@@ -1,0 +1,118 @@
+"""Benchmark: paging the audit trail with 100,000 events, against raw SQL on the same database.
+
+Prints, per scenario, the median time of Slipway's selector + paginator (the audit page's query
+path) and of a hand-written SQL query returning the same page, and their ratio. Uses a fresh
+database on the test stack's PostgreSQL (`python -m tests.stack up postgres`).
+Run: `make bench` (or `.venv/bin/python bench/audit_pagination.py [--events N]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def median_ms(fn, repeat: int = 15) -> float:
+    fn()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+
+    import psycopg
+
+    from tests.stack.process import Context
+    from tests.stack.services import Postgres
+
+    admin_url = Postgres().up(Context.default())["POSTGRES_URL"]
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    db_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    os.environ.update(DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="portal.settings",
+                      SLIPWAY_VAR_DIR=str(ROOT / "var" / "bench"))
+    try:
+        run(db_url, args.events)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(db_url: str, count: int) -> None:
+    import django
+
+    django.setup()
+    import psycopg
+    from django.core.management import call_command
+    from django.core.paginator import Paginator
+
+    from portal.audit.models import AuditEvent
+    from portal.audit.selectors import audit_event_list
+
+    call_command("migrate", verbosity=0)
+    actors = [f"user{n}" for n in range(50)]
+    teams = ["payments", "search", "checkout", "platform"]
+    actions = ["environment.create", "environment.update", "environment.destroy", "datacopy.start", "user.login"]
+    batch = [AuditEvent(actor_name=actors[n % 50], team_slug=teams[n % 4], action=actions[n % 5],
+                        object_type="environments.environment", object_id=str(n % 2000),
+                        object_repr=f"env-{n % 2000}", details={"n": n}, request_id=uuid.uuid4().hex)
+             for n in range(count)]
+    start = time.perf_counter()
+    AuditEvent.objects.bulk_create(batch, batch_size=5000)
+    print(f"inserted {count} events in {time.perf_counter() - start:.1f}s")
+    with psycopg.connect(db_url) as conn:
+        conn.execute("ANALYZE audit_auditevent")
+
+    class Manager:
+        is_authenticated = True
+        is_superuser = True
+        pk = 0
+
+    user = Manager()
+    scenarios = {
+        "first page": ({}, 1, ""),
+        "page 1000": ({}, 1000, ""),
+        "actor filter, page 10": ({"actor": "user7"}, 10, "WHERE actor_name = 'user7'"),
+        "object history": ({"object_type": "environments.environment", "object_id": "42"}, 1,
+                           "WHERE object_type = 'environments.environment' AND object_id = '42'"),
+    }
+    conn = psycopg.connect(db_url)
+    print(f"{'scenario':26} {'slipway ms':>11} {'raw SQL ms':>11} {'ratio':>7}")
+    for label, (filters, page_no, where) in scenarios.items():
+        def slipway(filters=filters, page_no=page_no):
+            events, _ = audit_event_list(user=user, filters=filters)
+            page = Paginator(events, 50).get_page(page_no)
+            return list(page.object_list), page.paginator.count
+
+        def raw(where=where, page_no=page_no):
+            cur = conn.execute(f"SELECT count(*) FROM audit_auditevent {where}")
+            cur.fetchone()
+            return conn.execute(f"SELECT * FROM audit_auditevent {where} ORDER BY timestamp DESC, id DESC "
+                                f"LIMIT 50 OFFSET {(page_no - 1) * 50}").fetchall()
+
+        ours, base = median_ms(slipway), median_ms(raw)
+        print(f"{label:26} {ours:11.2f} {base:11.2f} {ours / base:7.2f}")
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()
