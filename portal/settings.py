@@ -146,6 +146,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
+if PRODUCTION and CELERY_BROKER_URL == "filesystem://":
+    # Separate web and worker containers would never see each other's tasks on a local folder.
+    raise ImproperlyConfigured("REDIS_URL (or CELERY_BROKER_URL) must be set when SLIPWAY_ENV=production")
 if CELERY_BROKER_URL == "filesystem://":
     _queue = VAR_DIR / "celery" / "queue"
     _queue.mkdir(parents=True, exist_ok=True)

@@ -50,9 +50,10 @@ def test_database_url_switches_to_postgresql(tmp_path):
 @pytest.mark.parametrize(("missing", "message"), [
     ("SECRET_KEY", "SECRET_KEY must be set"),
     ("SLIPWAY_ENCRYPTION_KEYS", "SLIPWAY_ENCRYPTION_KEYS must be set"),
+    ("REDIS_URL", "REDIS_URL (or CELERY_BROKER_URL) must be set"),
 ])
 def test_production_refuses_to_start_without_keys(tmp_path, missing, message):
-    env = {"SLIPWAY_ENV": "production", "SECRET_KEY": "x" * 50,
+    env = {"SLIPWAY_ENV": "production", "SECRET_KEY": "x" * 50, "REDIS_URL": "redis://redis:6379/0",
            "SLIPWAY_ENCRYPTION_KEYS": "JJ2v2F0gTTzJn4uFYFOpA2P1sqlLBfdpFRIohOCDfdo=", "ALLOWED_HOSTS": "slipway.example"}
     env.pop(missing)
     result = probe(tmp_path, **env)
@@ -62,6 +63,7 @@ def test_production_refuses_to_start_without_keys(tmp_path, missing, message):
 
 def test_production_is_safe_by_default(tmp_path):
     result = probe(tmp_path, SLIPWAY_ENV="production", SECRET_KEY="x" * 50, ALLOWED_HOSTS="slipway.example",
+                   REDIS_URL="redis://redis:6379/0",
                    SLIPWAY_ENCRYPTION_KEYS="JJ2v2F0gTTzJn4uFYFOpA2P1sqlLBfdpFRIohOCDfdo=")
     assert result.returncode == 0, result.stderr
     facts = json.loads(result.stdout)
