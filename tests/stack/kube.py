@@ -1,0 +1,371 @@
+"""A real local Kubernetes control plane with simulated nodes (kwok), for integration tests.
+
+kwokctl's *binary* runtime runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+kwok-controller as local processes, from binaries that build-kube.sh compiled into the cache
+(~/.cache/slipway/bin); nothing is downloaded when the cluster starts. The API server, admission
+(ResourceQuota, ServiceAccount, ...), the scheduler and the controllers are the real ones; kwok
+only stands in for the kubelets: it marks the fake nodes Ready, moves scheduled pods to
+Running/Ready and serves `kubectl logs` from CRI-format files (see append_pod_log).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .process import Context, StackError, port_open, say
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+HERE = Path(__file__).parent
+BUILD_SCRIPT = HERE / "build-kube.sh"
+KWOKCTL_CONFIG = HERE / "kwok" / "kwokctl.yaml"
+NODES_MANIFEST = HERE / "kwok" / "nodes.yaml"
+
+CLUSTER = "slipway"
+KUBE_PORT = int(os.environ.get("SLIPWAY_STACK_KUBE_PORT", "56443"))
+KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
+DEFAULT_CLUSTER_LOGS = "slipway-default"
+
+
+def _pinned(var: str) -> str:
+    # The versions are pinned once, in build-kube.sh; like the script, honour an env override.
+    match = re.search(rf'^{var}="\$\{{{var}:-([^}}]+)\}}"', BUILD_SCRIPT.read_text(), re.MULTILINE)
+    if match is None:
+        raise StackError(f"cannot find the default {var} in {BUILD_SCRIPT}")
+    return os.environ.get(var) or match.group(1)
+
+
+def binaries() -> dict[str, Path]:
+    """Where build-kube.sh puts each binary (the same layout the script uses)."""
+    bindir = Path(os.environ.get("SLIPWAY_CACHE", Path.home() / ".cache" / "slipway")) / "bin"
+    kube, etcd, kwok = (bindir / f"{c}-{_pinned(v)}" for c, v in
+                        (("kube", "KUBE_VERSION"), ("etcd", "ETCD_VERSION"), ("kwok", "KWOK_VERSION")))
+    return {"kube-apiserver": kube / "kube-apiserver", "kube-controller-manager": kube / "kube-controller-manager",
+            "kube-scheduler": kube / "kube-scheduler", "etcd": etcd / "etcd", "kwok": kwok / "kwok",
+            "kwokctl": kwok / "kwokctl"}
+
+
+def _ensure_binaries() -> dict[str, Path]:
+    bins = binaries()
+    missing = [name for name, path in bins.items() if not os.access(path, os.X_OK)]
+    if missing:
+        say(f"kube: building {', '.join(missing)} with build-kube.sh (first run only; 15-30 min on 2 cores)")
+        # Output goes to our stderr so a long build shows progress instead of looking hung.
+        rc = subprocess.run([str(BUILD_SCRIPT), "all"], stdout=2, stderr=2).returncode
+        if rc != 0:
+            raise StackError(f"kube: {BUILD_SCRIPT.name} failed with exit code {rc} (output above)")
+    return bins
+
+
+def workdir(ctx: Context) -> Path:
+    """KWOK_WORKDIR: kwokctl keeps cluster state, pki, pids and component logs here."""
+    return ctx.dir("kwok")
+
+
+def cluster_dir(ctx: Context) -> Path:
+    return workdir(ctx) / "clusters" / CLUSTER
+
+
+def kubeconfig_file(ctx: Context) -> Path:
+    return workdir(ctx) / f"{CLUSTER}.kubeconfig"
+
+
+def logs_dir(ctx: Context) -> Path:
+    """Root of the CRI-format pod log files that kwok serves (SLIPWAY_KWOK_LOGS_DIR)."""
+    return ctx.dir("kwok-logs")
+
+
+def _kwokctl(ctx: Context, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    # Inherited KWOK_* variables would override our config file (kwok reads env after files).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KWOK_")}
+    env.update(KWOK_WORKDIR=str(workdir(ctx)), KWOK_KUBE_VERSION=_pinned("KUBE_VERSION"))
+    try:
+        return subprocess.run([str(binaries()["kwokctl"]), "--name", CLUSTER, *args], env=env, text=True,
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise StackError(f"kube: kwokctl {' '.join(args[:2])} did not finish within {timeout:.0f}s") from exc
+
+
+def _log_run(ctx: Context, proc: subprocess.CompletedProcess[str]) -> None:
+    with ctx.logfile("kube").open("a") as log:
+        log.write(f"$ {' '.join(map(str, proc.args))}\n{proc.stdout}{proc.stderr}\n")
+
+
+def _ours(ctx: Context, pid: int) -> bool:
+    # Components run with our workdir in their arguments; a recycled pid would not.
+    try:
+        return str(workdir(ctx)).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _component_pids(ctx: Context) -> dict[str, int]:
+    """Pids of the components kwokctl started for this stack, from its pid files."""
+    pids = {}
+    for pidfile in (cluster_dir(ctx) / "pids").glob("*.pid"):
+        try:
+            pids[pidfile.stem] = int(pidfile.read_text().strip())
+        except (ValueError, OSError):
+            continue
+    return pids
+
+
+def api_client(ctx: Context | None = None) -> ApiClient:
+    """A kubernetes ApiClient for the stack's cluster (the Python client is imported lazily)."""
+    from kubernetes import config
+
+    return config.new_client_from_config(config_file=str(kubeconfig_file(ctx or Context.default())))
+
+
+def _wait_until(what: str, probe: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = probe()
+            if result:
+                return result
+            error: Exception | None = None
+        except Exception as exc:  # any failure means "not yet"; reported on timeout
+            error = exc
+        if time.monotonic() > deadline:
+            raise StackError(f"kube: {what} not ready after {timeout:.0f}s (last error: {error})")
+        time.sleep(0.2)
+
+
+def _seed(ctx: Context, client: ApiClient) -> None:
+    """Create the fake nodes and the default ClusterLogs if missing (idempotent)."""
+    from kubernetes import client as k8s
+    from kubernetes.client.rest import ApiException
+
+    core, custom = k8s.CoreV1Api(client), k8s.CustomObjectsApi(client)
+    _wait_until("apiserver", lambda: core.list_namespace(limit=1) is not None, 60)
+    nodes = yaml.safe_load(NODES_MANIFEST.read_text())["items"]
+    for node in nodes:
+        try:
+            core.create_node(node)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+    # Pods without a registered log file get this (empty) one, like a container that prints nothing.
+    default_log = logs_dir(ctx) / "default.log"
+    default_log.touch()
+    body = {"apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION}", "kind": "ClusterLogs",
+            "metadata": {"name": DEFAULT_CLUSTER_LOGS},
+            "spec": {"logs": [{"logsFile": str(default_log), "follow": True}]}}
+
+    def create_default_logs() -> bool:
+        # Retried: kwokctl installs the CRD just before returning and it may not be served yet.
+        try:
+            custom.create_cluster_custom_object(KWOK_GROUP, KWOK_VERSION, "clusterlogs", body)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        return True
+
+    _wait_until("ClusterLogs CRD", create_default_logs, 30)
+    names = {n["metadata"]["name"] for n in nodes}
+
+    def nodes_ready() -> bool:
+        ready = {n.metadata.name for n in core.list_node(label_selector="type=kwok").items
+                 if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])}
+        return names <= ready
+
+    _wait_until("kwok nodes", nodes_ready, 60)
+
+
+@contextmanager
+def _locked(ctx: Context) -> Iterator[None]:
+    # Parallel test processes (e.g. pytest-xdist workers) all call up(); one creates the cluster.
+    with (workdir(ctx) / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+class Kube:
+    name = "kube"
+
+    def facts(self, ctx: Context) -> dict[str, str]:
+        # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m tests.stack env)`)
+        # in the stack directory instead of ~/.kube/cache.
+        return {"KUBECONFIG": str(kubeconfig_file(ctx)), "SLIPWAY_KWOK_LOGS_DIR": str(logs_dir(ctx)),
+                "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache")}
+
+    def up(self, ctx: Context) -> dict[str, str]:
+        with _locked(ctx):
+            return self._up(ctx)
+
+    def _up(self, ctx: Context) -> dict[str, str]:
+        if self.status(ctx):
+            client = api_client(ctx)
+            try:
+                _seed(ctx, client)  # cheap, and repairs nodes a test may have deleted
+            finally:
+                client.close()
+            return self.facts(ctx)
+        if port_open(KUBE_PORT) and not self._apiserver_alive(ctx):
+            raise StackError(f"kube: port {KUBE_PORT} is in use by something else; "
+                             "set SLIPWAY_STACK_KUBE_PORT to a free port")
+        bins = _ensure_binaries()
+        started = time.monotonic()
+        # A cluster left over from a crash or reboot is recreated, not resumed: its saved config
+        # may name another port or binary version, and its etcd data has no value to tests.
+        if cluster_dir(ctx).exists():
+            self._down(ctx)
+        say(f"kube: starting kwok cluster {CLUSTER!r} on https://127.0.0.1:{KUBE_PORT}")
+        proc = _kwokctl(
+            ctx, "create", "cluster", "--runtime", "binary", "-c", str(KWOKCTL_CONFIG),
+            "--kube-apiserver-port", str(KUBE_PORT),
+            "--kubeconfig", "",  # never touch ~/.kube/config; we write our own file below
+            "--etcd-binary", str(bins["etcd"]), "--kube-apiserver-binary", str(bins["kube-apiserver"]),
+            "--kube-controller-manager-binary", str(bins["kube-controller-manager"]),
+            "--kube-scheduler-binary", str(bins["kube-scheduler"]),
+            "--kwok-controller-binary", str(bins["kwok"]),
+            "--wait", "60s", "--timeout", "120s",
+        )
+        _log_run(ctx, proc)
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            self._down(ctx)
+            raise StackError(f"kube: kwokctl create cluster failed (exit {proc.returncode}):\n{tail}")
+        kubeconfig = _kwokctl(ctx, "get", "kubeconfig")
+        if kubeconfig.returncode != 0:
+            raise StackError(f"kube: kwokctl get kubeconfig failed: {kubeconfig.stderr}")
+        kubeconfig_file(ctx).write_text(kubeconfig.stdout)
+        kubeconfig_file(ctx).chmod(0o600)
+        client = api_client(ctx)
+        try:
+            _seed(ctx, client)
+        finally:
+            client.close()
+        say(f"kube: up in {time.monotonic() - started:.1f}s (KUBECONFIG={kubeconfig_file(ctx)})")
+        return self.facts(ctx)
+
+    def down(self, ctx: Context) -> None:
+        with _locked(ctx):
+            self._down(ctx)
+
+    def _down(self, ctx: Context) -> None:
+        if not cluster_dir(ctx).exists():
+            return
+        pids = list(_component_pids(ctx).values())
+        if os.access(binaries()["kwokctl"], os.X_OK):
+            _log_run(ctx, _kwokctl(ctx, "delete", "cluster", timeout=60))
+        # kwokctl kills by its pid files; make sure nothing it started outlives it anyway.
+        for pid in filter(lambda pid: _ours(ctx, pid), pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(cluster_dir(ctx), ignore_errors=True)
+        kubeconfig_file(ctx).unlink(missing_ok=True)
+        # The Logs objects lived in etcd and are gone; their files would only mislead the next run.
+        shutil.rmtree(ctx.root / "kwok-logs", ignore_errors=True)
+
+    @staticmethod
+    def _apiserver_alive(ctx: Context) -> bool:
+        pid = _component_pids(ctx).get("kube-apiserver")
+        return pid is not None and _ours(ctx, pid)
+
+    def status(self, ctx: Context) -> str | None:
+        if self._apiserver_alive(ctx) and port_open(KUBE_PORT) and kubeconfig_file(ctx).exists():
+            return f"https://127.0.0.1:{KUBE_PORT}"
+        return None
+
+
+# --- Pod logs -------------------------------------------------------------------------------
+# kwok cannot template a log path per pod, so each pod whose logs a test writes gets its own kwok
+# `Logs` object (named like the pod, in its namespace) pointing at
+# <SLIPWAY_KWOK_LOGS_DIR>/<namespace>/<pod>/<container>.log. Every other pod falls back to the
+# cluster-wide `ClusterLogs` default, an empty file.
+
+
+def pod_log_path(logs_root: Path, namespace: str, pod: str, container: str, *, previous: bool = False) -> Path:
+    """The CRI log file kwok serves for one container (``previous`` is what `logs --previous` reads)."""
+    return logs_root / namespace / pod / f"{container}{'.previous' if previous else ''}.log"
+
+
+def _cri_lines(text: str, stream: str) -> str:
+    # CRI log format, as kubelet/containerd write it: "<RFC3339Nano> <stream> F <line>".
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "".join(f"{stamp} {stream} F {line}\n" for line in text.splitlines() or [""])
+
+
+def register_pod_log(namespace: str, pod: str, container: str, *, ctx: Context | None = None,
+                     client: ApiClient | None = None, timeout: float = 10.0) -> Path:
+    """Make kwok serve ``container``'s logs of ``pod`` from its own file; returns the file.
+
+    Idempotent. When the pod is already bound to a node this waits until the log endpoint really
+    serves the new file (kwok picks up Logs objects through a watch, so there is a short lag).
+    """
+    from kubernetes import client as k8s
+    from kubernetes.client.rest import ApiException
+
+    ctx = ctx or Context.default()
+    own_client = client is None
+    api = client or api_client(ctx)
+    try:
+        path = pod_log_path(logs_dir(ctx), namespace, pod, container)
+        previous = pod_log_path(logs_dir(ctx), namespace, pod, container, previous=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        previous.touch()
+        entry = {"containers": [container], "logsFile": str(path), "previousLogsFile": str(previous),
+                 "follow": True}
+        custom = k8s.CustomObjectsApi(api)
+        args = (KWOK_GROUP, KWOK_VERSION, namespace, "logs", pod)
+        try:
+            current = custom.get_namespaced_custom_object(*args)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            custom.create_namespaced_custom_object(*args[:4], {
+                "apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION}", "kind": "Logs",
+                "metadata": {"name": pod, "namespace": namespace}, "spec": {"logs": [entry]}})
+        else:
+            if any(container in e.get("containers", []) for e in current["spec"]["logs"]):
+                return path
+            current["spec"]["logs"].append(entry)  # resourceVersion is kept: a race gives 409
+            custom.replace_namespaced_custom_object(*args, current)
+        core = k8s.CoreV1Api(api)
+        try:
+            bound = bool(core.read_namespaced_pod(pod, namespace).spec.node_name)
+        except ApiException:
+            bound = False
+        if bound:
+            # The cluster-wide default has no previous-logs file, so `previous` reads fail until
+            # kwok serves this pod's own Logs object, and succeed (empty) once it does.
+            _wait_until(f"logs of {namespace}/{pod}/{container}", lambda: core.read_namespaced_pod_log(
+                pod, namespace, container=container, previous=True) is not None, timeout)
+        return path
+    finally:
+        if own_client:
+            api.close()
+
+
+def append_pod_log(namespace: str, pod: str, container: str, text: str, *, stream: str = "stdout",
+                   previous: bool = False, ctx: Context | None = None, client: ApiClient | None = None) -> Path:
+    """Append ``text`` (one or more lines) to a container's log as served by the API server.
+
+    The first call for a container registers its log file with kwok (register_pod_log); followers
+    (`kubectl logs -f`, read_namespaced_pod_log(follow=True)) see the new lines immediately.
+    """
+    path = register_pod_log(namespace, pod, container, ctx=ctx, client=client)
+    if previous:
+        path = pod_log_path(path.parents[2], namespace, pod, container, previous=True)
+    with path.open("a") as log:  # one write per call: a follower never sees half a batch
+        log.write(_cri_lines(text, stream))
+    return path
