@@ -26,7 +26,8 @@ urlpatterns = [
     path("jobs/", job_views.job_index, name="job-list"),
     path("jobs/selfcheck/", job_views.selfcheck, name="job-selfcheck"),
     path("jobs/<uuid:job_id>/", job_views.job_detail, name="job-detail"),
-    path("api/v1/", include("portal.api.urls")),
+    # Namespaced: the router's names (job-list, job-detail…) must not shadow the pages' names.
+    path("api/v1/", include(("portal.api.urls", "api"))),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
