@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.routing import URLRouter
@@ -16,7 +17,6 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from portal.audit.actor import Actor
-from portal.celery import app as celery_app
 from portal.jobs.models import Job
 from portal.jobs.tasks import selfcheck
 from portal.routing import websocket_urlpatterns
@@ -39,22 +39,22 @@ def worker(redis_url, tmp_path, settings):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DATABASE_URL": database_url(),
            "REDIS_URL": url, "SLIPWAY_VAR_DIR": str(tmp_path),
            "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS)}
+    queue = f"test-{os.getpid()}"
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
-                             "--without-gossip", "--without-mingle", "-Q", f"test-{os.getpid()}"],
+                             "--without-gossip", "--without-mingle", "-Q", queue],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    saved = dict(celery_app.conf)
-    celery_app.conf.update(broker_url=url, task_always_eager=False, result_backend=None,
-                           task_default_queue=f"test-{os.getpid()}")
+    # A client app of its own: the project's app object in this process stays eager for other tests.
+    client = Celery("slipway-test-client", broker=url, set_as_current=False)
+    client.conf.update(task_default_queue=queue, broker_connection_retry_on_startup=True)
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                                            "CONFIG": {"hosts": [url]}}}
     # Only the Redis broadcast may deliver live events in this test: no database polling.
     settings.SLIPWAY_JOB_STREAM_POLL_SECONDS = 3600
     channel_layers.backends.clear()
-    yield proc
+    yield client
     proc.terminate()
     output = proc.communicate(timeout=30)[0]
-    celery_app.conf.update({k: saved[k] for k in ("broker_url", "task_always_eager", "result_backend",
-                                                   "task_default_queue")})
+    client.close()
     channel_layers.backends.clear()
     print(output[-3000:])
 
@@ -67,7 +67,7 @@ async def test_selfcheck_on_real_worker_streams_live_over_redis(worker):
     connected, _ = await comm.connect()
     assert connected
     assert (await comm.receive_json_from(timeout=5))["state"] == "queued"
-    await database_sync_to_async(selfcheck.delay)(str(job.pk), Actor.for_user(user).to_dict())
+    await database_sync_to_async(worker.send_task)(selfcheck.name, args=[str(job.pk), Actor.for_user(user).to_dict()])
     seen = []
     async with asyncio.timeout(90):
         while not seen or seen[-1].get("state") != "succeeded" or seen[-1]["type"] != "status":
@@ -89,5 +89,5 @@ def test_worker_fixture_cleans_up_children(worker):
     deadline = time.monotonic() + 60
     replies = []
     while time.monotonic() < deadline and not replies:
-        replies = celery_app.control.ping(timeout=1.0)
+        replies = worker.control.ping(timeout=1.0)
     assert replies, "the Celery worker did not answer a ping over Redis"
