@@ -210,6 +210,9 @@ AWS_REGION = env.str("AWS_DEFAULT_REGION", default="us-east-1")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 AWS_ENDPOINT_URLS = env.dict("SLIPWAY_AWS_ENDPOINT_URLS", default={})  # per service: s3=http://...
 
+# Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
+SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")
+
 # Single sign-on (OpenID Connect), off unless SLIPWAY_OIDC_ENABLED.
 SLIPWAY_OIDC_ENABLED = env.bool("SLIPWAY_OIDC_ENABLED", default=False)
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]

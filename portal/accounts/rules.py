@@ -15,24 +15,23 @@ from . import roles
 PRODUCTION_STAGES = frozenset({"prod", "production"})
 
 
-def role_names(user: Any) -> set[str]:
+def _memo(user: Any, attr: str, load) -> set:
+    # Cached on the user object: one query per request however many objects are checked.
     if not getattr(user, "is_authenticated", False):
         return set()
-    cached = getattr(user, "_slipway_roles", None)
+    cached = getattr(user, attr, None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        user._slipway_roles = cached
+        cached = set(load())
+        setattr(user, attr, cached)
     return cached
+
+
+def role_names(user: Any) -> set[str]:
+    return _memo(user, "_slipway_roles", lambda: user.groups.values_list("name", flat=True))
 
 
 def team_ids(user: Any) -> set[int]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    cached = getattr(user, "_slipway_team_ids", None)
-    if cached is None:
-        cached = set(user.teams.values_list("id", flat=True))
-        user._slipway_team_ids = cached
-    return cached
+    return _memo(user, "_slipway_team_ids", lambda: user.teams.values_list("id", flat=True))
 
 
 def is_platform_admin(user: Any) -> bool:

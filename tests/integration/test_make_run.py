@@ -26,12 +26,17 @@ def children_of(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def start_runportal(var_dir: Path, port: int) -> subprocess.Popen:
+    """`make run`'s command with embedded defaults (SQLite in ``var_dir``), without the cluster."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT"))}
+    env.update(DJANGO_SETTINGS_MODULE="portal.settings", SLIPWAY_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "manage.py", "runportal", "--port", str(port), "--no-cluster"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def test_runportal_serves_and_stops_cleanly(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT"))}
-    env.update(DJANGO_SETTINGS_MODULE="portal.settings", SLIPWAY_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "manage.py", "runportal", "--port", str(port), "--no-cluster"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_runportal(tmp_path, port)
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 120

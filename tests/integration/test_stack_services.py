@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import time
 
 import psycopg
 import pymysql
@@ -66,3 +67,33 @@ def test_terraform_is_the_pinned_version():
     import json
 
     assert json.loads(out)["terraform_version"] == TERRAFORM_VERSION
+
+
+def test_other_aws_services_answer_on_moto(aws_settings):
+    """ECR, CloudWatch Logs, DynamoDB and STS, through the one AWS adapter."""
+    assert aws.client("sts").get_caller_identity()["Account"]
+    ecr = aws.client("ecr")
+    repo = ecr.create_repository(repositoryName="slipway-stack-check")["repository"]
+    try:
+        assert ecr.describe_repositories(repositoryNames=["slipway-stack-check"])["repositories"][0]["repositoryUri"] \
+            == repo["repositoryUri"]
+    finally:
+        ecr.delete_repository(repositoryName="slipway-stack-check", force=True)
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName="/slipway/stack-check")
+    try:
+        logs.create_log_stream(logGroupName="/slipway/stack-check", logStreamName="s")
+        logs.put_log_events(logGroupName="/slipway/stack-check", logStreamName="s",
+                            logEvents=[{"timestamp": int(time.time() * 1000), "message": "hello stack"}])
+        found = logs.filter_log_events(logGroupName="/slipway/stack-check", filterPattern="hello")["events"]
+        assert [e["message"] for e in found] == ["hello stack"]
+    finally:
+        logs.delete_log_group(logGroupName="/slipway/stack-check")
+    ddb = aws.client("dynamodb")
+    ddb.create_table(TableName="stack-check", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    try:
+        ddb.put_item(TableName="stack-check", Item={"k": {"S": "a"}})
+        assert ddb.get_item(TableName="stack-check", Key={"k": {"S": "a"}})["Item"] == {"k": {"S": "a"}}
+    finally:
+        ddb.delete_table(TableName="stack-check")

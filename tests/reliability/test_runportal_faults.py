@@ -2,14 +2,12 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_make_run import ROOT, children_of, free_port
+from tests.integration.test_make_run import children_of, free_port, start_runportal
 
 pytestmark = pytest.mark.reliability
 
@@ -21,10 +19,7 @@ def alive(pid: int) -> bool:
 
 def test_killed_worker_stops_the_whole_portal(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT"))}
-    env.update(DJANGO_SETTINGS_MODULE="portal.settings", SLIPWAY_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "manage.py", "runportal", "--port", str(port), "--no-cluster"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_runportal(tmp_path, port)
     try:
         for line in proc.stdout:
             if f"http://127.0.0.1:{port}/" in line:

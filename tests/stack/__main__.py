@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[stack] {exc}", file=sys.stderr)
             return 1
         print(f"[stack] up: {', '.join(names)}; connection facts in {facts_path(ctx)}", file=sys.stderr)
+        if "KUBECONFIG" in facts:
+            print(f"[stack] kubeconfig: {facts['KUBECONFIG']}", file=sys.stderr)
         return 0
     if args.command == "down":
         for name in reversed(names):

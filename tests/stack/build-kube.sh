@@ -25,7 +25,8 @@ kwok_bin="$CACHE/bin/kwok-$KWOK_VERSION"
 mkdir -p "$kube_bin" "$etcd_bin" "$kwok_bin"
 
 build_kube() {
-  if [[ -x "$kube_bin/kube-apiserver" && -x "$kube_bin/kube-controller-manager" && -x "$kube_bin/kube-scheduler" ]]; then
+  if [[ -x "$kube_bin/kube-apiserver" && -x "$kube_bin/kube-controller-manager" && -x "$kube_bin/kube-scheduler" \
+        && -x "$kube_bin/kubectl" ]]; then
     log "kubernetes $KUBE_VERSION: cached in $kube_bin"; return
   fi
   local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
@@ -58,13 +59,16 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
   log "kubernetes $KUBE_VERSION: resolving modules (go mod tidy)"
   (cd "$work" && go mod tidy -e >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; exit 1; }
   local pkg=k8s.io/component-base/version
   local ld="-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+  # kubectl too: the benchmarks' baseline must match the server (Debian's kubernetes-client is 1.20).
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [[ -x "$kube_bin/$c" ]] && continue
     log "kubernetes $KUBE_VERSION: building $c"
     (cd "$work" && go build -tags tools -trimpath -ldflags "$ld" -o "$kube_bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
     mv "$kube_bin/$c.tmp" "$kube_bin/$c"

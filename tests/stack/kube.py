@@ -55,7 +55,8 @@ def binaries() -> dict[str, Path]:
     kube, etcd, kwok = (bindir / f"{c}-{_pinned(v)}" for c, v in
                         (("kube", "KUBE_VERSION"), ("etcd", "ETCD_VERSION"), ("kwok", "KWOK_VERSION")))
     return {"kube-apiserver": kube / "kube-apiserver", "kube-controller-manager": kube / "kube-controller-manager",
-            "kube-scheduler": kube / "kube-scheduler", "etcd": etcd / "etcd", "kwok": kwok / "kwok",
+            "kube-scheduler": kube / "kube-scheduler", "kubectl": kube / "kubectl", "etcd": etcd / "etcd",
+            "kwok": kwok / "kwok",
             "kwokctl": kwok / "kwokctl"}
 
 
@@ -202,7 +203,7 @@ class Kube:
         # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m tests.stack env)`)
         # in the stack directory instead of ~/.kube/cache.
         return {"KUBECONFIG": str(kubeconfig_file(ctx)), "SLIPWAY_KWOK_LOGS_DIR": str(logs_dir(ctx)),
-                "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache")}
+                "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache"), "KUBECTL": str(binaries()["kubectl"])}
 
     def up(self, ctx: Context) -> dict[str, str]:
         with _locked(ctx):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from .kube import Kube
 from .process import Context
-from .services import MariaDB, Moto, Postgres, Redis
+from .services import MariaDB, Moto, Postgres, Redis, Terraform
 
-COMPONENTS = {c.name: c for c in (Postgres(), Redis(), MariaDB(), Moto(), Kube())}
+COMPONENTS = {c.name: c for c in (Postgres(), Redis(), MariaDB(), Moto(), Terraform(), Kube())}
 
 
 def facts_path(ctx: Context) -> Path:

@@ -37,13 +37,43 @@ def _as_postgres(argv: list[str]) -> list[str]:
     return argv
 
 
-class Postgres:
-    name = "postgres"
+class LoopbackDaemon:
+    """A server on a fixed loopback port that this stack starts and stops by pid."""
+
+    name = ""
+    port = 0
+
+    def facts(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def start(self, ctx: Context) -> None:
+        raise NotImplementedError
 
     def up(self, ctx: Context) -> dict[str, str]:
-        url = f"postgres://postgres:{POSTGRES_PASSWORD}@127.0.0.1:{POSTGRES_PORT}/postgres"
-        if read_pid(ctx, self.name) and port_open(POSTGRES_PORT):
-            return {"POSTGRES_URL": url}
+        if not (read_pid(ctx, self.name) and port_open(self.port)):
+            self.start(ctx)
+            wait_for_port(self.port, name=self.name, log=ctx.logfile(self.name))
+            self.after_start(ctx)
+        return self.facts()
+
+    def after_start(self, ctx: Context) -> None:
+        """First-start set-up that needs the server answering."""
+
+    def down(self, ctx: Context) -> None:
+        stop(ctx, self.name)
+
+    def status(self, ctx: Context) -> str | None:
+        return f"127.0.0.1:{self.port}" if read_pid(ctx, self.name) else None
+
+
+class Postgres(LoopbackDaemon):
+    name = "postgres"
+    port = POSTGRES_PORT
+
+    def facts(self) -> dict[str, str]:
+        return {"POSTGRES_URL": f"postgres://postgres:{POSTGRES_PASSWORD}@127.0.0.1:{self.port}/postgres"}
+
+    def start(self, ctx: Context) -> None:
         bindir = _postgres_bindir()
         data = ctx.root / "postgres" / "data"
         if not (data / "PG_VERSION").exists():
@@ -63,107 +93,115 @@ class Postgres:
         if os.geteuid() == 0:
             log.touch()
             shutil.chown(log, "postgres")
-        say(f"postgres: starting on 127.0.0.1:{POSTGRES_PORT}")
+        say(f"postgres: starting on 127.0.0.1:{self.port}")
         spawn(ctx, self.name, _as_postgres([
-            str(bindir / "postgres"), "-D", str(data), "-p", str(POSTGRES_PORT), "-h", "127.0.0.1",
+            str(bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-h", "127.0.0.1",
             "-k", str(sockdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
             "-c", "full_page_writes=off", "-c", "max_connections=200",
         ]))
-        wait_for_port(POSTGRES_PORT, name="postgres", log=log)
-        return {"POSTGRES_URL": url}
-
-    def down(self, ctx: Context) -> None:
-        stop(ctx, self.name)
-
-    def status(self, ctx: Context) -> str | None:
-        return f"127.0.0.1:{POSTGRES_PORT}" if read_pid(ctx, self.name) else None
 
 
-class Redis:
+class Redis(LoopbackDaemon):
     name = "redis"
+    port = REDIS_PORT
 
-    def up(self, ctx: Context) -> dict[str, str]:
-        url = f"redis://127.0.0.1:{REDIS_PORT}"
-        if read_pid(ctx, self.name) and port_open(REDIS_PORT):
-            return {"REDIS_URL": url}
+    def facts(self) -> dict[str, str]:
+        return {"REDIS_URL": f"redis://127.0.0.1:{self.port}"}
+
+    def start(self, ctx: Context) -> None:
         binary = find_binary("redis-server")
         if binary is None:
             apt_install("redis-server")
             binary = find_binary("redis-server", "/usr/bin/redis-server")
         data = ctx.dir("redis")
-        say(f"redis: starting on 127.0.0.1:{REDIS_PORT}")
-        spawn(ctx, self.name, [binary, "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
+        say(f"redis: starting on 127.0.0.1:{self.port}")
+        spawn(ctx, self.name, [binary, "--port", str(self.port), "--bind", "127.0.0.1",
                                "--dir", str(data), "--save", "", "--appendonly", "no",
                                "--databases", "64", "--daemonize", "no"])
-        wait_for_port(REDIS_PORT, name="redis", log=ctx.logfile(self.name))
-        return {"REDIS_URL": url}
-
-    def down(self, ctx: Context) -> None:
-        stop(ctx, self.name)
-
-    def status(self, ctx: Context) -> str | None:
-        return f"127.0.0.1:{REDIS_PORT}" if read_pid(ctx, self.name) else None
 
 
-class MariaDB:
+class MariaDB(LoopbackDaemon):
     name = "mariadb"
+    port = MARIADB_PORT
 
-    def up(self, ctx: Context) -> dict[str, str]:
-        url = f"mysql://root:{MARIADB_ROOT_PASSWORD}@127.0.0.1:{MARIADB_PORT}/mysql"
-        if read_pid(ctx, self.name) and port_open(MARIADB_PORT):
-            return {"MARIADB_URL": url}
+    def facts(self) -> dict[str, str]:
+        return {"MARIADB_URL": f"mysql://root:{MARIADB_ROOT_PASSWORD}@127.0.0.1:{self.port}/mysql"}
+
+    def start(self, ctx: Context) -> None:
         server = find_binary("mariadbd", "/usr/sbin/mariadbd")
         if server is None or find_binary("mariadb-dump") is None:
             apt_install("mariadb-server", "mariadb-client")
             server = find_binary("mariadbd", "/usr/sbin/mariadbd")
         base = ctx.dir("mariadb")
         data = base / "data"
-        fresh = not (data / "mysql").exists()
-        if fresh:
+        self.fresh = not (data / "mysql").exists()
+        if self.fresh:
             say("mariadb: mariadb-install-db")
             subprocess.run(["mariadb-install-db", f"--datadir={data}", "--user=root",
                             "--auth-root-authentication-method=normal", "--skip-test-db"],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        say(f"mariadb: starting on 127.0.0.1:{MARIADB_PORT}")
+        say(f"mariadb: starting on 127.0.0.1:{self.port}")
         spawn(ctx, self.name, [server, "--no-defaults", f"--datadir={data}", "--user=root",
-                               "--bind-address=127.0.0.1", f"--port={MARIADB_PORT}",
+                               "--bind-address=127.0.0.1", f"--port={self.port}",
                                f"--socket={base / 'mariadb.sock'}", f"--pid-file={base / 'mariadb.pid'}",
                                "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin",
                                "--max-connections=300"])
-        wait_for_port(MARIADB_PORT, name="mariadb", log=ctx.logfile(self.name))
-        if fresh:
+
+    def after_start(self, ctx: Context) -> None:
+        if self.fresh:
             # A fresh datadir has a password-less root on the socket only; give it one for TCP.
             sql = (f"CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '{MARIADB_ROOT_PASSWORD}';"
                    "GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
                    f"ALTER USER 'root'@'localhost' IDENTIFIED BY '{MARIADB_ROOT_PASSWORD}';FLUSH PRIVILEGES;")
-            subprocess.run(["mariadb", f"--socket={base / 'mariadb.sock'}", "-uroot", "-e", sql], check=True)
-        return {"MARIADB_URL": url}
-
-    def down(self, ctx: Context) -> None:
-        stop(ctx, self.name)
-
-    def status(self, ctx: Context) -> str | None:
-        return f"127.0.0.1:{MARIADB_PORT}" if read_pid(ctx, self.name) else None
+            socket = ctx.dir("mariadb") / "mariadb.sock"
+            subprocess.run(["mariadb", f"--socket={socket}", "-uroot", "-e", sql], check=True)
 
 
-class Moto:
+class Moto(LoopbackDaemon):
     name = "moto"
+    port = MOTO_PORT
 
-    def up(self, ctx: Context) -> dict[str, str]:
-        facts = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{MOTO_PORT}", "AWS_ACCESS_KEY_ID": "testing",
-                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-        if read_pid(ctx, self.name) and port_open(MOTO_PORT):
-            return facts
+    def facts(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+    def start(self, ctx: Context) -> None:
         server = find_binary(str(Path(sys.executable).parent / "moto_server"), "moto_server")
         if server is None:
             raise StackError("moto_server not found: install the dev requirements (pip install -r requirements-dev.txt)")
-        say(f"moto: starting on 127.0.0.1:{MOTO_PORT}")
-        spawn(ctx, self.name, [server, "-H", "127.0.0.1", "-p", str(MOTO_PORT)])
-        wait_for_port(MOTO_PORT, name="moto", log=ctx.logfile(self.name))
+        say(f"moto: starting on 127.0.0.1:{self.port}")
+        spawn(ctx, self.name, [server, "-H", "127.0.0.1", "-p", str(self.port)])
+
+
+TERRAFORM_VERSION = "1.11.4"
+_MIRROR_CANDIDATES = ("/opt/tf-plugins", "/usr/share/terraform/plugins", "/usr/local/share/terraform/plugins")
+
+
+class Terraform:
+    """Not a daemon: checks the pinned terraform CLI and finds the local provider mirror."""
+
+    name = "terraform"
+
+    def up(self, ctx: Context) -> dict[str, str]:
+        binary = find_binary("terraform")
+        if binary is None:
+            raise StackError("terraform is not on PATH: run tests/stack/system-deps.sh")
+        out = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, check=True).stdout
+        import json
+
+        found = json.loads(out)["terraform_version"]
+        if found != TERRAFORM_VERSION:
+            raise StackError(f"terraform {found} on PATH; the pinned version is {TERRAFORM_VERSION}")
+        facts = {"TERRAFORM": binary}
+        candidates = [os.environ.get("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", ""), *_MIRROR_CANDIDATES]
+        mirror = next((c for c in candidates if c and Path(c, "registry.terraform.io", "hashicorp", "aws").is_dir()),
+                      None)
+        if mirror:
+            facts["SLIPWAY_TERRAFORM_PLUGIN_MIRROR"] = mirror
         return facts
 
     def down(self, ctx: Context) -> None:
-        stop(ctx, self.name)
+        return None
 
     def status(self, ctx: Context) -> str | None:
-        return f"127.0.0.1:{MOTO_PORT}" if read_pid(ctx, self.name) else None
+        return find_binary("terraform")

@@ -12,7 +12,7 @@ command -v mariadb-dump >/dev/null || need+=(mariadb-client)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v runuser >/dev/null || need+=(util-linux)
-command -v kubectl >/dev/null || need+=(kubernetes-client)
+
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
