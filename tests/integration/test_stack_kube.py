@@ -211,3 +211,42 @@ def test_watch_sees_scheduler_events(kube_client: k8s.ApiClient, kube_namespace:
     node = wait_pod_ready(core, kube_namespace, "evented").spec.node_name
     assert event.source.component == "default-scheduler" or event.reporting_component == "default-scheduler"
     assert f"to {node}" in event.message
+
+
+def test_hpa_network_policy_ingress_and_limit_range_are_accepted(kube_client: k8s.ApiClient,
+                                                                  kube_namespace: str) -> None:
+    """The kinds environments render are served and validated by the real API server."""
+    from kubernetes.client.exceptions import ApiException
+
+    ns = kube_namespace
+    k8s.AutoscalingV2Api(kube_client).create_namespaced_horizontal_pod_autoscaler(ns, {
+        "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 1, "maxReplicas": 4,
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                                                               "target": {"type": "Utilization", "averageUtilization": 70}}}]}})
+    k8s.NetworkingV1Api(kube_client).create_namespaced_network_policy(ns, {
+        "metadata": {"name": "deny-other-namespaces"},
+        "spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}], "policyTypes": ["Ingress"]}})
+    k8s.NetworkingV1Api(kube_client).create_namespaced_ingress(ns, {
+        "metadata": {"name": "web"},
+        "spec": {"rules": [{"host": "qa-1.example.test", "http": {"paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}})
+    k8s.CoreV1Api(kube_client).create_namespaced_limit_range(ns, {
+        "metadata": {"name": "defaults"},
+        "spec": {"limits": [{"type": "Container", "default": {"cpu": "200m", "memory": "256Mi"}}]}})
+    assert k8s.AutoscalingV2Api(kube_client).read_namespaced_horizontal_pod_autoscaler("web", ns).spec.max_replicas == 4
+    assert k8s.NetworkingV1Api(kube_client).read_namespaced_ingress("web", ns).spec.rules[0].host == "qa-1.example.test"
+    # Validation is real: an HPA whose minimum exceeds its maximum is refused.
+    with pytest.raises(ApiException) as refused:
+        k8s.AutoscalingV2Api(kube_client).create_namespaced_horizontal_pod_autoscaler(ns, {
+            "metadata": {"name": "bad"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "minReplicas": 5, "maxReplicas": 2}})
+    assert refused.value.status == 422
+    # LimitRange admission is real: a container without resources gets the defaults.
+    pod = k8s.CoreV1Api(kube_client).create_namespaced_pod(ns, {
+        "metadata": {"name": "defaults-applied"},
+        "spec": {"containers": [{"name": "app", "image": "example.test/app:1.0"}]}})
+    assert pod.spec.containers[0].resources.limits == {"cpu": "200m", "memory": "256Mi"}
