@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from clusters import views as cluster_views
+from portal.accounts.api import ObtainTokenView
 from portal.api.errors import json_error_view
 from portal.audit import views as audit_views
 from portal.dashboard import views as dashboard_views
@@ -28,7 +28,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", job_views.job_detail, name="job-detail"),
     # Namespaced: the router's names (job-list, job-detail…) must not shadow the pages' names.
     path("api/v1/", include(("portal.api.urls", "api"))),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

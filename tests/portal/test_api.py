@@ -3,7 +3,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
+
+from portal.accounts.models import ApiToken
+from portal.audit.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,9 +21,12 @@ def test_unauthenticated_gets_the_error_envelope(api_for):
 @pytest.mark.django_db
 def test_token_authentication(users, client):
     response = client.post("/api/v1/auth/token/", {"username": "developer", "password": "pw-for-tests-1"})
-    assert response.status_code == 200
+    assert response.status_code == 201
     token = response.json()["token"]
-    assert Token.objects.get(user=users["developer"]).key == token
+    stored = ApiToken.objects.get(user=users["developer"])
+    assert token not in str(ApiToken.objects.values().get())  # only the digest is stored
+    assert stored.prefix == token[4:12]
+    assert AuditEvent.objects.filter(action="api_token.create", actor_name="developer").exists()
     me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}")
     assert me.status_code == 200
     assert me.json()["username"] == "developer"
