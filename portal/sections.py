@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 UPCOMING = {
-    "environments": ("Environments", "Create, update, clone, promote and destroy environments from blueprints."),
     "data-copies": ("Data copies", "Copy MariaDB, Redis and S3 data between environments, with masking."),
 }
 

@@ -209,6 +209,9 @@ AWS_REGION = env.str("AWS_DEFAULT_REGION", default="us-east-1")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 AWS_ENDPOINT_URLS = env.dict("SLIPWAY_AWS_ENDPOINT_URLS", default={})  # per service: s3=http://...
 
+# How long a rollout waits for its workloads to become ready before failing with the reason.
+SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = env.float("SLIPWAY_ROLLOUT_TIMEOUT_SECONDS", default=300.0)
+
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clusters import views as cluster_views
+from environments import views as environment_views
 from portal.accounts.api import ObtainTokenView
 from portal.api.errors import json_error_view
 from portal.audit import views as audit_views
@@ -17,7 +18,10 @@ urlpatterns = [
     path("healthz", dashboard_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("environments/", section("environments"), name="environment-list"),
+    path("environments/", environment_views.environment_index, name="environment-list"),
+    path("environments/new/", environment_views.environment_new, name="environment-new"),
+    path("environments/new/versions/", environment_views.version_picker, name="environment-version-picker"),
+    path("environments/<int:environment_id>/", environment_views.environment_detail, name="environment-detail"),
     path("clusters/", cluster_views.cluster_index, name="cluster-list"),
     path("data-copies/", section("data-copies"), name="datacopy-list"),
     path("audit/", audit_views.audit_list, name="audit-list"),

@@ -39,6 +39,7 @@ class Command(BaseCommand):
         var = Path(settings.VAR_DIR)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_demo_admin")
+        call_command("seed_demo_blueprint")
         env.update(self._redis(env, var))
         env.update(self._moto(env, var))
         python = sys.executable

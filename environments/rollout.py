@@ -1,0 +1,68 @@
+"""The rollout job: render the revision, server-side apply it, prune, and wait for readiness."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from clusters import kubeclient
+from portal.audit.actor import Actor
+from portal.audit.services import audit_record
+from portal.jobs.models import Job
+from portal.jobs.reporting import JobReporter
+
+from .kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
+from .kube.wait import RolloutFailed, wait_ready
+from .models import Environment
+from .render import object_key, render
+from .snapshot import spec_for
+
+
+def _set_status(environment: Environment, status: str, message: str = "") -> None:
+    Environment.objects.filter(pk=environment.pk).update(status=status, status_message=message[:2000])
+
+
+def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
+    """Converge the cluster to the job's revision. Idempotent: a re-run after a crash re-applies."""
+    rollout = job.rollout
+    environment, revision = rollout.environment, rollout.revision
+    _set_status(environment, Environment.DEPLOYING)
+    spec = spec_for(environment, revision)
+    manifests = render(spec)
+    reporter.log(f"rendered {len(manifests)} objects for {environment.name} r{revision.number}")
+    reporter.progress(10, "rendered")
+    try:
+        with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+            results = apply_manifests(api, manifests)
+            for result in results:
+                reporter.log(f"{result.key[1]}/{result.key[3]}: {result.error or result.action}")
+            raise_for_errors(results)
+            reporter.progress(40, "applied")
+            selector = f"app.kubernetes.io/managed-by=slipway,slipway.io/environment={environment.name}"
+            pruned = prune(api, namespace=environment.namespace, selector=selector,
+                           keep={object_key(m) for m in manifests}, kinds=PRUNABLE_KINDS)
+            for key in pruned:
+                reporter.log(f"{key[1]}/{key[3]}: pruned")
+            deployments = [m["metadata"]["name"] for m in manifests if m["kind"] == "Deployment"]
+            statefulsets = [m["metadata"]["name"] for m in manifests if m["kind"] == "StatefulSet"]
+            total = len(deployments) + len(statefulsets)
+
+            def progress(ready: int, of: int, message: str) -> None:
+                reporter.progress(40 + (59 * ready // max(of, 1)), message)
+
+            reporter.log(f"waiting for {total} workload(s) to become ready")
+            wait_ready(api, namespace=environment.namespace, deployments=deployments, statefulsets=statefulsets,
+                       timeout=settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS, on_progress=progress)
+    except RolloutFailed as exc:
+        _set_status(environment, Environment.FAILED, str(exc))
+        raise
+    except Exception as exc:
+        _set_status(environment, Environment.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    with transaction.atomic():
+        rollout.results = [{"object": "/".join(r.key), "action": r.action} for r in results]
+        rollout.save(update_fields=["results"])
+        _set_status(environment, Environment.READY)
+    audit_record(actor=actor, action="environment.ready", obj=environment, team_slug=environment.team.slug,
+                 details={"revision": revision.number})
+    reporter.log(f"{environment.name} is ready")

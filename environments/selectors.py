@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from portal.accounts import rules
+
+from .models import Blueprint, Environment, ImageVersion
+
+
+def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Environment]:
+    """Environments ``user`` may see (own, team's, or all for Managers/Platform admins), filtered."""
+    queryset = Environment.objects.select_related("cluster", "team", "owner", "blueprint", "current_revision")
+    visible = rules.visible_filter(user)
+    if visible is not None:
+        queryset = queryset.filter(visible)
+    filters = filters or {}
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    else:
+        queryset = queryset.exclude(status=Environment.DESTROYED)
+    if filters.get("team"):
+        queryset = queryset.filter(team__slug=filters["team"])
+    if filters.get("stage"):
+        queryset = queryset.filter(stage=filters["stage"])
+    if filters.get("q"):
+        queryset = queryset.filter(name__icontains=filters["q"])
+    return queryset
+
+
+def versions_by_component(blueprint: Blueprint) -> dict[str, list[ImageVersion]]:
+    """For the version picker: each component's versions, newest first."""
+    return {c.name: list(c.versions.filter(removed_from_registry=False)) for c in blueprint.components.order_by("name")}
+
+
+def latest_rollout_job(environment: Environment):
+    rollout = environment.rollouts.select_related("job").first()
+    return rollout.job if rollout else None

@@ -1,0 +1,36 @@
+from rest_framework import serializers
+
+from clusters.models import Cluster
+from portal.accounts.models import Team
+
+from .models import STAGES, Blueprint, Environment
+
+
+class EnvironmentSerializer(serializers.ModelSerializer):
+    cluster = serializers.CharField(source="cluster.name", read_only=True)
+    blueprint = serializers.CharField(source="blueprint.__str__", read_only=True)
+    team = serializers.CharField(source="team.slug", read_only=True)
+    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    revision = serializers.IntegerField(source="current_revision.number", default=None, read_only=True)
+    versions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Environment
+        fields = ["id", "name", "cluster", "namespace", "blueprint", "stage", "team", "owner", "status",
+                  "status_message", "hostname", "revision", "versions", "expires_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_versions(self, environment) -> dict[str, str]:
+        revision = environment.current_revision
+        return {c["name"]: c["tag"] for c in revision.snapshot["components"]} if revision else {}
+
+
+class EnvironmentCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=59)
+    cluster = serializers.SlugRelatedField(slug_field="name", queryset=Cluster.objects.all())
+    blueprint = serializers.PrimaryKeyRelatedField(queryset=Blueprint.objects.all())
+    stage = serializers.ChoiceField(choices=STAGES, default="qa")
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False,
+                                     help_text="component name -> image tag")
+    ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)

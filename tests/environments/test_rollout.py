@@ -1,0 +1,80 @@
+"""Environment create → rollout on the real local control plane."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from kubernetes import client as k8s
+
+from clusters.services import cluster_register
+from environments.kube.namespace import delete_namespace
+from environments.models import Blueprint, Component, Environment
+from environments.services import environment_create
+from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
+
+pytestmark = [pytest.mark.integration]
+VERSIONS = {"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"}
+
+
+@pytest.fixture
+def local_cluster(db, kubeconfig_path, settings):
+    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
+    call_command("seed_demo_blueprint", verbosity=0)
+    return cluster_register(actor=Actor.system("test"), name="local", kind="local",
+                            kubeconfig=Path(kubeconfig_path).read_text(), make_default=True)
+
+
+@pytest.fixture
+def cleanup_namespaces(kube_client):
+    names: list[str] = []
+    yield names
+    for name in names:
+        delete_namespace(kube_client, name, timeout=60)
+
+
+def create(user, team, cluster, name, **overrides):
+    return environment_create(actor=Actor.for_user(user), user=user, cluster=cluster,
+                              blueprint=Blueprint.objects.get(name="shop"), name=name, stage="qa", team=team,
+                              versions=dict(VERSIONS), **overrides)
+
+
+def test_create_rolls_out_to_ready(users, team, local_cluster, kube_client, cleanup_namespaces,
+                                   django_capture_on_commit_callbacks):
+    cleanup_namespaces.append("slw-it-ready")
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(users["qa"], team, local_cluster, "it-ready")
+    environment.refresh_from_db()
+    job = environment.rollouts.get().job
+    assert environment.status == "ready", (environment.status_message, job.error)
+    assert job.state == "succeeded" and job.progress == 100
+    apps = k8s.AppsV1Api(kube_client)
+    deployments = {d.metadata.name: d for d in apps.list_namespaced_deployment("slw-it-ready").items}
+    assert set(deployments) == {"web", "api", "worker"}
+    assert deployments["web"].spec.template.spec.containers[0].image == "registry.example.com/shop/web:1.5.0"
+    assert all(d.status.ready_replicas == d.spec.replicas for d in deployments.values())
+    assert {s.metadata.name for s in apps.list_namespaced_stateful_set("slw-it-ready").items} == {"db", "cache"}
+    pods = k8s.CoreV1Api(kube_client).list_namespaced_pod("slw-it-ready").items
+    assert pods and all(any(c.type == "Ready" and c.status == "True" for c in p.status.conditions) for p in pods)
+    namespace = k8s.CoreV1Api(kube_client).read_namespace("slw-it-ready")
+    assert namespace.metadata.labels["slipway.io/environment"] == "it-ready"
+    secret = k8s.CoreV1Api(kube_client).read_namespaced_secret("db-credentials", "slw-it-ready")
+    assert secret.data["password"]  # generated, stored encrypted in Slipway, never in the snapshot
+    assert "password" not in str(environment.current_revision.snapshot)
+    log = "\n".join(job.events.filter(kind="log").values_list("text", flat=True))
+    assert "Deployment/web: created" in log and "is ready" in log
+    assert AuditEvent.objects.filter(action="environment.ready", object_id=str(environment.pk)).exists()
+
+
+def test_quota_failure_is_reported_on_the_environment(users, team, local_cluster, cleanup_namespaces,
+                                                      django_capture_on_commit_callbacks):
+    cleanup_namespaces.append("slw-it-quota")
+    Component.objects.filter(name="web").update(replicas=4, cpu_request="3", cpu_limit="3")
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(users["qa"], team, local_cluster, "it-quota")
+    environment.refresh_from_db()
+    job = environment.rollouts.get().job
+    assert environment.status == Environment.FAILED
+    assert "exceeded quota" in environment.status_message
+    assert job.state == "failed" and "exceeded quota" in job.error
+    assert AuditEvent.objects.get(action="job.failed").outcome == "failure"

@@ -1,0 +1,131 @@
+import threading
+
+import pytest
+import yaml
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.db import connection
+
+from clusters.models import Cluster
+from environments.models import Blueprint, Environment
+from environments.services import environment_create
+from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
+from portal.jobs.models import Job
+
+KUBECONFIG = yaml.safe_dump({
+    "apiVersion": "v1", "kind": "Config", "current-context": "c",
+    "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+    "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]})
+VERSIONS = {"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"}
+
+
+@pytest.fixture
+def shop(db):
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = Cluster.objects.create(name="local", kind="local", kubeconfig=KUBECONFIG, is_default=True)
+    return Blueprint.objects.get(name="shop"), cluster
+
+
+def create(user, shop, team, **overrides):
+    blueprint, cluster = shop
+    kwargs = {"name": "qa-1", "stage": "qa", "versions": dict(VERSIONS), "ttl_hours": 24} | overrides
+    return environment_create(actor=Actor.for_user(user), user=user, cluster=cluster, blueprint=blueprint,
+                              team=team, **kwargs)
+
+
+def test_create_records_revision_job_and_audit(users, team, shop):
+    environment = create(users["qa"], shop, team)
+    assert environment.namespace == "slw-qa-1"
+    assert environment.status == "pending" and environment.owner == users["qa"]
+    revision = environment.current_revision
+    assert revision.number == 1
+    assert {c["name"]: c["tag"] for c in revision.snapshot["components"]} == VERSIONS
+    assert revision.snapshot["backing_services"][0]["kind"] == "mariadb"
+    job = Job.objects.get(rollout__environment=environment)
+    assert (job.kind, job.state, job.team) == ("rollout", "queued", team)
+    event = AuditEvent.objects.get(action="environment.create")
+    assert (event.outcome, event.team_slug, event.object_id) == ("success", "payments", str(environment.pk))
+
+
+def test_stage_overrides_only_differ_where_declared(users, team, shop):
+    prod = create(users["admin"], shop, team, name="prod-1", stage="prod")
+    qa = create(users["qa"], shop, team, name="qa-2")
+    by_name = {c["name"]: c for c in prod.current_revision.snapshot["components"]}
+    qa_by_name = {c["name"]: c for c in qa.current_revision.snapshot["components"]}
+    assert by_name["web"]["replicas"] == 3 and by_name["web"]["autoscaling_max"] == 10
+    assert qa_by_name["web"]["replicas"] == 1 and qa_by_name["web"]["autoscaling_max"] is None
+    assert by_name["worker"] == qa_by_name["worker"]
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"name": "Bad_Name"}, "name", "lower-case letters"),
+    ({"versions": {"web": "9.9.9", "api": "2.1.0", "worker": "2.0.1"}}, "versions", "'9.9.9' is not a known version"),
+    ({"versions": {"web": "1.5.0"}}, "versions", "Choose a version for 'api'"),
+])
+def test_bad_input_is_refused_with_a_clear_message_and_nothing_left(users, team, shop, overrides, field, message):
+    with pytest.raises(ValidationError) as refused:
+        create(users["qa"], shop, team, **overrides)
+    assert message in " ".join(refused.value.message_dict[field])
+    assert not Environment.objects.exists() and not Job.objects.exists()
+    assert AuditEvent.objects.get(action="environment.create").outcome == "failure"
+
+
+def test_duplicate_name_is_refused(users, team, shop):
+    create(users["qa"], shop, team)
+    with pytest.raises(ValidationError, match="already exists"):
+        create(users["developer"], shop, team)
+    assert Environment.objects.count() == 1
+
+
+def test_permissions(users, team, shop):
+    with pytest.raises(PermissionDenied):
+        create(users["qa"], shop, team, stage="prod")
+    with pytest.raises(PermissionDenied):
+        create(users["manager"], shop, team)
+    with pytest.raises(PermissionDenied):
+        create(users["outsider"], shop, team)
+    assert not Environment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_same_name_creation_lets_exactly_one_through(shop):
+    from tests.factories import TeamFactory, UserFactory
+
+    team = TeamFactory(slug="race")
+    users = [UserFactory(username=f"racer{n}", roles=["QA"], teams=[team]) for n in range(4)]
+    barrier = threading.Barrier(len(users))
+    outcomes = []
+
+    def attempt(user):
+        barrier.wait()
+        try:
+            create(user, shop, team, name="same-name")
+            outcomes.append("created")
+        except ValidationError as exc:
+            outcomes.append(str(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(u,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("created") == 1
+    assert all("already exists" in o for o in outcomes if o != "created")
+    assert Environment.objects.filter(name="same-name").count() == 1
+
+
+def test_api_create_and_list(users, team, shop, api_for):
+    blueprint, _ = shop
+    client = api_for(users["qa"])
+    response = client.post("/api/v1/environments/", {"name": "api-made", "cluster": "local", "blueprint": blueprint.pk,
+                                                      "team": "payments", "versions": VERSIONS}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["versions"] == VERSIONS and response.json()["status"] == "pending"
+    bad = client.post("/api/v1/environments/", {"name": "x", "cluster": "nope", "blueprint": blueprint.pk,
+                                                "team": "payments", "versions": VERSIONS}, format="json")
+    assert bad.status_code == 400 and bad.json()["error"]["fields"]["cluster"]
+    assert [e["name"] for e in client.get("/api/v1/environments/").json()["results"]] == ["api-made"]
+    assert api_for(users["outsider"]).get("/api/v1/environments/").json()["count"] == 0
