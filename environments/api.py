@@ -1,14 +1,31 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
+from portal.jobs.serializers import JobSerializer
 
+from . import services
+from .diff import snapshot_diff
 from .models import Environment
 from .selectors import environment_list
-from .serializers import EnvironmentCreateSerializer, EnvironmentSerializer
-from .services import environment_create
+from .serializers import (
+    DiffRowSerializer,
+    EnvironmentCreateSerializer,
+    EnvironmentSerializer,
+    ExtendSerializer,
+    RevisionSerializer,
+    RollbackSerializer,
+    UpdateVersionsSerializer,
+)
+
+
+def _job_response(job, code=status.HTTP_202_ACCEPTED) -> Response:
+    return Response(JobSerializer(job).data, status=code)
 
 
 @extend_schema_view(
@@ -27,8 +44,68 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             return Environment.objects.none()
         return environment_list(user=self.request.user, filters=self.request.query_params)
 
+    def _actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
     def create(self, request, *args, **kwargs):
         data = EnvironmentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        environment = environment_create(actor=Actor.from_request(request), user=request.user, **data.validated_data)
+        environment = services.environment_create(actor=self._actor(), user=request.user, **data.validated_data)
         return Response(EnvironmentSerializer(environment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Update component versions (new revision + rollout)", request=UpdateVersionsSerializer,
+                   responses={202: JobSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def versions(self, request, pk=None):
+        data = UpdateVersionsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rollout = services.environment_update_versions(actor=self._actor(), user=request.user,
+                                                       environment=self.get_object(), **data.validated_data)
+        return _job_response(rollout.job)
+
+    @extend_schema(summary="Roll back to a revision (a new revision equal to it)", request=RollbackSerializer,
+                   responses={202: JobSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, pk=None):
+        data = RollbackSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rollout = services.environment_rollback(actor=self._actor(), user=request.user,
+                                                environment=self.get_object(), number=data.validated_data["revision"])
+        return _job_response(rollout.job)
+
+    @extend_schema(summary="Destroy the environment (deletes its namespace)", request=None,
+                   responses={202: JobSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"], url_path="destroy")
+    def destroy_environment(self, request, pk=None):
+        job = services.environment_destroy(actor=self._actor(), user=request.user, environment=self.get_object())
+        return _job_response(job)
+
+    @extend_schema(summary="Extend the expiry", request=ExtendSerializer,
+                   responses={200: EnvironmentSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk=None):
+        data = ExtendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        environment = services.environment_extend(actor=self._actor(), user=request.user,
+                                                  environment=self.get_object(), hours=data.validated_data["hours"])
+        return Response(EnvironmentSerializer(environment).data)
+
+    @extend_schema(summary="Revision history, newest first", responses={200: RevisionSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def revisions(self, request, pk=None):
+        revisions = self.get_object().revisions.select_related("created_by")
+        return Response(RevisionSerializer(revisions, many=True).data)
+
+    @extend_schema(summary="Differences between two revisions",
+                   parameters=[OpenApiParameter("from", OpenApiTypes.INT, required=True),
+                               OpenApiParameter("to", OpenApiTypes.INT, required=True)],
+                   responses={200: DiffRowSerializer(many=True), **ERROR_RESPONSES})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def diff(self, request, pk=None):
+        environment = self.get_object()
+        try:
+            numbers = int(request.query_params["from"]), int(request.query_params["to"])
+        except (KeyError, ValueError) as exc:
+            raise serializers.ValidationError({"from": ["Give revision numbers as ?from=N&to=M."]}) from exc
+        before, after = (get_object_or_404(environment.revisions, number=n) for n in numbers)
+        return Response(DiffRowSerializer(snapshot_diff(before.snapshot, after.snapshot), many=True).data)

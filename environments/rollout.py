@@ -26,6 +26,10 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     """Converge the cluster to the job's revision. Idempotent: a re-run after a crash re-applies."""
     rollout = job.rollout
     environment, revision = rollout.environment, rollout.revision
+    environment.refresh_from_db()
+    if environment.current_revision_id != revision.pk:
+        reporter.log(f"superseded by r{environment.current_revision.number}: nothing to do")
+        return
     _set_status(environment, Environment.DEPLOYING)
     spec = spec_for(environment, revision)
     manifests = render(spec)
@@ -62,7 +66,9 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     with transaction.atomic():
         rollout.results = [{"object": "/".join(r.key), "action": r.action} for r in results]
         rollout.save(update_fields=["results"])
-        _set_status(environment, Environment.READY)
+        # A newer revision may have been recorded meanwhile: its own rollout owns the status.
+        Environment.objects.filter(pk=environment.pk, current_revision=revision).update(
+            status=Environment.READY, status_message="")
     audit_record(actor=actor, action="environment.ready", obj=environment, team_slug=environment.team.slug,
                  details={"revision": revision.number})
     reporter.log(f"{environment.name} is ready")

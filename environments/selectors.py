@@ -35,5 +35,7 @@ def versions_by_component(blueprint: Blueprint) -> dict[str, list[ImageVersion]]
 
 
 def latest_rollout_job(environment: Environment):
-    rollout = environment.rollouts.select_related("job").first()
-    return rollout.job if rollout else None
+    """The newest job about this environment (rollout or destroy)."""
+    from portal.jobs.models import Job
+
+    return Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk)).first()

@@ -34,3 +34,34 @@ class EnvironmentCreateSerializer(serializers.Serializer):
     versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False,
                                      help_text="component name -> image tag")
     ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
+
+
+class RevisionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    message = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+    versions = serializers.SerializerMethodField()
+
+    def get_versions(self, revision) -> dict[str, str]:
+        return {c["name"]: c["tag"] for c in revision.snapshot["components"]}
+
+
+class UpdateVersionsSerializer(serializers.Serializer):
+    versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False)
+    message = serializers.CharField(max_length=200, required=False, default="")
+
+
+class RollbackSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(min_value=1)
+
+
+class ExtendSerializer(serializers.Serializer):
+    hours = serializers.IntegerField(min_value=1, max_value=24 * 30)
+
+
+class DiffRowSerializer(serializers.Serializer):
+    component = serializers.CharField()
+    field = serializers.CharField()
+    before = serializers.JSONField()
+    after = serializers.JSONField()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from clusters.models import Cluster
@@ -96,3 +97,113 @@ def _rollout_start(*, actor: Actor, environment: Environment, revision: Environm
     job = job_create(actor=actor, kind="rollout", title=f"Roll out {environment.name} r{revision.number}",
                      task=rollout, target=environment, team=environment.team)
     return Rollout.objects.create(environment=environment, revision=revision, job=job)
+
+
+def _require_change(user: Any, environment: Environment) -> None:
+    if not rules.can_change(user, environment):
+        raise PermissionDenied("You can change environments of your own teams only, and production ones only as a "
+                               "Platform admin.")
+    if environment.status in (Environment.DESTROYING, Environment.DESTROYED):
+        raise ValidationError("This environment is being destroyed.")
+
+
+def _new_revision(*, actor: Actor, environment: Environment, snapshot: dict, message: str) -> EnvironmentRevision:
+    environment = Environment.objects.select_for_update().get(pk=environment.pk)
+    number = (environment.revisions.aggregate(n=models.Max("number"))["n"] or 0) + 1
+    revision = EnvironmentRevision.objects.create(environment=environment, number=number, snapshot=snapshot,
+                                                  message=message[:200], created_by_id=actor.user_id)
+    Environment.objects.filter(pk=environment.pk).update(current_revision=revision, status=Environment.PENDING,
+                                                         status_message="")
+    return revision
+
+
+def _versions_of(snapshot: dict) -> dict[str, str]:
+    return {c["name"]: c["tag"] for c in snapshot["components"]}
+
+
+def environment_update_versions(*, actor: Actor, user: Any, environment: Environment, versions: dict[str, str],
+                                message: str = "") -> Rollout:
+    """Record a revision with new versions for some components and roll it out. Raises ValidationError."""
+    before = _versions_of(environment.current_revision.snapshot)
+    with audited(actor=actor, action="environment.update_versions", obj=environment,
+                 details={"before": before, "requested": versions}) as scope:
+        scope.team_slug = environment.team.slug
+        _require_change(user, environment)
+        unknown = sorted(set(versions) - set(before))
+        if unknown:
+            raise ValidationError({"versions": [f"'{n}' is not a component of this environment." for n in unknown]})
+        resolved = _resolve_versions(environment.blueprint, {**before, **versions})
+        snapshot = json.loads(json.dumps(environment.current_revision.snapshot))
+        for component in snapshot["components"]:
+            picked = resolved[component["name"]]
+            component["tag"], component["digest"] = picked.tag, picked.digest
+        if _versions_of(snapshot) == before:
+            raise ValidationError({"versions": ["These are already the environment's versions."]})
+        with transaction.atomic():
+            revision = _new_revision(actor=actor, environment=environment, snapshot=snapshot,
+                                     message=message or "update versions")
+            rollout = _rollout_start(actor=actor, environment=environment, revision=revision)
+        scope.details.update(after=_versions_of(snapshot), revision=revision.number)
+    return rollout
+
+
+def environment_rollback(*, actor: Actor, user: Any, environment: Environment, number: int) -> Rollout:
+    """Make a new revision equal to revision ``number`` and roll it out (history is never rewritten)."""
+    with audited(actor=actor, action="environment.rollback", obj=environment, details={"to": number}) as scope:
+        scope.team_slug = environment.team.slug
+        _require_change(user, environment)
+        target = environment.revisions.filter(number=number).first()
+        if target is None:
+            raise ValidationError({"revision": [f"Revision {number} does not exist."]})
+        with transaction.atomic():
+            revision = _new_revision(actor=actor, environment=environment, snapshot=target.snapshot,
+                                     message=f"rollback to r{number}")
+            rollout = _rollout_start(actor=actor, environment=environment, revision=revision)
+        scope.details.update(revision=revision.number, versions=_versions_of(target.snapshot))
+    return rollout
+
+
+def environment_destroy(*, actor: Actor, user: Any | None, environment: Environment) -> Any:
+    """Mark the environment destroying and enqueue the namespace deletion. ``user=None`` is the system."""
+    from .tasks import destroy
+
+    with audited(actor=actor, action="environment.destroy", obj=environment,
+                 details={"namespace": environment.namespace}) as scope:
+        scope.team_slug = environment.team.slug
+        if user is not None and not rules.can_change(user, environment):
+            raise PermissionDenied("You can destroy environments of your own teams only, and production ones only "
+                                   "as a Platform admin.")
+        if environment.status == Environment.DESTROYED:
+            raise ValidationError("This environment is already destroyed.")
+        with transaction.atomic():
+            Environment.objects.filter(pk=environment.pk).update(status=Environment.DESTROYING, status_message="")
+            job = job_create(actor=actor, kind="destroy", title=f"Destroy {environment.name}", task=destroy,
+                             target=environment, team=environment.team)
+    return job
+
+
+def environment_extend(*, actor: Actor, user: Any, environment: Environment, hours: int) -> Environment:
+    """Push the expiry ``hours`` from now (the owner's answer to an expiry notice)."""
+    with audited(actor=actor, action="environment.extend", obj=environment,
+                 details={"before": environment.expires_at, "hours": hours}) as scope:
+        scope.team_slug = environment.team.slug
+        _require_change(user, environment)
+        if not 1 <= hours <= 24 * 30:
+            raise ValidationError({"hours": ["Extend by 1 hour to 30 days."]})
+        environment.expires_at = timezone.now() + timedelta(hours=hours)
+        Environment.objects.filter(pk=environment.pk).update(expires_at=environment.expires_at)
+        scope.details["after"] = environment.expires_at
+    return environment
+
+
+def environments_expire(*, now=None) -> list[int]:
+    """Destroy every live environment past its expiry, as the system (the TTL reaper; idempotent)."""
+    now = now or timezone.now()
+    actor = Actor.system("ttl-reaper")
+    expired = Environment.objects.filter(expires_at__lt=now).exclude(
+        status__in=[Environment.DESTROYING, Environment.DESTROYED])
+    destroyed = []
+    for environment in expired:
+        environment_destroy(actor=actor, user=None, environment=environment)
+        destroyed.append(environment.pk)
+    return destroyed

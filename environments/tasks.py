@@ -1,7 +1,19 @@
-"""Celery tasks of the environments app: thin wrappers over job bodies."""
+"""Celery tasks of the environments app: thin wrappers over job bodies, and the TTL reaper."""
+
+from celery import shared_task
 
 from portal.jobs.runner import job_task
 
+from .destroy import run_destroy
 from .rollout import run_rollout
 
 rollout = job_task("environments.rollout")(run_rollout)
+destroy = job_task("environments.destroy")(run_destroy)
+
+
+@shared_task(name="environments.expire")
+def expire() -> list[int]:
+    """Periodic (beat): destroy environments past their expiry."""
+    from .services import environments_expire
+
+    return environments_expire()

@@ -6,9 +6,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from portal.accounts import rules
 from portal.audit.actor import Actor
 
+from . import services
+from .diff import snapshot_diff
 from .forms import EnvironmentForm
 from .models import STAGES, Blueprint, Environment
 from .selectors import environment_list, latest_rollout_job, versions_by_component
@@ -62,4 +66,70 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
         raise PermissionDenied("This environment was destroyed.")
     return render(request, "environments/environment_detail.html", {
         "environment": environment, "job": latest_rollout_job(environment),
-        "components": environment.current_revision.snapshot["components"] if environment.current_revision else []})
+        "components": environment.current_revision.snapshot["components"] if environment.current_revision else [],
+        "versions": versions_by_component(environment.blueprint),
+        "revisions": environment.revisions.select_related("created_by")[:50],
+        "can_change": rules.can_change(request.user, environment)})
+
+
+def _visible(request: HttpRequest, environment_id: int) -> Environment:
+    return get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=environment_id)
+
+
+def _act(request: HttpRequest, environment_id: int, use_case, success: str, **kwargs) -> HttpResponse:
+    """Run one use case from a POSTed button or form; errors become flash messages on the page."""
+    environment = _visible(request, environment_id)
+    try:
+        use_case(actor=Actor.from_request(request), user=request.user, environment=environment, **kwargs)
+    except (ValidationError, PermissionDenied) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, text)
+    else:
+        messages.success(request, success)
+    return redirect("environment-detail", environment_id=environment.pk)
+
+
+@login_required
+@require_POST
+def environment_update_versions(request: HttpRequest, environment_id: int) -> HttpResponse:
+    versions = {k.removeprefix("version-"): v for k, v in request.POST.items() if k.startswith("version-") and v}
+    return _act(request, environment_id, services.environment_update_versions, "New revision is rolling out.",
+                versions=versions, message=request.POST.get("message", ""))
+
+
+@login_required
+@require_POST
+def environment_rollback(request: HttpRequest, environment_id: int) -> HttpResponse:
+    try:
+        number = int(request.POST.get("revision", ""))
+    except ValueError:
+        number = 0
+    return _act(request, environment_id, services.environment_rollback, f"Rolling back to r{number}.",
+                number=number)
+
+
+@login_required
+@require_POST
+def environment_destroy(request: HttpRequest, environment_id: int) -> HttpResponse:
+    return _act(request, environment_id, services.environment_destroy, "The environment is being destroyed.")
+
+
+@login_required
+@require_POST
+def environment_extend(request: HttpRequest, environment_id: int) -> HttpResponse:
+    try:
+        hours = int(request.POST.get("hours", ""))
+    except ValueError:
+        hours = 0
+    return _act(request, environment_id, services.environment_extend, f"Expiry extended by {hours} h.", hours=hours)
+
+
+@login_required
+def environment_diff(request: HttpRequest, environment_id: int) -> HttpResponse:
+    environment = _visible(request, environment_id)
+    numbers = [request.GET.get("from"), request.GET.get("to")]
+    before, after = (get_object_or_404(environment.revisions, number=n if (n or "").isdigit() else -1)
+                     for n in numbers)
+    return render(request, "environments/environment_diff.html", {
+        "environment": environment, "before": before, "after": after,
+        "rows": snapshot_diff(before.snapshot, after.snapshot)})

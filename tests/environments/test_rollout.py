@@ -78,3 +78,80 @@ def test_quota_failure_is_reported_on_the_environment(users, team, local_cluster
     assert "exceeded quota" in environment.status_message
     assert job.state == "failed" and "exceeded quota" in job.error
     assert AuditEvent.objects.get(action="job.failed").outcome == "failure"
+
+
+def test_update_versions_rollback_and_destroy(users, team, local_cluster, kube_client, cleanup_namespaces,
+                                              django_capture_on_commit_callbacks, api_for):
+    from environments.services import environment_destroy, environment_rollback, environment_update_versions
+
+    cleanup_namespaces.append("slw-it-update")
+    actor, qa = Actor.for_user(users["qa"]), users["qa"]
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(qa, team, local_cluster, "it-update")
+    apps = k8s.AppsV1Api(kube_client)
+    first_rs = {rs.metadata.name for rs in apps.list_namespaced_replica_set("slw-it-update",
+                                                                           label_selector="app.kubernetes.io/name=web").items}
+    with django_capture_on_commit_callbacks(execute=True):
+        rollout = environment_update_versions(actor=actor, user=qa, environment=environment,
+                                              versions={"web": "1.6.0-rc1"}, message="try rc")
+    environment.refresh_from_db()
+    rollout.job.refresh_from_db()
+    assert rollout.job.state == "succeeded", rollout.job.error
+    assert environment.status == "ready" and environment.current_revision.number == 2
+    web = apps.read_namespaced_deployment("web", "slw-it-update")
+    assert web.spec.template.spec.containers[0].image.endswith("web:1.6.0-rc1")
+    replica_sets = apps.list_namespaced_replica_set("slw-it-update", label_selector="app.kubernetes.io/name=web").items
+    new = [rs for rs in replica_sets if rs.metadata.name not in first_rs]
+    old = [rs for rs in replica_sets if rs.metadata.name in first_rs]
+    assert len(new) == 1 and new[0].status.ready_replicas == 1
+    assert old and all(rs.spec.replicas == 0 for rs in old)
+    diff = api_for(qa).get(f"/api/v1/environments/{environment.pk}/diff/", {"from": 1, "to": 2}).json()
+    assert diff == [{"component": "web", "field": "tag", "before": "1.5.0", "after": "1.6.0-rc1"}]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        environment_rollback(actor=actor, user=qa, environment=environment, number=1)
+    environment.refresh_from_db()
+    assert environment.current_revision.number == 3 and environment.current_revision.message == "rollback to r1"
+    assert apps.read_namespaced_deployment("web", "slw-it-update").spec.template.spec.containers[0].image.endswith(
+        "web:1.5.0")
+    history = api_for(qa).get(f"/api/v1/environments/{environment.pk}/revisions/").json()
+    assert [(r["number"], r["versions"]["web"]) for r in history] == [(3, "1.5.0"), (2, "1.6.0-rc1"), (1, "1.5.0")]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = environment_destroy(actor=actor, user=qa, environment=environment)
+    environment.refresh_from_db()
+    job.refresh_from_db()
+    assert (environment.status, job.state) == ("destroyed", "succeeded"), job.error
+    names = {ns.metadata.name for ns in k8s.CoreV1Api(kube_client).list_namespace().items}
+    assert "slw-it-update" not in names
+    actions = list(AuditEvent.objects.filter(object_id=str(environment.pk), object_type="environments.environment")
+                   .order_by("id").values_list("action", flat=True))
+    for expected in ("environment.create", "environment.update_versions", "environment.rollback",
+                     "environment.destroy", "environment.destroyed"):
+        assert expected in actions
+    # The name is free again once the environment is destroyed.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = create(qa, team, local_cluster, "it-update")
+    assert again.pk != environment.pk
+
+
+def test_ttl_reaper_destroys_expired_environments(users, team, local_cluster, kube_client, cleanup_namespaces,
+                                                  django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from environments.tasks import expire
+
+    cleanup_namespaces.append("slw-it-expire")
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(users["qa"], team, local_cluster, "it-expire", ttl_hours=1)
+    Environment.objects.filter(pk=environment.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert expire() == [environment.pk]
+    environment.refresh_from_db()
+    assert environment.status == "destroyed"
+    event = AuditEvent.objects.get(action="environment.destroy", object_id=str(environment.pk))
+    assert (event.actor_name, event.actor_kind) == ("system:ttl-reaper", "system")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert expire() == []  # idempotent

@@ -129,3 +129,42 @@ def test_api_create_and_list(users, team, shop, api_for):
     assert bad.status_code == 400 and bad.json()["error"]["fields"]["cluster"]
     assert [e["name"] for e in client.get("/api/v1/environments/").json()["results"]] == ["api-made"]
     assert api_for(users["outsider"]).get("/api/v1/environments/").json()["count"] == 0
+
+
+def test_update_versions_refusals(users, team, shop, api_for):
+    from environments.services import environment_update_versions
+
+    environment = create(users["qa"], shop, team)
+    actor = Actor.for_user(users["qa"])
+    with pytest.raises(ValidationError, match="already the environment's versions"):
+        environment_update_versions(actor=actor, user=users["qa"], environment=environment, versions={"web": "1.5.0"})
+    with pytest.raises(ValidationError, match="not a component"):
+        environment_update_versions(actor=actor, user=users["qa"], environment=environment, versions={"db": "1"})
+    with pytest.raises(ValidationError, match="not a known version"):
+        environment_update_versions(actor=actor, user=users["qa"], environment=environment, versions={"web": "0.0"})
+    with pytest.raises(PermissionDenied):
+        environment_update_versions(actor=Actor.for_user(users["manager"]), user=users["manager"],
+                                    environment=environment, versions={"web": "1.4.2"})
+    assert environment.revisions.count() == 1
+    response = api_for(users["manager"]).post(f"/api/v1/environments/{environment.pk}/destroy/")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+    response = api_for(users["qa"]).post(f"/api/v1/environments/{environment.pk}/versions/",
+                                         {"versions": {"web": "1.4.2"}}, format="json")
+    assert response.status_code == 202 and response.json()["kind"] == "rollout"
+    assert environment.revisions.count() == 2
+    failures = AuditEvent.objects.filter(action="environment.update_versions", outcome="failure").count()
+    assert failures == 4
+
+
+def test_environment_pages_render(users, team, shop, client):
+    environment = create(users["qa"], shop, team)
+    client.force_login(users["qa"])
+    assert b"qa-1" in client.get("/environments/").content
+    page = client.get(f"/environments/{environment.pk}/")
+    assert page.status_code == 200 and b"Roll out new revision" in page.content
+    picker = client.get("/environments/new/versions/", {"blueprint": shop[0].pk})
+    assert b'name="version-web"' in picker.content and b"1.6.0-rc1" in picker.content
+    client.force_login(users["manager"])
+    assert b"Roll out new revision" not in client.get(f"/environments/{environment.pk}/").content
+    client.force_login(users["outsider"])
+    assert client.get(f"/environments/{environment.pk}/").status_code == 404

@@ -1,0 +1,32 @@
+"""The destroy job: delete the namespace, wait until it is gone, report what holds it if stuck."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from clusters import kubeclient
+from portal.audit.actor import Actor
+from portal.audit.services import audit_record
+from portal.jobs.models import Job
+from portal.jobs.reporting import JobReporter
+
+from .kube.namespace import NamespaceStuck, delete_namespace
+from .models import Environment
+
+
+def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
+    """Idempotent: deleting an already-deleted namespace is a no-op, so a re-run converges."""
+    environment = Environment.objects.select_related("cluster", "team").get(pk=job.target_id)
+    reporter.log(f"deleting namespace {environment.namespace}")
+    reporter.progress(10, "deleting namespace")
+    try:
+        with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+            delete_namespace(api, environment.namespace, timeout=settings.SLIPWAY_DESTROY_TIMEOUT_SECONDS)
+    except NamespaceStuck as exc:
+        Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
+                                                             status_message=f"destroy stuck: {exc}"[:2000])
+        raise
+    Environment.objects.filter(pk=environment.pk).update(status=Environment.DESTROYED, status_message="")
+    audit_record(actor=actor, action="environment.destroyed", obj=environment, team_slug=environment.team.slug,
+                 details={"namespace": environment.namespace})
+    reporter.log(f"namespace {environment.namespace} is gone")
