@@ -14,10 +14,12 @@ from .diff import snapshot_diff
 from .models import Environment
 from .selectors import environment_list
 from .serializers import (
+    CloneSerializer,
     DiffRowSerializer,
     EnvironmentCreateSerializer,
     EnvironmentSerializer,
     ExtendSerializer,
+    PromoteSerializer,
     RevisionSerializer,
     RollbackSerializer,
     UpdateVersionsSerializer,
@@ -109,3 +111,29 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             raise serializers.ValidationError({"from": ["Give revision numbers as ?from=N&to=M."]}) from exc
         before, after = (get_object_or_404(environment.revisions, number=n) for n in numbers)
         return Response(DiffRowSerializer(snapshot_diff(before.snapshot, after.snapshot), many=True).data)
+
+    @extend_schema(summary="Clone into a new environment with the same versions", request=CloneSerializer,
+                   responses={201: EnvironmentSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def clone(self, request, pk=None):
+        data = CloneSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        environment = services.environment_clone(actor=self._actor(), user=request.user, source=self.get_object(),
+                                                 **data.validated_data)
+        return Response(EnvironmentSerializer(environment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], summary="Preview promoting another environment's versions onto this one",
+                   parameters=[OpenApiParameter("source", OpenApiTypes.INT, required=True)],
+                   responses={200: DiffRowSerializer(many=True), **ERROR_RESPONSES})
+    @extend_schema(methods=["POST"], summary="Promote another environment's versions onto this one",
+                   request=PromoteSerializer, responses={202: JobSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["get", "post"])
+    def promote(self, request, pk=None):
+        target = self.get_object()
+        data = PromoteSerializer(data=request.data if request.method == "POST" else request.query_params)
+        data.is_valid(raise_exception=True)
+        source = get_object_or_404(environment_list(user=request.user), pk=data.validated_data["source"].pk)
+        if request.method == "GET":
+            return Response(DiffRowSerializer(services.promote_preview(source=source, target=target), many=True).data)
+        rollout = services.environment_promote(actor=self._actor(), user=request.user, source=source, target=target)
+        return _job_response(rollout.job)

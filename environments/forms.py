@@ -33,3 +33,22 @@ class EnvironmentForm(forms.Form):
         """The component versions picked in the form (fields named ``version-<component>``)."""
         return {key.removeprefix("version-"): value for key, value in self.data.items()
                 if key.startswith("version-") and value}
+
+
+class CloneForm(forms.Form):
+    name = forms.CharField(max_length=59, help_text="Name of the new environment.")
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), to_field_name="slug")
+    stage = forms.ChoiceField(choices=STAGES, required=False)
+    ttl_hours = forms.IntegerField(min_value=1, max_value=24 * 30, required=False, initial=48,
+                                   label="Expires after (hours)")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not rules.is_platform_admin(user):
+            self.fields["team"].queryset = Team.objects.filter(members=user)
+            self.fields["stage"].choices = [("", "same as source")] + [c for c in STAGES if c[0] != "prod"]
+        else:
+            self.fields["stage"].choices = [("", "same as source"), *STAGES]
+
+    def clean_stage(self) -> str | None:
+        return self.cleaned_data["stage"] or None

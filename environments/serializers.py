@@ -65,3 +65,15 @@ class DiffRowSerializer(serializers.Serializer):
     field = serializers.CharField()
     before = serializers.JSONField()
     after = serializers.JSONField()
+
+
+class CloneSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=59)
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    stage = serializers.ChoiceField(choices=STAGES, required=False, allow_null=True)
+    ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
+
+
+class PromoteSerializer(serializers.Serializer):
+    source = serializers.PrimaryKeyRelatedField(queryset=Environment.objects.all(),
+                                                help_text="id of the environment whose versions are promoted")

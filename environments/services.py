@@ -14,7 +14,7 @@ from clusters.models import Cluster
 from portal.accounts import rules
 from portal.accounts.models import Team
 from portal.audit.actor import Actor
-from portal.audit.services import audited
+from portal.audit.services import audit_record, audited
 from portal.jobs.services import job_create
 
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, ImageVersion, Rollout
@@ -207,3 +207,43 @@ def environments_expire(*, now=None) -> list[int]:
         environment_destroy(actor=actor, user=None, environment=environment)
         destroyed.append(environment.pk)
     return destroyed
+
+
+def environment_clone(*, actor: Actor, user: Any, source: Environment, name: str, team: Team,
+                      stage: str | None = None, ttl_hours: int | None = None) -> Environment:
+    """A new environment running exactly ``source``'s current versions (re-rendered for its own stage)."""
+    versions = _versions_of(source.current_revision.snapshot)
+    if not rules.can_view(user, source):
+        raise PermissionDenied("You cannot see the environment you want to clone.")
+    environment = environment_create(actor=actor, user=user, cluster=source.cluster, blueprint=source.blueprint,
+                                     name=name, stage=stage or source.stage, team=team, versions=versions,
+                                     ttl_hours=ttl_hours)
+    audit_record(actor=actor, action="environment.clone", obj=environment, team_slug=team.slug,
+                 details={"source": source.name, "source_revision": source.current_revision.number,
+                          "versions": versions})
+    return environment
+
+
+def promote_preview(*, source: Environment, target: Environment) -> list[dict[str, Any]]:
+    """What promoting ``source``'s versions onto ``target`` would change (the diff shown before applying)."""
+    from .diff import snapshot_diff
+
+    wanted = _versions_of(source.current_revision.snapshot)
+    current = _versions_of(target.current_revision.snapshot)
+    rows = snapshot_diff({"components": [{"name": n, "tag": t} for n, t in sorted(current.items())]},
+                         {"components": [{"name": n, "tag": wanted.get(n, t)} for n, t in sorted(current.items())]})
+    return rows
+
+
+def environment_promote(*, actor: Actor, user: Any, source: Environment, target: Environment) -> Rollout:
+    """Apply ``source``'s component versions to ``target`` (e.g. QA → staging) as a new revision."""
+    if not rules.can_view(user, source):
+        raise PermissionDenied("You cannot see the environment you promote from.")
+    if source.blueprint.name != target.blueprint.name:
+        raise ValidationError(f"{source} and {target} are built from different blueprints.")
+    versions = _versions_of(source.current_revision.snapshot)
+    rollout = environment_update_versions(actor=actor, user=user, environment=target, versions=versions,
+                                          message=f"promoted from {source.name} r{source.current_revision.number}")
+    audit_record(actor=actor, action="environment.promote", obj=target, team_slug=target.team.slug,
+                 details={"source": source.name, "versions": versions, "revision": rollout.revision.number})
+    return rollout

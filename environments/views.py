@@ -13,10 +13,20 @@ from portal.audit.actor import Actor
 
 from . import services
 from .diff import snapshot_diff
-from .forms import EnvironmentForm
+from .forms import CloneForm, EnvironmentForm
 from .models import STAGES, Blueprint, Environment
 from .selectors import environment_list, latest_rollout_job, versions_by_component
 from .services import environment_create
+
+
+def _form_errors(form, exc: ValidationError | PermissionDenied) -> None:
+    """Show a service's refusal on the form: field errors by field, the rest at the top."""
+    if isinstance(exc, PermissionDenied):
+        form.add_error(None, str(exc))
+        return
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, messages_ in errors.items():
+        form.add_error(field if field in form.fields else None, messages_)
 
 
 @login_required
@@ -37,11 +47,8 @@ def environment_new(request: HttpRequest) -> HttpResponse:
         try:
             environment = environment_create(actor=Actor.from_request(request), user=request.user,
                                              versions=form.versions(), **form.cleaned_data)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
         else:
             messages.success(request, f"Environment {environment.name} is being created.")
             return redirect("environment-detail", environment_id=environment.pk)
@@ -133,3 +140,33 @@ def environment_diff(request: HttpRequest, environment_id: int) -> HttpResponse:
     return render(request, "environments/environment_diff.html", {
         "environment": environment, "before": before, "after": after,
         "rows": snapshot_diff(before.snapshot, after.snapshot)})
+
+
+@login_required
+def environment_clone(request: HttpRequest, environment_id: int) -> HttpResponse:
+    source = _visible(request, environment_id)
+    form = CloneForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            environment = services.environment_clone(actor=Actor.from_request(request), user=request.user,
+                                                     source=source, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"{environment.name} is being created from {source.name}.")
+            return redirect("environment-detail", environment_id=environment.pk)
+    return render(request, "environments/environment_clone.html", {"source": source, "form": form})
+
+
+@login_required
+def environment_promote(request: HttpRequest, environment_id: int) -> HttpResponse:
+    target = _visible(request, environment_id)
+    candidates = environment_list(user=request.user).filter(blueprint__name=target.blueprint.name).exclude(
+        pk=target.pk)
+    source = candidates.filter(pk=request.GET.get("source") or request.POST.get("source") or None).first()
+    if request.method == "POST" and source is not None:
+        return _act(request, environment_id, lambda **kw: services.environment_promote(source=source, **kw),
+                    f"Promoting {source.name}'s versions.")
+    rows = services.promote_preview(source=source, target=target) if source else None
+    return render(request, "environments/environment_promote.html",
+                  {"target": target, "candidates": candidates, "source": source, "rows": rows})

@@ -25,8 +25,7 @@ from .objects import ObjectKey, api_group, dynamic_client, object_key, resource_
 MANAGER = "slipway"
 REDACTED = "<redacted>"
 
-Segment = str | int | tuple[str, str]
-"""A path step: a map key, a list index, or ("name", x) for the element of a keyed list."""
+Segment = str | int | tuple[str, str]  # a map key, a list index, or ("name", x) in a keyed list
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _SEGMENT = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_-]*)|\[name=([^\]]*)\]|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
@@ -170,12 +169,10 @@ def _is_quantity(path: list[Segment], kind: str) -> bool:
 def _secret_changes(field_name: str, desired: dict[str, Any], live_data: dict[str, Any]) -> list[FieldChange]:
     changes = []
     for key, value in desired.items():
+        # stringData is plain text; base64 data compares decoded, so padding/line breaks do not matter.
+        want = str(value).encode() if field_name == "stringData" else _b64decode(value)
         raw = live_data.get(key)
-        if field_name == "stringData":
-            same = raw is not None and _b64decode(raw) == str(value).encode()
-        else:  # both base64: compare the decoded bytes, so padding/line breaks do not matter
-            same = raw is not None and _b64decode(raw) == _b64decode(value)
-        if not same:
+        if raw is None or _b64decode(raw) != want:
             changes.append(FieldChange(format_path([field_name, key]), REDACTED, REDACTED))
     return changes
 
@@ -195,15 +192,11 @@ def changed_by(live: dict[str, Any], paths: list[str]) -> list[str]:
     ancestor with no children (an atomic field) owns everything below it. For a Secret, a
     stringData path also matches the same key under data. When no manager owns a path this way,
     falls back to the managers (status writers excepted) whose last write is later than slipway's.
+    Raises ValueError for a path that format_path could not have produced.
     """
     entries = (live.get("metadata") or {}).get("managedFields") or []
     kind = live.get("kind", "")
-    parsed = []
-    for path in paths:
-        try:
-            parsed.append(parse_path(path))
-        except ValueError:
-            continue
+    parsed = [parse_path(path) for path in paths]
     if kind == "Secret":
         parsed += [["data", *p[1:]] for p in parsed if p[:1] == ["stringData"]]
     owners = {e.get("manager", "") for e in entries

@@ -34,9 +34,9 @@ def cleanup_namespaces(kube_client):
 
 
 def create(user, team, cluster, name, **overrides):
+    kwargs = {"stage": "qa", "versions": dict(VERSIONS)} | overrides
     return environment_create(actor=Actor.for_user(user), user=user, cluster=cluster,
-                              blueprint=Blueprint.objects.get(name="shop"), name=name, stage="qa", team=team,
-                              versions=dict(VERSIONS), **overrides)
+                              blueprint=Blueprint.objects.get(name="shop"), name=name, team=team, **kwargs)
 
 
 def test_create_rolls_out_to_ready(users, team, local_cluster, kube_client, cleanup_namespaces,
@@ -155,3 +155,32 @@ def test_ttl_reaper_destroys_expired_environments(users, team, local_cluster, ku
     assert (event.actor_name, event.actor_kind) == ("system:ttl-reaper", "system")
     with django_capture_on_commit_callbacks(execute=True):
         assert expire() == []  # idempotent
+
+
+def test_clone_and_promote(users, team, local_cluster, kube_client, cleanup_namespaces,
+                           django_capture_on_commit_callbacks, api_for):
+    cleanup_namespaces.extend(["slw-it-qa", "slw-it-staging", "slw-it-clone"])
+    qa = users["qa"]
+    with django_capture_on_commit_callbacks(execute=True):
+        source = create(qa, team, local_cluster, "it-qa")
+        target = create(qa, team, local_cluster, "it-staging", stage="staging")
+    client = api_for(qa)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/api/v1/environments/{source.pk}/versions/", {"versions": {"api": "2.0.1"}}, format="json")
+    preview = client.get(f"/api/v1/environments/{target.pk}/promote/", {"source": source.pk}).json()
+    assert preview == [{"component": "api", "field": "tag", "before": "2.1.0", "after": "2.0.1"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        promoted = client.post(f"/api/v1/environments/{target.pk}/promote/", {"source": source.pk}, format="json")
+    assert promoted.status_code == 202, promoted.json()
+    target.refresh_from_db()
+    assert target.status == "ready" and target.current_revision.message == "promoted from it-qa r2"
+    image = k8s.AppsV1Api(kube_client).read_namespaced_deployment("api", "slw-it-staging").spec.template.spec
+    assert image.containers[0].image.endswith("api:2.0.1")
+    with django_capture_on_commit_callbacks(execute=True):
+        cloned = client.post(f"/api/v1/environments/{source.pk}/clone/", {"name": "it-clone", "team": "payments"},
+                             format="json")
+    assert cloned.status_code == 201, cloned.json()
+    assert cloned.json()["versions"] == {"web": "1.5.0", "api": "2.0.1", "worker": "2.0.1"}
+    assert Environment.objects.get(name="it-clone").status == "ready"
+    assert AuditEvent.objects.filter(action="environment.clone").exists()
+    assert AuditEvent.objects.filter(action="environment.promote").exists()
