@@ -9,12 +9,14 @@ from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
 
-from . import services
+from . import drift, services
+from .compare import environments_diff
 from .diff import snapshot_diff
 from .models import Environment
 from .selectors import environment_list
 from .serializers import (
     CloneSerializer,
+    CompareRowSerializer,
     DiffRowSerializer,
     EnvironmentCreateSerializer,
     EnvironmentSerializer,
@@ -137,3 +139,32 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             return Response(DiffRowSerializer(services.promote_preview(source=source, target=target), many=True).data)
         rollout = services.environment_promote(actor=self._actor(), user=request.user, source=source, target=target)
         return _job_response(rollout.job)
+
+    @extend_schema(summary="Diff this environment's rendered manifests with another's (identical across stages)",
+                   parameters=[OpenApiParameter("with", OpenApiTypes.INT, required=True)],
+                   responses={200: CompareRowSerializer(many=True), **ERROR_RESPONSES})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def compare(self, request, pk=None):
+        other_id = request.query_params.get("with", "")
+        if not other_id.isdigit():
+            raise serializers.ValidationError({"with": ["Give the other environment's id as ?with=N."]})
+        other = get_object_or_404(environment_list(user=request.user), pk=int(other_id))
+        return Response(CompareRowSerializer(environments_diff(self.get_object(), other), many=True).data)
+
+    @extend_schema(summary="Check drift between the live cluster and the current revision", request=None,
+                   responses={200: EnvironmentSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"], url_path="drift-check")
+    def drift_check(self, request, pk=None):
+        environment = self.get_object()
+        drift.environment_drift_check(actor=self._actor(), environment=environment)
+        environment.refresh_from_db()
+        return Response(EnvironmentSerializer(environment).data)
+
+    @extend_schema(summary="Reconcile: re-apply the current revision over drift", request=None,
+                   responses={200: EnvironmentSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def reconcile(self, request, pk=None):
+        environment = self.get_object()
+        drift.environment_reconcile(actor=self._actor(), user=request.user, environment=environment)
+        environment.refresh_from_db()
+        return Response(EnvironmentSerializer(environment).data)

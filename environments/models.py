@@ -103,6 +103,9 @@ class Environment(models.Model):
     current_revision = models.ForeignKey("EnvironmentRevision", null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="+")
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Drift between the rendered revision and the live cluster, per object (see drift.py).
+    drift = models.JSONField(default=list, blank=True)
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
     # JSON {backing service name: password}, generated at creation; never in snapshots, pages or APIs.
     backing_passwords = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -17,7 +17,8 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Environment
         fields = ["id", "name", "cluster", "namespace", "blueprint", "stage", "team", "owner", "status",
-                  "status_message", "hostname", "revision", "versions", "expires_at", "created_at", "updated_at"]
+                  "status_message", "hostname", "revision", "versions", "drift", "drift_checked_at", "expires_at",
+                  "created_at", "updated_at"]
         read_only_fields = fields
 
     def get_versions(self, environment) -> dict[str, str]:
@@ -77,3 +78,11 @@ class CloneSerializer(serializers.Serializer):
 class PromoteSerializer(serializers.Serializer):
     source = serializers.PrimaryKeyRelatedField(queryset=Environment.objects.all(),
                                                 help_text="id of the environment whose versions are promoted")
+
+
+class CompareRowSerializer(serializers.Serializer):
+    object = serializers.CharField()
+    path = serializers.CharField()
+    a = serializers.JSONField()
+    b = serializers.JSONField()
+    kind = serializers.ChoiceField(choices=["identity", "version", "override", "backing", "undeclared"])

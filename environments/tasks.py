@@ -17,3 +17,11 @@ def expire() -> list[int]:
     from .services import environments_expire
 
     return environments_expire()
+
+
+@shared_task(name="environments.drift_check")
+def drift_check() -> int:
+    """Periodic (beat): record drift for every ready environment."""
+    from .drift import environments_drift_check_all
+
+    return environments_drift_check_all()

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 from portal.accounts import rules
 from portal.audit.actor import Actor
 
-from . import services
+from . import drift, services
+from .compare import environments_diff
 from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
 from .models import STAGES, Blueprint, Environment
@@ -170,3 +171,30 @@ def environment_promote(request: HttpRequest, environment_id: int) -> HttpRespon
     rows = services.promote_preview(source=source, target=target) if source else None
     return render(request, "environments/environment_promote.html",
                   {"target": target, "candidates": candidates, "source": source, "rows": rows})
+
+
+@login_required
+def environment_compare(request: HttpRequest, environment_id: int) -> HttpResponse:
+    environment = _visible(request, environment_id)
+    others = environment_list(user=request.user).filter(blueprint__name=environment.blueprint.name).exclude(
+        pk=environment.pk)
+    other = others.filter(pk=request.GET.get("with") or None).first()
+    rows = environments_diff(environment, other) if other else None
+    counts = {}
+    for row in rows or []:
+        counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+    return render(request, "environments/environment_compare.html",
+                  {"environment": environment, "others": others, "other": other, "rows": rows, "counts": counts})
+
+
+@login_required
+@require_POST
+def environment_drift_check(request: HttpRequest, environment_id: int) -> HttpResponse:
+    return _act(request, environment_id, lambda actor, user, environment: drift.environment_drift_check(
+        actor=actor, environment=environment), "Drift checked.")
+
+
+@login_required
+@require_POST
+def environment_reconcile(request: HttpRequest, environment_id: int) -> HttpResponse:
+    return _act(request, environment_id, drift.environment_reconcile, "Reconciled with the current revision.")

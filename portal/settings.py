@@ -164,6 +164,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "environments-expire": {"task": "environments.expire", "schedule": 300.0},
+    "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)

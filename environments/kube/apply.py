@@ -15,7 +15,7 @@ from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, Resour
 
 from .objects import ObjectKey, api_group, dynamic_client, error_message, object_key, resource_for
 
-Action = Literal["created", "configured", "unchanged", "failed"]
+Action = Literal["created", "configured", "unchanged", "failed", "deleted"]
 
 PRUNABLE_KINDS: list[tuple[str, str]] = [
     ("v1", "ConfigMap"),

@@ -184,3 +184,26 @@ def test_clone_and_promote(users, team, local_cluster, kube_client, cleanup_name
     assert Environment.objects.get(name="it-clone").status == "ready"
     assert AuditEvent.objects.filter(action="environment.clone").exists()
     assert AuditEvent.objects.filter(action="environment.promote").exists()
+
+
+def test_drift_detected_and_reconciled(users, team, local_cluster, kube_client, cleanup_namespaces,
+                                       django_capture_on_commit_callbacks, api_for):
+    cleanup_namespaces.append("slw-it-drift")
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(users["qa"], team, local_cluster, "it-drift")
+    client = api_for(users["qa"])
+    assert client.post(f"/api/v1/environments/{environment.pk}/drift-check/").json()["drift"] == []
+    k8s.AppsV1Api(kube_client).patch_namespaced_deployment_scale("web", "slw-it-drift", {"spec": {"replicas": 4}},
+                                                                 field_manager="kubectl-scale")
+    drift = client.post(f"/api/v1/environments/{environment.pk}/drift-check/").json()["drift"]
+    assert [(d["key"][1], d["key"][3], d["state"]) for d in drift] == [("Deployment", "web", "changed")]
+    assert drift[0]["changes"] == [{"path": "spec.replicas", "desired": 1, "live": 4}]
+    assert drift[0]["changed_by"] == ["kubectl-scale"]
+    reconciled = client.post(f"/api/v1/environments/{environment.pk}/reconcile/")
+    assert reconciled.status_code == 200 and reconciled.json()["drift"] == []
+    assert k8s.AppsV1Api(kube_client).read_namespaced_deployment("web", "slw-it-drift").spec.replicas == 1
+    checks = AuditEvent.objects.filter(action="environment.drift_check", object_id=str(environment.pk))
+    assert checks.count() == 3 and any(e.details.get("changed_by") == ["kubectl-scale"] for e in checks)
+    assert AuditEvent.objects.filter(action="environment.reconcile", outcome="success").exists()
+    denied = api_for(users["manager"]).post(f"/api/v1/environments/{environment.pk}/reconcile/")
+    assert denied.status_code == 403

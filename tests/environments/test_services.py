@@ -168,3 +168,19 @@ def test_environment_pages_render(users, team, shop, client):
     assert b"Roll out new revision" not in client.get(f"/environments/{environment.pk}/").content
     client.force_login(users["outsider"])
     assert client.get(f"/environments/{environment.pk}/").status_code == 404
+
+
+def test_stages_differ_only_in_declared_ways(users, team, shop, api_for):
+    qa = create(users["qa"], shop, team, name="cmp-qa")
+    prod = create(users["admin"], shop, team, name="cmp-prod", stage="prod",
+                  versions={"web": "1.4.2", "api": "2.1.0", "worker": "2.0.1"})
+    rows = api_for(users["admin"]).get(f"/api/v1/environments/{qa.pk}/compare/", {"with": prod.pk}).json()
+    kinds = {r["kind"] for r in rows}
+    assert "undeclared" not in kinds, [r for r in rows if r["kind"] == "undeclared"]
+    assert {"version", "override", "identity", "backing"} <= kinds
+    image = next(r for r in rows if r["path"].endswith("containers[name=web].image"))
+    assert (image["a"], image["b"]) == ("registry.example.com/shop/web:1.5.0", "registry.example.com/shop/web:1.4.2")
+    assert all("password" not in str(r["a"]).lower() for r in rows)
+    same = create(users["qa"], shop, team, name="cmp-qa2")
+    assert {r["kind"] for r in api_for(users["qa"]).get(f"/api/v1/environments/{qa.pk}/compare/",
+                                                         {"with": same.pk}).json()} <= {"identity"}
