@@ -1,15 +1,19 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
 
-from . import drift, services
+from . import documents, drift, services
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .models import Environment
@@ -30,6 +34,65 @@ from .serializers import (
 
 def _job_response(job, code=status.HTTP_202_ACCEPTED) -> Response:
     return Response(JobSerializer(job).data, status=code)
+
+
+class YAMLParser(BaseParser):
+    """``Content-Type: application/yaml`` bodies (the apply endpoint only), read with ``yaml.safe_load``."""
+
+    media_type = "application/yaml"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return documents.parse_document(stream.read())
+        except DjangoValidationError as exc:
+            raise ParseError(" ".join(exc.messages)) from exc
+
+
+class YAMLRenderer(BaseRenderer):
+    media_type = "application/yaml"
+    format = "yaml"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return documents.to_yaml(data).encode("utf-8") if data is not None else b""
+
+
+def _truthy(value) -> bool:
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+DocumentSchema = inline_serializer(name="EnvironmentDocument", fields={
+    "apiVersion": serializers.CharField(default=documents.API_VERSION),
+    "kind": serializers.ChoiceField(choices=documents.KINDS),
+    "metadata": serializers.DictField(help_text="name, team, stage, cluster (Environment); name (Blueprint)"),
+    "spec": serializers.DictField(help_text="blueprint {name, version}, versions {component: tag}, ttl_hours"),
+})
+ApplyRequestSchema = inline_serializer(name="ApplyDocumentRequest", fields={
+    "document": serializers.CharField(help_text="the YAML document"),
+    "confirm": serializers.BooleanField(default=False, help_text="apply (true) or only show the plan (false)"),
+})
+PlanSchema = inline_serializer(name="DocumentPlan", fields={
+    "action": serializers.ChoiceField(choices=[documents.CREATE, documents.UPDATE, documents.UNCHANGED]),
+    "applied": serializers.BooleanField(),
+    "name": serializers.CharField(), "cluster": serializers.CharField(), "team": serializers.CharField(),
+    "stage": serializers.CharField(), "blueprint": serializers.CharField(),
+    "versions": serializers.DictField(child=serializers.CharField()),
+    "revision": serializers.IntegerField(allow_null=True, help_text="the live revision the plan compares with"),
+    "changes": DiffRowSerializer(many=True),
+    "environment": EnvironmentSerializer(allow_null=True),
+    "job": JobSerializer(allow_null=True, help_text="the rollout started by an applied update or create"),
+})
+
+
+def _plan_data(plan: documents.Plan) -> dict:
+    job = plan.rollout.job if plan.rollout else None
+    if plan.applied and job is None and plan.environment is not None:
+        job = getattr(plan.environment.rollouts.select_related("job").first(), "job", None)
+    return {"action": plan.action, "applied": plan.applied, "name": plan.name, "cluster": plan.cluster.name,
+            "team": plan.team.slug, "stage": plan.stage, "blueprint": str(plan.blueprint), "versions": plan.versions,
+            "revision": plan.revision, "changes": DiffRowSerializer(plan.rows, many=True).data,
+            "environment": EnvironmentSerializer(plan.environment).data if plan.environment else None,
+            "job": JobSerializer(job).data if job else None}
 
 
 @extend_schema_view(
@@ -168,3 +231,38 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         drift.environment_reconcile(actor=self._actor(), user=request.user, environment=environment)
         environment.refresh_from_db()
         return Response(EnvironmentSerializer(environment).data)
+
+    @extend_schema(summary="This environment (or, with ?kind=blueprint, its blueprint) as a YAML document",
+                   parameters=[OpenApiParameter("kind", OpenApiTypes.STR, enum=["environment", "blueprint"],
+                                                description="what to export (default: environment)")],
+                   responses={200: DocumentSchema, **ERROR_RESPONSES})
+    @action(detail=True, methods=["get"], pagination_class=None, renderer_classes=[YAMLRenderer, JSONRenderer])
+    def document(self, request, pk=None):
+        environment = self.get_object()
+        if request.query_params.get("kind") == "blueprint":
+            return Response(documents.blueprint_document(environment.blueprint))
+        return Response(documents.environment_document(environment))
+
+    @extend_schema(
+        summary="Apply an Environment document: the plan (diff) unless confirmed, then create or update",
+        description="Send the YAML itself (`Content-Type: application/yaml`, confirm with `?confirm=true`) or JSON "
+                    "`{\"document\": \"<yaml>\", \"confirm\": true}`. Unconfirmed: 200 with the plan and nothing "
+                    "changed. Confirmed: 201 when the environment was created, 202 when a new revision is rolling "
+                    "out, 200 when the document matches the live revision.",
+        parameters=[OpenApiParameter("confirm", OpenApiTypes.BOOL, description="apply the plan (default false)")],
+        request={"application/yaml": DocumentSchema, "application/json": ApplyRequestSchema},
+        responses={200: PlanSchema, 201: PlanSchema, 202: PlanSchema, **ERROR_RESPONSES})
+    @action(detail=False, methods=["post"], url_path="apply", parser_classes=[YAMLParser, JSONParser])
+    def apply_document(self, request):
+        body = request.data
+        confirm = _truthy(request.query_params.get("confirm", "false"))
+        if isinstance(body, dict) and "document" in body and "kind" not in body:
+            confirm = confirm or _truthy(body.get("confirm", False))
+            body = body["document"]
+            if not isinstance(body, str | dict):
+                raise serializers.ValidationError({"document": ["Give the document as YAML text."]})
+        plan = documents.apply_document(body, actor=self._actor(), user=request.user, confirm=confirm)
+        code = status.HTTP_200_OK
+        if plan.applied:
+            code = status.HTTP_201_CREATED if plan.action == documents.CREATE else status.HTTP_202_ACCEPTED
+        return Response(_plan_data(plan), status=code)

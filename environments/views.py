@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from portal.accounts import rules
 from portal.audit.actor import Actor
 
-from . import drift, services
+from . import documents, drift, services
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
@@ -198,3 +198,40 @@ def environment_drift_check(request: HttpRequest, environment_id: int) -> HttpRe
 @require_POST
 def environment_reconcile(request: HttpRequest, environment_id: int) -> HttpResponse:
     return _act(request, environment_id, drift.environment_reconcile, "Reconciled with the current revision.")
+
+
+@login_required
+def environment_document(request: HttpRequest, environment_id: int) -> HttpResponse:
+    """Download the environment's current revision as a YAML document (``apply_environment`` reads it back)."""
+    environment = _visible(request, environment_id)
+    response = HttpResponse(documents.to_yaml(documents.environment_document(environment)),
+                            content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{environment.name}.yaml"'
+    return response
+
+
+@login_required
+def environment_import(request: HttpRequest) -> HttpResponse:
+    """Paste (or upload) a document, see the plan, then apply it with a second, confirming POST."""
+    source = request.POST.get("document", "")
+    upload = request.FILES.get("file")
+    if upload is not None:
+        source = upload.read().decode("utf-8", errors="replace")
+    plan, errors = None, []
+    if request.method == "POST":
+        try:
+            plan = documents.apply_document(source, actor=Actor.from_request(request), user=request.user,
+                                            confirm=request.POST.get("confirm") == "1",
+                                            message=request.POST.get("message", ""))
+        except ValidationError as exc:
+            errors = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()] \
+                if hasattr(exc, "error_dict") else exc.messages
+        except PermissionDenied as exc:
+            errors = [str(exc)]
+        else:
+            if plan.applied:
+                done = "is being created" if plan.action == documents.CREATE else "has a new revision rolling out"
+                messages.success(request, f"{plan.environment.name} {done}.")
+                return redirect("environment-detail", environment_id=plan.environment.pk)
+    return render(request, "environments/environment_document.html",
+                  {"source": source, "plan": plan, "errors": errors})

@@ -148,6 +148,10 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or No
 if PRODUCTION and CELERY_BROKER_URL == "filesystem://":
     # Separate web and worker containers would never see each other's tasks on a local folder.
     raise ImproperlyConfigured("REDIS_URL (or CELERY_BROKER_URL) must be set when SLIPWAY_ENV=production")
+if CELERY_BROKER_URL.startswith("redis"):
+    # A task whose worker died unacknowledged is redelivered after this many seconds (acks_late).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("SLIPWAY_CELERY_VISIBILITY_TIMEOUT",
+                                                                     default=3600)}
 if CELERY_BROKER_URL == "filesystem://":
     _queue = VAR_DIR / "celery" / "queue"
     _queue.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,8 @@
 
 * ``live_asgi_server`` (package scope): daphne in a forked child process, see ``support.py``.
   Tests that put data in front of it must commit it: ``page`` pulls in ``transactional_db``.
+  Settings changed in the test process do not reach it; its rollout deadline is
+  ``support.SERVER_ROLLOUT_TIMEOUT_SECONDS``.
 * ``browser`` (package scope): Debian's Chromium, headless, driven by Playwright's sync API.
 * ``page``: a fresh browser context per test, ``base_url`` set to the live server. When the test
   fails, its screenshot, HTML and browser console go to ``test-artifacts/e2e/<test-name>.*``.
@@ -19,7 +21,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.stack.fixtures import in_ci
 
-from .support import ARTIFACTS, LiveAsgiServer
+from .support import ARTIFACTS, SERVER_ROLLOUT_TIMEOUT_SECONDS, LiveAsgiServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,7 +65,8 @@ def live_asgi_server(django_db_setup, django_db_blocker) -> Iterator[LiveAsgiSer
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
             _unavailable("the live server needs a database another process can open (PostgreSQL), "
                          "not in-memory SQLite")
-        server = LiveAsgiServer(log_path=ARTIFACTS / "server.log")
+        server = LiveAsgiServer(log_path=ARTIFACTS / "server.log",
+                                settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS})
         # Forked inside unblock(): the child inherits database access being allowed.
         server.start()
     yield server

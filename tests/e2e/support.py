@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from asgiref.sync import SyncToAsync
 from channels.layers import channel_layers
@@ -32,6 +33,9 @@ from django.db import connections
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
+PASSWORD = "pw-for-tests-1"  # tests.factories.UserFactory's password
+# The server's rollout deadline (set in the child only): a stuck rollout fails well before a test gives up.
+SERVER_ROLLOUT_TIMEOUT_SECONDS = 90
 
 
 def _application():
@@ -46,9 +50,13 @@ class LiveAsgiServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, *, log_path: Path, startup_timeout: float = 60.0) -> None:
+    def __init__(self, *, log_path: Path, startup_timeout: float = 60.0,
+                 settings_overrides: dict[str, Any] | None = None) -> None:
         self.log_path = log_path
         self.startup_timeout = startup_timeout
+        # Applied in the child only: the server is forked once per package, so a test's ``settings``
+        # fixture cannot reach it, and the test process keeps its own values.
+        self.settings_overrides = dict(settings_overrides or {})
         self.process: DaphneProcess | None = None
         self.port = 0
 
@@ -122,6 +130,8 @@ class LiveAsgiServer:
         channel_layers.backends = {}
         if self.host not in settings.ALLOWED_HOSTS:
             settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, self.host]
+        for name, value in self.settings_overrides.items():
+            setattr(settings, name, value)
         # Keep the server's output out of pytest's capture: it goes to test-artifacts/e2e/server.log.
         log = open(self.log_path, "a", buffering=1, encoding="utf-8")  # stays open for the life of the child
         os.dup2(log.fileno(), 1)
@@ -146,3 +156,14 @@ def outside_browser_loop() -> Iterator[None]:
         yield
     finally:
         asyncio._set_running_loop(loop)
+
+
+def log_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form and wait for the dashboard."""
+    from playwright.sync_api import expect
+
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
