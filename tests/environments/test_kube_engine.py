@@ -241,8 +241,15 @@ def test_quota_too_small_fails_fast_with_the_quota_message(kube_client: k8s.ApiC
     ns = kube_namespace
     quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": meta("compute", ns),
              "spec": {"hard": {"requests.cpu": "250m", "limits.cpu": "250m"}}}
-    # Applied together, as a rendered environment would be: three 100m pods do not fit in 250m.
-    raise_for_errors(apply_manifests(kube_client, [quota, deployment(ns, replicas=3)]))
+    # Three 100m pods do not fit in 250m. The quota must be in the admission plugin's cache before
+    # the pods are created (an informer lags under load), so wait for the quota controller's status.
+    raise_for_errors(apply_manifests(kube_client, [quota]))
+    core = k8s.CoreV1Api(kube_client)
+    deadline = time.monotonic() + 30
+    while not (core.read_namespaced_resource_quota("compute", ns).status.hard or {}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    raise_for_errors(apply_manifests(kube_client, [deployment(ns, replicas=3)]))
 
     timeout = 90
     started = time.monotonic()

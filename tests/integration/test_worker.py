@@ -64,7 +64,7 @@ async def test_selfcheck_on_real_worker_streams_live_over_redis(worker):
     job = await database_sync_to_async(JobFactory)(started_by=user, kind="selfcheck", title="Self-check")
     comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/jobs/{job.pk}/")
     comm.scope["user"] = user
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     assert (await comm.receive_json_from(timeout=5))["state"] == "queued"
     await database_sync_to_async(worker.send_task)(selfcheck.name, args=[str(job.pk), Actor.for_user(user).to_dict()])

@@ -94,7 +94,7 @@ async def test_authorized_user_gets_backlog_then_live_events():
     await database_sync_to_async(reporter.start)()
     await database_sync_to_async(reporter.log)("before connect")
     comm = communicator(job, user)
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     seen = await receive_until(comm, lambda m: m.get("text") == "before connect")
     assert [m["seq"] for m in seen if m["type"] == "event"] == [1, 2]
@@ -113,7 +113,7 @@ async def test_other_users_are_refused():
     stranger = await database_sync_to_async(UserFactory)(username="stranger2", roles=["Developers"], teams=[team])
     job = await database_sync_to_async(JobFactory)(started_by=owner)
     comm = communicator(job, stranger)
-    connected, code = await comm.connect()
+    connected, code = await comm.connect(timeout=10)
     assert not connected
     assert code == CLOSE_FORBIDDEN
 
@@ -133,7 +133,7 @@ async def test_finished_job_replays_its_stored_log():
 
     await database_sync_to_async(run)()
     comm = communicator(job, user)
-    assert (await comm.connect())[0]
+    assert (await comm.connect(timeout=10))[0]
     seen = await receive_until(comm, lambda m: m["type"] == "status")
     log = "\n".join(m["text"] for m in seen if m.get("kind") == "log").split("\n")
     assert log[0] == "line 0" and log[-1] == "line 1499" and len(log) == 1500
@@ -141,7 +141,7 @@ async def test_finished_job_replays_its_stored_log():
     await comm.disconnect()
     # Joining late with ?after= only sends what is newer.
     late = communicator(job, user, after=seen[-2]["seq"])
-    assert (await late.connect())[0]
+    assert (await late.connect(timeout=10))[0]
     first = await late.receive_json_from()
     assert first["type"] == "status"
     await late.disconnect()

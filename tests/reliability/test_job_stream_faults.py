@@ -44,7 +44,7 @@ async def test_events_written_by_another_process_arrive_complete_without_broadca
     job = await database_sync_to_async(JobFactory)(started_by=user)
     comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/jobs/{job.pk}/")
     comm.scope["user"] = user
-    assert (await comm.connect())[0]
+    assert (await comm.connect(timeout=10))[0]
     db = connection.settings_dict
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings",
            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
