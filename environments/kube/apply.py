@@ -13,7 +13,7 @@ from typing import Any, Literal
 from kubernetes import client
 from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
 
-from .objects import ObjectKey, api_group, dynamic_client, error_message, object_key, resource_for
+from .objects import ObjectKey, dynamic_client, error_message, object_key, resource_for, unwanted_objects
 
 Action = Literal["created", "configured", "unchanged", "failed", "deleted"]
 
@@ -148,27 +148,17 @@ def prune(api: client.ApiClient, *, namespace: str, selector: str, keep: set[Obj
     """
     if not selector.strip():
         raise ValueError("prune needs a label selector: an empty one would match every object")
-    kept = {(api_group(v), k, ns, n) for v, k, ns, n in keep}
     dyn = dynamic_client(api)
     deleted: list[ObjectKey] = []
-    for api_version, kind in kinds:
+    for api_version, kind, resource, item in unwanted_objects(api, namespace=namespace, selector=selector,
+                                                              kinds=list(kinds), keep=set(keep)):
+        meta = item["metadata"]
         try:
-            resource = resource_for(api, api_version, kind)
-        except ResourceNotFoundError:
-            continue
-        items = dyn.get(resource, namespace=namespace, label_selector=selector).to_dict().get("items") or []
-        for item in items:
-            meta = item["metadata"]
-            if meta.get("deletionTimestamp") or any(r.get("controller") for r in meta.get("ownerReferences") or []):
+            dyn.delete(resource, name=meta["name"], namespace=namespace,
+                       body={"propagationPolicy": "Background", "preconditions": {"uid": meta["uid"]}})
+        except DynamicApiError as exc:
+            if exc.status in (404, 409):  # gone already, or replaced by a new object with another UID
                 continue
-            if (api_group(api_version), kind, namespace, meta["name"]) in kept:
-                continue
-            try:
-                dyn.delete(resource, name=meta["name"], namespace=namespace,
-                           body={"propagationPolicy": "Background", "preconditions": {"uid": meta["uid"]}})
-            except DynamicApiError as exc:
-                if exc.status in (404, 409):  # gone already, or replaced by a new object with another UID
-                    continue
-                raise
-            deleted.append((api_version, kind, namespace, meta["name"]))
+            raise
+        deleted.append((api_version, kind, namespace, meta["name"]))
     return deleted

@@ -20,7 +20,7 @@ from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 from kubernetes.utils import parse_quantity
 
 from .apply import PRUNABLE_KINDS, Action, ApplyResult, apply_manifests, prune
-from .objects import ObjectKey, api_group, dynamic_client, object_key, resource_for
+from .objects import ObjectKey, dynamic_client, object_key, resource_for, unwanted_objects
 
 MANAGER = "slipway"
 REDACTED = "<redacted>"
@@ -261,21 +261,13 @@ def detect_drift(api: client.ApiClient, manifests: list[dict[str, Any]], *, name
         changes = diff_object(manifest, live)
         if changes:
             drifts.append(ObjectDrift(key, "changed", changes, changed_by(live, [c.path for c in changes])))
-    desired = {(api_group(v), k, ns or namespace, n) for v, k, ns, n in map(object_key, manifests)}
-    for api_version, kind in prunable_kinds:
-        try:
-            resource = resource_for(api, api_version, kind)
-        except ResourceNotFoundError:
-            continue
-        items = dyn.get(resource, namespace=namespace, label_selector=selector).to_dict().get("items") or []
-        for item in items:
-            meta = item["metadata"]
-            if meta.get("deletionTimestamp") or any(r.get("controller") for r in meta.get("ownerReferences") or []):
-                continue
-            if (api_group(api_version), kind, namespace, meta["name"]) not in desired:
-                managers = sorted({e.get("manager", "") for e in meta.get("managedFields") or []
-                                   if e.get("manager") != MANAGER and e.get("subresource") != "status"})
-                drifts.append(ObjectDrift((api_version, kind, namespace, meta["name"]), "extra", [], managers))
+    desired = {(v, k, ns or namespace, n) for v, k, ns, n in map(object_key, manifests)}
+    for api_version, kind, _, item in unwanted_objects(api, namespace=namespace, selector=selector,
+                                                       kinds=list(prunable_kinds), keep=desired):
+        meta = item["metadata"]
+        managers = sorted({e.get("manager", "") for e in meta.get("managedFields") or []
+                           if e.get("manager") != MANAGER and e.get("subresource") != "status"})
+        drifts.append(ObjectDrift((api_version, kind, namespace, meta["name"]), "extra", [], managers))
     return drifts
 
 

@@ -62,3 +62,26 @@ def error_message(exc: BaseException) -> str:
     if status or reason:
         return f"{status or ''} {reason or ''}".strip()
     return f"{type(exc).__name__}: {exc}"
+
+
+def unwanted_objects(api: client.ApiClient, *, namespace: str, selector: str,
+                     kinds: list[tuple[str, str]], keep: set[ObjectKey]):
+    """Yield ``(api_version, kind, resource, item)`` for each object matching ``selector`` that is not
+    in ``keep`` (compared by API group), not already terminating and not owned by a controller.
+    Kinds the server does not serve are skipped. Shared by prune and drift's "extra" detection."""
+    from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+    kept = {(api_group(v), k, ns, n) for v, k, ns, n in keep}
+    dyn = dynamic_client(api)
+    for api_version, kind in kinds:
+        try:
+            resource = resource_for(api, api_version, kind)
+        except ResourceNotFoundError:
+            continue
+        items = dyn.get(resource, namespace=namespace, label_selector=selector).to_dict().get("items") or []
+        for item in items:
+            meta = item["metadata"]
+            if meta.get("deletionTimestamp") or any(r.get("controller") for r in meta.get("ownerReferences") or []):
+                continue
+            if (api_group(api_version), kind, namespace, meta["name"]) not in kept:
+                yield api_version, kind, resource, item
