@@ -12,10 +12,12 @@ from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 
 from .kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
-from .kube.wait import RolloutFailed, wait_ready
+from .kube.wait import RolloutFailed, wait_quotas_enforced, wait_ready
 from .models import Environment
 from .render import object_key, render
 from .snapshot import spec_for
+
+_POLICY_KINDS = frozenset({"Namespace", "ResourceQuota", "LimitRange"})
 
 
 def _set_status(environment: Environment, status: str, message: str = "") -> None:
@@ -37,7 +39,13 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     reporter.progress(10, "rendered")
     try:
         with kubeclient.api_client(environment.cluster.kubeconfig) as api:
-            results = apply_manifests(api, manifests)
+            # Policy first (namespace, quota, limits), and workloads only once the quota is enforced.
+            policy = [m for m in manifests if m["kind"] in _POLICY_KINDS]
+            results = apply_manifests(api, policy)
+            raise_for_errors(results)
+            wait_quotas_enforced(api, namespace=environment.namespace,
+                                 names=[m["metadata"]["name"] for m in policy if m["kind"] == "ResourceQuota"])
+            results += apply_manifests(api, [m for m in manifests if m["kind"] not in _POLICY_KINDS])
             for result in results:
                 reporter.log(f"{result.key[1]}/{result.key[3]}: {result.error or result.action}")
             raise_for_errors(results)

@@ -254,3 +254,36 @@ def failure_reason(api: client.ApiClient, namespace: str, deployments: Sequence[
                   if s.metadata.name in wanted_s}
     progress = ", ".join(summaries.get(n, f"{n} not found") for n in [*deployments, *statefulsets])
     return explain_failure(events=events, pods=pods, progress=progress, waited=waited)
+
+
+def wait_quotas_enforced(api: client.ApiClient, *, namespace: str, names: Sequence[str], timeout: float = 30) -> None:
+    """Wait (by watching) until the quota controller has computed each ResourceQuota's status.
+
+    Quota admission reads quotas through an informer: pods created right after a new quota can slip
+    through unenforced. Workloads are applied only after this returns. Raises RolloutFailed on timeout.
+    """
+    pending = set(names)
+    if not pending:
+        return
+    core = client.CoreV1Api(api)
+    listing = core.list_namespaced_resource_quota(namespace)
+    pending -= {q.metadata.name for q in listing.items if (q.status and q.status.hard)}
+    stream = watch.Watch()
+    deadline = time.monotonic() + timeout
+    try:
+        while pending and time.monotonic() < deadline:
+            for event in stream.stream(core.list_namespaced_resource_quota, namespace,
+                                       resource_version=listing.metadata.resource_version,
+                                       timeout_seconds=max(1, math.ceil(deadline - time.monotonic()))):
+                quota = event["object"]
+                if quota.status and quota.status.hard:
+                    pending.discard(quota.metadata.name)
+                if not pending:
+                    break
+    except (ApiException, ProtocolError, ReadTimeoutError):
+        pending -= {q.metadata.name for q in core.list_namespaced_resource_quota(namespace).items
+                    if q.status and q.status.hard}
+    finally:
+        stream.stop()
+    if pending:
+        raise RolloutFailed(f"quota not enforced after {timeout:.0f}s: {', '.join(sorted(pending))}")
