@@ -103,6 +103,7 @@ class Environment(models.Model):
     current_revision = models.ForeignKey("EnvironmentRevision", null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="+")
     expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_notified_at = models.DateTimeField(null=True, blank=True)
     # Drift between the rendered revision and the live cluster, per object (see drift.py).
     drift = models.JSONField(default=list, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)

@@ -29,6 +29,15 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> Que
     return queryset
 
 
+def environments_expiring(*, user: Any, hours: float) -> QuerySet[Environment]:
+    """The user's own live environments that expire within ``hours`` (the dashboard's notice)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return environment_list(user=user).filter(owner=user, expires_at__lt=timezone.now() + timedelta(hours=hours))
+
+
 def versions_by_component(blueprint: Blueprint) -> dict[str, list[ImageVersion]]:
     """For the version picker: each component's versions, newest first."""
     return {c.name: list(c.versions.filter(removed_from_registry=False)) for c in blueprint.components.order_by("name")}

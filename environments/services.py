@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -191,19 +192,30 @@ def environment_extend(*, actor: Actor, user: Any, environment: Environment, hou
         if not 1 <= hours <= 24 * 30:
             raise ValidationError({"hours": ["Extend by 1 hour to 30 days."]})
         environment.expires_at = timezone.now() + timedelta(hours=hours)
-        Environment.objects.filter(pk=environment.pk).update(expires_at=environment.expires_at)
+        Environment.objects.filter(pk=environment.pk).update(expires_at=environment.expires_at,
+                                                             expiry_notified_at=None)
         scope.details["after"] = environment.expires_at
     return environment
 
 
 def environments_expire(*, now=None) -> list[int]:
-    """Destroy every live environment past its expiry, as the system (the TTL reaper; idempotent)."""
+    """The TTL reaper (idempotent). Owners are notified ``SLIPWAY_EXPIRY_NOTICE_HOURS`` ahead (an audit
+    event and the dashboard's "expiring soon" list with its Extend button); an environment is destroyed
+    once expired and notified at least ``SLIPWAY_EXPIRY_GRACE_MINUTES`` ago. Returns the destroyed ids."""
     now = now or timezone.now()
     actor = Actor.system("ttl-reaper")
-    expired = Environment.objects.filter(expires_at__lt=now).exclude(
-        status__in=[Environment.DESTROYING, Environment.DESTROYED])
+    live = Environment.objects.exclude(status__in=[Environment.DESTROYING, Environment.DESTROYED])
+    notice = live.filter(expires_at__lt=now + timedelta(hours=settings.SLIPWAY_EXPIRY_NOTICE_HOURS),
+                         expiry_notified_at__isnull=True).select_related("team", "owner")
+    for environment in notice:
+        Environment.objects.filter(pk=environment.pk).update(expiry_notified_at=now)
+        audit_record(actor=actor, action="environment.expiry_notice", obj=environment,
+                     team_slug=environment.team.slug,
+                     details={"owner": environment.owner.get_username() if environment.owner else None,
+                              "expires_at": environment.expires_at})
+    grace = now - timedelta(minutes=settings.SLIPWAY_EXPIRY_GRACE_MINUTES)
     destroyed = []
-    for environment in expired:
+    for environment in live.filter(expires_at__lt=now, expiry_notified_at__lte=grace):
         environment_destroy(actor=actor, user=None, environment=environment)
         destroyed.append(environment.pk)
     return destroyed

@@ -219,6 +219,9 @@ AWS_ENDPOINT_URLS = env.dict("SLIPWAY_AWS_ENDPOINT_URLS", default={})  # per ser
 # How long a rollout waits for its workloads to become ready before failing with the reason.
 SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = env.float("SLIPWAY_ROLLOUT_TIMEOUT_SECONDS", default=300.0)
 
+# The TTL reaper tells owners this long before expiry, and destroys no sooner than this after telling.
+SLIPWAY_EXPIRY_NOTICE_HOURS = env.float("SLIPWAY_EXPIRY_NOTICE_HOURS", default=24.0)
+SLIPWAY_EXPIRY_GRACE_MINUTES = env.float("SLIPWAY_EXPIRY_GRACE_MINUTES", default=10.0)
 SLIPWAY_DESTROY_TIMEOUT_SECONDS = env.float("SLIPWAY_DESTROY_TIMEOUT_SECONDS", default=300.0)
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).

@@ -146,7 +146,21 @@ def test_ttl_reaper_destroys_expired_environments(users, team, local_cluster, ku
     cleanup_namespaces.append("slw-it-expire")
     with django_capture_on_commit_callbacks(execute=True):
         environment = create(users["qa"], team, local_cluster, "it-expire", ttl_hours=1)
+    # An hour before expiry the owner is told (audit event + dashboard notice); nothing is destroyed.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert expire() == []
+    notice = AuditEvent.objects.get(action="environment.expiry_notice", object_id=str(environment.pk))
+    assert notice.details["owner"] == "qa" and notice.actor_name == "system:ttl-reaper"
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(users["qa"])
+    assert b"Expiring soon" in browser.get("/").content
+    # Expired, but notified only just now: the grace period still protects it.
     Environment.objects.filter(pk=environment.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert expire() == []
+    Environment.objects.filter(pk=environment.pk).update(expiry_notified_at=timezone.now() - timedelta(hours=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert expire() == [environment.pk]
     environment.refresh_from_db()

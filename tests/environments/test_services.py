@@ -184,3 +184,22 @@ def test_stages_differ_only_in_declared_ways(users, team, shop, api_for):
     same = create(users["qa"], shop, team, name="cmp-qa2")
     assert {r["kind"] for r in api_for(users["qa"]).get(f"/api/v1/environments/{qa.pk}/compare/",
                                                          {"with": same.pk}).json()} <= {"identity"}
+
+
+def test_extend_clears_the_expiry_notice(users, team, shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from environments.services import environment_extend, environments_expire
+
+    environment = create(users["qa"], shop, team, ttl_hours=2)
+    assert environments_expire() == []
+    environment.refresh_from_db()
+    assert environment.expiry_notified_at is not None
+    environment_extend(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=environment, hours=48)
+    environment.refresh_from_db()
+    assert environment.expiry_notified_at is None
+    assert environment.expires_at > timezone.now() + timedelta(hours=47)
+    with pytest.raises(ValidationError, match="Extend by 1 hour to 30 days"):
+        environment_extend(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=environment, hours=0)
