@@ -266,3 +266,19 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         if plan.applied:
             code = status.HTTP_201_CREATED if plan.action == documents.CREATE else status.HTTP_202_ACCEPTED
         return Response(_plan_data(plan), status=code)
+
+    @extend_schema(summary="Blue/green: point the Services at the other colour (switch or switch back)",
+                   request=None, responses={200: EnvironmentSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def switch(self, request, pk=None):
+        environment = services.environment_switch_colour(actor=self._actor(), user=request.user,
+                                                         environment=self.get_object())
+        return Response(EnvironmentSerializer(environment).data)
+
+    @extend_schema(summary="Blue/green: delete the standby colour's workloads", request=None,
+                   responses={200: EnvironmentSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def retire(self, request, pk=None):
+        environment = self.get_object()
+        services.environment_retire_colour(actor=self._actor(), user=request.user, environment=environment)
+        return Response(EnvironmentSerializer(environment).data)

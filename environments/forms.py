@@ -19,6 +19,8 @@ class EnvironmentForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.all(), to_field_name="slug")
     ttl_hours = forms.IntegerField(min_value=1, max_value=24 * 30, required=False, initial=48,
                                    label="Expires after (hours)")
+    strategy = forms.ChoiceField(choices=[("rolling", "Rolling update"), ("bluegreen", "Blue/green")],
+                                 initial="rolling", label="Updates")
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -102,6 +102,10 @@ class Environment(models.Model):
     status_message = models.TextField(blank=True, default="")
     current_revision = models.ForeignKey("EnvironmentRevision", null=True, blank=True, on_delete=models.SET_NULL,
                                          related_name="+")
+    # Blue/green: revisions deploy into the standby colour; Services follow ``active_colour``.
+    strategy = models.CharField(max_length=10, choices=[("rolling", "Rolling update"), ("bluegreen", "Blue/green")],
+                                default="rolling")
+    active_colour = models.CharField(max_length=5, blank=True, default="")
     expires_at = models.DateTimeField(null=True, blank=True)
     expiry_notified_at = models.DateTimeField(null=True, blank=True)
     # Drift between the rendered revision and the live cluster, per object (see drift.py).

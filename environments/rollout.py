@@ -51,6 +51,10 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
             raise_for_errors(results)
             reporter.progress(40, "applied")
             selector = f"app.kubernetes.io/managed-by=slipway,slipway.io/environment={environment.name}"
+            if environment.strategy == "bluegreen":
+                # The live colour is not part of this render: it must survive the prune.
+                other = "green" if spec.colour == "blue" else "blue"
+                selector += f",slipway.io/colour!={other}"
             pruned = prune(api, namespace=environment.namespace, selector=selector,
                            keep={object_key(m) for m in manifests}, kinds=PRUNABLE_KINDS)
             for key in pruned:

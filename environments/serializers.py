@@ -17,7 +17,8 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Environment
         fields = ["id", "name", "cluster", "namespace", "blueprint", "stage", "team", "owner", "status",
-                  "status_message", "hostname", "revision", "versions", "drift", "drift_checked_at", "expires_at",
+                  "status_message", "hostname", "revision", "versions", "strategy", "active_colour", "drift",
+                  "drift_checked_at", "expires_at",
                   "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -35,6 +36,7 @@ class EnvironmentCreateSerializer(serializers.Serializer):
     versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False,
                                      help_text="component name -> image tag")
     ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
+    strategy = serializers.ChoiceField(choices=["rolling", "bluegreen"], default="rolling")
 
 
 class RevisionSerializer(serializers.Serializer):

@@ -52,7 +52,8 @@ def _resolve_versions(blueprint: Blueprint, versions: dict[str, str]) -> dict[st
 
 
 def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: Blueprint, name: str, stage: str,
-                       team: Team, versions: dict[str, str], ttl_hours: int | None = None) -> Environment:
+                       team: Team, versions: dict[str, str], ttl_hours: int | None = None,
+                       strategy: str = "rolling") -> Environment:
     """Create an environment and enqueue its first rollout. Raises ValidationError / PermissionDenied.
 
     Two concurrent creations of one name: the database's unique constraint lets exactly one through.
@@ -72,13 +73,18 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
             raise ValidationError({"name": ["Use at most 59 characters."]})
         resolved = _resolve_versions(blueprint, versions)
         snapshot = snapshot_from_blueprint(blueprint=blueprint, stage=stage, versions=resolved)
+        if strategy not in ("rolling", "bluegreen"):
+            raise ValidationError({"strategy": ["Choose 'rolling' or 'bluegreen'."]})
+        if strategy == "bluegreen":
+            snapshot["colour"] = "blue"
         try:
             with transaction.atomic():
                 environment = Environment.objects.create(
                     name=name, cluster=cluster, namespace=NAMESPACE_PREFIX + name, blueprint=blueprint,
                     stage=stage, team=team, owner_id=actor.user_id, status=Environment.PENDING,
                     expires_at=timezone.now() + timedelta(hours=ttl_hours) if ttl_hours else None,
-                    backing_passwords=new_backing_passwords(blueprint),
+                    backing_passwords=new_backing_passwords(blueprint), strategy=strategy,
+                    active_colour="blue" if strategy == "bluegreen" else "",
                 )
                 revision = EnvironmentRevision.objects.create(environment=environment, number=1, snapshot=snapshot,
                                                               message="created", created_by_id=actor.user_id)
@@ -110,6 +116,9 @@ def _require_change(user: Any, environment: Environment) -> None:
 
 def _new_revision(*, actor: Actor, environment: Environment, snapshot: dict, message: str) -> EnvironmentRevision:
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
+    if environment.strategy == "bluegreen":
+        # A new revision always goes to the standby colour; the live one keeps serving until a switch.
+        snapshot = {**snapshot, "colour": standby_colour(environment)}
     number = (environment.revisions.aggregate(n=models.Max("number"))["n"] or 0) + 1
     revision = EnvironmentRevision.objects.create(environment=environment, number=number, snapshot=snapshot,
                                                   message=message[:200], created_by_id=actor.user_id)
@@ -259,3 +268,39 @@ def environment_promote(*, actor: Actor, user: Any, source: Environment, target:
     audit_record(actor=actor, action="environment.promote", obj=target, team_slug=target.team.slug,
                  details={"source": source.name, "versions": versions, "revision": rollout.revision.number})
     return rollout
+
+
+def standby_colour(environment: Environment) -> str:
+    return "green" if environment.active_colour == "blue" else "blue"
+
+
+def environment_switch_colour(*, actor: Actor, user: Any, environment: Environment) -> Environment:
+    """Point the Services at the other colour (switch, or switch back). Refuses if it is not deployed."""
+    from .bluegreen import switch_services
+
+    with audited(actor=actor, action="environment.switch", obj=environment,
+                 details={"from": environment.active_colour}) as scope:
+        scope.team_slug = environment.team.slug
+        _require_change(user, environment)
+        if environment.strategy != "bluegreen":
+            raise ValidationError("Only blue/green environments switch colours.")
+        target = standby_colour(environment)
+        switch_services(environment, target)
+        Environment.objects.filter(pk=environment.pk).update(active_colour=target)
+        environment.active_colour = target
+        scope.details["to"] = target
+    return environment
+
+
+def environment_retire_colour(*, actor: Actor, user: Any, environment: Environment) -> list[str]:
+    """Delete the standby colour's workloads once the switch is confirmed. Returns what was deleted."""
+    from .bluegreen import delete_colour
+
+    with audited(actor=actor, action="environment.retire_colour", obj=environment) as scope:
+        scope.team_slug = environment.team.slug
+        _require_change(user, environment)
+        if environment.strategy != "bluegreen":
+            raise ValidationError("Only blue/green environments have a standby colour.")
+        deleted = delete_colour(environment, standby_colour(environment))
+        scope.details.update(colour=standby_colour(environment), deleted=deleted)
+    return deleted

@@ -235,3 +235,15 @@ def environment_import(request: HttpRequest) -> HttpResponse:
                 return redirect("environment-detail", environment_id=plan.environment.pk)
     return render(request, "environments/environment_document.html",
                   {"source": source, "plan": plan, "errors": errors})
+
+
+@login_required
+@require_POST
+def environment_switch(request: HttpRequest, environment_id: int) -> HttpResponse:
+    return _act(request, environment_id, services.environment_switch_colour, "Services switched colour.")
+
+
+@login_required
+@require_POST
+def environment_retire(request: HttpRequest, environment_id: int) -> HttpResponse:
+    return _act(request, environment_id, services.environment_retire_colour, "Standby colour retired.")

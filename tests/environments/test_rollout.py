@@ -221,3 +221,45 @@ def test_drift_detected_and_reconciled(users, team, local_cluster, kube_client, 
     assert AuditEvent.objects.filter(action="environment.reconcile", outcome="success").exists()
     denied = api_for(users["manager"]).post(f"/api/v1/environments/{environment.pk}/reconcile/")
     assert denied.status_code == 403
+
+
+def test_blue_green_switch_and_switch_back(users, team, local_cluster, kube_client, cleanup_namespaces,
+                                           django_capture_on_commit_callbacks, api_for):
+    cleanup_namespaces.append("slw-it-bg")
+    ns, client = "slw-it-bg", api_for(users["qa"])
+    apps, core = k8s.AppsV1Api(kube_client), k8s.CoreV1Api(kube_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(users["qa"], team, local_cluster, "it-bg", strategy="bluegreen")
+    environment.refresh_from_db()
+    assert (environment.status, environment.active_colour) == ("ready", "blue")
+    assert core.read_namespaced_service("web", ns).spec.selector["slipway.io/colour"] == "blue"
+    # A new revision deploys beside the live one; the Services keep serving blue.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/v1/environments/{environment.pk}/versions/",
+                           {"versions": {"web": "1.6.0-rc1"}}, format="json").status_code == 202
+    environment.refresh_from_db()
+    assert environment.status == "ready", environment.status_message
+    names = {d.metadata.name: d for d in apps.list_namespaced_deployment(ns).items}
+    assert {"web-blue", "web-green"} <= set(names)
+    assert names["web-blue"].spec.template.spec.containers[0].image.endswith("web:1.5.0")
+    assert names["web-green"].spec.template.spec.containers[0].image.endswith("web:1.6.0-rc1")
+    assert core.read_namespaced_service("web", ns).spec.selector["slipway.io/colour"] == "blue"
+    # Switch, then switch back: only the Services' selectors move.
+    switched = client.post(f"/api/v1/environments/{environment.pk}/switch/")
+    assert switched.status_code == 200 and switched.json()["active_colour"] == "green"
+    assert core.read_namespaced_service("web", ns).spec.selector["slipway.io/colour"] == "green"
+    back = client.post(f"/api/v1/environments/{environment.pk}/switch/")
+    assert back.json()["active_colour"] == "blue"
+    assert core.read_namespaced_service("web", ns).spec.selector["slipway.io/colour"] == "blue"
+    # Forward again and retire blue.
+    client.post(f"/api/v1/environments/{environment.pk}/switch/")
+    assert client.post(f"/api/v1/environments/{environment.pk}/retire/").status_code == 200
+    remaining = {d.metadata.name for d in apps.list_namespaced_deployment(ns).items
+                 if not d.metadata.deletion_timestamp}
+    assert "web-blue" not in remaining and "web-green" in remaining
+    assert core.read_namespaced_service("web", ns).spec.selector["slipway.io/colour"] == "green"
+    # Nothing left to switch back to: a clear refusal, no change.
+    refused = client.post(f"/api/v1/environments/{environment.pk}/switch/")
+    assert refused.status_code == 400 and "not deployed" in refused.json()["error"]["message"]
+    assert [e.action for e in AuditEvent.objects.filter(action="environment.switch").order_by("id")] == [
+        "environment.switch"] * 4
