@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib3
 from django.conf import settings
 from django.db import transaction
 
@@ -72,6 +73,11 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     except RolloutFailed as exc:
         _set_status(environment, Environment.FAILED, str(exc))
         raise
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        message = (f"Cluster {environment.cluster.name} is unreachable at {environment.cluster.api_server} "
+                   f"({type(exc).__name__}); retry once it answers, or destroy the environment.")
+        _set_status(environment, Environment.FAILED, message)
+        raise RolloutFailed(message) from exc
     except Exception as exc:
         _set_status(environment, Environment.FAILED, f"{type(exc).__name__}: {exc}")
         raise

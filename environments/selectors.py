@@ -16,7 +16,9 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> Que
     if visible is not None:
         queryset = queryset.filter(visible)
     filters = filters or {}
-    if filters.get("status"):
+    if filters.get("status") == "drifted":
+        queryset = queryset.exclude(status=Environment.DESTROYED).exclude(drift=[])
+    elif filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     else:
         queryset = queryset.exclude(status=Environment.DESTROYED)

@@ -15,6 +15,7 @@ from . import documents, drift, services
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
+from .live import live_status
 from .models import STAGES, Blueprint, Environment
 from .selectors import environment_list, latest_rollout_job, versions_by_component
 from .services import environment_create
@@ -77,6 +78,7 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
         "components": environment.current_revision.snapshot["components"] if environment.current_revision else [],
         "versions": versions_by_component(environment.blueprint),
         "revisions": environment.revisions.select_related("created_by")[:50],
+        "live": live_status(environment) if environment.status not in (Environment.DESTROYED,) else None,
         "can_change": rules.can_change(request.user, environment)})
 
 

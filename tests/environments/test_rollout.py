@@ -64,6 +64,13 @@ def test_create_rolls_out_to_ready(users, team, local_cluster, kube_client, clea
     log = "\n".join(job.events.filter(kind="log").values_list("text", flat=True))
     assert "Deployment/web: created" in log and "is ready" in log
     assert AuditEvent.objects.filter(action="environment.ready", object_id=str(environment.pk)).exists()
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(users["qa"])
+    page = browser.get(f"/environments/{environment.pk}/").content.decode()
+    assert 'data-ready="web">1/1<' in page and "Deployment/web" in page
+    assert "ScalingReplicaSet" in page  # recent namespace events, from the API server
 
 
 def test_quota_failure_is_reported_on_the_environment(users, team, local_cluster, cleanup_namespaces,
@@ -213,6 +220,8 @@ def test_drift_detected_and_reconciled(users, team, local_cluster, kube_client, 
     assert [(d["key"][1], d["key"][3], d["state"]) for d in drift] == [("Deployment", "web", "changed")]
     assert drift[0]["changes"] == [{"path": "spec.replicas", "desired": 1, "live": 4}]
     assert drift[0]["changed_by"] == ["kubectl-scale"]
+    listed = client.get("/api/v1/environments/", {"status": "drifted"}).json()["results"]
+    assert [e["name"] for e in listed] == ["it-drift"]
     reconciled = client.post(f"/api/v1/environments/{environment.pk}/reconcile/")
     assert reconciled.status_code == 200 and reconciled.json()["drift"] == []
     assert k8s.AppsV1Api(kube_client).read_namespaced_deployment("web", "slw-it-drift").spec.replicas == 1

@@ -203,3 +203,14 @@ def test_extend_clears_the_expiry_notice(users, team, shop):
     assert environment.expires_at > timezone.now() + timedelta(hours=47)
     with pytest.raises(ValidationError, match="Extend by 1 hour to 30 days"):
         environment_extend(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=environment, hours=0)
+
+
+def test_unreachable_cluster_fails_with_a_clear_message(users, team, shop, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(users["qa"], shop, team, name="no-cluster")
+    environment.refresh_from_db()
+    job = Job.objects.get(rollout__environment=environment)
+    assert environment.status == "failed"
+    assert environment.status_message.startswith("Cluster local is unreachable at")
+    assert "MaxRetryError" in environment.status_message
+    assert job.state == "failed" and "unreachable" in job.error
