@@ -1,0 +1,34 @@
+"""The environment pages. Each per-environment action is /environments/<id>/<action>/, named
+``environment-<action>``, so templates and tests keep one naming rule."""
+
+from django.urls import path
+
+from . import views
+
+# action (URL segment and name suffix) -> view
+ACTIONS = {
+    "versions": views.environment_update_versions,
+    "rollback": views.environment_rollback,
+    "destroy": views.environment_destroy,
+    "extend": views.environment_extend,
+    "document": views.environment_document,
+    "diff": views.environment_diff,
+    "switch": views.environment_switch,
+    "retire": views.environment_retire,
+    "drift-check": views.environment_drift_check,
+    "reconcile": views.environment_reconcile,
+    "compare": views.environment_compare,
+    "clone": views.environment_clone,
+    "promote": views.environment_promote,
+}
+NAME_OVERRIDES = {"versions": "environment-update-versions"}
+
+urlpatterns = [
+    path("", views.environment_index, name="environment-list"),
+    path("new/", views.environment_new, name="environment-new"),
+    path("new/versions/", views.version_picker, name="environment-version-picker"),
+    path("import/", views.environment_import, name="environment-import"),
+    path("<int:environment_id>/", views.environment_detail, name="environment-detail"),
+    *(path(f"<int:environment_id>/{action}/", view, name=NAME_OVERRIDES.get(action, f"environment-{action}"))
+      for action, view in ACTIONS.items()),
+]
