@@ -157,7 +157,9 @@ if CELERY_BROKER_URL == "filesystem://":
     _queue.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_queue), "data_folder_out": str(_queue),
                                        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-                                       "store_processed": False}
+                                       "store_processed": False,
+                                       # kombu writes broadcast (pidbox) messages to ./control otherwise
+                                       "control_folder": str(VAR_DIR / "celery" / "control")}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered: tasks are idempotent
