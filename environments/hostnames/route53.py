@@ -8,7 +8,9 @@ goes through ``_call``, which retries throttling with full-jitter exponential ba
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -93,6 +95,13 @@ class ChangeResult:
 
 
 def _client():
+    # Building a boto3 client loads the service model (tens of milliseconds); one per configuration
+    # is enough (clients are thread-safe), and a changed endpoint or key gets a fresh one.
+    return _cached_client(aws.endpoint_for("route53"), settings.AWS_REGION, os.environ.get("AWS_ACCESS_KEY_ID", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_client(endpoint: str | None, region: str, access_key: str):
     return aws.client("route53", config=_NO_SDK_RETRIES)
 
 
