@@ -6,7 +6,8 @@ from .models import ClusterDns
 
 
 class ClusterDnsForm(forms.Form):
-    zone = forms.CharField(max_length=253, help_text="Hosted zone id (Z…) or domain name, looked up in Route 53.")
+    zone = forms.CharField(max_length=253, label="Hosted zone",
+                           help_text="Hosted zone id (Z…) or domain name, looked up in Route 53.")
     hostname_pattern = forms.CharField(max_length=253, initial="{environment}.{team}.{zone}",
                                        help_text="Placeholders: {environment} {team} {stage} {cluster} {zone}; "
                                                  "must contain {environment} and end with .{zone}.")
@@ -15,6 +16,10 @@ class ClusterDnsForm(forms.Form):
     target_zone_id = forms.CharField(max_length=64, required=False, label="Load balancer's hosted zone id",
                                      help_text="Alias records only (e.g. Z35SXDOTRQ7X7K for ELB in us-east-1).")
     ttl = forms.IntegerField(min_value=0, max_value=86400, initial=60, label="TTL (seconds)")
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class HostnameForm(forms.Form):

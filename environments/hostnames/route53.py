@@ -97,11 +97,13 @@ class ChangeResult:
 def _client():
     # Building a boto3 client loads the service model (tens of milliseconds); one per configuration
     # is enough (clients are thread-safe), and a changed endpoint or key gets a fresh one.
-    return _cached_client(aws.endpoint_for("route53"), settings.AWS_REGION, os.environ.get("AWS_ACCESS_KEY_ID", ""))
+    # Keyed by process too: a forked worker must not share its parent's connection pool.
+    return _cached_client(aws.endpoint_for("route53"), settings.AWS_REGION, os.environ.get("AWS_ACCESS_KEY_ID", ""),
+                          os.getpid())
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_client(endpoint: str | None, region: str, access_key: str):
+def _cached_client(endpoint: str | None, region: str, access_key: str, pid: int):
     return aws.client("route53", config=_NO_SDK_RETRIES)
 
 
