@@ -63,20 +63,19 @@ class EnvironmentHostnamesView(APIView):
     @extend_schema(summary="Change the primary hostname (a rollout moves the record and the Ingress)",
                    request=HostnameChangeSerializer, responses={202: JobSerializer, **ERROR_RESPONSES})
     def post(self, request, pk: int):
-        data = HostnameChangeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        rollout = services.environment_hostname_change(actor=Actor.from_request(request), user=request.user,
-                                                       environment=_environment(request, pk), **data.validated_data)
-        return Response(JobSerializer(rollout.job).data, status=status.HTTP_202_ACCEPTED)
+        return self._roll_out(request, pk, HostnameChangeSerializer, services.environment_hostname_change)
 
     @extend_schema(summary="Set the extra hostnames (the whole list; a rollout writes them and the Ingress)",
                    request=ExtraHostnamesSerializer, responses={202: JobSerializer, **ERROR_RESPONSES})
     def put(self, request, pk: int):
-        data = ExtraHostnamesSerializer(data=request.data)
+        return self._roll_out(request, pk, ExtraHostnamesSerializer, services.environment_extra_hostnames_set)
+
+    @staticmethod
+    def _roll_out(request, pk: int, serializer_class, use_case) -> Response:
+        data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
-        rollout = services.environment_extra_hostnames_set(actor=Actor.from_request(request), user=request.user,
-                                                           environment=_environment(request, pk),
-                                                           **data.validated_data)
+        rollout = use_case(actor=Actor.from_request(request), user=request.user,
+                           environment=_environment(request, pk), **data.validated_data)
         return Response(JobSerializer(rollout.job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -4,6 +4,17 @@ from tests.environments.route53_proxy import Route53Proxy
 
 
 @pytest.fixture
+def cleanup_namespaces(kube_client):
+    """Namespaces a test appends here are deleted afterwards."""
+    from environments.kube.namespace import delete_namespace
+
+    names: list[str] = []
+    yield names
+    for name in names:
+        delete_namespace(kube_client, name, timeout=60)
+
+
+@pytest.fixture
 def route53_proxy(aws_settings, settings):
     """Route 53 calls go through a fault-injecting proxy in front of moto; retries back off in milliseconds."""
     proxy = Route53Proxy(upstream=aws_settings["AWS_ENDPOINT_URL"])

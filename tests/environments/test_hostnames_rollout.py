@@ -13,7 +13,6 @@ from environments.hostnames import route53
 from environments.hostnames.names import owner_id, ownership_name
 from environments.hostnames.route53 import Change, RecordSet
 from environments.hostnames.services import cluster_dns_set, environment_extra_hostnames_set
-from environments.kube.namespace import delete_namespace
 from environments.models import Blueprint, Environment
 from environments.services import environment_create, environment_destroy
 from portal.audit.actor import Actor
@@ -34,14 +33,6 @@ def named_cluster(db, kubeconfig_path, settings, users, route53_zone):
     return cluster
 
 
-@pytest.fixture
-def namespaces(kube_client):
-    names: list[str] = []
-    yield names
-    for name in names:
-        delete_namespace(kube_client, name, timeout=60)
-
-
 def zone_records(route53_zone):
     return {(r.name, r.type): r for r in route53.iter_records(route53_zone["id"])}
 
@@ -52,9 +43,9 @@ def ingress_hosts(kube_client, namespace):
 
 
 def test_hostname_reaches_route53_and_the_ingress_and_goes_away_on_destroy(
-        users, team, named_cluster, kube_client, namespaces, route53_zone, django_capture_on_commit_callbacks):
+        users, team, named_cluster, kube_client, cleanup_namespaces, route53_zone, django_capture_on_commit_callbacks):
     qa, actor = users["qa"], Actor.for_user(users["qa"])
-    namespaces.append("slw-it-dns")
+    cleanup_namespaces.append("slw-it-dns")
     zone = route53_zone["name"].rstrip(".")
     with django_capture_on_commit_callbacks(execute=True):
         environment = environment_create(actor=actor, user=qa, cluster=named_cluster, name="it-dns", stage="qa",
@@ -102,9 +93,9 @@ def test_hostname_reaches_route53_and_the_ingress_and_goes_away_on_destroy(
 
 
 def test_a_name_taken_before_the_rollout_fails_it_with_nothing_applied(
-        users, team, named_cluster, kube_client, namespaces, route53_zone, django_capture_on_commit_callbacks):
+        users, team, named_cluster, kube_client, cleanup_namespaces, route53_zone, django_capture_on_commit_callbacks):
     qa = users["qa"]
-    namespaces.append("slw-it-taken")
+    cleanup_namespaces.append("slw-it-taken")
     environment = environment_create(actor=Actor.for_user(qa), user=qa, cluster=named_cluster, name="it-taken",
                                      stage="qa", team=team, blueprint=Blueprint.objects.get(name="shop"),
                                      versions=dict(VERSIONS))

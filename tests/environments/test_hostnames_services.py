@@ -248,3 +248,29 @@ def test_release_leaves_a_name_someone_else_took_over(users, team, dns_cluster, 
     # tidy the zone for the fixture
     claim_owner = [Change("DELETE", r) for k, r in records(route53_zone).items() if k[0] in (name, ownership_name(name))]
     route53.change(route53_zone["id"], [claim_owner])
+
+
+def test_a_zone_gone_from_route53_is_a_clear_error_at_create(users, team, dns_cluster):
+    ClusterDns.objects.filter(cluster=dns_cluster).update(zone_id="ZGONE")
+    with pytest.raises(ValidationError) as caught:
+        create(users["qa"], team, dns_cluster, "no-zone")
+    assert caught.value.message_dict["name"] == ["Hosted zone ZGONE was not found in Route 53."]
+    assert not Environment.objects.exists() and not HostnameRecord.objects.exists()
+
+
+def test_throttled_route53_is_retried_through_create_and_publish(users, team, dns_cluster, route53_zone,
+                                                                 route53_proxy, settings):
+    route53_proxy.throttle("ListResourceRecordSets", 3)
+    route53_proxy.throttle("ChangeResourceRecordSets", 2, code="PriorRequestNotComplete")
+    environment = create(users["qa"], team, dns_cluster, "busy")
+    publish(environment)
+    assert route53_proxy.injected == 5
+    assert (environment.hostname, "CNAME") in records(route53_zone)
+    release(environment)
+    # When Route 53 never stops throttling, the create fails with the reason and nothing exists.
+    settings.SLIPWAY_ROUTE53_RETRY_ATTEMPTS = 3
+    route53_proxy.throttle("ListResourceRecordSets", 100)
+    with pytest.raises(ValidationError, match=r"Rate exceeded\) after 3 attempts"):
+        create(users["qa"], team, dns_cluster, "busier")
+    assert not Environment.objects.filter(name="busier").exists()
+    assert not HostnameRecord.objects.exists()
