@@ -158,8 +158,9 @@ def _start_rollout(actor: Actor, environment: Environment):
 
 def environment_hostname_change(*, actor: Actor, user: Any, environment: Environment, hostname: str = ""):
     """Give the environment a new primary hostname (``""``: recompute from the cluster's pattern, e.g. after a
-    rename or a zone change). The old record is deleted and the new one written by the rollout this starts,
-    which also moves the Ingress. Returns the rollout."""
+    rename or a settings change; the names also take the cluster's current record type, target and TTL).
+    The old record is deleted and the new one written by the rollout this starts, which also moves the
+    Ingress. Returns the rollout."""
     with audited(actor=actor, action="environment.hostname_change", obj=environment,
                  details={"before": environment.hostname}) as scope:
         scope.team_slug = environment.team.slug
@@ -176,6 +177,11 @@ def environment_hostname_change(*, actor: Actor, user: Any, environment: Environ
                 if not same:
                     _retire(rows.filter(extra=False))
                     _row_for(environment, dns, name, extra=False).save()
+                # Names staying in the zone follow the cluster's current record type, target and TTL.
+                template = _row_for(environment, dns, name, extra=False)
+                rows.filter(owned=True, zone_id=dns.zone_id).update(
+                    type=template.type, value=template.value, alias=template.alias,
+                    alias_zone_id=template.alias_zone_id, ttl=template.ttl)
                 Environment.objects.filter(pk=environment.pk).update(hostname=name)
                 environment.hostname = name
                 rollout = _start_rollout(actor, environment)

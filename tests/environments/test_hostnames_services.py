@@ -228,10 +228,17 @@ def test_hostname_change_moves_the_record(users, team, dns_cluster, route53_zone
     assert (new, "CNAME") in zone and (old, "CNAME") not in zone and (ownership_name(old), "TXT") not in zone
     event = AuditEvent.objects.get(action="environment.hostname_change")
     assert (event.details["before"], event.details["after"]) == (old, new)
-    # Back to the pattern's name (as after a rename or a settings change).
+    # Back to the pattern's name after a settings change: an alias record to a new load balancer now.
+    cluster_dns_set(actor=Actor.for_user(users["admin"]), user=users["admin"], cluster=dns_cluster,
+                    zone=route53_zone["id"], hostname_pattern="{environment}.{team}.{zone}", record_type="ALIAS",
+                    target="new-lb.elb.example.net", target_zone_id="Z35SXDOTRQ7X7K", ttl=60)
     environment_hostname_change(actor=Actor.for_user(qa), user=qa, environment=environment, hostname="")
     environment.refresh_from_db()
     assert environment.hostname == old
+    publish(environment)
+    zone = records(route53_zone)
+    assert dict(zone[(old, "A")].alias_target)["DNSName"].rstrip(".") == "new-lb.elb.example.net"
+    assert (new, "CNAME") not in zone and (old, "CNAME") not in zone
     with pytest.raises(ValidationError, match="not inside the hosted zone"):
         environment_hostname_change(actor=Actor.for_user(qa), user=qa, environment=environment, hostname="x.org")
 
