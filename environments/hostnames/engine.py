@@ -64,6 +64,9 @@ def hostnames_publish(*, environment: Environment, reporter: JobReporter, actor:
             HostnameRecord.objects.filter(pk=row.pk).update(state=HostnameRecord.LIVE, synced_at=now,
                                                             change_id=",".join(change_ids)[:64])
             reporter.log(f"dns {row.name}: {row.type} → {row.value} ({', '.join(change_ids)}, INSYNC)")
+        # Already true in the zone (e.g. a re-run after a crash between the change and this update).
+        HostnameRecord.objects.filter(pk__in=[r.pk for r in skipped if r.state != HostnameRecord.LIVE]).update(
+            state=HostnameRecord.LIVE, synced_at=now)
         retired = [r for r in rows if r.state == HostnameRecord.RETIRED]
         for row in retired:
             reporter.log(f"dns {row.name}: deleted")
