@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "environments-expire": {"task": "environments.expire", "schedule": 300.0},
     "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
+    "environments-dns-sweep": {"task": "environments.dns_sweep",
+                               "schedule": env.float("SLIPWAY_DNS_SWEEP_SECONDS", default=3600.0)},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)
@@ -225,6 +227,15 @@ SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = env.float("SLIPWAY_ROLLOUT_TIMEOUT_SECONDS", d
 SLIPWAY_EXPIRY_NOTICE_HOURS = env.float("SLIPWAY_EXPIRY_NOTICE_HOURS", default=24.0)
 SLIPWAY_EXPIRY_GRACE_MINUTES = env.float("SLIPWAY_EXPIRY_GRACE_MINUTES", default=10.0)
 SLIPWAY_DESTROY_TIMEOUT_SECONDS = env.float("SLIPWAY_DESTROY_TIMEOUT_SECONDS", default=300.0)
+# Hostnames in Route 53. The owner id goes into every ownership TXT record: give each Slipway instance that
+# shares a hosted zone its own (default: derived from SLIPWAY_INSTANCE_ID and the database, stable).
+SLIPWAY_DNS_OWNER_ID = env.str("SLIPWAY_DNS_OWNER_ID", default="")
+SLIPWAY_DNS_CHANGE_TIMEOUT_SECONDS = env.float("SLIPWAY_DNS_CHANGE_TIMEOUT_SECONDS", default=120.0)
+SLIPWAY_DNS_CHANGE_POLL_SECONDS = env.float("SLIPWAY_DNS_CHANGE_POLL_SECONDS", default=2.0)
+SLIPWAY_DNS_SWEEP_REMOVE = env.bool("SLIPWAY_DNS_SWEEP_REMOVE", default=False)  # report only unless enabled
+SLIPWAY_ROUTE53_RETRY_ATTEMPTS = env.int("SLIPWAY_ROUTE53_RETRY_ATTEMPTS", default=8)
+SLIPWAY_ROUTE53_RETRY_BASE_SECONDS = env.float("SLIPWAY_ROUTE53_RETRY_BASE_SECONDS", default=0.5)
+SLIPWAY_ROUTE53_RETRY_MAX_SECONDS = env.float("SLIPWAY_ROUTE53_RETRY_MAX_SECONDS", default=20.0)
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")

@@ -59,14 +59,18 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="package")
-def live_asgi_server(django_db_setup, django_db_blocker) -> Iterator[LiveAsgiServer]:
-    """daphne serving the whole app (HTTP + websockets) against the test database."""
+def live_asgi_server(django_db_setup, django_db_blocker, aws_endpoint) -> Iterator[LiveAsgiServer]:
+    """daphne serving the whole app (HTTP + websockets) against the test database; its AWS adapter
+    talks to the stack's moto server (as ``aws_settings`` does in the test process)."""
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
             _unavailable("the live server needs a database another process can open (PostgreSQL), "
                          "not in-memory SQLite")
+        aws = {key: aws_endpoint[key] for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
         server = LiveAsgiServer(log_path=ARTIFACTS / "server.log",
-                                settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS})
+                                settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS,
+                                                    "AWS_ENDPOINT_URL": aws_endpoint["AWS_ENDPOINT_URL"]},
+                                environ=aws)
         # Forked inside unblock(): the child inherits database access being allowed.
         server.start()
     yield server
