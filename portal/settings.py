@@ -169,6 +169,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "environments-expire": {"task": "environments.expire", "schedule": 300.0},
     "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
+    "clusters-terraform-drift": {"task": "clusters.terraform_drift_check_all",
+                                 "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
+    "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)
@@ -226,6 +229,17 @@ SLIPWAY_DESTROY_TIMEOUT_SECONDS = env.float("SLIPWAY_DESTROY_TIMEOUT_SECONDS", d
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")
+SLIPWAY_TERRAFORM_BIN = env.str("SLIPWAY_TERRAFORM_BIN", default="terraform")
+# One working directory per cluster under here (blueprint copy, tfvars, saved plans, CLI config).
+SLIPWAY_TERRAFORM_DIR = Path(env.str("SLIPWAY_TERRAFORM_DIR", default=str(VAR_DIR / "terraform")))
+# Remote state: one S3 bucket (created when missing), one key per cluster, S3-native locking.
+SLIPWAY_TERRAFORM_STATE_BUCKET = env.str("SLIPWAY_TERRAFORM_STATE_BUCKET", default="slipway-terraform-state")
+# Blueprints whose plans apply without a Platform admin's approval.
+SLIPWAY_TERRAFORM_AUTO_APPROVE = env.list("SLIPWAY_TERRAFORM_AUTO_APPROVE", default=["local"])
+SLIPWAY_TERRAFORM_TIMEOUT_SECONDS = env.float("SLIPWAY_TERRAFORM_TIMEOUT_SECONDS", default=3600.0)
+# `local` clusters: API server ports handed out from this range, cluster files under this directory.
+SLIPWAY_LOCAL_CLUSTER_PORTS = env.str("SLIPWAY_LOCAL_CLUSTER_PORTS", default="56500-56599")
+SLIPWAY_LOCAL_CLUSTERS_DIR = Path(env.str("SLIPWAY_LOCAL_CLUSTERS_DIR", default=str(VAR_DIR / "local-clusters")))
 
 # Single sign-on (OpenID Connect), off unless SLIPWAY_OIDC_ENABLED.
 SLIPWAY_OIDC_ENABLED = env.bool("SLIPWAY_OIDC_ENABLED", default=False)

@@ -1,0 +1,115 @@
+"""The Terraform flow for real: terraform CLI, the `local` blueprint, S3 state on the moto server."""
+
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from clusters import blueprints
+from clusters.models import Cluster, TerraformRun
+from clusters.provisioning import cluster_create, terraform_run_approve, terraform_run_start
+from environments.models import Blueprint
+from environments.services import environment_create
+from portal import aws
+from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
+from tests.stack.process import port_open
+
+pytestmark = [pytest.mark.integration]
+
+
+def unique(prefix: str = "it") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def log_of(run: TerraformRun) -> str:
+    run.refresh_from_db()
+    return run.log
+
+
+def test_local_cluster_plan_apply_register_use_destroy(users, team, local_clusters, terraform_settings,
+                                                         django_capture_on_commit_callbacks):
+    admin = users["admin"]
+    name = unique()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = cluster_create(actor=Actor.for_user(admin), user=admin, name=name, kind="local")
+    run.refresh_from_db()
+    assert run.state == TerraformRun.SUCCEEDED, (run.message, run.log)
+    assert run.plan_summary == {"add": 1, "change": 0, "destroy": 0}
+    assert run.plan_resources == [{"address": "terraform_data.control_plane", "type": "terraform_data",
+                                   "action": "create"}]
+    assert run.approved_by_name == "system:terraform-auto-approve" and run.started_by == admin
+    assert "+ terraform_data.control_plane (create)" in run.log
+    assert "terraform_data.control_plane: Creating..." in run.log
+    assert "add-ons: none configured" in run.log and "health: ready" in run.log
+    assert "BEGIN" not in run.log and "client-key-data" not in run.log  # the kubeconfig never reaches the log
+    cluster = Cluster.objects.get(name=name)
+    port = cluster.terraform_vars["api_port"]
+    assert cluster.status == Cluster.READY and cluster.api_server == f"https://127.0.0.1:{port}"
+    assert cluster.kubeconfig.startswith("apiVersion") and cluster.ca_data and cluster.node_count == 3
+    assert run.outputs["api_endpoint"] == cluster.api_server and "kubeconfig" not in run.outputs
+    assert port != 56443 and port_open(port)
+    s3 = aws.client("s3")
+    state = s3.get_object(Bucket=cluster.state_bucket, Key=cluster.state_key)["Body"].read().decode()
+    assert '"name": "control_plane"' in state
+    assert run.plan_job.events.filter(kind="log", text__contains="Creating...").exists()
+    assert AuditEvent.objects.filter(action="cluster.create", object_id=str(cluster.pk)).exists()
+    assert AuditEvent.objects.filter(action="cluster.applied", object_id=str(cluster.pk)).exists()
+
+    # The cluster is usable: an environment rolls out on it.
+    call_command("seed_demo_blueprint", verbosity=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = environment_create(
+            actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=cluster, stage="qa", team=team,
+            blueprint=Blueprint.objects.get(name="shop"), name=unique("env"),
+            versions={"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"})
+    environment.refresh_from_db()
+    assert environment.status == "ready", environment.status_message
+
+    # Re-running converges: nothing to change, approved without asking, outputs re-registered.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=cluster, action="apply")
+    again.refresh_from_db()
+    assert again.state == TerraformRun.SUCCEEDED and not again.has_changes, again.log
+
+    # Destroy needs the name typed, then stops and deletes the kwok cluster; the state stays in the bucket.
+    with pytest.raises(ValidationError, match="Type the cluster name"):
+        terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=cluster, action="destroy",
+                            confirm_name="wrong")
+    with django_capture_on_commit_callbacks(execute=True):
+        destroy = terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=cluster, action="destroy",
+                                      confirm_name=name)
+    destroy.refresh_from_db()
+    assert destroy.state == TerraformRun.SUCCEEDED, destroy.log
+    assert destroy.plan_summary == {"add": 0, "change": 0, "destroy": 1}
+    cluster.refresh_from_db()
+    assert cluster.status == Cluster.DESTROYED and cluster.kubeconfig == "" and cluster.api_server == ""
+    assert not port_open(port)
+    assert not (terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name / "clusters" / name).exists()
+    state = s3.get_object(Bucket=cluster.state_bucket, Key=cluster.state_key)["Body"].read().decode()
+    assert '"resources": []' in state
+
+
+def test_plan_awaits_approval_then_applies_exactly_that_plan(users, local_clusters, terraform_settings,
+                                                             django_capture_on_commit_callbacks):
+    terraform_settings.SLIPWAY_TERRAFORM_AUTO_APPROVE = []
+    admin = users["admin"]
+    with django_capture_on_commit_callbacks(execute=True):
+        run = cluster_create(actor=Actor.for_user(admin), user=admin, name=unique(), kind="local")
+    run.refresh_from_db()
+    assert run.state == TerraformRun.AWAITING_APPROVAL, run.log
+    assert run.plan_summary["add"] == 1 and run.plan_file.endswith(f"run-{run.pk}.tfplan")
+    assert Cluster.objects.get(pk=run.cluster_id).status == Cluster.PENDING
+    # A second run on the same cluster is refused while this one waits.
+    with pytest.raises(ValidationError, match=rf"already has run #{run.pk} \(apply, awaiting approval\)"):
+        terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=run.cluster, action="plan")
+    with django_capture_on_commit_callbacks(execute=True):
+        terraform_run_approve(actor=Actor.for_user(admin), user=admin, run=run)
+    run.refresh_from_db()
+    assert run.state == TerraformRun.SUCCEEDED, run.log
+    assert run.approved_by == admin and run.apply_job.state == "succeeded"
+    assert "Apply complete! Resources: 1 added" in run.log
+    assert Cluster.objects.get(pk=run.cluster_id).status == Cluster.READY
+    workspace = blueprints.workspace(run.cluster)
+    assert not workspace.plan_path(run.pk).exists()  # a saved plan is applied once
