@@ -212,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TerraformRunActionEnum": "clusters.models.TerraformRun.ACTIONS",
+        "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
+    },
 }
 
 # AWS: one adapter (portal/aws.py) builds every client; endpoint overrides point it at moto.

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from clusters.api import ClusterViewSet
+from clusters.api import ClusterViewSet, TerraformRunViewSet
 from environments.api import EnvironmentViewSet
 from portal.accounts.api import MeView, TeamViewSet
 from portal.audit.api import AuditEventViewSet
@@ -13,6 +13,7 @@ router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("environments", EnvironmentViewSet, basename="environment")
 router.register("jobs", JobViewSet, basename="job")
 router.register("teams", TeamViewSet, basename="team")
+router.register("terraform-runs", TerraformRunViewSet, basename="terraform-run")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
