@@ -29,7 +29,6 @@ from portal import aws
 
 from .terraform_config import cli_config, plugin_mirror
 
-BLUEPRINTS_DIR = Path(__file__).parent / "terraform"
 TFVARS_FILE = "slipway.auto.tfvars.json"
 BACKEND_FILE = "slipway.s3.tfbackend"
 LOCK_ERROR = "Error acquiring the state lock"
@@ -51,9 +50,10 @@ class BlueprintMissing(TerraformError):
 
 
 def blueprint_dir(blueprint: str) -> Path:
-    path = BLUEPRINTS_DIR / blueprint
+    root = Path(settings.SLIPWAY_TERRAFORM_BLUEPRINTS_DIR)
+    path = root / blueprint
     if not re.fullmatch(r"[a-z0-9-]+", blueprint) or not any(path.glob("*.tf")):
-        raise BlueprintMissing(f"There is no Terraform blueprint {blueprint!r} in {BLUEPRINTS_DIR}.")
+        raise BlueprintMissing(f"There is no Terraform blueprint {blueprint!r} in {root}.")
     return path
 
 

@@ -233,6 +233,9 @@ SLIPWAY_DESTROY_TIMEOUT_SECONDS = env.float("SLIPWAY_DESTROY_TIMEOUT_SECONDS", d
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")
+# Blueprints: one folder of Terraform code per cluster kind (local, aws-eks).
+SLIPWAY_TERRAFORM_BLUEPRINTS_DIR = Path(env.str("SLIPWAY_TERRAFORM_BLUEPRINTS_DIR",
+                                                default=str(BASE_DIR / "clusters" / "terraform")))
 SLIPWAY_TERRAFORM_BIN = env.str("SLIPWAY_TERRAFORM_BIN", default="terraform")
 # One working directory per cluster under here (blueprint copy, tfvars, saved plans, CLI config).
 SLIPWAY_TERRAFORM_DIR = Path(env.str("SLIPWAY_TERRAFORM_DIR", default=str(VAR_DIR / "terraform")))

@@ -113,3 +113,94 @@ def test_plan_awaits_approval_then_applies_exactly_that_plan(users, local_cluste
     assert Cluster.objects.get(pk=run.cluster_id).status == Cluster.READY
     workspace = blueprints.workspace(run.cluster)
     assert not workspace.plan_path(run.pk).exists()  # a saved plan is applied once
+
+
+def test_drift_after_an_out_of_band_change_to_the_state(users, local_clusters, terraform_settings,
+                                                        django_capture_on_commit_callbacks, client):
+    from clusters.drift import clusters_drift_check_all
+
+    admin = users["admin"]
+    with django_capture_on_commit_callbacks(execute=True):
+        created = cluster_create(actor=Actor.for_user(admin), user=admin, name=unique("drift"), kind="local")
+    cluster = created.cluster
+    with django_capture_on_commit_callbacks(execute=True):
+        [first] = clusters_drift_check_all()
+    first = TerraformRun.objects.get(pk=first)
+    assert first.action == "drift-check" and first.state == TerraformRun.SUCCEEDED, first.log
+    cluster.refresh_from_db()
+    assert cluster.drift_status == Cluster.IN_SYNC and cluster.drift_checked_at
+
+    # Someone edits the resource in the remote state behind Slipway's back.
+    s3 = aws.client("s3")
+    import json
+
+    state = json.loads(s3.get_object(Bucket=cluster.state_bucket, Key=cluster.state_key)["Body"].read())
+    state["serial"] += 1
+    attributes = state["resources"][0]["instances"][0]["attributes"]
+    attributes["input"]["value"]["python"] = "/opt/out-of-band/python"
+    s3.put_object(Bucket=cluster.state_bucket, Key=cluster.state_key, Body=json.dumps(state).encode())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        [second] = clusters_drift_check_all()
+    second = TerraformRun.objects.get(pk=second)
+    assert second.state == TerraformRun.SUCCEEDED and second.message == "drifted", second.log
+    cluster.refresh_from_db()
+    assert cluster.drift_status == Cluster.DRIFTED
+    assert cluster.drift_summary["change"] == 1 and cluster.drift_summary["resources"] == [
+        {"address": "terraform_data.control_plane", "type": "terraform_data", "action": "update"}]
+    client.force_login(users["manager"])
+    listing = client.get("/clusters/?drift=drifted").content.decode()
+    assert "Drifted clusters" in listing and cluster.name in listing and "1 to change" in listing
+    assert AuditEvent.objects.filter(action="cluster.terraform_drift_check", object_id=str(cluster.pk)).count() == 2
+
+    # Applying converges back to the code.
+    with django_capture_on_commit_callbacks(execute=True):
+        fix = terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=cluster, action="apply")
+    fix.refresh_from_db()
+    assert fix.state == TerraformRun.SUCCEEDED and fix.plan_summary["change"] == 1, fix.log
+    cluster.refresh_from_db()
+    assert cluster.drift_status == Cluster.IN_SYNC and cluster.status == Cluster.READY
+
+
+LEAKY_BLUEPRINT = """
+terraform {
+  backend "s3" {}
+}
+
+resource "terraform_data" "leaky" {
+  provisioner "local-exec" {
+    command = "echo password=hunter2-very-secret; echo key $AWS_SECRET_ACCESS_KEY in the clear"
+  }
+}
+
+output "admin_token" {
+  value     = "tok-${terraform_data.leaky.id}-sensitive"
+  sensitive = true
+}
+
+output "api_endpoint" {
+  value = "https://127.0.0.1:1"
+}
+"""
+
+
+def test_secrets_never_reach_stored_logs_job_output_or_the_api(users, terraform_settings, tmp_path, monkeypatch,
+                                                               api_for, django_capture_on_commit_callbacks):
+    secret_key = f"aws-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)  # the moto server accepts any key
+    (tmp_path / "blueprints" / "local").mkdir(parents=True)
+    (tmp_path / "blueprints" / "local" / "main.tf").write_text(LEAKY_BLUEPRINT)
+    terraform_settings.SLIPWAY_TERRAFORM_BLUEPRINTS_DIR = tmp_path / "blueprints"
+    admin = users["admin"]
+    with django_capture_on_commit_callbacks(execute=True):
+        run = cluster_create(actor=Actor.for_user(admin), user=admin, name=unique("leak"), kind="local")
+    run.refresh_from_db()
+    # The leaky blueprint has no kubeconfig, so the health check fails the run; the log is what matters.
+    assert run.state == TerraformRun.FAILED and "not healthy" in run.message
+    assert "password=********" in run.log and "key ******** in the clear" in run.log
+    job_output = "\n".join(run.plan_job.events.values_list("text", flat=True))
+    api = api_for(admin).get(f"/api/v1/terraform-runs/{run.pk}/").content.decode()
+    for text in (run.log, job_output, api, str(run.outputs)):
+        assert "hunter2-very-secret" not in text and secret_key not in text and "-sensitive" not in text
+    assert run.outputs == {"api_endpoint": "https://127.0.0.1:1"}
+    assert "Outputs: admin_token (sensitive), api_endpoint" in run.log

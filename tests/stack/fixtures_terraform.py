@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.stack.fixtures import stack_up
+from .fixtures import stack_up
 
 
 @pytest.fixture
