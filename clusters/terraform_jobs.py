@@ -95,10 +95,13 @@ def _claim(run: TerraformRun, *, expected: str, working: str, actor: Actor) -> b
     """Take the run for this process, or tell a redelivered task that its predecessor died."""
     with transaction.atomic():
         locked = TerraformRun.objects.select_for_update().get(pk=run.pk)
-        if locked.state == working and _worker_dead(locked):
+        if locked.state in TerraformRun.WORKING and _worker_dead(locked):
             run.refresh_from_db()
             mark_interrupted(run, actor=actor, reason=f"The worker running this {locked.action} died.")
-            return False
+            locked.state = TerraformRun.INTERRUPTED
+        if locked.state == TerraformRun.INTERRUPTED:
+            # A redelivered task after a crash: the job fails with the run, and an admin re-runs.
+            raise TerraformInterrupted(f"run #{run.pk} was interrupted: {run.message or locked.message}")
         if locked.state != expected:
             return False
         locked.state, locked.worker_host, locked.worker_pid = working, HOST, os.getpid()
@@ -180,8 +183,9 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
         _save(run, "apply_job")
         _apply(run, workspace, emit, reporter, actor)
         return
-    run.state, run.terraform_pid = TerraformRun.AWAITING_APPROVAL, None
-    _save(run, "state", "terraform_pid", "log")
+    # Nobody works on it while it waits: the apply job's worker claims it after approval.
+    run.state, run.terraform_pid, run.worker_pid, run.worker_host = TerraformRun.AWAITING_APPROVAL, None, None, ""
+    _save(run, "state", "terraform_pid", "worker_pid", "worker_host", "log")
     emit("awaiting approval by a Platform admin")
     reporter.progress(100, "awaiting approval")
 
@@ -190,11 +194,10 @@ def run_apply(job: Job, reporter: JobReporter, actor: Actor) -> None:
     """Apply an approved run's saved plan, then outputs, add-ons and health."""
     run = TerraformRun.objects.select_related("cluster").get(apply_job=job)
     # An approved run waits in APPLYING for this job; a redelivered job finds its predecessor's pid.
-    if run.worker_pid and run.worker_pid != os.getpid() and run.state == TerraformRun.APPLYING:
-        if _worker_dead(run):
-            mark_interrupted(run, actor=actor, reason=f"The worker applying this {run.action} died.")
-            reporter.log(run.message)
-            return
+    if run.state == TerraformRun.APPLYING and _worker_dead(run):
+        mark_interrupted(run, actor=actor, reason=f"The worker applying this {run.action} died.")
+    if run.state == TerraformRun.INTERRUPTED:
+        raise TerraformInterrupted(f"run #{run.pk} was interrupted: {run.message}")
     if run.state != TerraformRun.APPLYING:
         reporter.log(f"run #{run.pk} is {run.get_state_display().lower()}: nothing to do")
         return
@@ -285,8 +288,9 @@ def reap_interrupted(*, actor: Actor | None = None) -> list[int]:
     """Mark runs whose worker on this host died as interrupted (periodic; idempotent)."""
     actor = actor or Actor.system("terraform-reaper")
     reaped = []
+    # A run without a worker pid is approved and waiting for its apply job's worker: not dead.
     for run in TerraformRun.objects.select_related("cluster").filter(state__in=TerraformRun.WORKING,
-                                                                     worker_host=HOST):
+                                                                     worker_host=HOST, worker_pid__isnull=False):
         if not _pid_alive(run.worker_pid):
             mark_interrupted(run, actor=actor, reason=f"The worker running this {run.action} died.")
             reaped.append(run.pk)
