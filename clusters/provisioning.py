@@ -24,6 +24,7 @@ from portal.jobs.services import job_create
 
 from . import blueprints
 from .models import Cluster, TerraformRun
+from .terraform import BlueprintMissing, blueprint_dir
 
 NODE_GROUP_KEYS = {"name", "instance_types", "min_size", "max_size", "desired_size"}
 
@@ -101,6 +102,10 @@ def cluster_create(*, actor: Actor, user: Any, name: str, kind: str, region: str
                                              "letter."]})
         groups = clean_node_groups(node_groups if node_groups is not None else
                                    [{"name": "default", "min_size": 1, "desired_size": 2, "max_size": 3}])
+        try:
+            blueprint_dir(kind)
+        except BlueprintMissing as exc:
+            raise ValidationError({"kind": [str(exc)]}) from exc
         if kind == Cluster.AWS_EKS and not region:
             raise ValidationError({"region": ["An AWS EKS cluster needs a region."]})
         with transaction.atomic():
@@ -133,6 +138,11 @@ def terraform_run_start(*, actor: Actor, user: Any, cluster: Cluster, action: st
         if action != TerraformRun.APPLY and cluster.status == Cluster.DESTROYED:
             raise ValidationError(f"Cluster {cluster.name} is destroyed; apply to create it again.")
         with transaction.atomic():
+            if cluster.status == Cluster.DESTROYED and cluster.kind == Cluster.LOCAL:
+                # Created again: its old port may have gone to another local cluster meanwhile.
+                cluster.terraform_vars = {**cluster.terraform_vars,
+                                          "api_port": blueprints.free_local_port(exclude_cluster=cluster)}
+                cluster.save(update_fields=["terraform_vars"])
             run = start_run(actor=actor, cluster=cluster, action=action)
         scope.details["run"] = run.pk
     return run

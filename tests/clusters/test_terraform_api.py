@@ -58,7 +58,7 @@ def test_only_platform_admins_create_clusters(users, api_for, settings):
 @pytest.mark.parametrize(("body", "field", "text"), [
     ({"name": "x1", "kind": "existing"}, "kind", "is not a valid choice"),
     ({"name": "Bad_Name", "kind": "local"}, "name", "lowercase letters"),
-    ({"name": "eks-1", "kind": "aws-eks"}, "region", "needs a region"),
+    ({"name": "eks-1", "kind": "aws-eks"}, "kind", "no Terraform blueprint 'aws-eks'"),
     ({"name": "ng-1", "kind": "local", "node_groups": [{"name": "a", "min_size": 3, "desired_size": 2,
                                                         "max_size": 4}]}, "node_groups", "min_size (3)"),
 ])
