@@ -171,6 +171,7 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
         return
     if run.action == TerraformRun.PLAN:
         _finish(run, TerraformRun.SUCCEEDED, "plan only")
+        Path(run.plan_file).unlink(missing_ok=True)  # a plan-only run is never applied
         return
     if blueprints.auto_approves(cluster.kind) or not run.has_changes:
         with transaction.atomic():
