@@ -91,7 +91,10 @@ def test_one_run_per_cluster_and_typed_destroy(users, api_for, tf_cluster):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_runs_started_at_once_one_is_refused(tf_cluster):
+def test_two_runs_started_at_once_one_is_refused(tf_cluster, terraform_settings):
+    # The winner's plan runs for real (eager, after commit) against the test's own state bucket.
+    Cluster.objects.filter(pk=tf_cluster.pk).update(state_bucket=terraform_settings.SLIPWAY_TERRAFORM_STATE_BUCKET)
+    tf_cluster.refresh_from_db()
     admin = UserFactory(username="root", is_superuser=True)
     results, barrier = [], threading.Barrier(2)
 
@@ -115,6 +118,8 @@ def test_two_runs_started_at_once_one_is_refused(tf_cluster):
     assert len(started) == 1 and len(refused) == 1
     assert "already has" in refused[0].messages[0]
     assert TerraformRun.objects.filter(cluster=tf_cluster).count() == 1
+    started[0].refresh_from_db()
+    assert started[0].state == "succeeded" and started[0].plan_summary["add"] == 1, started[0].log
 
 
 @pytest.mark.django_db
@@ -180,3 +185,16 @@ def test_pages_show_actions_to_admins_only(users, tf_cluster, client):
     listing = client.get("/clusters/?drift=drifted").content.decode()
     assert "Drifted clusters" in listing and "1 to change" in listing and 'data-cluster="tf-1"' in listing
     assert 'data-cluster="tf-1"' not in client.get("/clusters/?drift=in_sync").content.decode()
+
+
+@pytest.mark.django_db
+def test_every_terraform_action_is_in_the_openapi_schema(users, api_for):
+    schema = api_for(users["manager"]).get("/api/schema/?format=json").json()
+    paths = schema["paths"]
+    for path, method in [("/api/v1/clusters/", "post"), ("/api/v1/clusters/{id}/runs/", "post"),
+                         ("/api/v1/clusters/{id}/destroy/", "post"), ("/api/v1/clusters/{id}/lock/", "get"),
+                         ("/api/v1/clusters/{id}/force-unlock/", "post"), ("/api/v1/terraform-runs/{id}/", "get"),
+                         ("/api/v1/terraform-runs/{id}/approve/", "post"),
+                         ("/api/v1/terraform-runs/{id}/discard/", "post")]:
+        operation = paths[path][method]
+        assert operation["summary"] and "403" in operation["responses"], (path, method)
