@@ -13,6 +13,10 @@ from django.core.exceptions import ValidationError
 from .models import Cluster
 from .terraform import Backend, Workspace
 
+# What an apply replaces when the blueprint's checks fail (the real thing is gone behind Terraform's
+# back and nothing in its state would notice otherwise).
+REPAIR_BY_REPLACING = {"local": ["terraform_data.control_plane"]}
+
 
 def auto_approves(blueprint: str) -> bool:
     """Plans of these blueprints apply without a Platform admin's approval (``local`` by default)."""

@@ -265,6 +265,12 @@ def plan_changes(plan: dict[str, Any]) -> tuple[dict[str, int], list[dict[str, A
     return summary, resources
 
 
+def failed_checks(plan: dict[str, Any]) -> list[str]:
+    """The messages of the check blocks that failed in a saved plan (continuous validation)."""
+    return [problem.get("message", "") for check in plan.get("checks") or [] if check.get("status") == "fail"
+            for instance in check.get("instances") or [] for problem in instance.get("problems") or []]
+
+
 def split_outputs(outputs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``output -json`` into (public values, sensitive values)."""
     public = {k: v.get("value") for k, v in outputs.items() if not v.get("sensitive")}

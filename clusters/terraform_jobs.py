@@ -27,7 +27,15 @@ from . import addons, blueprints, kubeclient
 from .models import Cluster, TerraformRun
 from .provisioning import approve_locked
 from .services import cluster_check_health
-from .terraform import LOCK_ERROR, TerraformError, TerraformInterrupted, Workspace, plan_changes, split_outputs
+from .terraform import (
+    LOCK_ERROR,
+    TerraformError,
+    TerraformInterrupted,
+    Workspace,
+    failed_checks,
+    plan_changes,
+    split_outputs,
+)
 
 HOST = socket.gethostname()
 
@@ -147,15 +155,14 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
         reporter.progress(20, "terraform plan")
         plan_path = workspace.plan_path(run.pk)
         plan_path.parent.mkdir(exist_ok=True)
-        flags = {"destroy": IsFlagged} if run.action == TerraformRun.DESTROY else {}
-        if run.action == TerraformRun.DRIFT_CHECK:
-            flags["detailed_exitcode"] = IsFlagged
-        argv = workspace.command("plan", out=str(plan_path), input=False, no_color=IsFlagged, json=IsFlagged,
-                                 lock_timeout="0s", **flags)
-        code = workspace.stream(argv, emit, on_start=_on_start(run))
-        if not (code == 0 or (code == 2 and run.action == TerraformRun.DRIFT_CHECK)):
-            workspace.check(code, "plan")
-        run.plan_summary, run.plan_resources = plan_changes(workspace.capture_json("show", str(plan_path)))
+        code, plan, checks = _plan(run, workspace, emit, plan_path, replace=[])
+        creating = {r["address"] for r in plan_changes(plan)[1] if r["action"] in ("create", "replace")}
+        repair = [a for a in blueprints.REPAIR_BY_REPLACING.get(cluster.kind, []) if a not in creating]
+        if checks and repair and run.action in (TerraformRun.APPLY, TerraformRun.PLAN):
+            emit(f"failed checks ({'; '.join(checks)}): planning again, replacing {', '.join(repair)}")
+            code, plan, checks = _plan(run, workspace, emit, plan_path, replace=repair)
+        run.plan_summary, run.plan_resources = plan_changes(plan)
+        run.plan_summary["failed_checks"] = checks
         run.plan_file, run.planned_at = str(plan_path), timezone.now()
         _save(run, "plan_summary", "plan_resources", "plan_file", "planned_at", "log")
         reporter.progress(40, "planned")
@@ -164,9 +171,12 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
         raise
     summary = run.plan_summary
     emit(f"plan: {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy")
+    if run.plan_summary["failed_checks"]:
+        emit(f"failed checks: {'; '.join(run.plan_summary['failed_checks'])}")
     if run.action == TerraformRun.DRIFT_CHECK:
-        _record_drift(run, drifted=code == 2)
-        _finish(run, TerraformRun.SUCCEEDED, "drifted" if code == 2 else "in sync")
+        drifted = code == 2 or bool(run.plan_summary["failed_checks"])
+        _record_drift(run, drifted=drifted)
+        _finish(run, TerraformRun.SUCCEEDED, "drifted" if drifted else "in sync")
         Path(run.plan_file).unlink(missing_ok=True)
         return
     if run.action == TerraformRun.PLAN:
@@ -189,6 +199,23 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
     _save(run, "state", "terraform_pid", "worker_pid", "worker_host", "log")
     emit("awaiting approval by a Platform admin")
     reporter.progress(100, "awaiting approval")
+
+
+def _plan(run: TerraformRun, workspace: Workspace, emit: RunLog, plan_path: Path,
+          *, replace: list[str]) -> tuple[int, dict, list[str]]:
+    """``plan -out`` (destroy / detailed-exitcode / replace as the run needs); its code, JSON and failed checks."""
+    flags: dict = {"destroy": IsFlagged} if run.action == TerraformRun.DESTROY else {}
+    if run.action == TerraformRun.DRIFT_CHECK:
+        flags["detailed_exitcode"] = IsFlagged
+    if replace:
+        flags["replace"] = replace
+    argv = workspace.command("plan", out=str(plan_path), input=False, no_color=IsFlagged, json=IsFlagged,
+                             lock_timeout="0s", **flags)
+    code = workspace.stream(argv, emit, on_start=_on_start(run))
+    if not (code == 0 or (code == 2 and run.action == TerraformRun.DRIFT_CHECK)):
+        workspace.check(code, "plan")
+    plan = workspace.capture_json("show", str(plan_path))
+    return code, plan, failed_checks(plan)
 
 
 def run_apply(job: Job, reporter: JobReporter, actor: Actor) -> None:

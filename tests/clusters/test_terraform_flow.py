@@ -36,7 +36,7 @@ def test_local_cluster_plan_apply_register_use_destroy(users, team, local_cluste
         run = cluster_create(actor=Actor.for_user(admin), user=admin, name=name, kind="local")
     run.refresh_from_db()
     assert run.state == TerraformRun.SUCCEEDED, (run.message, run.log)
-    assert run.plan_summary == {"add": 1, "change": 0, "destroy": 0}
+    assert run.plan_summary == {"add": 1, "change": 0, "destroy": 0, "failed_checks": []}
     assert run.plan_resources == [{"address": "terraform_data.control_plane", "type": "terraform_data",
                                    "action": "create"}]
     assert run.approved_by_name == "system:terraform-auto-approve" and run.started_by == admin
@@ -82,11 +82,11 @@ def test_local_cluster_plan_apply_register_use_destroy(users, team, local_cluste
                                       confirm_name=name)
     destroy.refresh_from_db()
     assert destroy.state == TerraformRun.SUCCEEDED, destroy.log
-    assert destroy.plan_summary == {"add": 0, "change": 0, "destroy": 1}
+    assert destroy.plan_summary["destroy"] == 1 and destroy.plan_summary["add"] == 0
     cluster.refresh_from_db()
     assert cluster.status == Cluster.DESTROYED and cluster.kubeconfig == "" and cluster.api_server == ""
     assert not port_open(port)
-    assert not (terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name / "clusters" / name).exists()
+    assert not (terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name).exists()
     state = s3.get_object(Bucket=cluster.state_bucket, Key=cluster.state_key)["Body"].read().decode()
     assert '"resources": []' in state
 
@@ -204,3 +204,44 @@ def test_secrets_never_reach_stored_logs_job_output_or_the_api(users, terraform_
         assert "hunter2-very-secret" not in text and secret_key not in text and "-sensitive" not in text
     assert run.outputs == {"api_endpoint": "https://127.0.0.1:1"}
     assert "Outputs: admin_token (sensitive), api_endpoint" in run.log
+
+
+def test_a_control_plane_stopped_behind_terraforms_back_is_drift_and_apply_repairs_it(
+        users, local_clusters, terraform_settings, django_capture_on_commit_callbacks):
+    import subprocess
+    import sys
+
+    from clusters.drift import clusters_drift_check_all
+
+    admin = users["admin"]
+    name = unique("gone")
+    with django_capture_on_commit_callbacks(execute=True):
+        cluster_create(actor=Actor.for_user(admin), user=admin, name=name, kind="local")
+    cluster = Cluster.objects.get(name=name)
+    port = cluster.terraform_vars["api_port"]
+    assert cluster.status == Cluster.READY and port_open(port)
+    subprocess.run([sys.executable, "-m", "tests.stack.kube", "down", "--name", name, "--port", str(port), "--dir",
+                    str(terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name)], check=True, capture_output=True)
+    assert not port_open(port)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        [check] = clusters_drift_check_all()
+    check = TerraformRun.objects.get(pk=check)
+    assert check.message == "drifted", check.log
+    cluster.refresh_from_db()
+    assert cluster.drift_status == Cluster.DRIFTED
+    assert cluster.drift_summary["failed_checks"] == [
+        f"The local control plane {name} is not running: its kubeconfig is gone."]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        repair = terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=cluster, action="apply")
+    repair.refresh_from_db()
+    assert repair.state == TerraformRun.SUCCEEDED, repair.log
+    assert "replacing terraform_data.control_plane" in repair.log
+    assert repair.plan_resources == [{"address": "terraform_data.control_plane", "type": "terraform_data",
+                                      "action": "replace"}]
+    cluster.refresh_from_db()
+    assert cluster.status == Cluster.READY and cluster.drift_status == Cluster.IN_SYNC and port_open(port)
+    with django_capture_on_commit_callbacks(execute=True):
+        [again] = clusters_drift_check_all()
+    assert TerraformRun.objects.get(pk=again).message == "in sync"

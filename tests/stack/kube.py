@@ -426,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True, type=Path, help="where the cluster keeps all its state")
+    parser.add_argument("--purge", action="store_true", help="down: also remove the directory (nothing is left)")
     args = parser.parse_args(argv)
     if args.name == CLUSTER and args.port == KUBE_PORT:
         parser.error(f"{CLUSTER!r} on port {KUBE_PORT} is the shared test-stack cluster; use `python -m tests.stack`")
@@ -441,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(cluster.kubeconfig_file)
             elif args.command == "down":
                 cluster.delete()
+                if args.purge:
+                    shutil.rmtree(args.dir, ignore_errors=True)
             else:
                 print("running" if cluster.running() else "stopped")
         except StackError as exc:

@@ -81,8 +81,19 @@ resource "terraform_data" "control_plane" {
 
   provisioner "local-exec" {
     when        = destroy
-    command     = "${self.input.python} -m tests.stack.kube down --name ${self.input.name} --port ${self.input.port} --dir ${self.input.dir}"
+    command     = "${self.input.python} -m tests.stack.kube down --purge --name ${self.input.name} --port ${self.input.port} --dir ${self.input.dir}"
     working_dir = self.input.project_dir
+  }
+}
+
+# Continuous validation (as HCP Terraform does it): nothing in `terraform_data` refreshes, so a
+# control plane stopped behind Terraform's back shows up as a failed check in every plan; Slipway's
+# drift check reports it, and the next apply replaces the control plane to converge.
+check "control_plane_running" {
+  assert {
+    # Before the first start there is no kwokctl.log yet, and nothing to be running.
+    condition     = !fileexists("${var.state_dir}/kwokctl.log") || fileexists(local.kubeconfig_path)
+    error_message = "The local control plane ${var.cluster_name} is not running: its kubeconfig is gone."
   }
 }
 
