@@ -9,6 +9,7 @@ an admin force-unlocks and starts a new run, which converges.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -253,6 +254,8 @@ def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobR
         reporter.progress(75, "applied")
         if destroying:
             _register_destroyed(run, emit)
+            # Nothing is left to plan against; the state (empty) stays in the bucket.
+            shutil.rmtree(workspace.dir, ignore_errors=True)
         else:
             _register_outputs(run, workspace, emit, actor)
             reporter.progress(85, "add-ons")

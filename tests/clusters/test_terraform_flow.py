@@ -87,6 +87,7 @@ def test_local_cluster_plan_apply_register_use_destroy(users, team, local_cluste
     assert cluster.status == Cluster.DESTROYED and cluster.kubeconfig == "" and cluster.api_server == ""
     assert not port_open(port)
     assert not (terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name).exists()
+    assert not (terraform_settings.SLIPWAY_TERRAFORM_DIR / name).exists()
     state = s3.get_object(Bucket=cluster.state_bucket, Key=cluster.state_key)["Body"].read().decode()
     assert '"resources": []' in state
 
