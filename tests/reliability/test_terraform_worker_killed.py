@@ -4,14 +4,11 @@
 import os
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.conf import settings as django_settings
 from django.db import connection
 
 from clusters import blueprints
@@ -21,34 +18,19 @@ from clusters.terraform_jobs import reap_interrupted
 from portal.audit.actor import Actor
 from portal.jobs.models import Job, JobEvent
 from tests.factories import UserFactory
+from tests.reliability import worker
+from tests.reliability.worker import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_worker(url: str, queue: str, settings) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": url,
-           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "SLIPWAY_VAR_DIR": str(settings.SLIPWAY_TERRAFORM_DIR.parent), "SLIPWAY_CELERY_VISIBILITY_TIMEOUT": "5",
-           "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS),
-           "AWS_ENDPOINT_URL": settings.AWS_ENDPOINT_URL, "SLIPWAY_TERRAFORM_BIN": settings.SLIPWAY_TERRAFORM_BIN,
-           "SLIPWAY_TERRAFORM_DIR": str(settings.SLIPWAY_TERRAFORM_DIR),
-           "SLIPWAY_LOCAL_CLUSTERS_DIR": str(settings.SLIPWAY_LOCAL_CLUSTERS_DIR),
-           "SLIPWAY_TERRAFORM_STATE_BUCKET": settings.SLIPWAY_TERRAFORM_STATE_BUCKET}
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
-                             "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+    return worker.start_worker(
+        url, queue, settings.SLIPWAY_TERRAFORM_DIR.parent, AWS_ENDPOINT_URL=settings.AWS_ENDPOINT_URL,
+        SLIPWAY_TERRAFORM_BIN=settings.SLIPWAY_TERRAFORM_BIN, SLIPWAY_TERRAFORM_DIR=str(settings.SLIPWAY_TERRAFORM_DIR),
+        SLIPWAY_LOCAL_CLUSTERS_DIR=str(settings.SLIPWAY_LOCAL_CLUSTERS_DIR),
+        SLIPWAY_TERRAFORM_STATE_BUCKET=settings.SLIPWAY_TERRAFORM_STATE_BUCKET)
 
 
 def alive(pid: int) -> bool:
