@@ -198,3 +198,18 @@ def test_every_terraform_action_is_in_the_openapi_schema(users, api_for):
                          ("/api/v1/terraform-runs/{id}/discard/", "post")]:
         operation = paths[path][method]
         assert operation["summary"] and "403" in operation["responses"], (path, method)
+
+
+@pytest.mark.django_db
+def test_drift_checks_start_only_on_idle_live_terraform_clusters(tf_cluster):
+    from clusters.drift import clusters_drift_check_all
+
+    busy = Cluster.objects.create(name="tf-busy", kind="local", managed_by_terraform=True, status="ready")
+    TerraformRun.objects.create(cluster=busy, action="apply", state="awaiting_approval")
+    Cluster.objects.create(name="tf-gone", kind="local", managed_by_terraform=True, status="destroyed")
+    Cluster.objects.create(name="registered", kind="existing", status="ready")
+    started = clusters_drift_check_all()
+    assert [TerraformRun.objects.get(pk=pk).cluster.name for pk in started] == ["tf-1"]
+    run = TerraformRun.objects.get(pk=started[0])
+    assert run.action == "drift-check" and run.started_by_name == "system:terraform-drift"
+    assert clusters_drift_check_all() == []  # tf-1 now has its drift-check run queued
