@@ -173,6 +173,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
     "environments-dns-sweep": {"task": "environments.dns_sweep",
                                "schedule": env.float("SLIPWAY_DNS_SWEEP_SECONDS", default=3600.0)},
+    "clusters-terraform-drift": {"task": "clusters.terraform_drift_check_all",
+                                 "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
+    "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)
@@ -213,6 +216,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TerraformRunActionEnum": "clusters.models.TerraformRun.ACTIONS",
+        "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
+    },
 }
 
 # AWS: one adapter (portal/aws.py) builds every client; endpoint overrides point it at moto.
@@ -239,6 +246,20 @@ SLIPWAY_ROUTE53_RETRY_MAX_SECONDS = env.float("SLIPWAY_ROUTE53_RETRY_MAX_SECONDS
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")
+# Blueprints: one folder of Terraform code per cluster kind (local, aws-eks).
+SLIPWAY_TERRAFORM_BLUEPRINTS_DIR = Path(env.str("SLIPWAY_TERRAFORM_BLUEPRINTS_DIR",
+                                                default=str(BASE_DIR / "clusters" / "terraform")))
+SLIPWAY_TERRAFORM_BIN = env.str("SLIPWAY_TERRAFORM_BIN", default="terraform")
+# One working directory per cluster under here (blueprint copy, tfvars, saved plans, CLI config).
+SLIPWAY_TERRAFORM_DIR = Path(env.str("SLIPWAY_TERRAFORM_DIR", default=str(VAR_DIR / "terraform")))
+# Remote state: one S3 bucket (created when missing), one key per cluster, S3-native locking.
+SLIPWAY_TERRAFORM_STATE_BUCKET = env.str("SLIPWAY_TERRAFORM_STATE_BUCKET", default="slipway-terraform-state")
+# Blueprints whose plans apply without a Platform admin's approval.
+SLIPWAY_TERRAFORM_AUTO_APPROVE = env.list("SLIPWAY_TERRAFORM_AUTO_APPROVE", default=["local"])
+SLIPWAY_TERRAFORM_TIMEOUT_SECONDS = env.float("SLIPWAY_TERRAFORM_TIMEOUT_SECONDS", default=3600.0)
+# `local` clusters: API server ports handed out from this range, cluster files under this directory.
+SLIPWAY_LOCAL_CLUSTER_PORTS = env.str("SLIPWAY_LOCAL_CLUSTER_PORTS", default="56500-56599")
+SLIPWAY_LOCAL_CLUSTERS_DIR = Path(env.str("SLIPWAY_LOCAL_CLUSTERS_DIR", default=str(VAR_DIR / "local-clusters")))
 
 # Single sign-on (OpenID Connect), off unless SLIPWAY_OIDC_ENABLED.
 SLIPWAY_OIDC_ENABLED = env.bool("SLIPWAY_OIDC_ENABLED", default=False)

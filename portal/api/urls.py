@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from clusters.api import ClusterViewSet
+from clusters.api import ClusterViewSet, TerraformRunViewSet
 from environments.api import EnvironmentViewSet
 from environments.hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from portal.accounts.api import MeView, TeamViewSet
@@ -16,6 +16,7 @@ router.register("dns/sweeps", DnsSweepViewSet, basename="dns-sweep")
 router.register("environments", EnvironmentViewSet, basename="environment")
 router.register("jobs", JobViewSet, basename="job")
 router.register("teams", TeamViewSet, basename="team")
+router.register("terraform-runs", TerraformRunViewSet, basename="terraform-run")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
