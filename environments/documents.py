@@ -34,6 +34,7 @@ from portal.audit.services import audited
 from . import services
 from .diff import snapshot_diff
 from .models import STAGES, Blueprint, Environment, Rollout
+from .versions import apply_pick
 
 API_VERSION = "slipway.io/v1"
 KINDS = ("Environment", "Blueprint")
@@ -243,11 +244,11 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
 
 def _desired_snapshot(environment: Environment, versions: dict[str, str]) -> dict[str, Any]:
     """The live snapshot with the document's versions, as ``environment_update_versions`` would record it."""
-    resolved = services._resolve_versions(environment.blueprint, versions)
+    current = services._versions_of(environment.current_revision.snapshot)
+    resolved = services._resolve_versions(environment.blueprint, versions, current=current)
     snapshot = json.loads(json.dumps(environment.current_revision.snapshot))
     for component in snapshot["components"]:
-        picked = resolved[component["name"]]
-        component["tag"], component["digest"] = picked.tag, picked.digest
+        apply_pick(component, resolved[component["name"]])
     return snapshot
 
 

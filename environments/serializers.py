@@ -4,6 +4,7 @@ from clusters.models import Cluster
 from portal.accounts.models import Team
 
 from .models import STAGES, Blueprint, Environment
+from .versions import reference_of
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):
@@ -24,7 +25,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
 
     def get_versions(self, environment) -> dict[str, str]:
         revision = environment.current_revision
-        return {c["name"]: c["tag"] for c in revision.snapshot["components"]} if revision else {}
+        return {c["name"]: reference_of(c) for c in revision.snapshot["components"]} if revision else {}
 
 
 class EnvironmentCreateSerializer(serializers.Serializer):
@@ -47,7 +48,7 @@ class RevisionSerializer(serializers.Serializer):
     versions = serializers.SerializerMethodField()
 
     def get_versions(self, revision) -> dict[str, str]:
-        return {c["name"]: c["tag"] for c in revision.snapshot["components"]}
+        return {c["name"]: reference_of(c) for c in revision.snapshot["components"]}
 
 
 class UpdateVersionsSerializer(serializers.Serializer):
