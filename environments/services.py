@@ -18,6 +18,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record, audited
 from portal.jobs.services import job_create
 
+from .expiry_notice import send_expiry_notice
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 from .versions import Picked, apply_pick, reference_of
@@ -195,19 +196,25 @@ def environment_extend(*, actor: Actor, user: Any, environment: Environment, hou
 
 def environments_expire(*, now=None) -> list[int]:
     """The TTL reaper (idempotent). Owners are notified ``SLIPWAY_EXPIRY_NOTICE_HOURS`` ahead (an audit
-    event and the dashboard's "expiring soon" list with its Extend button); an environment is destroyed
+    event, the dashboard's "expiring soon" list with its Extend button, e-mail and the chat webhook — see
+    expiry_notice.py); an environment is destroyed
     once expired and notified at least ``SLIPWAY_EXPIRY_GRACE_MINUTES`` ago. Returns the destroyed ids."""
     now = now or timezone.now()
     actor = Actor.system("ttl-reaper")
     live = Environment.objects.exclude(status__in=[Environment.DESTROYING, Environment.DESTROYED])
     notice = live.filter(expires_at__lt=now + timedelta(hours=settings.SLIPWAY_EXPIRY_NOTICE_HOURS),
                          expiry_notified_at__isnull=True).select_related("team", "owner")
-    for environment in notice:
-        Environment.objects.filter(pk=environment.pk).update(expiry_notified_at=now)
+    for environment in notice.select_related("cluster"):
+        # Claim the notice first (at most once per expiry, even with two reapers), then send it.
+        claimed = Environment.objects.filter(pk=environment.pk, expiry_notified_at__isnull=True).update(
+            expiry_notified_at=now)
+        if not claimed:
+            continue
+        channels = send_expiry_notice(environment)
         audit_record(actor=actor, action="environment.expiry_notice", obj=environment,
                      team_slug=environment.team.slug,
                      details={"owner": environment.owner.get_username() if environment.owner else None,
-                              "expires_at": environment.expires_at})
+                              "expires_at": environment.expires_at, "channels": channels})
     grace = now - timedelta(minutes=settings.SLIPWAY_EXPIRY_GRACE_MINUTES)
     destroyed = []
     for environment in live.filter(expires_at__lt=now, expiry_notified_at__lte=grace):
