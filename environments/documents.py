@@ -13,7 +13,7 @@ An ``Environment`` document is the API's create payload arranged as a Kubernetes
 ``plan`` compares a document with the live environment of that name on that cluster (create,
 update with the revision diff, or unchanged); ``apply_document`` shows that plan, or applies it
 through ``environment_create`` / ``environment_update_versions`` when confirmed.
-``Blueprint`` documents are export-only for now.
+``Blueprint`` documents are planned and applied by ``blueprint_documents`` (``apply_any`` picks by kind).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def environment_document(environment: Environment) -> dict[str, Any]:
 
 
 def blueprint_document(blueprint: Blueprint) -> dict[str, Any]:
-    """A blueprint's definition (export only: importing blueprints is not supported yet)."""
+    """A blueprint version's definition; ``blueprint_documents.plan`` finds it ``unchanged`` (if it is the latest)."""
     return {
         "apiVersion": API_VERSION,
         "kind": "Blueprint",
@@ -161,8 +161,8 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
         errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {document.get('apiVersion')!r})."]
     kind = document.get("kind")
     if kind == "Blueprint":
-        raise ValidationError({"kind": ["Blueprint documents can be exported but not imported yet; "
-                                        "import kind: Environment."]})
+        raise ValidationError({"kind": ["This is a Blueprint document: apply it to /api/v1/blueprints/apply/ "
+                                        "(or with manage.py apply_environment, which takes either kind)."]})
     if kind != "Environment":
         errors["kind"] = [f"Use kind: Environment (got {kind!r})."]
     metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)
@@ -312,6 +312,17 @@ def apply_document(document: str | bytes | dict[str, Any], *, actor: Actor, user
         scope.obj = result.environment
         scope.details["applied"] = result.applied
     return result
+
+
+def apply_any(source: str | bytes | dict[str, Any], *, actor: Actor, user: Any, confirm: bool = False,
+              message: str = "") -> Any:
+    """Apply a document of either kind: a ``Plan`` for an Environment, a ``BlueprintPlan`` for a Blueprint."""
+    from . import blueprint_documents
+
+    document = parse_document(source)
+    if document.get("kind") == "Blueprint":
+        return blueprint_documents.apply(document, actor=actor, user=user, confirm=confirm)
+    return apply_document(document, actor=actor, user=user, confirm=confirm, message=message)
 
 
 class CommandLineOperator:

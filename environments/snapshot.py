@@ -9,7 +9,7 @@ from typing import Any
 from .models import Blueprint, Environment, EnvironmentRevision
 from .versions import Picked, apply_pick
 
-_COMPONENT_FIELDS = ("replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
+COMPONENT_FIELDS = ("replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
                      "autoscaling_min", "autoscaling_max")
 
 
@@ -23,10 +23,10 @@ def snapshot_from_blueprint(*, blueprint: Blueprint, stage: str, versions: dict[
             "port": component.container_port, "health_path": component.health_check_path,
             "env": dict(sorted((component.default_env or {}).items())), "command": list(component.command or []),
             "args": list(component.args or []), "ingress_path": component.ingress_path,
-            **{f: getattr(component, f) for f in _COMPONENT_FIELDS},
+            **{f: getattr(component, f) for f in COMPONENT_FIELDS},
         }
         apply_pick(item, versions[component.name])
-        item.update({k: v for k, v in overrides.get(component.name, {}).items() if k in _COMPONENT_FIELDS})
+        item.update({k: v for k, v in overrides.get(component.name, {}).items() if k in COMPONENT_FIELDS})
         components.append(item)
     return {"blueprint": {"name": blueprint.name, "version": blueprint.version}, "stage": stage,
             "components": components, "backing_services": list(blueprint.backing_services or [])}
