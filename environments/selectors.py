@@ -50,3 +50,17 @@ def latest_rollout_job(environment: Environment):
     from portal.jobs.models import Job
 
     return Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk)).first()
+
+
+def catalog_list(filterset_class, filters: dict[str, str] | None = None):
+    """A catalog list (components, versions, blueprints, registries) filtered; (queryset, filterset).
+
+    The catalog is readable by every signed-in role, so there is no row-level filter here.
+    """
+    model = filterset_class._meta.model
+    related = {"Component": ["registry"], "ImageVersion": ["component"], "Blueprint": [], "Registry": []}
+    queryset = model.objects.select_related(*related[model.__name__])
+    if model.__name__ == "Blueprint":
+        queryset = queryset.prefetch_related("components")
+    filterset = filterset_class(filters or {}, queryset=queryset)
+    return filterset.qs.distinct() if model.__name__ == "Blueprint" else filterset.qs, filterset

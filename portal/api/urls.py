@@ -3,15 +3,20 @@ from rest_framework.routers import DefaultRouter
 
 from clusters.api import ClusterViewSet
 from environments.api import EnvironmentViewSet
+from environments.catalog_api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
 from portal.accounts.api import MeView, TeamViewSet
 from portal.audit.api import AuditEventViewSet
 from portal.jobs.api import JobViewSet
 
 router = DefaultRouter()
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("blueprints", BlueprintViewSet, basename="blueprint")
 router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("components", ComponentViewSet, basename="component")
 router.register("environments", EnvironmentViewSet, basename="environment")
+router.register("image-versions", ImageVersionViewSet, basename="image-version")
 router.register("jobs", JobViewSet, basename="job")
+router.register("registries", RegistryViewSet, basename="registry")
 router.register("teams", TeamViewSet, basename="team")
 
 urlpatterns = [
