@@ -148,6 +148,8 @@ class Environment(models.Model):
     # Drift between the rendered revision and the live cluster, per object (see drift.py).
     drift = models.JSONField(default=list, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
+    # Components following a tag whose digest in the registry moved since the revision (versions.moved_tags).
+    moved_tags = models.JSONField(default=list, blank=True)
     # JSON {backing service name: password}, generated at creation; never in snapshots, pages or APIs.
     backing_passwords = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

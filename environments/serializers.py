@@ -19,7 +19,7 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         model = Environment
         fields = ["id", "name", "cluster", "namespace", "blueprint", "stage", "team", "owner", "status",
                   "status_message", "hostname", "revision", "versions", "strategy", "active_colour", "drift",
-                  "drift_checked_at", "expires_at",
+                  "drift_checked_at", "moved_tags", "expires_at",
                   "created_at", "updated_at"]
         read_only_fields = fields
 

@@ -22,6 +22,7 @@ from portal.audit.services import audited
 
 from .models import Component, ImageVersion
 from .registries import RegistryError, RegistryTag, adapter_for
+from .versions import moved_tags_record
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def component_versions_sync(*, actor: Actor, user: Any | None, component: Compon
             raise ValidationError({"repository": [str(exc)]}) from exc
         changes = _write(component, tags, timezone.now())
         scope.details.update(changes, tags=len(tags))
+        if changes["moved"] or changes["restored"]:
+            scope.details["environments_with_moved_tags"] = moved_tags_record(component_names=[component.name])
     return changes
 
 

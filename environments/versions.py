@@ -100,3 +100,18 @@ def moved_tags(environment: Environment) -> list[dict[str, str]]:
                           "rolled_out": component["tag_digest"], "registry": version.digest,
                           "removed": version.removed_from_registry})
     return moved
+
+
+def moved_tags_record(*, component_names: list[str] | None = None) -> int:
+    """Recompute ``Environment.moved_tags`` for live environments (those using ``component_names``, or all).
+    Returns how many environments now have a moved tag."""
+    live = Environment.objects.exclude(status__in=[Environment.DESTROYED]).select_related("current_revision")
+    if component_names is not None:
+        live = live.filter(blueprint__components__name__in=component_names).distinct()
+    flagged = 0
+    for environment in live:
+        moved = moved_tags(environment)
+        if moved != environment.moved_tags:
+            Environment.objects.filter(pk=environment.pk).update(moved_tags=moved)
+        flagged += bool(moved)
+    return flagged
