@@ -59,14 +59,15 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="package")
-def live_asgi_server(django_db_setup, django_db_blocker) -> Iterator[LiveAsgiServer]:
-    """daphne serving the whole app (HTTP + websockets) against the test database."""
+def live_asgi_server(django_db_setup, django_db_blocker, aws_endpoint) -> Iterator[LiveAsgiServer]:
+    """daphne serving the whole app (HTTP + websockets) against the test database, with AWS on the moto server."""
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
             _unavailable("the live server needs a database another process can open (PostgreSQL), "
                          "not in-memory SQLite")
         server = LiveAsgiServer(log_path=ARTIFACTS / "server.log",
-                                settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS})
+                                settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS,
+                                                    "AWS_ENDPOINT_URL": aws_endpoint["AWS_ENDPOINT_URL"]})
         # Forked inside unblock(): the child inherits database access being allowed.
         server.start()
     yield server
