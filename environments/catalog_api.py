@@ -62,6 +62,25 @@ class CatalogViewSet(viewsets.GenericViewSet):
         return csv_download(self.table, columns, self.filter_queryset(self.get_queryset()), cells)
 
 
+class ServiceCreateMixin:
+    """POST parses with the serializer and saves through the viewset's ``save`` (a catalog service)."""
+
+    def save(self, request, instance=None, partial: bool = False):
+        raise NotImplementedError
+
+    def create(self, request, *args, **kwargs):
+        saved = self.save(request)
+        return Response(self.get_serializer(saved).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceWriteMixin(ServiceCreateMixin, mixins.UpdateModelMixin):
+    """…and PUT/PATCH too (``UpdateModelMixin`` supplies ``partial_update``)."""
+
+    def update(self, request, *args, **kwargs):
+        saved = self.save(request, self.get_object(), partial=kwargs.get("partial", False))
+        return Response(self.get_serializer(saved).data)
+
+
 def _list_and_get(noun: str, serializer):
     return {"list": extend_schema(summary=f"List {noun}s", responses={200: serializer(many=True), **ERROR_RESPONSES}),
             "retrieve": extend_schema(summary=f"One {noun}", responses={200: serializer, **ERROR_RESPONSES})}
@@ -76,28 +95,21 @@ def _list_and_get(noun: str, serializer):
     partial_update=extend_schema(summary="Change some of a registry's fields (Platform admins)",
                                  responses={200: RegistrySerializer, **ERROR_RESPONSES}),
 )
-class RegistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                      mixins.UpdateModelMixin, CatalogViewSet):
+class RegistryViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogViewSet):
+    """Container registries image versions are synced from. Credentials are write-only and stored encrypted."""
+
     serializer_class = RegistrySerializer
     filterset_class = RegistryFilter
     table = "registries"
 
-    def _save(self, request, registry=None, partial=False):
-        data = RegistrySerializer(registry, data=request.data, partial=partial)
+    def save(self, request, instance=None, partial=False):
+        data = RegistrySerializer(instance, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        fields = {k: getattr(registry, k) for k in ("name", "kind", "url", "region")} if registry else {}
+        fields = {k: getattr(instance, k) for k in ("name", "kind", "url", "region")} if instance else {}
         fields.update(data.validated_data)
-        saved = catalog.registry_save(actor=self.actor(), user=request.user, registry=registry,
-                                      name=fields["name"], kind=fields["kind"], url=fields.get("url", ""),
-                                      region=fields.get("region", ""), credentials=fields.get("credentials"))
-        return Response(RegistrySerializer(saved).data,
-                        status=status.HTTP_201_CREATED if registry is None else status.HTTP_200_OK)
-
-    def create(self, request, *args, **kwargs):
-        return self._save(request)
-
-    def update(self, request, *args, **kwargs):
-        return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
+        return catalog.registry_save(actor=self.actor(), user=request.user, registry=instance,
+                                     name=fields["name"], kind=fields["kind"], url=fields.get("url", ""),
+                                     region=fields.get("region", ""), credentials=fields.get("credentials"))
 
 
 @extend_schema_view(
@@ -109,27 +121,20 @@ class RegistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     partial_update=extend_schema(summary="Change some of a component's fields (Platform admins)",
                                  responses={200: ComponentSerializer, **ERROR_RESPONSES}),
 )
-class ComponentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       mixins.UpdateModelMixin, CatalogViewSet):
+class ComponentViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogViewSet):
+    """Deployable images with their defaults; linked to a registry repository, their versions can be refreshed."""
+
     serializer_class = ComponentSerializer
     filterset_class = ComponentFilter
     table = "components"
 
-    def _save(self, request, component=None, partial=False):
-        data = ComponentSerializer(component, data=request.data, partial=partial)
+    def save(self, request, instance=None, partial=False):
+        data = ComponentSerializer(instance, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        name = fields.pop("name", component.name if component else "")
-        saved = catalog.component_save(actor=self.actor(), user=request.user, component=component, name=name,
-                                       **fields)
-        return Response(ComponentSerializer(saved).data,
-                        status=status.HTTP_201_CREATED if component is None else status.HTTP_200_OK)
-
-    def create(self, request, *args, **kwargs):
-        return self._save(request)
-
-    def update(self, request, *args, **kwargs):
-        return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
+        name = fields.pop("name", instance.name if instance else "")
+        return catalog.component_save(actor=self.actor(), user=request.user, component=instance, name=name,
+                                      **fields)
 
     @extend_schema(summary="Refresh versions: sync this component's image versions from its registry",
                    request=None, responses={200: VersionsSyncSerializer, **ERROR_RESPONSES})
@@ -144,16 +149,17 @@ class ComponentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     create=extend_schema(summary="Add an image version by hand (QA, Developers, Platform admins)",
                          responses={201: ImageVersionSerializer, **ERROR_RESPONSES}),
 )
-class ImageVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, CatalogViewSet):
+class ImageVersionViewSet(ServiceCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogViewSet):
+    """Tags (and digests) of components' images, newest first; discovered by syncs or added by hand."""
+
     serializer_class = ImageVersionSerializer
     filterset_class = ImageVersionFilter
     table = "image-versions"
 
-    def create(self, request, *args, **kwargs):
+    def save(self, request, instance=None, partial=False):
         data = ImageVersionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        version = catalog.image_version_add(actor=self.actor(), user=request.user, **data.validated_data)
-        return Response(ImageVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+        return catalog.image_version_add(actor=self.actor(), user=request.user, **data.validated_data)
 
 
 BlueprintPlanSchema = inline_serializer(name="BlueprintPlan", fields={
@@ -181,6 +187,8 @@ def _blueprint_plan_data(plan: blueprint_documents.BlueprintPlan) -> dict:
                          responses={200: BlueprintSerializer, 201: BlueprintSerializer, **ERROR_RESPONSES}),
 )
 class BlueprintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogViewSet):
+    """Blueprint versions (immutable). Saving a changed definition makes the next version of its name."""
+
     serializer_class = BlueprintSerializer
     filterset_class = BlueprintFilter
     table = "blueprints"

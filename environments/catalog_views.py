@@ -21,7 +21,7 @@ from .catalog_tables import TABLES
 from .models import Blueprint, Component, Environment, Registry
 from .selectors import catalog_list
 from .version_sync import component_versions_sync
-from .views import _form_errors
+from .views import _form_errors, document_errors, yaml_download
 
 FILTERS = {"components": ComponentFilter, "image-versions": ImageVersionFilter, "blueprints": BlueprintFilter,
            "registries": RegistryFilter}
@@ -171,10 +171,8 @@ def blueprint_edit(request: HttpRequest, blueprint_id: int | None = None) -> Htt
 @login_required
 def blueprint_document(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = get_object_or_404(Blueprint, pk=blueprint_id)
-    response = HttpResponse(documents.to_yaml(documents.blueprint_document(blueprint)),
-                            content_type="application/yaml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="blueprint-{blueprint.name}-v{blueprint.version}.yaml"'
-    return response
+    filename = f"blueprint-{blueprint.name}-v{blueprint.version}.yaml"
+    return yaml_download(documents.blueprint_document(blueprint), filename)
 
 
 @login_required
@@ -190,11 +188,8 @@ def blueprint_import(request: HttpRequest) -> HttpResponse:
                                                 "Apply YAML)."]})
             plan = blueprint_documents.apply(document, actor=Actor.from_request(request), user=request.user,
                                              confirm=request.POST.get("confirm") == "1")
-        except ValidationError as exc:
-            errors = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()] \
-                if hasattr(exc, "error_dict") else exc.messages
-        except PermissionDenied as exc:
-            errors = [str(exc)]
+        except (ValidationError, PermissionDenied) as exc:
+            errors = document_errors(exc)
         else:
             if plan.applied:
                 messages.success(request, f"Saved {plan.blueprint}.")

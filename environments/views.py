@@ -207,10 +207,22 @@ def environment_reconcile(request: HttpRequest, environment_id: int) -> HttpResp
 def environment_document(request: HttpRequest, environment_id: int) -> HttpResponse:
     """Download the environment's current revision as a YAML document (``apply_environment`` reads it back)."""
     environment = _visible(request, environment_id)
-    response = HttpResponse(documents.to_yaml(documents.environment_document(environment)),
-                            content_type="application/yaml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{environment.name}.yaml"'
+    return yaml_download(documents.environment_document(environment), f"{environment.name}.yaml")
+
+
+def yaml_download(document: dict, filename: str) -> HttpResponse:
+    response = HttpResponse(documents.to_yaml(document), content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def document_errors(exc: ValidationError | PermissionDenied) -> list[str]:
+    """A refused document's problems as lines ("path: message"), for the import pages."""
+    if isinstance(exc, PermissionDenied):
+        return [str(exc)]
+    if hasattr(exc, "error_dict"):
+        return [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
+    return exc.messages
 
 
 @login_required
@@ -226,11 +238,8 @@ def environment_import(request: HttpRequest) -> HttpResponse:
             plan = documents.apply_document(source, actor=Actor.from_request(request), user=request.user,
                                             confirm=request.POST.get("confirm") == "1",
                                             message=request.POST.get("message", ""))
-        except ValidationError as exc:
-            errors = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()] \
-                if hasattr(exc, "error_dict") else exc.messages
-        except PermissionDenied as exc:
-            errors = [str(exc)]
+        except (ValidationError, PermissionDenied) as exc:
+            errors = document_errors(exc)
         else:
             if plan.applied:
                 done = "is being created" if plan.action == documents.CREATE else "has a new revision rolling out"
