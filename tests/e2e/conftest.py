@@ -68,8 +68,12 @@ def live_asgi_server(django_db_setup, django_db_blocker, aws_endpoint) -> Iterat
         server = LiveAsgiServer(log_path=ARTIFACTS / "server.log",
                                 settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS,
                                                     "AWS_ENDPOINT_URL": aws_endpoint["AWS_ENDPOINT_URL"]})
-        # Forked inside unblock(): the child inherits database access being allowed.
-        server.start()
+        # Forked inside unblock(): the child inherits database access being allowed, and the moto
+        # server's credentials from the environment (boto3 reads them there).
+        with pytest.MonkeyPatch.context() as mp:
+            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+                mp.setenv(key, aws_endpoint[key])
+            server.start()
     yield server
     server.stop()
 
