@@ -159,3 +159,24 @@ def test_periodic_sync_carries_on_past_a_failing_registry(db, users, local_regis
     outcome = components_versions_sync_all()
     assert outcome["good"] == "added 1" and "unreachable" in outcome["bad"]
     assert good.versions.get().tag == "2.0.0"
+
+
+def test_v2_bearer_token_auth_through_the_registrys_token_service(db, users, token_registry):
+    registry_server, tokens = token_registry
+    digest = registry_server.push("team/app", "5.0.0", created="2026-05-01T00:00:00Z")
+    registry = Registry.objects.create(name="tok", kind="v2", url=registry_server.url,
+                                       credentials=json.dumps({"username": REGISTRY_USER,
+                                                               "password": REGISTRY_PASSWORD}))
+    component = Component.objects.create(name="app", image_repository="x/app", registry=registry,
+                                         repository="team/app")
+    tokens.requests.clear()
+    assert _sync(users["admin"], component)["added"] == ["5.0.0"]
+    assert component.versions.get().digest == digest
+    # Slipway asked the token service named by the challenge, for pull access to that repository only.
+    assert {tuple(r["scope"]) for r in tokens.requests} == {("repository:team/app:pull",)}
+    assert {tuple(r["service"]) for r in tokens.requests} == {(tokens.service,)}
+    Registry.objects.filter(pk=registry.pk).update(credentials=json.dumps({"username": REGISTRY_USER,
+                                                                           "password": "wrong"}))
+    component.refresh_from_db()
+    with pytest.raises(ValidationError, match=r"refused the credentials \(token service HTTP 401\)"):
+        _sync(users["admin"], component)

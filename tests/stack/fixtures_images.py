@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def _digest(data: bytes) -> str:
 @dataclass
 class LocalRegistry:
     url: str
-    auth: tuple[str, str]
+    auth: tuple[str, str] | requests.auth.AuthBase
 
     def push(self, repository: str, tag: str, *, created: str, layer: bytes | None = None) -> str:
         """Push a one-layer image as ``repository:tag`` with plain v2 requests; returns the manifest digest."""
@@ -74,31 +75,24 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def local_registry(tmp_path_factory) -> LocalRegistry:
-    """Distribution (``docker-registry serve``) on loopback, filesystem storage, htpasswd (bcrypt) auth."""
+def _serve_registry(root: Path, auth: dict) -> Iterator[str]:
+    """Run ``docker-registry serve`` on a free loopback port with ``auth``; yields its URL."""
     binary = shutil.which("docker-registry")
     if binary is None:
         message = "docker-registry is not installed (tests/stack/system-deps.sh installs it)"
         if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    import bcrypt
-
-    root: Path = tmp_path_factory.mktemp("registry")
-    (root / "htpasswd").write_text(
-        f"{REGISTRY_USER}:{bcrypt.hashpw(REGISTRY_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()}\n")
     port = _free_port()
     config = {"version": 0.1, "log": {"level": "error", "accesslog": {"disabled": True}},
               "storage": {"filesystem": {"rootdirectory": str(root / "data")}, "delete": {"enabled": True}},
-              "http": {"addr": f"127.0.0.1:{port}", "secret": uuid.uuid4().hex},
-              "auth": {"htpasswd": {"realm": "slipway-tests", "path": str(root / "htpasswd")}}}
+              "http": {"addr": f"127.0.0.1:{port}", "secret": uuid.uuid4().hex}, "auth": auth}
     (root / "config.yml").write_text(json.dumps(config))  # JSON is YAML
     log = open(root / "registry.log", "wb")
     process = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
+    while True:  # a readiness probe, not a timing assertion
         try:
             if requests.get(f"{url}/v2/", timeout=1).status_code in (200, 401):
                 break
@@ -108,10 +102,130 @@ def local_registry(tmp_path_factory) -> LocalRegistry:
             process.kill()
             pytest.fail(f"docker-registry did not start: {(root / 'registry.log').read_text()[-2000:]}")
         time.sleep(0.1)
-    yield LocalRegistry(url=url, auth=(REGISTRY_USER, REGISTRY_PASSWORD))
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def local_registry(tmp_path_factory) -> Iterator[LocalRegistry]:
+    """Distribution (``docker-registry serve``) on loopback, filesystem storage, htpasswd (bcrypt) auth."""
+    import bcrypt
+
+    root: Path = tmp_path_factory.mktemp("registry")
+    (root / "htpasswd").write_text(
+        f"{REGISTRY_USER}:{bcrypt.hashpw(REGISTRY_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()}\n")
+    auth = {"htpasswd": {"realm": "slipway-tests", "path": str(root / "htpasswd")}}
+    for url in _serve_registry(root, auth):
+        yield LocalRegistry(url=url, auth=(REGISTRY_USER, REGISTRY_PASSWORD))
+
+
+class TokenService:
+    """A Docker Registry token service (the protocol Docker Hub, GHCR and Harbor use) on loopback.
+
+    It checks Basic credentials and answers ``{"token": <JWT>}`` signed with an RSA key whose
+    certificate is the registry's ``rootcertbundle``; the JWT names the key by its libtrust key id.
+    """
+
+    issuer, service = "slipway-test-issuer", "slipway-test-registry"
+
+    def __init__(self, root: Path) -> None:
+        import datetime as dt
+        import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slipway test token signer")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=30)).sign(self.key, hashes.SHA256()))
+        self.bundle = root / "token-signer.pem"
+        self.bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        der = self.key.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        import base64
+
+        b32 = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode()
+        self.kid = ":".join(b32[i:i + 4] for i in range(0, 48, 4))
+        self.requests: list[dict] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlsplit
+
+                query = parse_qs(urlsplit(self.path).query)
+                service.requests.append(query)
+                expected = "Basic " + base64.b64encode(f"{REGISTRY_USER}:{REGISTRY_PASSWORD}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": service.token(query.get("scope", []))}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_port}/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def token(self, scopes: list[str]) -> str:
+        import jwt
+
+        access = []
+        for scope in scopes:
+            kind, name, actions = scope.split(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        claims = {"iss": self.issuer, "sub": REGISTRY_USER, "aud": self.service, "iat": now, "nbf": now - 60,
+                  "exp": now + 300, "jti": uuid.uuid4().hex, "access": access}
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _PushToken(requests.auth.AuthBase):
+    """Bearer auth for pushing to the token-auth registry (the test's own client, not Slipway's)."""
+
+    def __init__(self, tokens: TokenService) -> None:
+        self.tokens = tokens
+
+    def __call__(self, request):
+        from urllib.parse import urlsplit
+
+        repository = urlsplit(request.url).path.split("/v2/", 1)[1].rsplit("/blobs/", 1)[0].rsplit("/manifests/", 1)[0]
+        request.headers["Authorization"] = "Bearer " + self.tokens.token([f"repository:{repository}:pull,push"])
+        return request
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory) -> Iterator[tuple[LocalRegistry, TokenService]]:
+    """Distribution behind a bearer-token service (``auth: token``), as public registries run."""
+    root: Path = tmp_path_factory.mktemp("token-registry")
+    tokens = TokenService(root)
+    auth = {"token": {"realm": tokens.realm, "service": tokens.service, "issuer": tokens.issuer,
+                      "rootcertbundle": str(tokens.bundle)}}
+    try:
+        for url in _serve_registry(root, auth):
+            yield LocalRegistry(url=url, auth=_PushToken(tokens)), tokens
+    finally:
+        tokens.close()
 
 
 @pytest.fixture
