@@ -161,8 +161,9 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
         errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {document.get('apiVersion')!r})."]
     kind = document.get("kind")
     if kind == "Blueprint":
-        raise ValidationError({"kind": ["This is a Blueprint document: apply it to /api/v1/blueprints/apply/ "
-                                        "(or with manage.py apply_environment, which takes either kind)."]})
+        raise ValidationError({"kind": ["This is a Blueprint document: import it on Catalog → Blueprints → Import "
+                                        "YAML, POST it to /api/v1/blueprints/apply/, or run manage.py "
+                                        "apply_environment (which takes either kind)."]})
     if kind != "Environment":
         errors["kind"] = [f"Use kind: Environment (got {kind!r})."]
     metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)

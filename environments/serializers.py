@@ -34,8 +34,8 @@ class EnvironmentCreateSerializer(serializers.Serializer):
     blueprint = serializers.PrimaryKeyRelatedField(queryset=Blueprint.objects.all())
     stage = serializers.ChoiceField(choices=STAGES, default="qa")
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
-    versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False,
-                                     help_text="component name -> image tag")
+    versions = serializers.DictField(child=serializers.CharField(max_length=200), allow_empty=False,
+                                     help_text="component name -> image tag, or tag@sha256:<digest> to pin the digest")
     ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
     strategy = serializers.ChoiceField(choices=["rolling", "bluegreen"], default="rolling")
 
@@ -52,7 +52,7 @@ class RevisionSerializer(serializers.Serializer):
 
 
 class UpdateVersionsSerializer(serializers.Serializer):
-    versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False)
+    versions = serializers.DictField(child=serializers.CharField(max_length=200), allow_empty=False)
     message = serializers.CharField(max_length=200, required=False, default="")
 
 

@@ -52,6 +52,7 @@ class V2Registry:
         self.timeout = timeout or settings.SLIPWAY_REGISTRY_TIMEOUT_SECONDS
         self.http = requests.Session()
         self._bearer: dict[str, str] = {}  # scope -> token
+        self._uses_basic = False
 
     # --- transport with the auth challenge --------------------------------------------------------------------
 
@@ -64,13 +65,15 @@ class V2Registry:
         headers = dict(headers or {})
         if scope in self._bearer:
             headers["Authorization"] = f"Bearer {self._bearer[scope]}"
-        response = self._raw(method, url, headers=headers, auth=self._basic() if scope == "basic" else None)
+        # Once a registry has asked for Basic, send it up front: one round trip per request, not two.
+        response = self._raw(method, url, headers=headers, auth=self._basic() if self._uses_basic else None)
         if response.status_code != 401:
             return response
         challenge = response.headers.get("WWW-Authenticate", "")
         if challenge.lower().startswith("basic"):
             if self._basic() is None:
                 raise RegistryError(f"Registry '{self.name}' requires a username and password.")
+            self._uses_basic = True
             response = self._raw(method, url, headers=headers, auth=self._basic())
         elif challenge.lower().startswith("bearer"):
             params = dict(_CHALLENGE_PARAM.findall(challenge))
