@@ -27,7 +27,7 @@ class RegistrySerializer(serializers.ModelSerializer):
 class ComponentSerializer(serializers.ModelSerializer):
     registry = serializers.SlugRelatedField(slug_field="name", queryset=Registry.objects.all(), allow_null=True,
                                             required=False)
-    versions_count = serializers.IntegerField(source="versions.count", read_only=True)
+    versions_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Component
@@ -37,6 +37,11 @@ class ComponentSerializer(serializers.ModelSerializer):
                   "versions_synced_at", "versions_sync_error", "versions_count"]
         read_only_fields = ["id", "versions_synced_at", "versions_sync_error", "versions_count"]
         extra_kwargs = {"name": {"validators": []}}
+
+    def get_versions_count(self, component) -> int:
+        # Lists annotate the count (one query for the page); a single component counts its own.
+        total = getattr(component, "versions_total", None)
+        return component.versions.count() if total is None else total
 
 
 class ImageVersionSerializer(serializers.ModelSerializer):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from portal.accounts import rules
 
@@ -62,6 +62,9 @@ def catalog_list(filterset_class, filters: dict[str, str] | None = None):
     queryset = model.objects.select_related(*related[model.__name__])
     if model.__name__ == "Blueprint":
         queryset = queryset.prefetch_related("components")
+    if model.__name__ == "Component":
+        # Meta.ordering does not apply to aggregated queries: keep the list (and its pages) in name order.
+        queryset = queryset.annotate(versions_total=Count("versions")).order_by("name")
     filterset = filterset_class(filters or {}, queryset=queryset)
     return filterset.qs.distinct() if model.__name__ == "Blueprint" else filterset.qs, filterset
 

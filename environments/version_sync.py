@@ -35,7 +35,10 @@ def _oldest_first(tags: list[RegistryTag]) -> list[RegistryTag]:
 
 @transaction.atomic
 def _write(component: Component, tags: list[RegistryTag], now) -> dict[str, list[str]]:
-    existing = {v.tag: v for v in ImageVersion.objects.select_for_update().filter(component=component)}
+    # The component's row lock serializes two syncs of one component (button + beat): the second one
+    # sees what the first wrote and changes nothing, instead of failing on a duplicate tag.
+    Component.objects.select_for_update().filter(pk=component.pk).first()
+    existing = {v.tag: v for v in ImageVersion.objects.filter(component=component)}
     changes: dict[str, list[str]] = {"added": [], "moved": [], "removed": [], "restored": []}
     seen = set()
     for found in _oldest_first(tags):

@@ -29,6 +29,17 @@ def test_every_role_reads_the_catalog_and_lists_paginate_and_filter(users, shop,
     assert client.get("/api/v1/blueprints/").json()["results"][0]["components"] == ["api", "web", "worker"]
 
 
+def test_list_apis_keep_a_fixed_number_of_queries(users, shop, api_for, django_assert_max_num_queries):
+    for n in range(20):
+        Component.objects.create(name=f"extra-{n}", image_repository=f"registry.example.com/x/{n}")
+        ImageVersion.objects.create(component=Component.objects.get(name=f"extra-{n}"), tag="1.0")
+    client = api_for(users["manager"])
+    for url in ("/api/v1/components/", "/api/v1/image-versions/", "/api/v1/blueprints/", "/api/v1/registries/"):
+        with django_assert_max_num_queries(8):
+            assert client.get(url).status_code == 200, url
+    assert client.get("/api/v1/components/", {"q": "extra-1"}).json()["results"][0]["versions_count"] == 1
+
+
 def test_csv_export_follows_the_filters(users, shop, api_for):
     response = api_for(users["qa"]).get("/api/v1/image-versions/export/", {"component": "api"})
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"

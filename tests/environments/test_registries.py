@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from environments.models import Component, ImageVersion, Registry
 from environments.registries import RegistryError, adapter_for
-from environments.version_sync import component_versions_sync, components_versions_sync_all
+from environments.tasks import versions_sync
+from environments.version_sync import component_versions_sync
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from tests.stack.fixtures_images import REGISTRY_PASSWORD, REGISTRY_USER, ecr_push
@@ -151,12 +152,13 @@ def test_v2_without_credentials_is_told_they_are_needed(local_registry, settings
         adapter_for(Registry(name="anon", kind="v2", url=local_registry.url)).tags("shop/web")
 
 
-def test_periodic_sync_carries_on_past_a_failing_registry(db, users, local_registry, aws_settings, ecr_repository):
+def test_periodic_sync_carries_on_past_a_failing_registry(db, users, aws_settings, ecr_repository, settings):
     ecr_push(ecr_repository, "2.0.0")
     good = _ecr_component(ecr_repository, name="good")
     bad_registry = Registry.objects.create(name="gone", kind="v2", url="http://127.0.0.1:9")
     Component.objects.create(name="bad", image_repository="x/bad", registry=bad_registry, repository="x/bad")
-    outcome = components_versions_sync_all()
+    assert settings.CELERY_BEAT_SCHEDULE["environments-versions-sync"]["task"] == versions_sync.name
+    outcome = versions_sync.delay().get()  # the beat task, run eagerly
     assert outcome["good"] == "added 1" and "unreachable" in outcome["bad"]
     assert good.versions.get().tag == "2.0.0"
 
