@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from portal.accounts import rules
 from portal.audit.actor import Actor
-from portal.audit.services import audited
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record, audited
 
 from .models import Component, ImageVersion
 from .registries import RegistryError, RegistryTag, adapter_for
@@ -69,28 +70,46 @@ def _write(component: Component, tags: list[RegistryTag], now) -> dict[str, list
     return changes
 
 
+def _sync(component: Component, details: dict[str, Any]) -> dict[str, list[str]]:
+    if component.registry is None or not component.repository:
+        raise ValidationError({"repository": [f"'{component.name}' is not linked to a registry repository."]})
+    known = {v.digest: (v.pushed_at, v.size_bytes) for v in component.versions.exclude(digest="")}
+    try:
+        tags = adapter_for(component.registry).tags(component.repository, known=known)
+    except RegistryError as exc:
+        Component.objects.filter(pk=component.pk).update(versions_sync_error=str(exc)[:2000])
+        raise ValidationError({"repository": [str(exc)]}) from exc
+    changes = _write(component, tags, timezone.now())
+    details.update(changes, tags=len(tags))
+    if changes["moved"] or changes["restored"]:
+        details["environments_with_moved_tags"] = moved_tags_record(component_names=[component.name])
+    return changes
+
+
 def component_versions_sync(*, actor: Actor, user: Any | None, component: Component) -> dict[str, list[str]]:
     """Read the component's registry repository and record what changed. ``user=None`` is the system.
 
     Returns ``{"added", "moved", "removed", "restored"}`` tag lists. Raises ValidationError with the
-    registry's problem (nothing written but the error), PermissionDenied for Managers.
+    registry's problem (nothing written but the error), PermissionDenied for Managers. A person's
+    refresh is always audited; the periodic one only when versions changed or a new error appeared,
+    so a quiet registry (or one down all night) does not fill the trail every few minutes.
     """
-    with audited(actor=actor, action="component.versions_sync", obj=component,
-                 details={"registry": str(component.registry or ""), "repository": component.repository}) as scope:
-        if user is not None and not (rules.is_platform_admin(user) or rules.is_self_service(user)):
-            raise PermissionDenied("Only QA, Developers and Platform admins refresh versions.")
-        if component.registry is None or not component.repository:
-            raise ValidationError({"repository": [f"'{component.name}' is not linked to a registry repository."]})
-        known = {v.digest: (v.pushed_at, v.size_bytes) for v in component.versions.exclude(digest="")}
-        try:
-            tags = adapter_for(component.registry).tags(component.repository, known=known)
-        except RegistryError as exc:
-            Component.objects.filter(pk=component.pk).update(versions_sync_error=str(exc)[:2000])
-            raise ValidationError({"repository": [str(exc)]}) from exc
-        changes = _write(component, tags, timezone.now())
-        scope.details.update(changes, tags=len(tags))
-        if changes["moved"] or changes["restored"]:
-            scope.details["environments_with_moved_tags"] = moved_tags_record(component_names=[component.name])
+    details = {"registry": str(component.registry or ""), "repository": component.repository}
+    if user is not None:
+        with audited(actor=actor, action="component.versions_sync", obj=component, details=details) as scope:
+            if not (rules.is_platform_admin(user) or rules.is_self_service(user)):
+                raise PermissionDenied("Only QA, Developers and Platform admins refresh versions.")
+            return _sync(component, scope.details)
+    previous_error = component.versions_sync_error
+    try:
+        changes = _sync(component, details)
+    except ValidationError as exc:
+        if " ".join(exc.messages) != previous_error:
+            audit_record(actor=actor, action="component.versions_sync", obj=component, details=details,
+                         outcome=AuditEvent.FAILURE, error=" ".join(exc.messages))
+        raise
+    if any(changes.values()) or previous_error:
+        audit_record(actor=actor, action="component.versions_sync", obj=component, details=details)
     return changes
 
 

@@ -161,6 +161,10 @@ def test_periodic_sync_carries_on_past_a_failing_registry(db, users, aws_setting
     outcome = versions_sync.delay().get()  # the beat task, run eagerly
     assert outcome["good"] == "added 1" and "unreachable" in outcome["bad"]
     assert good.versions.get().tag == "2.0.0"
+    # The next beats: nothing changed and the same error: nothing more on the audit trail.
+    assert versions_sync.delay().get() == {"bad": outcome["bad"], "good": "unchanged"}
+    events = AuditEvent.objects.filter(action="component.versions_sync").order_by("id")
+    assert [(e.object_repr, e.outcome) for e in events] == [("bad", "failure"), ("good", "success")]
 
 
 def test_v2_bearer_token_auth_through_the_registrys_token_service(db, users, token_registry):
@@ -182,3 +186,38 @@ def test_v2_bearer_token_auth_through_the_registrys_token_service(db, users, tok
     component.refresh_from_db()
     with pytest.raises(ValidationError, match=r"refused the credentials \(token service HTTP 401\)"):
         _sync(users["admin"], component)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_syncs_of_one_component_converge_without_duplicates(local_registry):
+    import threading
+
+    from django.db import connection
+
+    repository = "shop/race"
+    for n in range(5):
+        local_registry.push(repository, f"r{n}", created=f"2026-06-0{n + 1}T00:00:00Z")
+    component = _v2_component(local_registry, repository)
+    barrier = threading.Barrier(3)
+    outcomes = []
+
+    def attempt():
+        barrier.wait()
+        try:
+            changes = component_versions_sync(actor=Actor.system("t"), user=None,
+                                              component=Component.objects.select_related("registry").get(
+                                                  pk=component.pk))
+            outcomes.append(sorted(changes["added"]))
+        except Exception as exc:  # any failure is the finding
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Exactly one of them added the tags; the others found them there.
+    assert sorted(outcomes, key=len) == [[], [], [f"r{n}" for n in range(5)]]
+    assert sorted(component.versions.values_list("tag", flat=True)) == [f"r{n}" for n in range(5)]
