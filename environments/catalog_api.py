@@ -81,20 +81,22 @@ class ServiceWriteMixin(ServiceCreateMixin, mixins.UpdateModelMixin):
         return Response(self.get_serializer(saved).data)
 
 
-def _list_and_get(noun: str, serializer):
-    return {"list": extend_schema(summary=f"List {noun}s", responses={200: serializer(many=True), **ERROR_RESPONSES}),
-            "retrieve": extend_schema(summary=f"One {noun}", responses={200: serializer, **ERROR_RESPONSES})}
+def _list_and_get(noun: str, serializer, *, create: str = "", change: str = ""):
+    """The schema of a catalog viewset's standard actions (``create``/``change``: their summaries, if any)."""
+    schema = {"list": extend_schema(summary=f"List {noun}s", responses={200: serializer(many=True), **ERROR_RESPONSES}),
+              "retrieve": extend_schema(summary=f"One {noun}", responses={200: serializer, **ERROR_RESPONSES})}
+    if create:
+        schema["create"] = extend_schema(summary=create, responses={201: serializer, **ERROR_RESPONSES})
+    if change:
+        schema["update"] = extend_schema(summary=change, responses={200: serializer, **ERROR_RESPONSES})
+        schema["partial_update"] = extend_schema(summary=f"{change}: only the fields sent",
+                                                 responses={200: serializer, **ERROR_RESPONSES})
+    return schema
 
 
-@extend_schema_view(
-    **_list_and_get("registry", RegistrySerializer),
-    create=extend_schema(summary="Add a registry (Platform admins); credentials are stored encrypted",
-                         responses={201: RegistrySerializer, **ERROR_RESPONSES}),
-    update=extend_schema(summary="Change a registry (Platform admins)",
-                         responses={200: RegistrySerializer, **ERROR_RESPONSES}),
-    partial_update=extend_schema(summary="Change some of a registry's fields (Platform admins)",
-                                 responses={200: RegistrySerializer, **ERROR_RESPONSES}),
-)
+@extend_schema_view(**_list_and_get(
+    "registry", RegistrySerializer, create="Add a registry (Platform admins); credentials are stored encrypted",
+    change="Change a registry (Platform admins)"))
 class RegistryViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogViewSet):
     """Container registries image versions are synced from. Credentials are write-only and stored encrypted."""
 
@@ -112,15 +114,8 @@ class RegistryViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveM
                                      region=fields.get("region", ""), credentials=fields.get("credentials"))
 
 
-@extend_schema_view(
-    **_list_and_get("component", ComponentSerializer),
-    create=extend_schema(summary="Define a component (Platform admins)",
-                         responses={201: ComponentSerializer, **ERROR_RESPONSES}),
-    update=extend_schema(summary="Change a component (Platform admins)",
-                         responses={200: ComponentSerializer, **ERROR_RESPONSES}),
-    partial_update=extend_schema(summary="Change some of a component's fields (Platform admins)",
-                                 responses={200: ComponentSerializer, **ERROR_RESPONSES}),
-)
+@extend_schema_view(**_list_and_get("component", ComponentSerializer, create="Define a component (Platform admins)",
+                                    change="Change a component (Platform admins)"))
 class ComponentViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogViewSet):
     """Deployable images with their defaults; linked to a registry repository, their versions can be refreshed."""
 
@@ -144,11 +139,8 @@ class ComponentViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(VersionsSyncSerializer(changes).data)
 
 
-@extend_schema_view(
-    **_list_and_get("image version", ImageVersionSerializer),
-    create=extend_schema(summary="Add an image version by hand (QA, Developers, Platform admins)",
-                         responses={201: ImageVersionSerializer, **ERROR_RESPONSES}),
-)
+@extend_schema_view(**_list_and_get("image version", ImageVersionSerializer,
+                                    create="Add an image version by hand (QA, Developers, Platform admins)"))
 class ImageVersionViewSet(ServiceCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogViewSet):
     """Tags (and digests) of components' images, newest first; discovered by syncs or added by hand."""
 
