@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Blueprint, Component, Environment, EnvironmentRevision, ImageVersion
+from .models import Blueprint, Component, Environment, EnvironmentRevision, ImageVersion, Registry
 
 
 class ImageVersionInline(admin.TabularInline):
@@ -38,3 +38,10 @@ class EnvironmentRevisionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Registry)
+class RegistryAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "url", "region")
+    # Credentials are set through the catalog (write-only), never shown here.
+    exclude = ("credentials",)

@@ -72,7 +72,7 @@ ApplyRequestSchema = inline_serializer(name="ApplyDocumentRequest", fields={
     "confirm": serializers.BooleanField(default=False, help_text="apply (true) or only show the plan (false)"),
 })
 PlanSchema = inline_serializer(name="DocumentPlan", fields={
-    "action": serializers.ChoiceField(choices=[documents.CREATE, documents.UPDATE, documents.UNCHANGED]),
+    "action": serializers.ChoiceField(choices=documents.PLAN_ACTIONS),
     "applied": serializers.BooleanField(),
     "name": serializers.CharField(), "cluster": serializers.CharField(), "team": serializers.CharField(),
     "stage": serializers.CharField(), "blueprint": serializers.CharField(),

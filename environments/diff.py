@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# What the registry said a followed tag pointed at: a record for drift, not something that is rolled out.
+_NOT_DESIRED_STATE = {"tag_digest"}
+
 
 def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows ``{"component", "field", "before", "after"}`` for every field that differs (stable order)."""
@@ -16,7 +19,7 @@ def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[st
             rows.append({"component": name, "field": "(component)", "before": "absent" if a is None else "present",
                          "after": "absent" if b is None else "present"})
             continue
-        for field in sorted(a.keys() | b.keys()):
+        for field in sorted((a.keys() | b.keys()) - _NOT_DESIRED_STATE):
             if a.get(field) != b.get(field):
                 rows.append({"component": name, "field": field, "before": a.get(field), "after": b.get(field)})
     for key in ("blueprint", "stage", "backing_services"):

@@ -13,7 +13,7 @@ An ``Environment`` document is the API's create payload arranged as a Kubernetes
 ``plan`` compares a document with the live environment of that name on that cluster (create,
 update with the revision diff, or unchanged); ``apply_document`` shows that plan, or applies it
 through ``environment_create`` / ``environment_update_versions`` when confirmed.
-``Blueprint`` documents are export-only for now.
+``Blueprint`` documents are planned and applied by ``blueprint_documents`` (``apply_any`` picks by kind).
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ from portal.audit.services import audited
 from . import services
 from .diff import snapshot_diff
 from .models import STAGES, Blueprint, Environment, Rollout
+from .versions import apply_pick
 
 API_VERSION = "slipway.io/v1"
 KINDS = ("Environment", "Blueprint")
 MAX_TTL_HOURS = 24 * 30
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+PLAN_ACTIONS = (CREATE, UPDATE, UNCHANGED)
 
 
 # --- export -------------------------------------------------------------------------------------------------------
@@ -58,7 +60,7 @@ def environment_document(environment: Environment) -> dict[str, Any]:
 
 
 def blueprint_document(blueprint: Blueprint) -> dict[str, Any]:
-    """A blueprint's definition (export only: importing blueprints is not supported yet)."""
+    """A blueprint version's definition; ``blueprint_documents.plan`` finds it ``unchanged`` (if it is the latest)."""
     return {
         "apiVersion": API_VERSION,
         "kind": "Blueprint",
@@ -160,8 +162,9 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
         errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {document.get('apiVersion')!r})."]
     kind = document.get("kind")
     if kind == "Blueprint":
-        raise ValidationError({"kind": ["Blueprint documents can be exported but not imported yet; "
-                                        "import kind: Environment."]})
+        raise ValidationError({"kind": ["This is a Blueprint document: import it on Catalog → Blueprints → Import "
+                                        "YAML, POST it to /api/v1/blueprints/apply/, or run manage.py "
+                                        "apply_environment (which takes either kind)."]})
     if kind != "Environment":
         errors["kind"] = [f"Use kind: Environment (got {kind!r})."]
     metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)
@@ -243,11 +246,11 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
 
 def _desired_snapshot(environment: Environment, versions: dict[str, str]) -> dict[str, Any]:
     """The live snapshot with the document's versions, as ``environment_update_versions`` would record it."""
-    resolved = services._resolve_versions(environment.blueprint, versions)
+    current = services._versions_of(environment.current_revision.snapshot)
+    resolved = services._resolve_versions(environment.blueprint, versions, current=current)
     snapshot = json.loads(json.dumps(environment.current_revision.snapshot))
     for component in snapshot["components"]:
-        picked = resolved[component["name"]]
-        component["tag"], component["digest"] = picked.tag, picked.digest
+        apply_pick(component, resolved[component["name"]])
     return snapshot
 
 
@@ -311,6 +314,17 @@ def apply_document(document: str | bytes | dict[str, Any], *, actor: Actor, user
         scope.obj = result.environment
         scope.details["applied"] = result.applied
     return result
+
+
+def apply_any(source: str | bytes | dict[str, Any], *, actor: Actor, user: Any, confirm: bool = False,
+              message: str = "") -> Any:
+    """Apply a document of either kind: a ``Plan`` for an Environment, a ``BlueprintPlan`` for a Blueprint."""
+    from . import blueprint_documents
+
+    document = parse_document(source)
+    if document.get("kind") == "Blueprint":
+        return blueprint_documents.apply(document, actor=actor, user=user, confirm=confirm)
+    return apply_document(document, actor=actor, user=user, confirm=confirm, message=message)
 
 
 class CommandLineOperator:

@@ -19,6 +19,7 @@ from .kube.drift import ObjectDrift, detect_drift, reconcile
 from .models import Environment
 from .render import render
 from .snapshot import spec_for
+from .versions import moved_tags
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ def environment_drift_check(*, actor: Actor, environment: Environment) -> list[d
     """Record (and audit) which objects drifted from the current revision; [] means in sync."""
     with audited(actor=actor, action="environment.drift_check", obj=environment) as scope:
         scope.team_slug = environment.team.slug
+        # The registry side first: it needs no cluster, so an unreachable cluster still gets this flag.
+        moved = moved_tags(environment)
+        Environment.objects.filter(pk=environment.pk).update(moved_tags=moved)
+        scope.details["moved_tags"] = [f"{m['component']}:{m['tag']}" for m in moved]
         _, drifts = _check(environment)
         rows = _as_json(drifts)
         Environment.objects.filter(pk=environment.pk).update(drift=rows, drift_checked_at=timezone.now())

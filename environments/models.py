@@ -14,6 +14,34 @@ DNS_LABEL = RegexValidator(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
 STAGES = [("dev", "Development"), ("qa", "QA"), ("staging", "Staging"), ("prod", "Production")]
 
 
+class Registry(models.Model):
+    """A container registry Slipway reads image versions from (ECR, or any Docker Registry HTTP API v2).
+
+    Credentials are written once and never shown again: the API and pages only say whether some are set.
+    """
+
+    ECR = "ecr"
+    V2 = "v2"
+    KINDS = [(ECR, "Amazon ECR"), (V2, "Docker Registry HTTP API v2")]
+
+    name = models.CharField(max_length=63, unique=True, validators=[DNS_LABEL])
+    kind = models.CharField(max_length=5, choices=KINDS)
+    # v2: the base URL (https://registry.example.com); ECR: empty for the configured endpoint.
+    url = models.CharField(max_length=255, blank=True, default="")
+    region = models.CharField(max_length=32, blank=True, default="")
+    # ECR: {"access_key_id", "secret_access_key"} or empty for the default chain; v2: {"username", "password"}
+    # (or {"token"} for a bearer token). JSON, encrypted at rest.
+    credentials = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "registries"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Component(models.Model):
     """A deployable Docker image repository with its defaults."""
 
@@ -32,6 +60,11 @@ class Component(models.Model):
     autoscaling_min = models.PositiveSmallIntegerField(null=True, blank=True)
     autoscaling_max = models.PositiveSmallIntegerField(null=True, blank=True)
     ingress_path = models.CharField(max_length=200, null=True, blank=True, default="/")
+    # Where its versions are discovered: a repository on a registry (empty: versions are entered by hand).
+    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.PROTECT, related_name="components")
+    repository = models.CharField(max_length=255, blank=True, default="")
+    versions_synced_at = models.DateTimeField(null=True, blank=True)
+    versions_sync_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["name"]
@@ -47,7 +80,11 @@ class ImageVersion(models.Model):
     tag = models.CharField(max_length=128)
     digest = models.CharField(max_length=80, blank=True, default="")
     pushed_at = models.DateTimeField(null=True, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    # Deleted tags are marked, never deleted: revisions that use them keep pointing at them.
     removed_from_registry = models.BooleanField(default=False)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    discovered = models.BooleanField(default=False, help_text="found by a registry sync (else entered by hand)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,6 +148,8 @@ class Environment(models.Model):
     # Drift between the rendered revision and the live cluster, per object (see drift.py).
     drift = models.JSONField(default=list, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
+    # Components following a tag whose digest in the registry moved since the revision (versions.moved_tags).
+    moved_tags = models.JSONField(default=list, blank=True)
     # JSON {backing service name: password}, generated at creation; never in snapshots, pages or APIs.
     backing_passwords = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

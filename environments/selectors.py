@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from portal.accounts import rules
 
@@ -17,7 +17,7 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> Que
         queryset = queryset.filter(visible)
     filters = filters or {}
     if filters.get("status") == "drifted":
-        queryset = queryset.exclude(status=Environment.DESTROYED).exclude(drift=[])
+        queryset = queryset.exclude(status=Environment.DESTROYED).exclude(Q(drift=[]) & Q(moved_tags=[]))
     elif filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     else:
@@ -50,3 +50,45 @@ def latest_rollout_job(environment: Environment):
     from portal.jobs.models import Job
 
     return Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk)).first()
+
+
+def catalog_list(filterset_class, filters: dict[str, str] | None = None):
+    """A catalog list (components, versions, blueprints, registries) filtered; (queryset, filterset).
+
+    The catalog is readable by every signed-in role, so there is no row-level filter here.
+    """
+    model = filterset_class._meta.model
+    related = {"Component": ["registry"], "ImageVersion": ["component"], "Blueprint": [], "Registry": []}
+    queryset = model.objects.select_related(*related[model.__name__])
+    if model.__name__ == "Blueprint":
+        queryset = queryset.prefetch_related("components")
+    if model.__name__ == "Component":
+        # Meta.ordering does not apply to aggregated queries: keep the list (and its pages) in name order.
+        queryset = queryset.annotate(versions_total=Count("versions")).order_by("name")
+    filterset = filterset_class(filters or {}, queryset=queryset)
+    return filterset.qs.distinct() if model.__name__ == "Blueprint" else filterset.qs, filterset
+
+
+def _option(value: str, label: str, selected: str | None) -> dict[str, Any]:
+    return {"value": value, "label": label, "selected": value == selected}
+
+
+def version_choices(blueprint: Blueprint, selected: dict[str, str] | None = None) -> dict[str, dict[str, list]]:
+    """The version picker's options per component: follow a tag (newest first, with pushed-at) or pin its digest.
+
+    ``selected`` (component → reference) marks the chosen option; a selected reference that is no longer
+    offered (its tag was deleted from the registry, or an older pin) stays available, so an update form
+    never changes a component the user did not touch.
+    """
+    selected = selected or {}
+    choices = {}
+    for name, versions in versions_by_component(blueprint).items():
+        current = selected.get(name)
+        tags = [_option(v.tag, v.tag + (f" · pushed {v.pushed_at:%Y-%m-%d %H:%M}" if v.pushed_at else ""), current)
+                for v in versions]
+        pins = [_option(f"{v.tag}@{v.digest}", f"{v.tag} @ {v.digest[:19]}… (pinned)", current)
+                for v in versions if v.digest]
+        if current and not any(o["selected"] for o in tags + pins):
+            tags.insert(0, _option(current, f"{current} (current; no longer in the registry)", current))
+        choices[name] = {"tags": tags, "pins": pins}
+    return choices

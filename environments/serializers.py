@@ -4,6 +4,7 @@ from clusters.models import Cluster
 from portal.accounts.models import Team
 
 from .models import STAGES, Blueprint, Environment
+from .versions import reference_of
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):
@@ -18,13 +19,13 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         model = Environment
         fields = ["id", "name", "cluster", "namespace", "blueprint", "stage", "team", "owner", "status",
                   "status_message", "hostname", "revision", "versions", "strategy", "active_colour", "drift",
-                  "drift_checked_at", "expires_at",
+                  "drift_checked_at", "moved_tags", "expires_at",
                   "created_at", "updated_at"]
         read_only_fields = fields
 
     def get_versions(self, environment) -> dict[str, str]:
         revision = environment.current_revision
-        return {c["name"]: c["tag"] for c in revision.snapshot["components"]} if revision else {}
+        return {c["name"]: reference_of(c) for c in revision.snapshot["components"]} if revision else {}
 
 
 class EnvironmentCreateSerializer(serializers.Serializer):
@@ -33,8 +34,8 @@ class EnvironmentCreateSerializer(serializers.Serializer):
     blueprint = serializers.PrimaryKeyRelatedField(queryset=Blueprint.objects.all())
     stage = serializers.ChoiceField(choices=STAGES, default="qa")
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
-    versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False,
-                                     help_text="component name -> image tag")
+    versions = serializers.DictField(child=serializers.CharField(max_length=200), allow_empty=False,
+                                     help_text="component name -> image tag, or tag@sha256:<digest> to pin the digest")
     ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
     strategy = serializers.ChoiceField(choices=["rolling", "bluegreen"], default="rolling")
 
@@ -47,11 +48,11 @@ class RevisionSerializer(serializers.Serializer):
     versions = serializers.SerializerMethodField()
 
     def get_versions(self, revision) -> dict[str, str]:
-        return {c["name"]: c["tag"] for c in revision.snapshot["components"]}
+        return {c["name"]: reference_of(c) for c in revision.snapshot["components"]}
 
 
 class UpdateVersionsSerializer(serializers.Serializer):
-    versions = serializers.DictField(child=serializers.CharField(max_length=128), allow_empty=False)
+    versions = serializers.DictField(child=serializers.CharField(max_length=200), allow_empty=False)
     message = serializers.CharField(max_length=200, required=False, default="")
 
 

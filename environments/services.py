@@ -18,9 +18,12 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record, audited
 from portal.jobs.services import job_create
 
+from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
-from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, ImageVersion, Rollout
+from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
+from .versions import Picked, apply_pick, reference_of
+from .versions import resolve as resolve_versions
 
 NAMESPACE_PREFIX = "slw-"
 
@@ -32,24 +35,9 @@ class _Intent:
         self.owner_id, self.team_id, self.stage = owner_id, team_id, stage
 
 
-def _resolve_versions(blueprint: Blueprint, versions: dict[str, str]) -> dict[str, ImageVersion]:
-    resolved, errors = {}, {}
-    names = set(blueprint.components.values_list("name", flat=True))
-    for extra in sorted(set(versions) - names):
-        errors[extra] = f"'{extra}' is not a component of blueprint {blueprint}."
-    for component in sorted(names):
-        tag = versions.get(component)
-        if not tag:
-            errors[component] = f"Choose a version for '{component}'."
-            continue
-        found = ImageVersion.objects.filter(component__name=component, tag=tag).first()
-        if found is None:
-            errors[component] = f"'{tag}' is not a known version of '{component}'."
-        else:
-            resolved[component] = found
-    if errors:
-        raise ValidationError({"versions": [f"{msg}" for _, msg in sorted(errors.items())]})
-    return resolved
+def _resolve_versions(blueprint: Blueprint, versions: dict[str, str], *, current: dict[str, str] | None = None
+                      ) -> dict[str, Picked]:
+    return resolve_versions(blueprint, versions, current=current)
 
 
 def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: Blueprint, name: str, stage: str,
@@ -131,7 +119,7 @@ def _new_revision(*, actor: Actor, environment: Environment, snapshot: dict, mes
 
 
 def _versions_of(snapshot: dict) -> dict[str, str]:
-    return {c["name"]: c["tag"] for c in snapshot["components"]}
+    return {c["name"]: reference_of(c) for c in snapshot["components"]}
 
 
 def environment_update_versions(*, actor: Actor, user: Any, environment: Environment, versions: dict[str, str],
@@ -145,11 +133,10 @@ def environment_update_versions(*, actor: Actor, user: Any, environment: Environ
         unknown = sorted(set(versions) - set(before))
         if unknown:
             raise ValidationError({"versions": [f"'{n}' is not a component of this environment." for n in unknown]})
-        resolved = _resolve_versions(environment.blueprint, {**before, **versions})
+        resolved = _resolve_versions(environment.blueprint, {**before, **versions}, current=before)
         snapshot = json.loads(json.dumps(environment.current_revision.snapshot))
         for component in snapshot["components"]:
-            picked = resolved[component["name"]]
-            component["tag"], component["digest"] = picked.tag, picked.digest
+            apply_pick(component, resolved[component["name"]])
         if _versions_of(snapshot) == before:
             raise ValidationError({"versions": ["These are already the environment's versions."]})
         with transaction.atomic():
@@ -212,19 +199,25 @@ def environment_extend(*, actor: Actor, user: Any, environment: Environment, hou
 
 def environments_expire(*, now=None) -> list[int]:
     """The TTL reaper (idempotent). Owners are notified ``SLIPWAY_EXPIRY_NOTICE_HOURS`` ahead (an audit
-    event and the dashboard's "expiring soon" list with its Extend button); an environment is destroyed
+    event, the dashboard's "expiring soon" list with its Extend button, e-mail and the chat webhook — see
+    expiry_notice.py); an environment is destroyed
     once expired and notified at least ``SLIPWAY_EXPIRY_GRACE_MINUTES`` ago. Returns the destroyed ids."""
     now = now or timezone.now()
     actor = Actor.system("ttl-reaper")
     live = Environment.objects.exclude(status__in=[Environment.DESTROYING, Environment.DESTROYED])
     notice = live.filter(expires_at__lt=now + timedelta(hours=settings.SLIPWAY_EXPIRY_NOTICE_HOURS),
                          expiry_notified_at__isnull=True).select_related("team", "owner")
-    for environment in notice:
-        Environment.objects.filter(pk=environment.pk).update(expiry_notified_at=now)
+    for environment in notice.select_related("cluster"):
+        # Claim the notice first (at most once per expiry, even with two reapers), then send it.
+        claimed = Environment.objects.filter(pk=environment.pk, expiry_notified_at__isnull=True).update(
+            expiry_notified_at=now)
+        if not claimed:
+            continue
+        channels = send_expiry_notice(environment)
         audit_record(actor=actor, action="environment.expiry_notice", obj=environment,
                      team_slug=environment.team.slug,
                      details={"owner": environment.owner.get_username() if environment.owner else None,
-                              "expires_at": environment.expires_at})
+                              "expires_at": environment.expires_at, "channels": channels})
     grace = now - timedelta(minutes=settings.SLIPWAY_EXPIRY_GRACE_MINUTES)
     destroyed = []
     for environment in live.filter(expires_at__lt=now, expiry_notified_at__lte=grace):

@@ -6,26 +6,27 @@ import json
 import secrets
 from typing import Any
 
-from .models import Blueprint, Environment, EnvironmentRevision, ImageVersion
+from .models import Blueprint, Environment, EnvironmentRevision
+from .versions import Picked, apply_pick
 
-_COMPONENT_FIELDS = ("replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
+COMPONENT_FIELDS = ("replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
                      "autoscaling_min", "autoscaling_max")
 
 
-def snapshot_from_blueprint(*, blueprint: Blueprint, stage: str, versions: dict[str, ImageVersion]) -> dict[str, Any]:
+def snapshot_from_blueprint(*, blueprint: Blueprint, stage: str, versions: dict[str, Picked]) -> dict[str, Any]:
     """The full desired state for ``stage``: only the blueprint's declared overrides differ per stage."""
     overrides = (blueprint.stage_overrides or {}).get(stage, {})
     components = []
     for component in blueprint.components.order_by("name"):
-        version = versions[component.name]
         item = {
-            "name": component.name, "image": component.image_repository, "tag": version.tag,
-            "digest": version.digest, "port": component.container_port, "health_path": component.health_check_path,
+            "name": component.name, "image": component.image_repository,
+            "port": component.container_port, "health_path": component.health_check_path,
             "env": dict(sorted((component.default_env or {}).items())), "command": list(component.command or []),
             "args": list(component.args or []), "ingress_path": component.ingress_path,
-            **{f: getattr(component, f) for f in _COMPONENT_FIELDS},
+            **{f: getattr(component, f) for f in COMPONENT_FIELDS},
         }
-        item.update({k: v for k, v in overrides.get(component.name, {}).items() if k in _COMPONENT_FIELDS})
+        apply_pick(item, versions[component.name])
+        item.update({k: v for k, v in overrides.get(component.name, {}).items() if k in COMPONENT_FIELDS})
         components.append(item)
     return {"blueprint": {"name": blueprint.name, "version": blueprint.version}, "stage": stage,
             "components": components, "backing_services": list(blueprint.backing_services or [])}

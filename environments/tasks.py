@@ -26,3 +26,11 @@ def drift_check() -> int:
     from .drift import environments_drift_check_all
 
     return environments_drift_check_all()
+
+
+@shared_task(name="environments.versions_sync")
+def versions_sync() -> dict[str, str]:
+    """Periodic (beat): sync the image versions of every component linked to a registry."""
+    from .version_sync import components_versions_sync_all
+
+    return components_versions_sync_all()

@@ -17,7 +17,7 @@ from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
 from .live import live_status
 from .models import STAGES, Blueprint, Environment
-from .selectors import environment_list, latest_rollout_job, versions_by_component
+from .selectors import environment_list, latest_rollout_job, version_choices
 from .services import environment_create
 
 
@@ -55,9 +55,9 @@ def environment_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Environment {environment.name} is being created.")
             return redirect("environment-detail", environment_id=environment.pk)
     blueprint = form.cleaned_data.get("blueprint") if form.is_bound and hasattr(form, "cleaned_data") else None
+    picked = form.versions() if form.is_bound else {}
     return render(request, "environments/environment_new.html", {
-        "form": form, "versions": versions_by_component(blueprint) if blueprint else None,
-        "picked": form.versions() if form.is_bound else {}})
+        "form": form, "versions": version_choices(blueprint, picked) if blueprint else None})
 
 
 @login_required
@@ -65,7 +65,7 @@ def version_picker(request: HttpRequest) -> HttpResponse:
     """The version selects for one blueprint (swapped into the form by HTMX)."""
     blueprint = Blueprint.objects.filter(pk=request.GET.get("blueprint") or None).first()
     return render(request, "environments/_version_picker.html",
-                  {"versions": versions_by_component(blueprint) if blueprint else None, "picked": {}})
+                  {"versions": version_choices(blueprint) if blueprint else None})
 
 
 @login_required
@@ -76,7 +76,8 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
     return render(request, "environments/environment_detail.html", {
         "environment": environment, "job": latest_rollout_job(environment),
         "components": environment.current_revision.snapshot["components"] if environment.current_revision else [],
-        "versions": versions_by_component(environment.blueprint),
+        "versions": version_choices(environment.blueprint, services._versions_of(
+            environment.current_revision.snapshot) if environment.current_revision else {}),
         "revisions": environment.revisions.select_related("created_by")[:50],
         "live": live_status(environment) if environment.status not in (Environment.DESTROYED,) else None,
         "can_change": rules.can_change(request.user, environment),
@@ -208,10 +209,22 @@ def environment_reconcile(request: HttpRequest, environment_id: int) -> HttpResp
 def environment_document(request: HttpRequest, environment_id: int) -> HttpResponse:
     """Download the environment's current revision as a YAML document (``apply_environment`` reads it back)."""
     environment = _visible(request, environment_id)
-    response = HttpResponse(documents.to_yaml(documents.environment_document(environment)),
-                            content_type="application/yaml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{environment.name}.yaml"'
+    return yaml_download(documents.environment_document(environment), f"{environment.name}.yaml")
+
+
+def yaml_download(document: dict, filename: str) -> HttpResponse:
+    response = HttpResponse(documents.to_yaml(document), content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def document_errors(exc: ValidationError | PermissionDenied) -> list[str]:
+    """A refused document's problems as lines ("path: message"), for the import pages."""
+    if isinstance(exc, PermissionDenied):
+        return [str(exc)]
+    if hasattr(exc, "error_dict"):
+        return [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
+    return exc.messages
 
 
 @login_required
@@ -227,11 +240,8 @@ def environment_import(request: HttpRequest) -> HttpResponse:
             plan = documents.apply_document(source, actor=Actor.from_request(request), user=request.user,
                                             confirm=request.POST.get("confirm") == "1",
                                             message=request.POST.get("message", ""))
-        except ValidationError as exc:
-            errors = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()] \
-                if hasattr(exc, "error_dict") else exc.messages
-        except PermissionDenied as exc:
-            errors = [str(exc)]
+        except (ValidationError, PermissionDenied) as exc:
+            errors = document_errors(exc)
         else:
             if plan.applied:
                 done = "is being created" if plan.action == documents.CREATE else "has a new revision rolling out"

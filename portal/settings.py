@@ -219,6 +219,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TerraformRunActionEnum": "clusters.models.TerraformRun.ACTIONS",
         "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
+        "DocumentPlanActionEnum": "environments.documents.PLAN_ACTIONS",
     },
 }
 
@@ -288,3 +289,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Image registries (environments/registries): how long one request may take, how often versions sync.
+SLIPWAY_REGISTRY_TIMEOUT_SECONDS = env.float("SLIPWAY_REGISTRY_TIMEOUT_SECONDS", default=15.0)
+SLIPWAY_VERSIONS_SYNC_SECONDS = env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)
+CELERY_BEAT_SCHEDULE["environments-versions-sync"] = {"task": "environments.versions_sync",
+                                                      "schedule": SLIPWAY_VERSIONS_SYNC_SECONDS}
+
+# Expiry notices beyond the dashboard: e-mail to the owner (console backend outside production, so
+# `make run` prints them; tests get Django's locmem outbox) and an optional Slack-compatible webhook.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
+                        else "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+DEFAULT_FROM_EMAIL = env.str("SLIPWAY_EMAIL_FROM", default="Slipway <slipway@localhost>")
+SLIPWAY_BASE_URL = env.str("SLIPWAY_BASE_URL", default="http://127.0.0.1:8000")
+SLIPWAY_CHAT_WEBHOOK_URL = env.str("SLIPWAY_CHAT_WEBHOOK_URL", default="")
+SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default=10.0)

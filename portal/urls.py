@@ -17,6 +17,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("environments/", include("environments.urls")),
+    path("catalog/", include("environments.catalog_urls")),
     path("clusters/", include("clusters.urls")),
     path("data-copies/", section("data-copies"), name="datacopy-list"),
     path("audit/", audit_views.audit_list, name="audit-list"),

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from clusters.api import ClusterViewSet, TerraformRunViewSet
 from environments.api import EnvironmentViewSet
+from environments.catalog_api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
 from environments.hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from portal.accounts.api import MeView, TeamViewSet
 from portal.audit.api import AuditEventViewSet
@@ -10,11 +11,15 @@ from portal.jobs.api import JobViewSet
 
 router = DefaultRouter()
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("blueprints", BlueprintViewSet, basename="blueprint")
 router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("dns/clusters", ClusterDnsViewSet, basename="cluster-dns")
 router.register("dns/sweeps", DnsSweepViewSet, basename="dns-sweep")
+router.register("components", ComponentViewSet, basename="component")
 router.register("environments", EnvironmentViewSet, basename="environment")
+router.register("image-versions", ImageVersionViewSet, basename="image-version")
 router.register("jobs", JobViewSet, basename="job")
+router.register("registries", RegistryViewSet, basename="registry")
 router.register("teams", TeamViewSet, basename="team")
 router.register("terraform-runs", TerraformRunViewSet, basename="terraform-run")
 

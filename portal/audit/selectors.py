@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from portal.accounts import rules
+from portal.csv_export import _Echo
+from portal.csv_export import csv_cell as _csv_cell
 
 from .filters import AuditEventFilter
 from .models import AuditEvent
@@ -26,18 +28,6 @@ def audit_event_list(
         raise PermissionDenied("The audit trail is open to Managers and Platform admins.")
     filterset = AuditEventFilter(filters or {}, queryset=AuditEvent.objects.all())
     return filterset.qs, filterset
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_cell(value: Any) -> Any:
-    # Spreadsheets execute cells starting with these characters (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def audit_events_csv(queryset: QuerySet[AuditEvent]) -> Iterator[str]:

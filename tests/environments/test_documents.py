@@ -87,7 +87,7 @@ def test_new_name_creates(users, team, shop):
     ("- a list", "document", "must be a YAML mapping"),
     (doc(apiVersion="v1"), "apiVersion", "Use apiVersion: slipway.io/v1"),
     (doc(kind="Deployment"), "kind", "Use kind: Environment"),
-    (doc(kind="Blueprint"), "kind", "not imported yet"),
+    (doc(kind="Blueprint"), "kind", "blueprints/apply"),
     (doc(extra=1), "document", "Unknown top-level keys: extra"),
     (doc(metadata={"name": None}), "metadata.name", "'metadata.name' is required"),
     (doc(metadata={"cluster": "nope"}), "metadata.cluster", "No cluster is named 'nope'"),

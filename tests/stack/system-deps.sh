@@ -12,6 +12,8 @@ command -v mariadb-dump >/dev/null || need+=(mariadb-client)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v runuser >/dev/null || need+=(util-linux)
+# Distribution (Docker Registry HTTP API v2) for the registry adapter tests.
+command -v docker-registry >/dev/null || need+=(docker-registry)
 
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from environments import documents
+from environments.blueprint_documents import BlueprintPlan
 from portal.audit.actor import Actor
 
 
@@ -11,8 +12,9 @@ def _cell(value) -> str:
 
 
 class Command(BaseCommand):
-    help = ("Show what an Environment YAML document would change (create, update with the diff, or unchanged) "
-            "and apply it with --yes. Use '-' to read the document from standard input.")
+    help = ("Show what an Environment or Blueprint YAML document would change (create, update with the diff, or "
+            "unchanged) and apply it with --yes. Use '-' to read the document from standard input. A changed "
+            "Blueprint document becomes the blueprint's next version.")
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="path of the YAML document, or - for standard input")
@@ -31,19 +33,22 @@ class Command(BaseCommand):
         else:
             user, actor = documents.CommandLineOperator(), Actor.system("cli")
         try:
-            plan = documents.apply_document(text, actor=actor, user=user, confirm=False)
+            plan = documents.apply_any(text, actor=actor, user=user, confirm=False)
             self._show(plan)
             if not yes or plan.action == documents.UNCHANGED:
                 if plan.action != documents.UNCHANGED:
                     self.stdout.write("Nothing applied: run again with --yes to apply this plan.")
                 return
-            plan = documents.apply_document(text, actor=actor, user=user, confirm=True, message=message)
+            plan = documents.apply_any(text, actor=actor, user=user, confirm=True, message=message)
         except ValidationError as exc:
             lines = [f"  {field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()] \
                 if hasattr(exc, "error_dict") else [f"  {m}" for m in exc.messages]
             raise CommandError("Invalid document:\n" + "\n".join(lines)) from exc
         except PermissionDenied as exc:
             raise CommandError(f"Not allowed: {exc}") from exc
+        if isinstance(plan, BlueprintPlan):
+            self.stdout.write(self.style.SUCCESS(f"Saved blueprint {plan.blueprint}."))
+            return
         environment = plan.environment
         if plan.action == documents.CREATE:
             self.stdout.write(self.style.SUCCESS(
@@ -63,7 +68,25 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from exc
 
-    def _show(self, plan: documents.Plan) -> None:
+    def _table(self, rows: list[tuple[str, ...]]) -> None:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            self.stdout.write("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+    def _show_blueprint(self, plan: BlueprintPlan) -> None:
+        if plan.action == documents.UNCHANGED:
+            self.stdout.write(f"Plan: unchanged — blueprint {plan.latest} already has this definition.")
+            return
+        after = f"v{plan.latest.version + 1}" if plan.latest else "v1"
+        self.stdout.write(f"Plan: {'create' if plan.latest is None else 'new version of'} blueprint {plan.name} "
+                          f"({after})")
+        self._table([("FIELD", "BEFORE", "AFTER")] + [(r["field"], _cell(r["before"]), _cell(r["after"]))
+                                                       for r in plan.rows])
+
+    def _show(self, plan) -> None:
+        if isinstance(plan, BlueprintPlan):
+            self._show_blueprint(plan)
+            return
         where = f"{plan.name} on {plan.cluster.name} ({plan.team.slug}, {plan.stage}, {plan.blueprint})"
         if plan.action == documents.CREATE:
             self.stdout.write(f"Plan: create {where}")
@@ -75,8 +98,5 @@ class Command(BaseCommand):
             self.stdout.write(f"Plan: unchanged — {where} already runs these versions (r{plan.revision}).")
             return
         self.stdout.write(f"Plan: update {where} from r{plan.revision} to r{plan.revision + 1}")
-        table = [("COMPONENT", "FIELD", "BEFORE", "AFTER")] + [
-            (r["component"], r["field"], _cell(r["before"]), _cell(r["after"])) for r in plan.rows]
-        widths = [max(len(row[i]) for row in table) for i in range(4)]
-        for row in table:
-            self.stdout.write("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        self._table([("COMPONENT", "FIELD", "BEFORE", "AFTER")] + [
+            (r["component"], r["field"], _cell(r["before"]), _cell(r["after"])) for r in plan.rows])

@@ -1,0 +1,109 @@
+"""Forms of the catalog pages. They parse input; ``catalog`` services validate business rules and save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django import forms
+
+from .catalog import COMPONENT_EDITABLE
+from .models import Component, Registry
+
+
+class _YAMLField(forms.CharField):
+    """YAML (or JSON) text → the value; empty → ``empty``."""
+
+    def __init__(self, *, empty: Any, kind: type, **kwargs: Any) -> None:
+        self.empty, self.kind = empty, kind
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 5, "class": "mono", "spellcheck": "false"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, (dict, list)):
+            return yaml.safe_dump(value, sort_keys=False) if value else ""
+        return value
+
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)
+        if not text or not text.strip():
+            return type(self.empty)(self.empty)
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise forms.ValidationError(f"Invalid YAML: {' '.join(str(exc).split())}") from exc
+        if not isinstance(loaded, self.kind):
+            raise forms.ValidationError(f"Give a YAML {'mapping' if self.kind is dict else 'list'}.")
+        return loaded
+
+
+class ComponentForm(forms.ModelForm):
+    default_env = _YAMLField(empty={}, kind=dict, help_text="NAME: value, one a line (YAML).")
+    command = _YAMLField(empty=[], kind=list, help_text="YAML list, e.g. [\"gunicorn\", \"app\"].")
+    args = _YAMLField(empty=[], kind=list, help_text="YAML list.")
+
+    class Meta:
+        model = Component
+        fields = ["name", *COMPONENT_EDITABLE]
+        help_texts = {"repository": "Repository on the registry (e.g. shop/web); versions are synced from it."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["name"].disabled = True
+        self.fields["registry"].queryset = Registry.objects.all()
+
+    def validate_unique(self) -> None:
+        pass  # the service reports a taken name with its own message
+
+    def _post_clean(self) -> None:
+        pass  # model validation is the service's (it knows which rule failed)
+
+
+class ImageVersionForm(forms.Form):
+    tag = forms.CharField(max_length=128)
+    digest = forms.CharField(max_length=80, required=False, help_text="sha256:… (optional)")
+
+
+class RegistryForm(forms.Form):
+    name = forms.CharField(max_length=63)
+    kind = forms.ChoiceField(choices=Registry.KINDS)
+    url = forms.CharField(max_length=255, required=False, label="URL", help_text="v2 registries: the base URL.")
+    region = forms.CharField(max_length=32, required=False, help_text="ECR: the AWS region (default: settings).")
+    username = forms.CharField(required=False, help_text="v2: user name (or leave empty and give a token).")
+    password = forms.CharField(required=False, widget=forms.PasswordInput, label="Password or token")
+    access_key_id = forms.CharField(required=False, label="AWS access key id",
+                                    help_text="ECR: empty uses Slipway's own AWS credentials.")
+    secret_access_key = forms.CharField(required=False, widget=forms.PasswordInput, label="AWS secret access key")
+    clear_credentials = forms.BooleanField(required=False, help_text="Forget the stored credentials.")
+
+    def credentials(self) -> dict[str, str] | None:
+        """The credentials to store: None keeps the stored ones (secrets are never shown back)."""
+        data = self.cleaned_data
+        if data.get("clear_credentials"):
+            return {}
+        if data["kind"] == Registry.ECR and (data.get("access_key_id") or data.get("secret_access_key")):
+            return {"access_key_id": data["access_key_id"], "secret_access_key": data["secret_access_key"]}
+        if data["kind"] == Registry.V2 and data.get("password"):
+            if data.get("username"):
+                return {"username": data["username"], "password": data["password"]}
+            return {"token": data["password"]}
+        return None
+
+
+class BlueprintForm(forms.Form):
+    name = forms.CharField(max_length=63)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    components = forms.ModelMultipleChoiceField(queryset=Component.objects.all(), to_field_name="name",
+                                                widget=forms.CheckboxSelectMultiple)
+    backing_services = _YAMLField(empty=[], kind=list,
+                                  help_text='YAML list, e.g. - {kind: mariadb, name: db, version: "11.4"}')
+    stage_overrides = _YAMLField(empty={}, kind=dict,
+                                 help_text="YAML: stage → component → replicas, autoscaling_min/max or resources.")
+
+    def definition(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"name": data["name"], "description": data.get("description", ""),
+                "components": [c.name for c in data["components"]],
+                "backing_services": data["backing_services"], "stage_overrides": data["stage_overrides"]}
