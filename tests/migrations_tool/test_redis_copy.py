@@ -116,6 +116,17 @@ def test_mirror_removes_extra_target_keys_and_plain_copy_keeps_them(other_redis)
     assert report.verified and report.counters["keys_removed"] == 1
     assert dst.get("stale") is None and dst.dbsize() == 50
 
+    dst.set("k7", "tampered")
+    ok, details = RedisCopier().verify(source, target, {})
+    assert not ok and details["mismatched"] == ["k7"]
+    dst.delete("k7")
+    ok, details = RedisCopier().verify(source, target, {})
+    assert not ok and (details["source_keys"], details["target_keys"]) == (50, 49)
+    RedisCopier().copy(source, target, {}, Progress())
+    assert RedisCopier().verify(source, target, {"verify_sample": 10})[0]  # 50 keys > 10: DBSIZE + RANDOMKEY path
+    dst.delete("k8")
+    assert not RedisCopier().verify(source, target, {"verify_sample": 10})[0]
+
 
 def test_keys_expiring_mid_copy_are_never_resurrected_without_ttl(other_redis):
     source, target = other_endpoint(other_redis, db=4), other_endpoint(other_redis, db=5)
@@ -260,3 +271,21 @@ def test_provision_key_prefix_on_a_shared_db(other_redis):
     copier.deprovision(store, server)
     assert shared.keys("envs:*") == [b"envs:other:a"]
     assert shared.hgetall(REGISTRY_KEY) == {}
+
+
+def test_server_refusing_scripts_falls_back_to_pipelines(redis_namespace, other_redis):
+    admin = client_for(other_endpoint(other_redis))
+    admin.acl_setuser("copier", enabled=True, passwords=["+copier-pw"], keys=["*"],
+                      commands=["+@all", "-eval", "-evalsha", "-script"])
+    source = shared_endpoint(redis_namespace)
+    expected = fill_sample(client_for(source), redis_namespace["prefix"])
+    target = Endpoint(kind="redis", host=other_redis["host"], port=other_redis["port"], user="copier",
+                      password="copier-pw", database="2")
+    copier = RedisCopier()
+
+    report = copier.copy(source, target, {}, Progress())
+    dst = client_for(other_endpoint(other_redis, db=2))
+    assert {k: logical(dst, k) for k in dst.scan_iter()} == expected and report.verified
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        redis.Redis(host=target.host, port=target.port, username="copier", password="copier-pw").eval("return 1", 0)
+    admin.acl_deluser("copier")
