@@ -207,6 +207,10 @@ class RedisCopier:
         """
         size = int(options.get("batch_size") or DEFAULT_BATCH)
         src_scope, dst_scope = Scope.of(source, options), Scope.of(target, options)
+        same_db = (source.host, source.port, db_index(source)) == (target.host, target.port, db_index(target))
+        if same_db and (src_scope.prefix.startswith(dst_scope.prefix) or dst_scope.prefix.startswith(src_scope.prefix)):
+            # the scan would meet the keys it has just written (or overwrite the ones it reads)
+            raise CopyError("source and target overlap: same Redis database and nested key prefixes")
         src, dst = connect(source), connect(target)
         with guarded("source", source):
             total = src.dbsize()

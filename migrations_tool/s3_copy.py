@@ -1,7 +1,7 @@
 """S3 copier: every object under the source prefix to the target prefix, many at once.
 
-Options: ``workers`` (objects in flight, default 16), ``mirror`` (delete target objects under the
-prefix that the source does not hold), ``multipart_threshold`` / ``part_size`` (bytes; see
+Options: ``workers`` (objects in flight, default 64 server-side, 16 streamed), ``mirror`` (delete
+target objects under the prefix that the source does not hold), ``multipart_threshold`` / ``part_size`` (bytes; see
 ``s3_store.Tuning``), ``verify`` (default on), ``verify_sample`` (objects whose content hash and
 headers are compared, default 20). Objects whose size and ETag already match are skipped, so a
 re-run after a kill only moves what is missing.
@@ -20,9 +20,11 @@ from typing import Any, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from migrations_tool.contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
-from migrations_tool.s3_store import ObjectInfo, Side, Tuning, transfer
+from migrations_tool.s3_store import ObjectGone, ObjectInfo, Side, Tuning, transfer
 
-DEFAULT_WORKERS = 16
+# Server-side copies hold no bytes here, so many can be in flight; streamed ones hold up to a part each.
+DEFAULT_WORKERS = 64
+STREAM_WORKERS = 16
 DEFAULT_SAMPLE = 20
 
 
@@ -36,6 +38,11 @@ class S3Copier:
         workers = int(options.get("workers") or DEFAULT_WORKERS)
         tuning = Tuning.of(dict(options))
         src, dst = Side(source, role="source", pool=workers), Side(target, role="target", pool=workers)
+        if src.identity != dst.identity and not options.get("workers"):
+            workers = STREAM_WORKERS
+        if (src.identity[0], src.bucket) == (dst.identity[0], dst.bucket) and (
+                src.prefix.startswith(dst.prefix) or dst.prefix.startswith(src.prefix)):
+            raise CopyError("source and target overlap: same bucket and nested prefixes")
         wanted, present = src.listing(), dst.listing()
         todo = {rel: info for rel, info in wanted.items() if not _unchanged(info, present.get(rel))}
         total_bytes = sum(i.size for i in wanted.values())
@@ -173,13 +180,12 @@ class S3Copier:
         side = Side(store, role="environment")
         try:
             with side.errors("empty"):
-                pages = side.client.get_paginator("list_object_versions").paginate(Bucket=store.database,
-                                                                                  Prefix=store.prefix)
-                for page in pages:
-                    doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                              for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-                    if doomed:
-                        side.client.delete_objects(Bucket=store.database, Delete={"Objects": doomed, "Quiet": True})
+                # First page again until empty: deleting while paginating skips entries on some servers.
+                while doomed := [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in self._first_versions(side)]:
+                    reply = side.client.delete_objects(Bucket=store.database, Delete={"Objects": doomed, "Quiet": True})
+                    if reply.get("Errors"):
+                        raise CopyError(f"{side.where}: cannot delete {reply['Errors'][0]['Key']!r}: "
+                                        f"{reply['Errors'][0].get('Message')}")
                 if not store.prefix:
                     for page in side.client.get_paginator("list_multipart_uploads").paginate(Bucket=store.database):
                         for up in page.get("Uploads", []):
@@ -189,6 +195,11 @@ class S3Copier:
         except CopyError as exc:
             if "does not exist" not in str(exc):
                 raise
+
+    @staticmethod
+    def _first_versions(side: Side) -> list[dict[str, Any]]:
+        page = side.client.list_object_versions(Bucket=side.bucket, Prefix=side.prefix, MaxKeys=1000)
+        return page.get("Versions", []) + page.get("DeleteMarkers", [])
 
 
 def bucket_name(base: str, name: str) -> str:
@@ -220,10 +231,8 @@ def run_parallel(items: Iterable[Any], work: Callable[[Any], Any], workers: int)
     def run(item: Any) -> Any:
         try:
             return work(item)
-        except CopyError as exc:
-            if "NoSuchKey" in str(exc) or "404" in str(exc):
-                return "vanished"
-            raise
+        except ObjectGone:
+            return "vanished"
         except (ClientError, BotoCoreError) as exc:
             raise CopyError(f"S3 request failed: {exc}") from None
 

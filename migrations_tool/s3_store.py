@@ -25,6 +25,10 @@ GiB, MiB = 1 << 30, 1 << 20
 CARRIED = ("ContentType", "Metadata", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
 
 
+class ObjectGone(CopyError):
+    """The source object was deleted while the copy ran (skipped and counted, not a failure)."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     size: int
@@ -43,7 +47,7 @@ class Tuning:
 
     copy_threshold: int = 5 * GiB  # copy_object's own limit
     copy_part: int = 512 * MiB
-    stream_threshold: int = 16 * MiB
+    stream_threshold: int = 8 * MiB  # bodies up to this size are read whole: x workers = memory bound
     stream_part: int = 8 * MiB
 
     @classmethod
@@ -133,8 +137,12 @@ class Side:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = error.get("Code", "")
-            if code in ("NoSuchBucket",):
-                raise CopyError(f"{self.where} does not exist (endpoint {url})") from None
+            if code == "NoSuchBucket":  # in a copy, the missing bucket may be the other side's
+                missing = error.get("BucketName") or self.bucket
+                who = self.where if missing == self.bucket else f"bucket {missing!r}"
+                raise CopyError(f"{who} does not exist (endpoint {url})") from None
+            if code in ("NoSuchKey", "404"):
+                raise ObjectGone(f"{self.where}: an object went away while trying to {doing} it") from None
             if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
                         "ExpiredToken", "403"):
                 raise CopyError(f"{self.where} at {url} rejected the credentials (access key "

@@ -289,3 +289,9 @@ def test_server_refusing_scripts_falls_back_to_pipelines(redis_namespace, other_
     with pytest.raises(redis.exceptions.NoPermissionError):
         redis.Redis(host=target.host, port=target.port, username="copier", password="copier-pw").eval("return 1", 0)
     admin.acl_deluser("copier")
+
+
+def test_overlapping_source_and_target_are_refused(other_redis):
+    with pytest.raises(CopyError, match="overlap"):
+        RedisCopier().copy(other_endpoint(other_redis, db=1), other_endpoint(other_redis, db=1, prefix="copy:"), {},
+                           Progress())

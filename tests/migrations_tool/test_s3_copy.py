@@ -194,3 +194,26 @@ def test_bucket_names_are_dns_safe_and_distinct():
     for name in odd:
         assert 3 <= len(name) <= 63 and name == name.lower() and name[0].isalnum() and name[-1].isalnum()
         assert all(c.isalnum() or c == "-" for c in name)
+
+
+def test_source_bucket_deleted_midway_fails_the_copy_with_a_clear_error(s3_bucket, aws_settings):
+    s3 = aws.client("s3")
+    source = f"t-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=source)
+    for i in range(40):
+        s3.put_object(Bucket=source, Key=f"k{i:02d}", Body=b"x")
+
+    dropped = []
+
+    def drop_source(counters):
+        if counters.get("objects_done") and not dropped:
+            dropped.append(True)
+            S3Copier().deprovision(ep(source), ep(source))
+
+    with pytest.raises(CopyError, match=f"bucket '{source}' does not exist"):
+        S3Copier().copy(ep(source), ep(s3_bucket, "copy/"), {"workers": 1}, Progress(drop_source))
+
+
+def test_overlapping_source_and_target_are_refused(s3_bucket):
+    with pytest.raises(CopyError, match="overlap"):
+        S3Copier().copy(ep(s3_bucket, "data/"), ep(s3_bucket, "data/copy/"), {}, Progress())
