@@ -5,7 +5,9 @@ Two throwaway redis-servers on loopback (see tests/stack/spare_redis.py); the so
 the emptied target db: Slipway with its verification on (key counts + sampled values), the
 baseline as SCAN batches handed to MIGRATE (which moves keys server to server, DUMP/RESTORE inside
 Redis). Each side runs in its own process, so its peak memory (max RSS) is its own. Prints
-keys/second, peak memory and the ratio baseline time / Slipway time (goal ≥ 1).
+keys/second, peak memory, CPU seconds (the side's process, and both redis-servers from INFO cpu: a
+figure that a busy shared machine disturbs less than wall time) and the ratio baseline time /
+Slipway time (goal ≥ 1).
 Run: `make bench-copy-redis` (or `.venv/bin/python bench/copy_redis.py [--keys N] [--batch N]`).
 """
 
@@ -48,14 +50,17 @@ def main() -> None:
         results = {}
         for side in ("slipway", "migrate"):
             dst.flushall()
+            before = server_cpu(src) + server_cpu(dst)
             results[side] = measure(side, source["port"], target["port"], args.batch)
+            results[side]["server_cpu"] = server_cpu(src) + server_cpu(dst) - before
             copied = dst.dbsize()
             assert copied == args.keys, f"{side}: target holds {copied} keys, expected {args.keys}"
             sample = dst.randomkey()
             assert dst.pttl(sample) > 0, f"{side}: {sample!r} lost its TTL"
         for side, r in results.items():
             print(f"{side:>8}: {r['seconds']:.2f}s  {args.keys / r['seconds']:,.0f} keys/s  "
-                  f"peak memory {r['max_rss_mb']:.0f} MB" + (f"  verified={r['verified']}" if "verified" in r else ""))
+                  f"peak memory {r['max_rss_mb']:.0f} MB  CPU: client {r['client_cpu']:.1f}s + both redis-servers "
+                  f"{r['server_cpu']:.1f}s" + (f"  verified={r['verified']}" if "verified" in r else ""))
         ratio = results["migrate"]["seconds"] / results["slipway"]["seconds"]
         print(f"ratio (MIGRATE loop time / Slipway time): {ratio:.2f}x  (goal >= 1x)")
 
@@ -70,6 +75,11 @@ def fill(client, count: int) -> None:
     pipe.execute()
 
 
+def server_cpu(client) -> float:
+    info = client.info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
 def measure(side: str, source_port: int, target_port: int, batch: int) -> dict:
     """Run one side in a child process; its own max RSS comes back through wait4."""
     proc = subprocess.Popen([sys.executable, __file__, "--side", side, "--source-port", str(source_port),
@@ -79,7 +89,8 @@ def measure(side: str, source_port: int, target_port: int, batch: int) -> dict:
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"{side} side failed (status {status})")
-    return {**json.loads(out.strip().splitlines()[-1]), "max_rss_mb": usage.ru_maxrss / 1024}
+    return {**json.loads(out.strip().splitlines()[-1]), "max_rss_mb": usage.ru_maxrss / 1024,
+            "client_cpu": usage.ru_utime + usage.ru_stime}
 
 
 def run_side(side: str, source_port: int, target_port: int, batch: int) -> dict:
