@@ -11,22 +11,9 @@ import redis
 
 from migrations_tool.contracts import CopyError, Endpoint, SnapshotSink
 from migrations_tool.redis_copy import REGISTRY_KEY, RedisCopier
+from tests.migrations_tool.support import Progress
 
 pytestmark = pytest.mark.integration
-
-
-class Progress:
-    def __init__(self, on_call=None):
-        self.calls: list[dict] = []
-        self.on_call = on_call
-
-    def __call__(self, **counters):
-        self.calls.append(counters)
-        if self.on_call:
-            self.on_call(counters)
-
-    def last(self, name):
-        return [c[name] for c in self.calls if name in c][-1]
 
 
 def shared_endpoint(namespace, *, prefix=None) -> Endpoint:

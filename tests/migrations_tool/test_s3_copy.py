@@ -11,7 +11,7 @@ import pytest
 from migrations_tool.contracts import CopyError, Endpoint, SnapshotSink
 from migrations_tool.s3_copy import S3Copier, bucket_name
 from portal import aws
-from tests.migrations_tool.test_redis_copy import Progress
+from tests.migrations_tool.support import Progress
 
 pytestmark = pytest.mark.integration
 MiB = 1 << 20
