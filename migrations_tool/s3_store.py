@@ -54,8 +54,11 @@ class Tuning:
     def of(cls, options: dict[str, Any]) -> Tuning:
         threshold, part = options.get("multipart_threshold"), options.get("part_size")
         base = cls()
-        return cls(copy_threshold=int(threshold or base.copy_threshold), copy_part=int(part or base.copy_part),
-                   stream_threshold=int(threshold or base.stream_threshold), stream_part=int(part or base.stream_part))
+        # S3's limits: copy_object up to 5 GiB, every part but the last at least 5 MiB.
+        return cls(copy_threshold=min(int(threshold or base.copy_threshold), 5 * GiB),
+                   copy_part=max(int(part or base.copy_part), 5 * MiB),
+                   stream_threshold=int(threshold or base.stream_threshold),
+                   stream_part=max(int(part or base.stream_part), 5 * MiB))
 
 
 class Side:

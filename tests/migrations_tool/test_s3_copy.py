@@ -91,6 +91,17 @@ def test_large_objects_go_multipart_and_stay_equal(s3_bucket, second_bucket, aws
     assert report.verified and report.verification["sampled"] == 1  # ETags differ: compared by SHA-256
     assert not s3.list_multipart_uploads(Bucket=second_bucket).get("Uploads")
 
+    tampered = bytearray(body)
+    tampered[7 * MiB] ^= 1  # same size, one bit off, in a multipart object: only the content hash can tell
+    upload = s3.create_multipart_upload(Bucket=second_bucket, Key="big.bin", ContentType="video/mp4",
+                                        Metadata={"m": "1"})["UploadId"]
+    parts = [{"PartNumber": n + 1, "ETag": s3.upload_part(Bucket=second_bucket, Key="big.bin", UploadId=upload,
+                                                         PartNumber=n + 1, Body=bytes(tampered[i:i + 6 * MiB]))["ETag"]}
+             for n, i in enumerate(range(0, len(tampered), 6 * MiB))]
+    s3.complete_multipart_upload(Bucket=second_bucket, Key="big.bin", UploadId=upload, MultipartUpload={"Parts": parts})
+    ok, details = S3Copier().verify(ep(s3_bucket), ep(second_bucket, "", target_url), options)
+    assert not ok and details["content_mismatch"] == ["big.bin"]
+
 
 def test_rerun_skips_unchanged_objects_and_mirror_removes_extras(s3_bucket, second_bucket):
     put_sample(s3_bucket, "")
