@@ -30,7 +30,9 @@ def session(*, region: str | None = None, credentials: dict[str, str] | None = N
 
 
 def client(service: str, *, region: str | None = None, credentials: dict[str, str] | None = None,
-           config: Config | None = None) -> Any:
-    """A boto3 client; ``config`` is merged over the default (e.g. an adapter doing its own retries)."""
+           endpoint_url: str | None = None, config: Config | None = None) -> Any:
+    """A client for ``service``; ``endpoint_url`` (e.g. another account's S3-compatible store) wins over
+    the configured endpoints, and ``config`` is merged over the default retry policy."""
     return session(region=region, credentials=credentials).client(
-        service, endpoint_url=endpoint_for(service), config=_RETRIES.merge(config) if config else _RETRIES)
+        service, endpoint_url=endpoint_url or endpoint_for(service),
+        config=_RETRIES.merge(config) if config else _RETRIES)

@@ -1,0 +1,254 @@
+"""S3 copier: every object under the source prefix to the target prefix, many at once.
+
+Options: ``workers`` (objects in flight, default 64 server-side, 16 streamed), ``mirror`` (delete
+target objects under the prefix that the source does not hold), ``multipart_threshold`` / ``part_size`` (bytes; see
+``s3_store.Tuning``), ``verify`` (default on), ``verify_sample`` (objects whose content hash and
+headers are compared, default 20). Objects whose size and ETag already match are skipped, so a
+re-run after a kill only moves what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, ClassVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from migrations_tool.contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from migrations_tool.s3_store import ObjectGone, ObjectInfo, Side, Tuning, transfer
+
+# Server-side copies hold no bytes here, so many can be in flight; streamed ones hold up to a part each.
+DEFAULT_WORKERS = 64
+STREAM_WORKERS = 16
+DEFAULT_SAMPLE = 20
+
+
+class S3Copier:
+    kind: ClassVar[str] = "s3"
+
+    def copy(self, source: Endpoint, target: Endpoint, options: Mapping[str, Any],
+             progress: ProgressFn) -> CopyReport:
+        """Copy (server-side or streamed), optionally mirror, then verify. Raises CopyError when a
+        bucket is missing, an endpoint is unreachable or the credentials are refused."""
+        workers = int(options.get("workers") or DEFAULT_WORKERS)
+        tuning = Tuning.of(dict(options))
+        src, dst = Side(source, role="source", pool=workers), Side(target, role="target", pool=workers)
+        if src.identity != dst.identity and not options.get("workers"):
+            workers = STREAM_WORKERS
+        if (src.identity[0], src.bucket) == (dst.identity[0], dst.bucket) and (
+                src.prefix.startswith(dst.prefix) or dst.prefix.startswith(src.prefix)):
+            raise CopyError("source and target overlap: same bucket and nested prefixes")
+        wanted, present = src.listing(), dst.listing()
+        todo = {rel: info for rel, info in wanted.items() if not _unchanged(info, present.get(rel))}
+        total_bytes = sum(i.size for i in wanted.values())
+        progress(objects_total=len(wanted), objects_done=len(wanted) - len(todo), bytes_total=total_bytes,
+                 bytes_done=total_bytes - sum(i.size for i in todo.values()),
+                 message=f"{len(todo)} of {len(wanted)} objects to copy "
+                         f"({'server-side' if src.identity == dst.identity else 'streamed'})")
+        done, moved = len(wanted) - len(todo), total_bytes - sum(i.size for i in todo.values())
+        vanished = 0
+        for rel, outcome in run_parallel(todo.items(), lambda item: transfer(src, item[0], dst, item[0], item[1],
+                                                                             tuning), workers):
+            if outcome == "vanished":
+                vanished += 1
+            else:
+                moved += todo[rel].size
+            done += 1
+            progress(objects_done=done, bytes_done=moved)
+        report = CopyReport(counters={"objects": len(todo) - vanished, "objects_skipped": len(wanted) - len(todo),
+                                      "bytes": moved})
+        if vanished:
+            report.notes.append(f"{vanished} source objects were deleted while the copy ran")
+        if options.get("mirror"):
+            extra = sorted(set(present) - set(wanted))
+            dst.delete(extra)
+            report.counters["objects_removed"] = len(extra)
+            report.notes.append(f"mirror: removed {len(extra)} target objects the source does not hold")
+        if options.get("verify", True):
+            report.verified, report.verification = self.verify(source, target, options)
+            progress(message="verification " + ("passed" if report.verified else "FAILED"))
+        return report
+
+    def verify(self, source: Endpoint, target: Endpoint, options: Mapping[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Key sets (equal in mirror mode, source ⊆ target otherwise), sizes, single-part ETags, and for
+        a sample (preferring objects whose ETags are not comparable) SHA-256 of the bodies and headers."""
+        workers = int(options.get("workers") or DEFAULT_WORKERS)
+        src, dst = Side(source, role="source", pool=workers), Side(target, role="target", pool=workers)
+        left, right = src.listing(), dst.listing()
+        common = sorted(set(left) & set(right))
+        details: dict[str, Any] = {
+            "source_objects": len(left), "target_objects": len(right),
+            "missing": sorted(set(left) - set(right))[:20], "extra": len(set(right) - set(left)),
+            "size_mismatch": [k for k in common if left[k].size != right[k].size][:20],
+            "etag_mismatch": [k for k in common if left[k].single_part and right[k].single_part
+                              and left[k].etag != right[k].etag][:20]}
+        wanted = int(options.get("verify_sample", DEFAULT_SAMPLE))
+        opaque = [k for k in common if not (left[k].single_part and right[k].single_part)]
+        rest = [k for k in common if left[k].single_part and right[k].single_part]
+        rng = random.Random()
+        sample = rng.sample(opaque, min(wanted, len(opaque)))
+        sample += rng.sample(rest, min(wanted - len(sample), len(rest)))
+
+        def same(rel: str) -> bool:
+            return src.headers(rel) == dst.headers(rel) and (
+                (left[rel].single_part and right[rel].single_part) or src.sha256(rel) == dst.sha256(rel))
+
+        details["sampled"] = len(sample)
+        details["content_mismatch"] = [rel for rel, ok in run_parallel(sample, same, workers) if not ok][:20]
+        ok = not (details["missing"] or details["size_mismatch"] or details["etag_mismatch"]
+                  or details["content_mismatch"] or (options.get("mirror") and details["extra"]))
+        return ok, details
+
+    # -- snapshot and restore ----------------------------------------------------------------------
+
+    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> dict[str, Any]:
+        """Record the target's objects. A versioned bucket keeps every overwritten or deleted version,
+        so only the version ids are written down; otherwise every object is copied to the sink."""
+        dst = Side(target, role="target", pool=DEFAULT_WORKERS)
+        vault = Side(Endpoint(kind="s3", database=sink.bucket, prefix=f"{sink.prefix}objects/",
+                              endpoint_url=sink.endpoint_url), role="snapshot", pool=DEFAULT_WORKERS)
+        mode = "versions" if dst.versioned() else "backup"
+        objects = dst.latest_versions() if mode == "versions" else dst.listing()
+        if mode == "backup":
+            tuning, count = Tuning(), 0
+            for _rel, _ in run_parallel(objects.items(), lambda item: transfer(dst, item[0], vault, item[0], item[1],
+                                                                               tuning), DEFAULT_WORKERS):
+                count += 1
+                progress(objects_done=count, objects_total=len(objects))
+        manifest = {rel: {"size": i.size, "etag": i.etag, "version_id": i.version_id} for rel, i in objects.items()}
+        key = f"{sink.prefix}manifest.json"
+        with vault.errors("write the snapshot manifest into"):
+            vault.client.put_object(Bucket=sink.bucket, Key=key, Body=json.dumps(manifest).encode(),
+                                    ContentType="application/json")
+        progress(message=f"snapshot of {len(objects)} objects ({mode})")
+        return {"kind": self.kind, "mode": mode, "bucket": target.database, "prefix": target.prefix,
+                "objects": len(objects), "sink": {"bucket": sink.bucket, "prefix": sink.prefix,
+                                                  "endpoint_url": sink.endpoint_url}, "manifest": key}
+
+    def restore(self, target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:
+        """Back to the snapshot: objects created since are deleted, changed or deleted ones are put
+        back (from their old version or the sink copy). Idempotent."""
+        if snapshot.get("kind") != self.kind or (snapshot.get("bucket"), snapshot.get("prefix")) != (
+                target.database, target.prefix):
+            raise CopyError("this snapshot was taken of another S3 store")
+        sink = snapshot["sink"]
+        dst = Side(target, role="target", pool=DEFAULT_WORKERS)
+        vault = Side(Endpoint(kind="s3", database=sink["bucket"], prefix=f"{sink['prefix']}objects/",
+                              endpoint_url=sink.get("endpoint_url", "")), role="snapshot", pool=DEFAULT_WORKERS)
+        with vault.errors("read the snapshot manifest from"):
+            body = vault.client.get_object(Bucket=sink["bucket"], Key=snapshot["manifest"])["Body"].read()
+        manifest = {rel: ObjectInfo(m["size"], m["etag"], None, m["version_id"]) for rel, m in json.loads(body).items()}
+        current = dst.listing()
+        dst.delete(sorted(set(current) - set(manifest)))
+        changed = {rel: info for rel, info in manifest.items() if not (
+            rel in current and (current[rel].size, current[rel].etag) == (info.size, info.etag))}
+        origin = dst if snapshot["mode"] == "versions" else vault
+        tuning, count = Tuning(), 0
+        for _rel, _ in run_parallel(changed.items(), lambda item: transfer(origin, item[0], dst, item[0], item[1],
+                                                                           tuning), DEFAULT_WORKERS):
+            count += 1
+            progress(objects_done=count, objects_total=len(changed))
+        progress(message=f"restored {len(changed)} objects, removed {len(set(current) - set(manifest))}")
+
+    # -- a bucket per environment ------------------------------------------------------------------
+
+    def provision(self, server: Endpoint, name: str) -> Endpoint:
+        """Create the environment's bucket (``<server.database or 'slipway'>-<name>``, DNS-safe);
+        idempotent. Raises CopyError when the name is taken by another account."""
+        bucket = bucket_name(server.database or "slipway", name)
+        store = Endpoint(kind="s3", user=server.user, password=server.password, database=bucket,
+                         endpoint_url=server.endpoint_url, region=server.region)
+        side = Side(store, role="environment")
+        region = side.client.meta.region_name
+        kwargs = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        try:
+            with side.errors("create"):
+                side.client.create_bucket(Bucket=bucket, **kwargs)
+        except CopyError as exc:
+            if "BucketAlreadyOwnedByYou" not in str(exc):
+                raise
+        return store
+
+    def deprovision(self, store: Endpoint, server: Endpoint) -> None:
+        """Delete every object version under the store (and the bucket itself when the store is a
+        whole bucket); a bucket already gone is fine."""
+        side = Side(store, role="environment")
+        try:
+            with side.errors("empty"):
+                # First page again until empty: deleting while paginating skips entries on some servers.
+                while doomed := [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in self._first_versions(side)]:
+                    reply = side.client.delete_objects(Bucket=store.database, Delete={"Objects": doomed, "Quiet": True})
+                    if reply.get("Errors"):
+                        raise CopyError(f"{side.where}: cannot delete {reply['Errors'][0]['Key']!r}: "
+                                        f"{reply['Errors'][0].get('Message')}")
+                if not store.prefix:
+                    for page in side.client.get_paginator("list_multipart_uploads").paginate(Bucket=store.database):
+                        for up in page.get("Uploads", []):
+                            side.client.abort_multipart_upload(Bucket=store.database, Key=up["Key"],
+                                                               UploadId=up["UploadId"])
+                    side.client.delete_bucket(Bucket=store.database)
+        except CopyError as exc:
+            if "does not exist" not in str(exc):
+                raise
+
+    @staticmethod
+    def _first_versions(side: Side) -> list[dict[str, Any]]:
+        page = side.client.list_object_versions(Bucket=side.bucket, Prefix=side.prefix, MaxKeys=1000)
+        return page.get("Versions", []) + page.get("DeleteMarkers", [])
+
+
+def bucket_name(base: str, name: str) -> str:
+    """A DNS-safe bucket name (3–63 of a-z 0-9 -), with a short hash of the environment name whenever
+    the name had to be changed, so two environment names never share a bucket."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", f"{base}-{name}".lower()).strip("-")
+    slug = re.sub(r"-{2,}", "-", slug)
+    if slug != f"{base}-{name}" or len(slug) > 63:
+        slug = f"{slug[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return slug
+
+
+def _unchanged(info: ObjectInfo, there: ObjectInfo | None) -> bool:
+    if there is None or there.size != info.size:
+        return False
+    if info.etag == there.etag:
+        return True
+    # ETags of a multipart object depend on its part size: trust a same-size target written later.
+    return not (info.single_part and there.single_part) and there.modified >= info.modified
+
+
+def run_parallel(items: Iterable[Any], work: Callable[[Any], Any], workers: int) -> Iterable[tuple[Any, Any]]:
+    """(key, result) as each item finishes, at most ``workers`` in flight and a bounded backlog; the
+    key is the item (or its first element). A source object deleted meanwhile yields "vanished"; any
+    other failure cancels what is queued and is raised."""
+    def key(item: Any) -> Any:
+        return item[0] if isinstance(item, tuple) else item
+
+    def run(item: Any) -> Any:
+        try:
+            return work(item)
+        except ObjectGone:
+            return "vanished"
+        except (ClientError, BotoCoreError) as exc:
+            raise CopyError(f"S3 request failed: {exc}") from None
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-copy") as pool:
+        pending: dict[Future, Any] = {}
+        try:
+            for item in items:
+                pending[pool.submit(run, item)] = key(item)
+                if len(pending) >= workers * 4:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        yield pending.pop(fut), fut.result()
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    yield pending.pop(fut), fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
