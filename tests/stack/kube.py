@@ -220,7 +220,7 @@ class KwokCluster:
         client = self.api_client()
         try:
             core, custom = k8s.CoreV1Api(client), k8s.CustomObjectsApi(client)
-            _wait_until("apiserver", lambda: core.list_namespace(limit=1) is not None, 60)
+            _wait_until("apiserver", lambda: core.list_namespace(limit=1) is not None, 180)
             nodes = yaml.safe_load(NODES_MANIFEST.read_text())["items"]
             for node in nodes:
                 try:
@@ -253,7 +253,7 @@ class KwokCluster:
                          if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])}
                 return names <= ready
 
-            _wait_until("kwok nodes", nodes_ready, 60)
+            _wait_until("kwok nodes", nodes_ready, 180)
         finally:
             client.close()
 
