@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from clusters import kubeclient
+from migrations_tool.provisioning import data_stores_provision
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
@@ -39,6 +40,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     reporter.log(f"rendered {len(manifests)} objects for {environment.name} r{revision.number}")
     reporter.progress(10, "rendered")
     try:
+        data_stores_provision(environment, reporter.log)
         with kubeclient.api_client(environment.cluster.kubeconfig) as api:
             # Policy first (namespace, quota, limits), and workloads only once the quota is enforced.
             policy = [m for m in manifests if m["kind"] in _POLICY_KINDS]

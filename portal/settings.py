@@ -169,6 +169,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "environments-expire": {"task": "environments.expire", "schedule": 300.0},
     "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
+    "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)
@@ -223,6 +224,14 @@ SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = env.float("SLIPWAY_ROLLOUT_TIMEOUT_SECONDS", d
 SLIPWAY_EXPIRY_NOTICE_HOURS = env.float("SLIPWAY_EXPIRY_NOTICE_HOURS", default=24.0)
 SLIPWAY_EXPIRY_GRACE_MINUTES = env.float("SLIPWAY_EXPIRY_GRACE_MINUTES", default=10.0)
 SLIPWAY_DESTROY_TIMEOUT_SECONDS = env.float("SLIPWAY_DESTROY_TIMEOUT_SECONDS", default=300.0)
+
+# Data copies: "undo last copy" (and a destroyed environment's data) is kept this long; masking is
+# keyed per installation so masked values are stable across copies (derived from SECRET_KEY if unset).
+SLIPWAY_DATA_COPY_UNDO_HOURS = env.float("SLIPWAY_DATA_COPY_UNDO_HOURS", default=24.0)
+SLIPWAY_MASKING_KEY = env.str("SLIPWAY_MASKING_KEY", default="")
+SLIPWAY_DATA_COPY_WORKERS = env.int("SLIPWAY_DATA_COPY_WORKERS", default=4)
+# Where undo snapshots go when the target environment has no S3 store of its own.
+SLIPWAY_SNAPSHOT_BUCKET = env.str("SLIPWAY_SNAPSHOT_BUCKET", default="slipway-snapshots")
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")

@@ -75,3 +75,34 @@ def query(endpoint: Endpoint, sql: str, args=None):
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def copy_world(db, users, team, mariadb_pair, s3_bucket, settings):
+    """Two environments of the shop blueprint with MariaDB stores on the stack's server; snapshots go to a
+    fresh bucket on moto."""
+    from django.core.management import call_command
+
+    from clusters.models import Cluster
+    from environments.models import Blueprint, Environment
+    from migrations_tool.models import DataStore
+
+    settings.SLIPWAY_SNAPSHOT_BUCKET = s3_bucket
+    settings.SLIPWAY_DATA_COPY_WORKERS = 2
+    call_command("seed_demo_blueprint", verbosity=0)
+    blueprint = Blueprint.objects.get(name="shop")
+    blueprint.personal_data = ["customers.email", "customers.name", "customers.phone", "orders.customer_email"]
+    blueprint.save()
+    cluster = Cluster.objects.create(name=unique_name("c-"), kind="local", kubeconfig="{}")
+    source_ep, target_ep = mariadb_pair
+
+    def environment(name, stage, endpoint):
+        env = Environment.objects.create(name=name, cluster=cluster, namespace=f"slw-{name}", blueprint=blueprint,
+                                         stage=stage, team=team, owner=users["qa"], status="ready")
+        DataStore.objects.create(environment=env, kind="mysql", name="db", host=endpoint.host, port=endpoint.port,
+                                 user=endpoint.user, password=str(endpoint.password), database=endpoint.database)
+        return env
+
+    return {"source": environment("qa-source", "qa", source_ep), "target": environment("qa-target", "qa", target_ep),
+            "source_ep": source_ep, "target_ep": target_ep, "environment": environment, "users": users,
+            "bucket": s3_bucket}
