@@ -21,7 +21,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 
 from .contracts import CopyError
-from .copiers import copier_for
+from .copiers import available_kinds, copier_for
 from .models import DataServer, DataStore
 from .services import undo_deadline
 
@@ -48,6 +48,9 @@ def data_stores_provision(environment: Environment, log: Callable[[str], None] =
         if kind is None or production or environment.data_stores.filter(kind=kind).exists():
             continue
         server = DataServer.objects.filter(cluster=environment.cluster, kind=kind).first()
+        if server is not None and kind not in available_kinds():
+            log(f"the {kind} copier is not installed: {backing['name']} gets no store on the shared server")
+            server = None
         if server is not None:
             endpoint = copier_for(kind).provision(server.server_endpoint(), store_name(environment))
             fields = {"placement": DataStore.SHARED, "server": server, "host": endpoint.host, "port": endpoint.port,
