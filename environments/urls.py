@@ -3,6 +3,8 @@
 
 from django.urls import path
 
+from migrations_tool.views import environment_copy_data
+
 from . import views
 
 # action (URL segment and name suffix) -> view
@@ -20,6 +22,7 @@ ACTIONS = {
     "compare": views.environment_compare,
     "clone": views.environment_clone,
     "promote": views.environment_promote,
+    "copy-data": environment_copy_data,
 }
 NAME_OVERRIDES = {"versions": "environment-update-versions"}
 

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from clusters.api import ClusterViewSet
 from environments.api import EnvironmentViewSet
+from migrations_tool.api import DataCopyViewSet, DataServerViewSet, DataStoreViewSet
 from portal.accounts.api import MeView, TeamViewSet
 from portal.audit.api import AuditEventViewSet
 from portal.jobs.api import JobViewSet
@@ -10,6 +11,9 @@ from portal.jobs.api import JobViewSet
 router = DefaultRouter()
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("data-copies", DataCopyViewSet, basename="data-copy")
+router.register("data-servers", DataServerViewSet, basename="data-server")
+router.register("data-stores", DataStoreViewSet, basename="data-store")
 router.register("environments", EnvironmentViewSet, basename="environment")
 router.register("jobs", JobViewSet, basename="job")
 router.register("teams", TeamViewSet, basename="team")
