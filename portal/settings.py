@@ -210,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"DataStoreKindEnum": "migrations_tool.models.KINDS"},
 }
 
 # AWS: one adapter (portal/aws.py) builds every client; endpoint overrides point it at moto.

@@ -98,6 +98,8 @@ class Command(BaseCommand):
     def _follow(self, copy: DataCopy) -> None:
         tty = sys.stdout.isatty()
         last = ""
+        queued_since = time.monotonic()
+        hinted = False
         while True:
             copy = DataCopy.objects.select_related("job").get(pk=copy.pk)
             line = progress_bar(copy)
@@ -107,6 +109,10 @@ class Command(BaseCommand):
                 last = line
             if copy.state in FINISHED:
                 break
+            if copy.state == DataCopy.QUEUED and not hinted and time.monotonic() - queued_since > 60:
+                self.stderr.write("\nstill queued after a minute: is a Celery worker running? (Ctrl-C stops "
+                                  "following; the copy runs once a worker takes it)")
+                hinted = True
             time.sleep(0.5)
         if tty:
             self.stdout.write("")
