@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,11 @@ def live_asgi_server(django_db_setup, django_db_blocker) -> Iterator[LiveAsgiSer
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
             _unavailable("the live server needs a database another process can open (PostgreSQL), "
                          "not in-memory SQLite")
+        # Data copies snapshot into S3 stores on the moto server (their endpoint is on the store); botocore
+        # still wants some credentials in the server's environment, which it inherits at the fork.
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            os.environ.setdefault(key, value)
         server = LiveAsgiServer(log_path=ARTIFACTS / "server.log",
                                 settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS})
         # Forked inside unblock(): the child inherits database access being allowed.
