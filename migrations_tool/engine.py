@@ -140,8 +140,11 @@ def _copy_store(copy: DataCopy, kind: str, reporter: JobReporter, index: int) ->
     else:
         reporter.log(f"[{kind}] keeping the snapshot taken by an earlier attempt")
     progress.flush(phase="copying")
+    progress.started = time.monotonic()  # throughput of the copy itself, not of the snapshot
     report = copier.copy(source.store_endpoint(), target.store_endpoint(), _options_for(copy, kind), progress)
-    progress.counters.update({f"{k}_done": v for k, v in report.counters.items() if k in _UNITS})
+    for unit in ("tables", *_UNITS):
+        if unit in report.counters:  # exact final counts replace the estimates the bars started from
+            progress.counters[f"{unit}_done"] = progress.counters[f"{unit}_total"] = report.counters[unit]
     progress.flush(phase="verified" if report.verified else "verification failed")
     copy.verification[kind] = {"verified": report.verified, "details": report.verification,
                                "notes": report.notes, "counters": report.counters}

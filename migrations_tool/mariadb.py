@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import queue
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,33 +25,16 @@ from typing import Any
 import pymysql
 from pymysql.converters import escape_item
 
-from . import mariadb_dump
+from . import mariadb_accounts, mariadb_dump
 from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from .mariadb_connection import connect
+from .mariadb_connection import reason as _reason
 from .mariadb_schema import Schema, Table, quote_name, read_schema
 from .masking import Masker, Rule, parse_rules
 from .row_filter import validate_filter
 
 _STATEMENT_BYTES = 4 * 1024 * 1024
 _DONE = object()
-
-
-def connect(endpoint: Endpoint, *, database: bool = True, side: str = "server", **kwargs: Any):
-    """The one place that opens MariaDB connections; errors become CopyError without secrets."""
-    try:
-        return pymysql.connect(host=endpoint.host, port=int(endpoint.port or 3306), user=endpoint.user,
-                               password=str(endpoint.password or ""),
-                               database=endpoint.database if database else None, charset="utf8mb4",
-                               connect_timeout=10, read_timeout=3600, write_timeout=3600, autocommit=True,
-                               **kwargs)
-    except pymysql.MySQLError as exc:
-        raise CopyError(f"Cannot connect to the {side} MariaDB {endpoint.user}@{endpoint.host}:{endpoint.port}"
-                        f"/{endpoint.database}: {_reason(exc)}") from None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, pymysql.MySQLError) and len(exc.args) >= 2:
-        return f"{exc.args[1]} (error {exc.args[0]})"
-    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -447,38 +429,10 @@ class MariaDBCopier:
         mariadb_dump.load_from_s3(target, snapshot, progress)
 
     def provision(self, server: Endpoint, name: str) -> Endpoint:
-        database = user = _identifier(name)
-        password = secrets.token_urlsafe(24)
-        conn = connect(server, database=False, side="shared")
-        try:
-            cur = conn.cursor()
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote_name(database)} CHARACTER SET utf8mb4")
-            cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
-            cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
-            cur.execute(f"GRANT ALL PRIVILEGES ON {quote_name(database)}.* TO %s@'%%'", (user,))
-        except pymysql.MySQLError as exc:
-            raise CopyError(f"Cannot provision database {database}: {_reason(exc)}") from None
-        finally:
-            conn.close()
-        return Endpoint(kind="mysql", host=server.host, port=server.port, user=user, password=password,
-                        database=database)
+        return mariadb_accounts.provision(server, name)
 
     def deprovision(self, store: Endpoint, server: Endpoint) -> None:
-        conn = connect(server, database=False, side="shared")
-        try:
-            cur = conn.cursor()
-            cur.execute(f"DROP DATABASE IF EXISTS {quote_name(store.database)}")
-            if store.user and store.user != server.user:
-                cur.execute("DROP USER IF EXISTS %s@'%%'", (store.user,))
-        except pymysql.MySQLError as exc:
-            raise CopyError(f"Cannot remove database {store.database}: {_reason(exc)}") from None
-        finally:
-            conn.close()
-
-
-def _identifier(name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in name.lower())
-    return cleaned[:32].strip("_") or "slipway"
+        mariadb_accounts.deprovision(store, server)
 
 
 def _after(columns: list[str], values: tuple) -> tuple[str, list[Any]]:
