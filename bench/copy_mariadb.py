@@ -166,7 +166,7 @@ def main() -> int:
         print(f"slipway (verified):       {result['seconds']:8.1f} s  {rows / result['seconds']:10.0f} rows/s  "
               f"peak RSS {result['maxrss_kb'] / 1024:.0f} MB")
         print(f"ratio: {ratio:.2f}x (baseline time / slipway time; goal >= 2x) on {size / 2**20:.0f} MB, "
-              f"{os.cpu_count()} CPUs")
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the server shares them)")
         return 0
     finally:
         for name in (source, ours_db, base_db):
