@@ -32,6 +32,9 @@ SCHEMA = [
     """CREATE TABLE order_tags (order_id BIGINT NOT NULL, tag VARCHAR(20) NOT NULL,
        PRIMARY KEY (order_id, tag)) ENGINE=InnoDB""",
     "CREATE TABLE audit_log (at DATETIME, line VARCHAR(200)) ENGINE=InnoDB",
+    """CREATE TABLE odd_types (id INT PRIMARY KEY, l1 VARCHAR(20) CHARACTER SET latin1,
+       u VARCHAR(20) COLLATE utf8mb4_unicode_ci, j JSON, t TIME(3), y YEAR, f FLOAT, e ENUM('a','b'),
+       s SET('x','y'), ts TIMESTAMP NULL, vb VARBINARY(8)) ENGINE=InnoDB""",
     """CREATE VIEW customer_totals AS SELECT c.id, c.email, SUM(o.amount) AS total
        FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.id, c.email""",
     "CREATE VIEW big_customers AS SELECT id FROM customer_totals WHERE total > 100",
@@ -58,7 +61,12 @@ def fill(endpoint: Endpoint, customers: int = 60) -> None:
                     [(o, 1 + o % customers, f"user{1 + o % customers}@corp.example", o * 1.25,
                       None if o % 4 else f"note\t{o}\n\\ 'x'") for o in range(1, customers * 3)])
     cur.executemany("INSERT INTO order_tags VALUES (%s, %s)", [(o, t) for o in range(1, 40) for t in ("a", "b")])
-    cur.execute("ANALYZE TABLE customers, orders, order_tags, audit_log")
+    cur.executemany("INSERT INTO odd_types VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", [
+        (1, "café crème", "日本語 😀 émoji", '{"a": [1, "x\\"y"]}', "12:34:56.789", 2024, 1.1, "b", "x,y",
+         "2026-03-29 01:30:00", b"\x00\xff'\\"),
+        (2, None, "", None, "-01:00:00", None, -0.0, None, "", None, b""),
+        (0, "zero id", "z", "[]", "00:00:00", 1999, 3.4e38, "a", "y", "1970-01-02 00:00:00", None)])
+    cur.execute("ANALYZE TABLE customers, orders, order_tags, audit_log, odd_types")
     conn.close()
 
 

@@ -31,11 +31,12 @@ def test_copy_makes_target_equal_schema_data_views_programs(mariadb_pair):
     query(target, "CREATE TABLE leftover (id INT PRIMARY KEY)")
     report, events = copy(source, target)
     assert report.verified, report.verification
-    for table in ("customers", "orders", "order_tags", "audit_log"):
+    for table in ("customers", "orders", "order_tags", "audit_log", "odd_types"):
         assert checksum(source, table) == checksum(target, table), table
         assert query(source, f"SHOW CREATE TABLE `{table}`") == query(target, f"SHOW CREATE TABLE `{table}`")
     assert query(target, "SELECT * FROM big_customers ORDER BY id") == query(source, "SELECT * FROM big_customers ORDER BY id")
     assert query(target, "SELECT double_it(21)") == ((42,),)
+    assert query(target, "SELECT * FROM odd_types ORDER BY id") == query(source, "SELECT * FROM odd_types ORDER BY id")
     assert query(target, "SHOW TABLES LIKE 'leftover'") == ()
     query(target, "INSERT INTO customers (email, created_at) VALUES ('new@x', NOW())")
     query(target, "INSERT INTO orders VALUES (100000, 1, NULL, 1, NULL)")
