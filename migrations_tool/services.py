@@ -150,6 +150,8 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
         scope.team_slug = copy.target.team.slug
         if not rules.can_change(user, copy.target):
             raise PermissionDenied("You can undo copies only into your own teams' non-production environments.")
+        if DataCopy.objects.filter(target=copy.target, state__in=ACTIVE).exclude(pk=copy.pk).exists():
+            raise ValidationError(f"Another copy into {copy.target.name} is queued or running; undo after it.")
         if last_undoable(copy.target) != copy:
             raise ValidationError("Only the last copy into an environment can be undone, within "
                                   f"{settings.SLIPWAY_DATA_COPY_UNDO_HOURS:g} hours, and only once.")
