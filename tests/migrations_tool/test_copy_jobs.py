@@ -1,7 +1,10 @@
 """Data copy jobs end to end on real MariaDB and S3 (moto): verified copies, undo, failures, policy."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from migrations_tool import mariadb
 from migrations_tool.models import DataCopy, DataStore
@@ -134,6 +137,12 @@ def test_wrong_credentials_fail_with_clear_error_and_no_secret(copy_world, djang
     assert "Cannot connect to the source MariaDB" in copy.error and "Access denied" in copy.error
     texts = " ".join(JobEvent.objects.filter(job=copy.job).values_list("text", flat=True)) + copy.job.error
     assert "Wr0ng-secret-99" not in texts + copy.error
+    # the target was snapshotted first, so it is restorable, but only inside the undo window
+    assert copy.snapshots["mysql"]
+    DataCopy.objects.filter(pk=copy.pk).update(undo_until=timezone.now() - timedelta(minutes=1))
+    copy.refresh_from_db()
+    with pytest.raises(ValidationError, match="within"):
+        data_copy_undo(actor=Actor.for_user(copy_world["users"]["qa"]), user=copy_world["users"]["qa"], copy=copy)
 
 
 def test_source_gone_fails_clearly(copy_world, django_capture_on_commit_callbacks):
