@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from clusters import kubeclient
+from migrations_tool.provisioning import data_stores_retire
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
@@ -30,6 +31,9 @@ def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
         Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
                                                              status_message=f"destroy stuck: {exc}"[:2000])
         raise
+    retired = data_stores_retire(environment)
+    if retired:
+        reporter.log(f"{retired} data store(s) kept for the undo window, then removed")
     Environment.objects.filter(pk=environment.pk).update(status=Environment.DESTROYED, status_message="")
     audit_record(actor=actor, action="environment.destroyed", obj=environment, team_slug=environment.team.slug,
                  details={"namespace": environment.namespace})

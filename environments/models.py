@@ -106,6 +106,8 @@ class Blueprint(models.Model):
     backing_services = models.JSONField(default=list, blank=True)
     # {"prod": {"web": {"replicas": 3, "autoscaling_min": 3, "autoscaling_max": 10}}}
     stage_overrides = models.JSONField(default=dict, blank=True)
+    # ["users.email", "users.name"]: columns holding personal data, which a copy out of production must mask.
+    personal_data = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

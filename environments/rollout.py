@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from clusters import kubeclient
+from migrations_tool.provisioning import data_stores_provision
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
@@ -44,6 +45,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     try:
         # DNS first: a name someone else owns fails the rollout before anything is applied.
         hostnames_publish(environment=environment, reporter=reporter, actor=actor)
+        data_stores_provision(environment, reporter.log)
         with kubeclient.api_client(environment.cluster.kubeconfig) as api:
             # Policy first (namespace, quota, limits), and workloads only once the quota is enforced.
             policy = [m for m in manifests if m["kind"] in _POLICY_KINDS]

@@ -3,6 +3,8 @@
 
 from django.urls import include, path
 
+from migrations_tool.views import environment_copy_data
+
 from . import views
 from .hostnames import views as hostname_views
 
@@ -23,6 +25,7 @@ ACTIONS = {
     "promote": views.environment_promote,
     "hostname": hostname_views.environment_hostname,
     "extra-hostnames": hostname_views.environment_extra_hostnames,
+    "copy-data": environment_copy_data,
 }
 NAME_OVERRIDES = {"versions": "environment-update-versions"}
 

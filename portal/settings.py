@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "clusters-terraform-drift": {"task": "clusters.terraform_drift_check_all",
                                  "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
     "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
+    "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)
@@ -220,6 +221,7 @@ SPECTACULAR_SETTINGS = {
         "TerraformRunActionEnum": "clusters.models.TerraformRun.ACTIONS",
         "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
         "DocumentPlanActionEnum": "environments.documents.PLAN_ACTIONS",
+        "DataStoreKindEnum": "migrations_tool.models.KINDS",
     },
 }
 
@@ -244,6 +246,14 @@ SLIPWAY_DNS_SWEEP_REMOVE = env.bool("SLIPWAY_DNS_SWEEP_REMOVE", default=False)  
 SLIPWAY_ROUTE53_RETRY_ATTEMPTS = env.int("SLIPWAY_ROUTE53_RETRY_ATTEMPTS", default=8)
 SLIPWAY_ROUTE53_RETRY_BASE_SECONDS = env.float("SLIPWAY_ROUTE53_RETRY_BASE_SECONDS", default=0.5)
 SLIPWAY_ROUTE53_RETRY_MAX_SECONDS = env.float("SLIPWAY_ROUTE53_RETRY_MAX_SECONDS", default=20.0)
+
+# Data copies: "undo last copy" (and a destroyed environment's data) is kept this long; masking is
+# keyed per installation so masked values are stable across copies (derived from SECRET_KEY if unset).
+SLIPWAY_DATA_COPY_UNDO_HOURS = env.float("SLIPWAY_DATA_COPY_UNDO_HOURS", default=24.0)
+SLIPWAY_MASKING_KEY = env.str("SLIPWAY_MASKING_KEY", default="")
+SLIPWAY_DATA_COPY_WORKERS = env.int("SLIPWAY_DATA_COPY_WORKERS", default=4)
+# Where undo snapshots go when the target environment has no S3 store of its own.
+SLIPWAY_SNAPSHOT_BUCKET = env.str("SLIPWAY_SNAPSHOT_BUCKET", default="slipway-snapshots")
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")

@@ -9,7 +9,6 @@ from portal.api.errors import json_error_view
 from portal.audit import views as audit_views
 from portal.dashboard import views as dashboard_views
 from portal.jobs import views as job_views
-from portal.sections import section
 
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
@@ -19,7 +18,7 @@ urlpatterns = [
     path("environments/", include("environments.urls")),
     path("catalog/", include("environments.catalog_urls")),
     path("clusters/", include("clusters.urls")),
-    path("data-copies/", section("data-copies"), name="datacopy-list"),
+    path("data-copies/", include("migrations_tool.urls")),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("audit/export.csv", audit_views.audit_export, name="audit-export"),
     path("audit/object/<str:object_type>/<str:object_id>/", audit_views.audit_object_history, name="audit-object"),

@@ -5,6 +5,7 @@ from clusters.api import ClusterViewSet, TerraformRunViewSet
 from environments.api import EnvironmentViewSet
 from environments.catalog_api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
 from environments.hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
+from migrations_tool.api import DataCopyViewSet, DataServerViewSet, DataStoreViewSet
 from portal.accounts.api import MeView, TeamViewSet
 from portal.audit.api import AuditEventViewSet
 from portal.jobs.api import JobViewSet
@@ -16,6 +17,9 @@ router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("dns/clusters", ClusterDnsViewSet, basename="cluster-dns")
 router.register("dns/sweeps", DnsSweepViewSet, basename="dns-sweep")
 router.register("components", ComponentViewSet, basename="component")
+router.register("data-copies", DataCopyViewSet, basename="data-copy")
+router.register("data-servers", DataServerViewSet, basename="data-server")
+router.register("data-stores", DataStoreViewSet, basename="data-store")
 router.register("environments", EnvironmentViewSet, basename="environment")
 router.register("image-versions", ImageVersionViewSet, basename="image-version")
 router.register("jobs", JobViewSet, basename="job")

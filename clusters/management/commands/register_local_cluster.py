@@ -30,5 +30,11 @@ class Command(BaseCommand):
         except (OSError, ValidationError) as exc:
             raise CommandError(f"cannot register {kubeconfig}: {exc}") from exc
         cluster = cluster_check_health(actor=actor, cluster=cluster)
+        from migrations_tool.servers import data_servers_register_local
+        from tests.stack.process import Context
+        from tests.stack.registry import load_facts
+
+        servers = data_servers_register_local(actor=actor, cluster=cluster, facts=load_facts(Context.default()))
         self.stdout.write(json.dumps({"cluster": cluster.name, "status": cluster.status,
-                                      "version": cluster.server_version, "nodes": cluster.node_count}))
+                                      "version": cluster.server_version, "nodes": cluster.node_count,
+                                      "data_servers": servers}))

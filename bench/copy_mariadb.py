@@ -1,0 +1,181 @@
+"""Benchmark: Slipway's MariaDB copier against `mariadb-dump --single-transaction | mariadb`.
+
+Generates a dataset of about --size-mb (customers, orders with a foreign key, events with text
+payloads, a composite-key table, secondary indexes and a view) in a fresh database on the test
+stack's MariaDB, then copies it into two fresh databases on the same server, in the same run:
+the baseline with `mariadb-dump --single-transaction SRC | mariadb DST`, and Slipway's copier with
+verification ON (row counts and checksums of every table, counted in its time). Prints both wall
+times, the ratio (baseline / Slipway; > 1 means Slipway is faster), rows per second and peak memory
+(max RSS of the copier's process; of the dump and client processes for the baseline). All three
+databases are dropped at the end, even on failure.
+Run: `make bench-copy-mariadb` (or `.venv/bin/python bench/copy_mariadb.py --size-mb 1024 [--workers 4]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pymysql
+
+from migrations_tool.contracts import Endpoint
+from migrations_tool.mariadb import MariaDBCopier
+
+BYTES_PER_CUSTOMER = 2900  # one customer, 4 orders, 4 events, 4 tags, with indexes (measured)
+
+SCHEMA = [
+    """CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, name VARCHAR(60), phone VARCHAR(30),
+       created_at DATETIME NOT NULL, balance DECIMAL(12,2), KEY email_idx (email), KEY created_idx (created_at))""",
+    """CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(10,2),
+       status ENUM('new','paid','shipped','cancelled'), note VARCHAR(255), created_at DATETIME NOT NULL,
+       KEY customer_idx (customer_id), KEY created_idx (created_at),
+       CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id))""",
+    """CREATE TABLE events (id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL, kind VARCHAR(20), payload TEXT,
+       KEY order_idx (order_id))""",
+    "CREATE TABLE order_tags (order_id BIGINT NOT NULL, tag VARCHAR(16) NOT NULL, PRIMARY KEY (order_id, tag))",
+    """CREATE VIEW customer_totals AS SELECT c.id, COUNT(o.id) AS orders, SUM(o.amount) AS total
+       FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.id""",
+]
+
+
+def server() -> dict:
+    url = urlparse(os.environ.get("MARIADB_URL", "mysql://root:slipway@127.0.0.1:53306/mysql"))
+    return {"host": url.hostname, "port": url.port, "user": url.username, "password": url.password}
+
+
+def run_sql(database: str | None, *statements: str) -> list:
+    conn = pymysql.connect(**server(), database=database, autocommit=True, read_timeout=7200)
+    try:
+        cur = conn.cursor()
+        result = []
+        for statement in statements:
+            cur.execute(statement)
+            result = cur.fetchall()
+        return result
+    finally:
+        conn.close()
+
+
+def generate(database: str, customers: int) -> None:
+    run_sql(database, *SCHEMA)
+    step = 100_000
+    for start in range(0, customers, step):
+        end = min(customers, start + step)
+        run_sql(database,
+                f"INSERT INTO customers SELECT seq, CONCAT('user', seq, '@corp.example'), CONCAT('Person ', seq), "
+                f"CONCAT('+44 20 ', LPAD(seq MOD 10000000, 7, '0')), '2024-01-01' + INTERVAL (seq MOD 700) DAY, "
+                f"(seq MOD 100000) / 7 FROM seq_{start + 1}_to_{end}",
+                f"INSERT INTO orders SELECT seq, 1 + (seq DIV 4), (seq MOD 50000) / 9, "
+                f"ELT(1 + seq MOD 4, 'new','paid','shipped','cancelled'), "
+                f"IF(seq MOD 3 = 0, NULL, CONCAT('order note ', seq, ' ', REPEAT('x', seq MOD 90))), "
+                f"'2024-01-01' + INTERVAL (seq MOD 1000) HOUR FROM seq_{start * 4}_to_{end * 4 - 1}",
+                f"INSERT INTO events SELECT seq, seq, ELT(1 + seq MOD 3, 'created','paid','shipped'), "
+                f"CONCAT('{{\"order\": ', seq, ', \"text\": \"', REPEAT(MD5(seq), 5), "
+                f"'\", \"quote\": \"it''s\\\\n\"}}') "
+                f"FROM seq_{start * 4}_to_{end * 4 - 1}",
+                f"INSERT INTO order_tags SELECT seq, ELT(1 + seq MOD 2, 'gift', 'express') "
+                f"FROM seq_{start * 4}_to_{end * 4 - 1}")
+        print(f"  generated {end}/{customers} customers", flush=True)
+    run_sql(database, "ANALYZE TABLE customers, orders, events, order_tags")
+
+
+def size_of(database: str) -> tuple[int, int]:
+    (size, rows), = run_sql(None, "SELECT SUM(DATA_LENGTH + INDEX_LENGTH), SUM(TABLE_ROWS) FROM "
+                                  f"information_schema.TABLES WHERE TABLE_SCHEMA='{database}'")
+    return int(size or 0), int(rows or 0)
+
+
+def exact_rows(database: str) -> int:
+    return sum(run_sql(database, f"SELECT COUNT(*) FROM {t}")[0][0]
+               for t in ("customers", "orders", "events", "order_tags"))
+
+
+def baseline(source: str, target: str) -> float:
+    facts = server()
+    args = f"--host={facts['host']} --port={facts['port']} --user={facts['user']} --protocol=TCP"
+    env = {**os.environ, "MYSQL_PWD": facts["password"]}
+    started = time.perf_counter()
+    subprocess.run(["bash", "-o", "pipefail", "-c",
+                    f"mariadb-dump {args} --single-transaction --routines --triggers {source} "
+                    f"| mariadb {args} {target}"],
+                   check=True, env=env)
+    return time.perf_counter() - started
+
+
+def _ours(source: str, target: str, workers: int, verify: bool, out) -> None:
+    facts = server()
+    endpoint = dict(kind="mysql", host=facts["host"], port=facts["port"], user=facts["user"],
+                    password=facts["password"])
+    started = time.perf_counter()
+    report = MariaDBCopier(workers=workers).copy(Endpoint(**endpoint, database=source),
+                                                 Endpoint(**endpoint, database=target), {"verify": verify},
+                                                 lambda **kw: None)
+    elapsed = time.perf_counter() - started
+    out.send({"seconds": elapsed, "verified": report.verified, "rows": report.counters["rows"],
+              "bytes": report.counters["bytes"], "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              "notes": report.notes})
+
+
+def ours(source: str, target: str, workers: int, verify: bool) -> dict:
+    receive, send = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.get_context("fork").Process(target=_ours, args=(source, target, workers, verify, send))
+    process.start()
+    result = receive.recv()
+    process.join()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1024, help="approximate dataset size (data + indexes)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--no-verify", action="store_true",
+                        help="diagnosis only: leave out the copier's verification (the goal is measured with it)")
+    args = parser.parse_args()
+    suffix = uuid.uuid4().hex[:8]
+    source, ours_db, base_db = f"bench_src_{suffix}", f"bench_ours_{suffix}", f"bench_base_{suffix}"
+    customers = max(1000, args.size_mb * 1024 * 1024 // BYTES_PER_CUSTOMER)
+    try:
+        for name in (source, ours_db, base_db):
+            run_sql(None, f"CREATE DATABASE {name}")
+        print(f"generating ~{args.size_mb} MB ({customers} customers) in {source} …", flush=True)
+        generate(source, customers)
+        size, _ = size_of(source)
+        rows = exact_rows(source)
+        print(f"dataset: {size / 2**20:.0f} MB (data + indexes), {rows} rows in 4 tables + 1 view", flush=True)
+        print("baseline: mariadb-dump --single-transaction | mariadb …", flush=True)
+        base_seconds = baseline(source, base_db)
+        base_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        assert exact_rows(base_db) == rows
+        print(f"slipway: MariaDBCopier(workers={args.workers}) {'WITHOUT' if args.no_verify else 'with'} "
+              "verification …", flush=True)
+        result = ours(source, ours_db, args.workers, not args.no_verify)
+        if (not result["verified"] and not args.no_verify) or result["rows"] != rows or exact_rows(ours_db) != rows:
+            print(f"FAILED: slipway copy not verified: {result}")
+            return 1
+        ratio = base_seconds / result["seconds"]
+        print(f"\nbaseline (dump | client): {base_seconds:8.1f} s  {rows / base_seconds:10.0f} rows/s  "
+              f"peak RSS {base_rss / 1024:.0f} MB (largest of dump/client)")
+        label = "slipway (NOT verified):" if args.no_verify else "slipway (verified):    "
+        print(f"{label}   {result['seconds']:8.1f} s  {rows / result['seconds']:10.0f} rows/s  "
+              f"peak RSS {result['maxrss_kb'] / 1024:.0f} MB")
+        print(f"ratio: {ratio:.2f}x (baseline time / slipway time; goal >= 2x) on {size / 2**20:.0f} MB, "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the server shares them)")
+        return 0
+    finally:
+        for name in (source, ours_db, base_db):
+            run_sql(None, f"DROP DATABASE IF EXISTS {name}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Undo snapshots of a MariaDB database: ``mariadb-dump`` streamed gzipped into S3, and back.
+
+The password reaches the client tools through ``MYSQL_PWD`` (never on a command line that ``ps``
+shows), and their stderr is the error message when they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from portal import aws
+
+from .contracts import CopyError, Endpoint, ProgressFn, SnapshotSink
+
+_DEFINER = r"s/DEFINER=`[^`]*`@`[^`]*`//g"
+
+
+def _env(endpoint: Endpoint) -> dict[str, str]:
+    return {**os.environ, "MYSQL_PWD": str(endpoint.password or "")}
+
+
+def _args(endpoint: Endpoint) -> list[str]:
+    return [f"--host={endpoint.host}", f"--port={int(endpoint.port or 3306)}", f"--user={endpoint.user}",
+            "--protocol=TCP"]
+
+
+def s3_client(endpoint_url: str = "") -> Any:
+    if endpoint_url:
+        return aws.session().client("s3", endpoint_url=endpoint_url)
+    return aws.client("s3")
+
+
+def dump_to_s3(target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> dict[str, Any]:
+    """Dump ``target`` (schema, data, views, triggers, routines) to ``sink``; returns the object's reference."""
+    key = f"{sink.prefix.rstrip('/')}/mariadb-{target.database}.sql.gz"
+    dump = subprocess.Popen(["mariadb-dump", *_args(target), "--single-transaction", "--routines", "--triggers",
+                             "--hex-blob", "--skip-lock-tables", "--databases", target.database, "--no-create-db",
+                             "--skip-comments"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(target))
+    gzip = subprocess.Popen(["gzip", "-1"], stdin=dump.stdout, stdout=subprocess.PIPE)
+    dump.stdout.close()
+    try:
+        s3_client(sink.endpoint_url).upload_fileobj(gzip.stdout, sink.bucket, key)
+    finally:
+        gzip.wait()
+        dump.wait()
+    if dump.returncode != 0:
+        raise CopyError(f"Snapshot of {target.database} failed: "
+                        f"{dump.stderr.read().decode(errors='replace').strip()[-500:]}")
+    size = s3_client(sink.endpoint_url).head_object(Bucket=sink.bucket, Key=key)["ContentLength"]
+    progress(message=f"snapshot of {target.database}: s3://{sink.bucket}/{key} ({size} bytes compressed)")
+    return {"bucket": sink.bucket, "key": key, "endpoint_url": sink.endpoint_url, "bytes": size}
+
+
+def load_from_s3(target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:
+    """Replay a snapshot into ``target`` (which the caller emptied first)."""
+    try:
+        body = s3_client(snapshot.get("endpoint_url", "")).get_object(Bucket=snapshot["bucket"],
+                                                                       Key=snapshot["key"])["Body"]
+    except Exception as exc:
+        raise CopyError(f"Snapshot s3://{snapshot['bucket']}/{snapshot['key']} cannot be read: {exc}") from None
+    gunzip = subprocess.Popen(["gzip", "-dc"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    # Objects are recreated by the target's own user, whoever defined them on the dumped server.
+    sed = subprocess.Popen(["sed", "-e", _DEFINER], stdin=gunzip.stdout, stdout=subprocess.PIPE)
+    client = subprocess.Popen(["mariadb", *_args(target), target.database], stdin=sed.stdout,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(target))
+    gunzip.stdout.close()
+    sed.stdout.close()
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(client.stderr.read()), daemon=True)
+    reader.start()
+    try:
+        for chunk in body.iter_chunks(1024 * 1024):
+            gunzip.stdin.write(chunk)
+    except BrokenPipeError:
+        pass
+    finally:
+        gunzip.stdin.close()
+        gunzip.wait()
+        sed.wait()
+        client.wait()
+        reader.join()
+    if client.returncode != 0:
+        raise CopyError(f"Restoring {target.database} failed: {b''.join(errors).decode(errors='replace')[-500:]}")
+    progress(message=f"restored {target.database} from s3://{snapshot['bucket']}/{snapshot['key']}")

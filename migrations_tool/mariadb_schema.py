@@ -1,0 +1,134 @@
+"""Reading a MariaDB schema for a copy: tables, columns, keys, views, triggers and routines.
+
+Secondary keys and foreign keys are split off the ``CREATE TABLE`` so data loads into bare tables
+and the keys are built once afterwards (much cheaper than maintaining them row by row).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_DEFINER = re.compile(r"\s+DEFINER\s*=\s*(`[^`]*`|'[^']*'|\S+)@(`[^`]*`|'[^']*'|\S+)", re.IGNORECASE)
+_DEFERRABLE = re.compile(r"^\s*(UNIQUE KEY|KEY|FULLTEXT KEY|SPATIAL KEY|CONSTRAINT\s+`[^`]+`\s+FOREIGN KEY)\b")
+_NUMERIC = frozenset("tinyint smallint mediumint int bigint decimal float double year".split())
+_BINARY = frozenset("binary varbinary tinyblob blob mediumblob longblob geometry point linestring polygon "
+                    "multipoint multilinestring multipolygon geometrycollection".split())
+
+
+def quote_name(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def strip_definer(ddl: str) -> str:
+    """The target's user differs from the source's: objects are created by (and run as) the target user."""
+    return _DEFINER.sub("", ddl, count=1)
+
+
+@dataclass
+class Column:
+    name: str
+    data_type: str
+    max_length: int | None
+    auto_increment: bool
+
+    def literal_sql(self) -> str:
+        """A server-side expression rendering the value as an SQL literal (NULL stays NULL)."""
+        q = quote_name(self.name)
+        if self.data_type in _NUMERIC:
+            return f"IFNULL({q},'NULL')"
+        if self.data_type == "bit":
+            return f"IF({q} IS NULL,'NULL',CONCAT('b''',BIN({q}),''''))"
+        if self.data_type in _BINARY:
+            return f"IF({q} IS NULL,'NULL',CONCAT('X''',HEX({q}),''''))"
+        # One collation for every piece, or CONCAT refuses to mix the columns' collations.
+        return f"CONVERT(QUOTE({q}) USING utf8mb4)"
+
+    def digest_sql(self) -> str:
+        q = quote_name(self.name)
+        if self.data_type in _BINARY or self.data_type == "bit":
+            return f"HEX({q})"
+        return q
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[Column]
+    primary_key: list[str]
+    create_sql: str = ""  # without deferred keys
+    deferred: list[str] = field(default_factory=list)  # "ADD KEY ..." / "ADD CONSTRAINT ..." clauses
+    rows_estimate: int = 0
+    integer_pk: bool = False
+
+
+@dataclass
+class Schema:
+    tables: dict[str, Table]
+    views: dict[str, str]  # name -> CREATE VIEW
+    triggers: dict[str, tuple[str, str]]  # name -> (table, CREATE TRIGGER)
+    routines: dict[str, str]  # "PROCEDURE name" -> CREATE ...
+
+
+def split_create_table(ddl: str, columns: list[Column]) -> tuple[str, list[str]]:
+    """CREATE TABLE without secondary/foreign keys, and the ALTER clauses that add them back."""
+    head, _, rest = ddl.partition("(\n")
+    body, _, tail = rest.rpartition("\n)")
+    auto = {c.name for c in columns if c.auto_increment}
+    kept, deferred = [], []
+    for line in body.split("\n"):
+        item = line.strip().rstrip(",")
+        names = set(re.findall(r"`((?:[^`]|``)+)`", item.partition("(")[2]))
+        # An AUTO_INCREMENT column must always be indexed, so its key cannot wait.
+        if _DEFERRABLE.match(line) and not (names & auto):
+            deferred.append("ADD " + item)
+        else:
+            kept.append("  " + item)
+    return head + "(\n" + ",\n".join(kept) + "\n)" + tail, deferred
+
+
+def read_schema(cur, database: str) -> Schema:
+    """Everything a copy needs to recreate the database's objects, read through cursor ``cur``."""
+    cur.execute("SELECT TABLE_NAME, TABLE_TYPE, IFNULL(TABLE_ROWS,0) FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA=%s ORDER BY TABLE_NAME", (database,))
+    listing = cur.fetchall()
+    cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, EXTRA, COLUMN_KEY "
+                "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                (database,))
+    columns: dict[str, list[Column]] = {}
+    for table, name, data_type, max_length, extra, _ in cur.fetchall():
+        columns.setdefault(table, []).append(Column(name, data_type.lower(), max_length,
+                                                    "auto_increment" in (extra or "").lower()))
+    cur.execute("SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                "WHERE TABLE_SCHEMA=%s AND CONSTRAINT_NAME='PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                (database,))
+    primary: dict[str, list[str]] = {}
+    for table, column in cur.fetchall():
+        primary.setdefault(table, []).append(column)
+    tables, views = {}, {}
+    for name, kind, rows in listing:
+        if kind == "VIEW":
+            cur.execute(f"SHOW CREATE VIEW {quote_name(database)}.{quote_name(name)}")
+            views[name] = strip_definer(cur.fetchone()[1])
+            continue
+        cur.execute(f"SHOW CREATE TABLE {quote_name(database)}.{quote_name(name)}")
+        cols = columns.get(name, [])
+        create, deferred = split_create_table(cur.fetchone()[1], cols)
+        pk = primary.get(name, [])
+        by_name = {c.name: c for c in cols}
+        integer_pk = len(pk) == 1 and by_name[pk[0]].data_type in {"tinyint", "smallint", "mediumint", "int",
+                                                                    "bigint"}
+        tables[name] = Table(name, cols, pk, create, deferred, int(rows), integer_pk)
+    cur.execute("SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+                "WHERE TRIGGER_SCHEMA=%s ORDER BY ACTION_ORDER", (database,))
+    triggers = {}
+    for name, table in cur.fetchall():
+        cur.execute(f"SHOW CREATE TRIGGER {quote_name(database)}.{quote_name(name)}")
+        triggers[name] = (table, strip_definer(cur.fetchone()[2]))
+    cur.execute("SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA=%s",
+                (database,))
+    routines = {}
+    for kind, name in cur.fetchall():
+        cur.execute(f"SHOW CREATE {kind} {quote_name(database)}.{quote_name(name)}")
+        routines[f"{kind} {name}"] = strip_definer(cur.fetchone()[2])
+    return Schema(tables, views, triggers, routines)

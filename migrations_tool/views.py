@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from environments.models import Environment
+from environments.selectors import environment_list
+from portal.accounts import rules
+from portal.accounts.rules import PRODUCTION_STAGES
+from portal.audit.actor import Actor
+
+from . import services
+from .forms import DataCopyForm
+from .models import DataCopy
+from .selectors import data_copies_csv, data_copy_list
+
+
+def _visible_copy(request: HttpRequest, copy_id: int) -> DataCopy:
+    return get_object_or_404(data_copy_list(user=request.user), pk=copy_id)
+
+
+@login_required
+def data_copy_index(request: HttpRequest) -> HttpResponse:
+    copies = data_copy_list(user=request.user, filters=request.GET)
+    page = Paginator(copies, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "migrations_tool/datacopy_list.html",
+                  {"page": page, "query": query.urlencode(), "states": DataCopy.STATES, "filters": request.GET})
+
+
+@login_required
+def data_copy_export(request: HttpRequest) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(data_copies_csv(data_copy_list(user=request.user, filters=request.GET)),
+                                     content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="data-copies-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+    return response
+
+
+def _detail_context(request: HttpRequest, copy: DataCopy) -> dict:
+    stores = []
+    for kind in copy.stores:
+        counters = copy.progress.get(kind, {})
+        bars = [{"unit": unit, "done": counters.get(f"{unit}_done", 0), "total": counters.get(f"{unit}_total") or 0}
+                for unit in ("tables", "rows", "keys", "objects", "bytes") if f"{unit}_done" in counters]
+        stores.append({"kind": kind, "phase": counters.get("phase", "waiting"), "bars": bars,
+                       "verification": copy.verification.get(kind), "throughput": copy.throughput.get(kind, {})})
+    undoable = services.last_undoable(copy.target) == copy and rules.can_change(request.user, copy.target)
+    return {"copy": copy, "job": copy.job, "stores": stores, "undoable": undoable,
+            "finished": copy.state in (DataCopy.VERIFIED, DataCopy.FAILED, DataCopy.UNDONE)}
+
+
+@login_required
+def data_copy_detail(request: HttpRequest, copy_id: int) -> HttpResponse:
+    copy = _visible_copy(request, copy_id)
+    return render(request, "migrations_tool/datacopy_detail.html", _detail_context(request, copy))
+
+
+@login_required
+def data_copy_progress(request: HttpRequest, copy_id: int) -> HttpResponse:
+    """The per-store progress fragment the detail page re-fetches (HTMX) until the copy finishes."""
+    copy = _visible_copy(request, copy_id)
+    return render(request, "migrations_tool/_datacopy_progress.html", _detail_context(request, copy))
+
+
+@login_required
+@require_POST
+def data_copy_undo(request: HttpRequest, copy_id: int) -> HttpResponse:
+    copy = _visible_copy(request, copy_id)
+    try:
+        services.data_copy_undo(actor=Actor.from_request(request), user=request.user, copy=copy)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Restoring {copy.target.name} from the snapshot taken before the copy.")
+    return redirect("datacopy-detail", copy_id=copy.pk)
+
+
+@login_required
+def environment_copy_data(request: HttpRequest, environment_id: int) -> HttpResponse:
+    """The environment page's "Copy data from…": pick a source, stores, subset and masking options."""
+    target = get_object_or_404(environment_list(user=request.user), pk=environment_id)
+    if not rules.can_change(request.user, target):
+        raise Http404("You cannot change this environment.")
+    sources = environment_list(user=request.user).exclude(pk=target.pk).exclude(status=Environment.DESTROYING)
+    form = DataCopyForm(request.POST or None, sources=sources, target=target)
+    if request.method == "POST" and form.is_valid():
+        try:
+            copy = services.data_copy_start(actor=Actor.from_request(request), user=request.user, target=target,
+                                            **form.service_arguments())
+        except (ValidationError, PermissionDenied) as exc:
+            if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, f"Copying {', '.join(copy.stores)} from {copy.source.name}.")
+            return redirect("datacopy-detail", copy_id=copy.pk)
+    return render(request, "migrations_tool/copy_form.html",
+                  {"target": target, "form": form, "production": target.stage in PRODUCTION_STAGES,
+                   "is_admin": rules.is_platform_admin(request.user),
+                   "stores": target.data_stores.filter(state="ready")})

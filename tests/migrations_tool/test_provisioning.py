@@ -1,0 +1,112 @@
+"""Data stores made with an environment, on the cluster's shared MariaDB, and removed after the window."""
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pymysql
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from clusters.models import Cluster
+from environments.models import Blueprint, Environment
+from migrations_tool.models import DataServer, DataStore
+from migrations_tool.provisioning import data_stores_deprovision_due, data_stores_provision, data_stores_retire
+from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
+
+from .conftest import unique_name
+
+pytestmark = pytest.mark.integration
+
+
+def can_connect(store):
+    try:
+        pymysql.connect(host=store.host, port=store.port, user=store.user, password=str(store.password),
+                        database=store.database).close()
+    except pymysql.MySQLError:
+        return False
+    return True
+
+
+@pytest.fixture
+def shared_mariadb(db, mariadb_url):
+    url = urlparse(mariadb_url)
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = Cluster.objects.create(name=unique_name("c-"), kind="local", kubeconfig="{}")
+    server = DataServer.objects.create(cluster=cluster, kind="mysql", host=url.hostname, port=url.port,
+                                       user=url.username, password=url.password)
+    return cluster, server
+
+
+def make_environment(cluster, team, users, name=None, stage="qa"):
+    return Environment.objects.create(name=name or unique_name("p-"), cluster=cluster, namespace="slw-x", stage=stage,
+                                      blueprint=Blueprint.objects.get(name="shop"), team=team, owner=users["qa"],
+                                      backing_passwords='{"db": "in-cluster-pw"}')
+
+
+def test_shared_server_database_per_environment_then_removed_after_window(shared_mariadb, team, users):
+    cluster, _ = shared_mariadb
+    environment = make_environment(cluster, team, users)
+    made = data_stores_provision(environment)
+    assert [(s.kind, s.placement) for s in made] == [("mysql", "shared"), ("redis", "in_cluster")]
+    store = DataStore.objects.get(environment=environment, kind="mysql")
+    assert store.placement == DataStore.SHARED and store.user != "root" and can_connect(store)
+    assert data_stores_provision(environment) == []  # idempotent
+    assert data_stores_retire(environment) == 2
+    assert data_stores_deprovision_due() == 0  # still inside the undo window
+    assert can_connect(store)
+    assert data_stores_deprovision_due(now=timezone.now() + timedelta(days=30)) == 2
+    store.refresh_from_db()
+    assert store.state == DataStore.REMOVED and not can_connect(store)
+    assert AuditEvent.objects.filter(action="data_store.removed", object_id=str(store.pk)).exists()
+
+
+def test_without_shared_server_the_in_cluster_statefulset_is_recorded(db, team, users):
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = Cluster.objects.create(name=unique_name("c-"), kind="local", kubeconfig="{}")
+    environment = make_environment(cluster, team, users)
+    data_stores_provision(environment)
+    store = DataStore.objects.get(environment=environment, kind="mysql")
+    assert store.placement == DataStore.IN_CLUSTER and store.host == "db.slw-x.svc.cluster.local"
+    assert store.password == "in-cluster-pw" and store.port == 3306
+
+
+def test_production_gets_no_provisioned_store(shared_mariadb, team, users):
+    environment = make_environment(shared_mariadb[0], team, users, stage="prod")
+    assert data_stores_provision(environment) == []
+
+
+def test_environment_create_and_destroy_jobs_provision_and_retire(users, team, kubeconfig_path, mariadb_url,
+                                                                    kube_client, settings,
+                                                                    django_capture_on_commit_callbacks):
+    from clusters.services import cluster_register
+    from environments.kube.namespace import delete_namespace
+    from environments.services import environment_create, environment_destroy
+
+    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = cluster_register(actor=Actor.system("test"), name="local", kind="local",
+                               kubeconfig=Path(kubeconfig_path).read_text(), make_default=True)
+    url = urlparse(mariadb_url)
+    DataServer.objects.create(cluster=cluster, kind="mysql", host=url.hostname, port=url.port, user=url.username,
+                              password=url.password)
+    name = unique_name("dp-")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=cluster,
+                                             blueprint=Blueprint.objects.get(name="shop"), name=name, team=team,
+                                             stage="qa", versions={"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"})
+        environment.refresh_from_db()
+        assert environment.status == "ready", environment.status_message
+        store = DataStore.objects.get(environment=environment, kind="mysql")
+        assert store.placement == DataStore.SHARED and can_connect(store)
+        with django_capture_on_commit_callbacks(execute=True):
+            environment_destroy(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=environment)
+        store.refresh_from_db()
+        assert store.state == DataStore.RETIRING and store.remove_after > timezone.now()
+        data_stores_deprovision_due(now=timezone.now() + timedelta(days=30))
+        assert not can_connect(store)
+    finally:
+        delete_namespace(kube_client, f"slw-{name}", timeout=60)
