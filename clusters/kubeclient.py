@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import ssl as ssl_lib
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -43,3 +46,41 @@ def probe(kubeconfig: str, *, timeout: float = 5.0) -> dict[str, Any]:
         version = client.VersionApi(api).get_code(_request_timeout=timeout)
         nodes = client.CoreV1Api(api).list_node(_request_timeout=timeout)
     return {"version": version.git_version, "nodes": len(nodes.items)}
+
+
+@dataclass(frozen=True)
+class AsyncEndpoint:
+    """How to reach one API server from asyncio code: base URL, TLS context and auth headers."""
+
+    server: str
+    ssl: ssl_lib.SSLContext | bool
+    headers: dict[str, str]
+
+
+_ssl_contexts: dict[str, ssl_lib.SSLContext | bool] = {}
+
+
+def async_endpoint(kubeconfig: str) -> AsyncEndpoint:
+    """Connection facts for aiohttp, from the same kubeconfig the sync client uses.
+
+    The kubernetes client's own loader resolves the current context (inline certificate data,
+    tokens, exec plugins); the SSL context is cached per kubeconfig because building one costs
+    milliseconds and ~100 KB, and hundreds of log viewers share a handful of clusters.
+    """
+    configuration = client.Configuration()
+    config.kube_config.KubeConfigLoader(config_dict=yaml.safe_load(kubeconfig)).load_and_set(configuration)
+    key = hashlib.sha256(kubeconfig.encode()).hexdigest()
+    context = _ssl_contexts.get(key)
+    if context is None:
+        if not configuration.verify_ssl:
+            context = False
+        else:
+            context = ssl_lib.create_default_context(cafile=configuration.ssl_ca_cert or None)
+            if configuration.cert_file:
+                context.load_cert_chain(configuration.cert_file, configuration.key_file)
+        _ssl_contexts[key] = context
+    headers = {}
+    token = configuration.api_key.get("authorization") or configuration.api_key.get("BearerToken")
+    if token:
+        headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
+    return AsyncEndpoint(server=configuration.host.rstrip("/"), ssl=context, headers=headers)
