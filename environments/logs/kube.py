@@ -76,11 +76,10 @@ class LineSplitter:
         return lines
 
     def _complete(self, tail: bytes) -> list[bytes]:
+        self._keep(tail)
+        line = bytes(self.buffer)
         if self.cut:
-            line = bytes(self.buffer) + f" … [{self.cut + len(tail)} more bytes not shown]".encode()
-        else:
-            self._keep(tail)
-            line = bytes(self.buffer)
+            line += f" … [{self.cut} more bytes not shown]".encode()
         self.buffer.clear()
         self.cut = 0
         return [line]
