@@ -4,6 +4,7 @@
 from django.urls import path
 
 from . import views
+from .logs import views as log_views
 
 # action (URL segment and name suffix) -> view
 ACTIONS = {
@@ -20,6 +21,8 @@ ACTIONS = {
     "compare": views.environment_compare,
     "clone": views.environment_clone,
     "promote": views.environment_promote,
+    "logs": log_views.environment_logs,
+    "log-history": log_views.environment_log_history,
 }
 NAME_OVERRIDES = {"versions": "environment-update-versions"}
 

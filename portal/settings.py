@@ -254,3 +254,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
+# implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
+SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",
+                                      default="environments.logs.cloudwatch.CloudWatchLogHistory")
