@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: run test test-unit test-integration test-e2e test-reliability lint stack-up stack-down stack-status bench bench-environments venv
+.PHONY: run test test-unit test-integration test-e2e test-reliability lint stack-up stack-down stack-status bench bench-environments bench-logs venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,3 +56,7 @@ bench: venv
 bench-environments: venv
 	$(PY) -m tests.stack up postgres kube
 	$(PY) bench/environment_create.py
+
+bench-logs: venv
+	$(PY) -m tests.stack up postgres kube
+	$(PY) bench/logs_stream.py

@@ -32,6 +32,7 @@ from .selection import Selection
 MAX_LINE_BYTES = 2 * 1024 * 1024
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 WATCH_SECONDS = 300
+ATTACH_SECONDS = 10.0
 
 Resume = tuple[str, int]
 # emit(message, droppable): the consumer's non-blocking put into its bounded outbox.
@@ -105,6 +106,9 @@ class KubeLogSource:
         self.emit = emit
         self.session = session
         self.followers: dict[Target, asyncio.Task] = {}
+        # Set once a follower's request is answered (or has failed): "ready" promises the viewer
+        # that lines written from then on will reach it.
+        self.attached: dict[Target, asyncio.Event] = {}
 
     # --- plumbing -------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -171,10 +175,12 @@ class KubeLogSource:
     def _join(self, target: Target, *, initial: bool = False) -> None:
         self._marker("pod-joined", f"{target.pod}/{target.container} joined", pod=target.pod,
                      container=target.container, initial=initial)
+        self.attached[target] = asyncio.Event()
         self.followers[target] = asyncio.ensure_future(self._follow(target))
 
     def _leave(self, target: Target, why: str) -> None:
         task = self.followers.pop(target, None)
+        self.attached.pop(target, None)
         if task is not None:
             task.cancel()
             self._marker("pod-left", f"{target.pod}/{target.container} {why}", pod=target.pod,
@@ -190,6 +196,11 @@ class KubeLogSource:
                 pods = {p["metadata"]["uid"]: p for p in items}
                 self._reconcile(list(pods.values()), initial=initial)
                 if initial:
+                    waits = [asyncio.ensure_future(e.wait()) for e in self.attached.values()]
+                    if waits:
+                        _, pending = await asyncio.wait(waits, timeout=ATTACH_SECONDS)
+                        for waiter in pending:
+                            waiter.cancel()
                     self._marker("ready", f"Following {len(self.followers)} container(s)")
                 elif delay > BACKOFF_FIRST:
                     self._marker("reconnected", "Reconnected to the cluster")
@@ -255,6 +266,8 @@ class KubeLogSource:
             if response.status >= 400:
                 detail = (await response.text())[:300]
                 raise LogUnavailable(response.status, detail)
+            if target in self.attached:
+                self.attached[target].set()
             splitter = LineSplitter()
             async for chunk in response.content.iter_any():
                 for raw in splitter.feed(chunk):
@@ -296,6 +309,8 @@ class KubeLogSource:
                 self._marker("reconnecting", f"{target.pod}/{target.container}: connection lost "
                                              f"({type(exc).__name__}); retrying in {delay:.0f}s",
                              pod=target.pod, retry_seconds=delay)
+            if target in self.attached:
+                self.attached[target].set()  # failed: do not hold "ready" back for it
             # Also after a clean end (container stopped, API server going away): try again; a
             # deleted pod's follower is cancelled by the pod watch meanwhile.
             await asyncio.sleep(delay)

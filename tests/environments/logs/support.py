@@ -64,6 +64,7 @@ class Viewer:
     def __init__(self, comm: WebsocketCommunicator, *, ack: bool = True) -> None:
         self.comm, self.ack = comm, ack
         self.items: list[dict] = []
+        self.checked = 0  # items before this index were already offered to until()
 
     async def next_items(self, timeout: float = 20) -> list[dict]:
         frame = await self.comm.receive_json_from(timeout=timeout)
@@ -74,13 +75,16 @@ class Viewer:
         return frame["items"]
 
     async def until(self, predicate, timeout: float = 30) -> dict:
-        """Read until an item satisfies ``predicate``; returns it."""
+        """The first item not yet looked at that satisfies ``predicate``, reading more as needed."""
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    for item in await self.next_items(timeout):
+                    while self.checked < len(self.items):
+                        item = self.items[self.checked]
+                        self.checked += 1
                         if predicate(item):
                             return item
+                    await self.next_items(timeout)
         except TimeoutError:
             raise AssertionError(f"not seen within {timeout}s; received: {self.items[-10:]}") from None
 
