@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -122,6 +123,9 @@ class WebsocketViewer:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)
+    # Killed (timeout, Ctrl-C): still run the clean-up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=100_000, help="lines per throughput round")
     parser.add_argument("--repeat", type=int, default=3)
@@ -142,7 +146,10 @@ def main() -> None:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    db_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    # Persistent connections in the web process, as in production: each websocket connect makes
+    # several database trips through one thread, and a new connection per trip costs more than
+    # the queries themselves.
+    db_url = admin_url.rsplit("/", 1)[0] + f"/{name}?conn_max_age=600"
     os.environ.update(DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="portal.settings", DEBUG="false",
                       SLIPWAY_VAR_DIR=str(ROOT / "var" / "bench"), CELERY_BROKER_URL="memory://")
     os.environ.pop("REDIS_URL", None)
@@ -230,7 +237,7 @@ class Bench:
     def __init__(self, args, kube, setup: Setup, server: subprocess.Popen) -> None:
         self.args, self.kube, self.setup, self.server = args, kube, setup, server
         self.url = (f"ws://127.0.0.1:{setup.port}/ws/environments/{setup.environment.pk}/logs/"
-                    f"?component=web&tail=0")
+                    f"?component=web&tail=1")
         self.headers = {"Cookie": f"sessionid={setup.session_cookie}", "Origin": f"http://127.0.0.1:{setup.port}"}
         self.counter = 0
 
@@ -275,8 +282,8 @@ class Bench:
             end = self.mark()
             started = time.perf_counter()
             await self.append(f"{body}\n{end}")
-            ws_done = await viewer.wait_for(end)
-            kubectl_done = await asyncio.to_thread(kubectl.wait_for, end)
+            ws_done = await viewer.wait_for(end, 120)
+            kubectl_done = await asyncio.to_thread(kubectl.wait_for, end, 120)
             ws_rates.append(n / (ws_done - started))
             kubectl_rates.append(n / (kubectl_done - started))
             print(f"  round {round_ + 1}: websocket {ws_rates[-1]:,.0f} lines/s, "
@@ -308,7 +315,7 @@ class Bench:
         try:
             await asyncio.wait_for(asyncio.gather(*(v.ready.wait() for v in viewers)), self.args.connect_timeout)
         except TimeoutError:
-            self.server.send_signal(10)  # SIGUSR1: thread dump into var/bench/daphne.log
+            self.server.send_signal(signal.SIGUSR1)  # SIGUSR1: thread dump into var/bench/daphne.log
             raise
         connected = time.perf_counter() - started
         during = rss_kib(self.server.pid)

@@ -5,7 +5,9 @@ Why an outbox: ``send()`` to daphne never blocks; a slow browser's messages pile
 server's transport buffer without bound. Streams therefore queue messages here (bounded in
 items and bytes) and a single writer task sends them. With ``ACK_WINDOW`` set, the writer keeps
 at most that many batches unacknowledged by the browser (``{"ack": seq}``), which turns a slow
-reader into a full outbox; what happens then is the stream's policy:
+reader into a full outbox. A producer that can pause (a pod log read) first waits for room
+(``wait_for_room``, at most ``PAUSE_SECONDS``), so a briefly slow browser loses nothing; past
+that, what happens is the stream's policy:
 
 * ``drop``: droppable messages (log lines) are counted and skipped, and a ``skipped`` marker
   tells the viewer how many (live logs are not stored, so there is nothing to replay);
@@ -42,6 +44,10 @@ class Outbox:
         self.skipped = 0
         self.overflowed = False
         self.ready = asyncio.Event()
+        # Set while below half capacity; cleared at three quarters. Producers that can pause
+        # (a pod log read) wait on it, so a briefly slow browser slows the read, not drops lines.
+        self.room = asyncio.Event()
+        self.room.set()
 
     def put(self, message: dict, *, size: int, droppable: bool) -> bool:
         full = len(self.items) >= self.max_items or self.size + size > self.max_bytes
@@ -54,6 +60,8 @@ class Outbox:
         self.items.append((message, size))
         self.size += size
         self.ready.set()
+        if len(self.items) * 4 >= self.max_items * 3 or self.size * 4 >= self.max_bytes * 3:
+            self.room.clear()
         return True
 
     def take(self, *, max_items: int, max_bytes: int) -> list[dict]:
@@ -66,6 +74,8 @@ class Outbox:
             taken.append(message)
         if not self.items:
             self.ready.clear()
+        if len(self.items) * 2 < self.max_items and self.size * 2 < self.max_bytes:
+            self.room.set()
         return taken
 
 
@@ -83,10 +93,13 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     ACK_WINDOW: int | None = None  # batches in flight before the writer waits for the browser
     BATCH_ITEMS = 1000
     BATCH_BYTES = 512 * 1024
+    PAUSE_SECONDS = 5.0
     BATCHED = True  # False: each message is its own frame (the job stream's protocol)
-    # A short wait before sending a small batch lets a burst coalesce into few frames (each one
-    # costs a JSON encode, a frame and an acknowledgement); it adds at most this much latency.
+    # During a burst (the previous frame went out less than BURST_SECONDS ago) a short wait lets
+    # lines coalesce into few frames (each costs a JSON encode, a frame and an acknowledgement);
+    # the first line after a quiet spell goes out at once.
     COALESCE_SECONDS = 0.005
+    BURST_SECONDS = 0.05
 
     object: Any = None
 
@@ -109,6 +122,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         self.outbox = Outbox(max_items=self.MAX_ITEMS, max_bytes=self.MAX_BYTES)
         self.sent_seq = self.acked_seq = 0
+        self.last_sent = 0.0
+        self.overflowing = False
         self.acked = asyncio.Event()
         obj = await self.load_object()
         if obj is None:
@@ -139,6 +154,23 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.on_message(content if isinstance(content, dict) else {})
 
+    async def wait_for_room(self) -> None:
+        """Pause a producer while the outbox is nearly full, for at most PAUSE_SECONDS.
+
+        After a pause runs out the producer goes on and lines are dropped (and counted) until
+        the outbox has room again: a browser that stays slow must not hold the source back
+        for ever (the API server would buffer for us, then time out).
+        """
+        if self.outbox.room.is_set():
+            self.overflowing = False
+            return
+        if self.overflowing:
+            return
+        try:
+            await asyncio.wait_for(self.outbox.room.wait(), self.PAUSE_SECONDS)
+        except TimeoutError:
+            self.overflowing = True
+
     def push(self, message: dict, *, droppable: bool = False, size: int | None = None) -> None:
         """Queue ``message`` for the writer. Never blocks; see the module docstring for overflow."""
         if size is None:
@@ -154,7 +186,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
                 self.acked.clear()
                 await self.acked.wait()
             await self.outbox.ready.wait()
-            if self.BATCHED and len(self.outbox.items) < self.BATCH_ITEMS:
+            loop = asyncio.get_running_loop()
+            if (self.BATCHED and len(self.outbox.items) < self.BATCH_ITEMS
+                    and loop.time() - self.last_sent < self.BURST_SECONDS):
                 await asyncio.sleep(self.COALESCE_SECONDS)
             skipped, self.outbox.skipped = self.outbox.skipped, 0
             if skipped:
@@ -171,5 +205,6 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(message)
             return
         self.sent_seq += 1
+        self.last_sent = asyncio.get_running_loop().time()
         await self.send(text_data=json.dumps({"type": "batch", "seq": self.sent_seq, "items": messages},
                                              separators=(",", ":")))

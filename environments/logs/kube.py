@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,9 @@ from .selection import Selection
 MAX_LINE_BYTES = 2 * 1024 * 1024
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 WATCH_SECONDS = 300
-ATTACH_SECONDS = 10.0
+# kwok (like some kubelets) answers a followed log request only with its first line, so an
+# idle container with tail=0 would hold "ready" back: wait this long at most.
+ATTACH_SECONDS = 3.0
 
 Resume = tuple[str, int]
 # emit(message, droppable): the consumer's non-blocking put into its bounded outbox.
@@ -99,16 +101,22 @@ class KubeLogSource:
     """Follows the selected containers of ``namespace`` until cancelled; never raises out of run()."""
 
     def __init__(self, endpoint: AsyncEndpoint, namespace: str, selection: Selection, emit: Emit, *,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None,
+                 room: asyncio.Event | None = None,
+                 wait_for_room: Callable[[], Awaitable[None]] | None = None) -> None:
         self.endpoint = endpoint
         self.namespace = namespace
         self.selection = selection
         self.emit = emit
+        # Backpressure from the consumer: ``room`` is clear while its outbox is nearly full, and
+        # ``wait_for_room`` pauses (bounded) until it is not.
+        self.room, self.wait_for_room = room, wait_for_room
         self.session = session
         self.followers: dict[Target, asyncio.Task] = {}
         # Set once a follower's request is answered (or has failed): "ready" promises the viewer
         # that lines written from then on will reach it.
         self.attached: dict[Target, asyncio.Event] = {}
+        self.resume: dict[Target, Resume] = {}
 
     # --- plumbing -------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -181,6 +189,7 @@ class KubeLogSource:
     def _leave(self, target: Target, why: str) -> None:
         task = self.followers.pop(target, None)
         self.attached.pop(target, None)
+        self.resume.pop(target, None)
         if task is not None:
             task.cancel()
             self._marker("pod-left", f"{target.pod}/{target.container} {why}", pod=target.pod,
@@ -257,7 +266,8 @@ class KubeLogSource:
 
         ``resume`` is (last timestamp delivered, how many lines carried exactly that timestamp):
         sinceTime has second precision and lines can share a timestamp, so a reconnect skips what
-        it already delivered by position rather than by value alone.
+        it already delivered by position rather than by value alone. Progress is kept in
+        ``self.resume`` as lines go out, so a connection that breaks mid-stream resumes right.
         """
         resumed_at, skip = resume
         last, same = resume
@@ -271,6 +281,9 @@ class KubeLogSource:
             splitter = LineSplitter()
             async for chunk in response.content.iter_any():
                 for raw in splitter.feed(chunk):
+                    if self.room is not None and not self.room.is_set():
+                        # Not reading lets TCP flow control hold the API server back meanwhile.
+                        await self.wait_for_room()
                     line = _line(target, raw)
                     stamp = line["ts"]
                     if resumed_at and stamp:
@@ -284,19 +297,17 @@ class KubeLogSource:
                         same += 1
                     elif stamp:
                         last, same = stamp, 1
+                    self.resume[target] = (last, same)
                     self.emit(line, True)
         return last, same
 
     async def _follow(self, target: Target) -> None:
-        resume: Resume = ("", 0)
         delay = BACKOFF_FIRST
+        self.resume[target] = ("", 0)
         while True:
+            before = self.resume[target]
             try:
-                before = resume
-                resume = await self._read(target, self._log_params(target, follow=True, resume_from=resume[0]),
-                                          resume)
-                if resume != before:
-                    delay = BACKOFF_FIRST
+                await self._read(target, self._log_params(target, follow=True, resume_from=before[0]), before)
             except asyncio.CancelledError:
                 raise
             except LogUnavailable as exc:
@@ -309,6 +320,8 @@ class KubeLogSource:
                 self._marker("reconnecting", f"{target.pod}/{target.container}: connection lost "
                                              f"({type(exc).__name__}); retrying in {delay:.0f}s",
                              pod=target.pod, retry_seconds=delay)
+            if self.resume[target] != before:
+                delay = BACKOFF_FIRST  # it was streaming: a fresh failure starts the back-off over
             if target in self.attached:
                 self.attached[target].set()  # failed: do not hold "ready" back for it
             # Also after a clean end (container stopped, API server going away): try again; a

@@ -156,13 +156,14 @@ async def test_a_slow_browser_gets_a_skipped_marker_not_unbounded_memory(environ
                                                                          kube_namespace, monkeypatch):
     monkeypatch.setattr(LogStreamConsumer, "MAX_ITEMS", 100)
     monkeypatch.setattr(LogStreamConsumer, "ACK_WINDOW", 1)
+    monkeypatch.setattr(LogStreamConsumer, "PAUSE_SECONDS", 0.5)
     ns = kube_namespace
     await db(start_pod, kube_client, ns, "web-1", "web")
     viewer = await open_viewer(environment, users["developer"], "component=web")
     viewer.ack = False
     # The viewer stops acknowledging: one batch in flight, then the outbox fills and lines drop.
     await db(append_pod_log, ns, "web-1", "web", "\n".join(f"burst {n}" for n in range(3000)), client=kube_client)
-    await asyncio.sleep(1.0)  # let the burst reach the server-side outbox (not a timing assertion)
+    await asyncio.sleep(2.0)  # the read pauses 0.5 s, then drops (not a timing assertion)
     viewer.ack = True
     await viewer.comm.send_json_to({"ack": 10_000})
     await viewer.until(lambda i: i.get("kind") == "skipped")
@@ -179,4 +180,21 @@ async def test_a_slow_browser_gets_a_skipped_marker_not_unbounded_memory(environ
     skipped = sum(m["count"] for m in viewer.markers("skipped"))
     assert skipped > 0 and delivered[-1] == f"probe {attempt}"
     assert len(delivered) + skipped == 3000 + attempt + 1  # every line either delivered or counted
+    await viewer.comm.disconnect()
+
+
+async def test_a_briefly_slow_browser_loses_nothing(environment, users, kube_client, kube_namespace, monkeypatch):
+    monkeypatch.setattr(LogStreamConsumer, "MAX_ITEMS", 100)
+    monkeypatch.setattr(LogStreamConsumer, "ACK_WINDOW", 1)
+    ns = kube_namespace
+    await db(start_pod, kube_client, ns, "web-1", "web")
+    viewer = await open_viewer(environment, users["developer"], "component=web")
+    viewer.ack = False
+    await db(append_pod_log, ns, "web-1", "web", "\n".join(f"burst {n}" for n in range(3000)), client=kube_client)
+    await asyncio.sleep(1.0)  # a pause shorter than PAUSE_SECONDS: the pod log read waits instead
+    viewer.ack = True
+    await viewer.comm.send_json_to({"ack": 10_000})
+    await viewer.until(line("burst 2999"))
+    assert [t for t in viewer.lines() if t.startswith("burst")] == [f"burst {n}" for n in range(3000)]
+    assert not viewer.markers("skipped")
     await viewer.comm.disconnect()
