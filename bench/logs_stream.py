@@ -251,7 +251,8 @@ class Bench:
     async def run(self) -> None:
         import aiohttp
 
-        async with aiohttp.ClientSession() as session:
+        # limit=0: aiohttp allows 100 connections per session by default; we want --viewers.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             viewer = WebsocketViewer(session, self.url, self.headers)
             task = asyncio.ensure_future(viewer.run())
             await asyncio.wait_for(viewer.ready.wait(), 60)
