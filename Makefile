@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: run test test-unit test-integration test-e2e test-reliability lint stack-up stack-down stack-status bench bench-environments bench-copy-redis bench-copy-s3 bench-copy-mariadb venv
+.PHONY: run test test-unit test-integration test-e2e test-reliability lint stack-up stack-down stack-status bench bench-environments bench-copy-redis bench-copy-s3 bench-copy-mariadb bench-logs venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,3 +67,7 @@ bench-copy-s3: venv
 bench-copy-mariadb: venv
 	$(PY) -m tests.stack up mariadb
 	$(PY) bench/copy_mariadb.py --size-mb $${SIZE_MB:-1024}
+
+bench-logs: venv
+	$(PY) -m tests.stack up postgres kube
+	$(PY) bench/logs_stream.py

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import ssl as ssl_lib
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -43,3 +47,46 @@ def probe(kubeconfig: str, *, timeout: float = 5.0) -> dict[str, Any]:
         version = client.VersionApi(api).get_code(_request_timeout=timeout)
         nodes = client.CoreV1Api(api).list_node(_request_timeout=timeout)
     return {"version": version.git_version, "nodes": len(nodes.items)}
+
+
+@dataclass(frozen=True)
+class AsyncEndpoint:
+    """How to reach one API server from asyncio code: base URL, TLS context and auth headers."""
+
+    server: str
+    ssl: ssl_lib.SSLContext | bool
+    headers: dict[str, str]
+
+
+_endpoints: dict[str, tuple[float, AsyncEndpoint]] = {}
+# Loading a kubeconfig costs ~40 ms (parsing, temporary certificate files, SSL context), paid
+# in the connect path of every log viewer; credentials from exec plugins expire, hence the TTL.
+ENDPOINT_TTL_SECONDS = 300.0
+
+
+def async_endpoint(kubeconfig: str) -> AsyncEndpoint:
+    """Connection facts for aiohttp, from the same kubeconfig the sync client uses.
+
+    The kubernetes client's own loader resolves the current context (inline certificate data,
+    tokens, exec plugins). Cached per kubeconfig for ``ENDPOINT_TTL_SECONDS``: hundreds of log
+    viewers share a handful of clusters.
+    """
+    key = hashlib.sha256(kubeconfig.encode()).hexdigest()
+    cached = _endpoints.get(key)
+    if cached is not None and time.monotonic() - cached[0] < ENDPOINT_TTL_SECONDS:
+        return cached[1]
+    configuration = client.Configuration()
+    config.kube_config.KubeConfigLoader(config_dict=yaml.safe_load(kubeconfig)).load_and_set(configuration)
+    if not configuration.verify_ssl:
+        context: ssl_lib.SSLContext | bool = False
+    else:
+        context = ssl_lib.create_default_context(cafile=configuration.ssl_ca_cert or None)
+        if configuration.cert_file:
+            context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    headers = {}
+    token = configuration.api_key.get("authorization") or configuration.api_key.get("BearerToken")
+    if token:
+        headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
+    endpoint = AsyncEndpoint(server=configuration.host.rstrip("/"), ssl=context, headers=headers)
+    _endpoints[key] = (time.monotonic(), endpoint)
+    return endpoint

@@ -7,6 +7,7 @@ from migrations_tool.views import environment_copy_data
 
 from . import views
 from .hostnames import views as hostname_views
+from .logs import views as log_views
 
 # action (URL segment and name suffix) -> view
 ACTIONS = {
@@ -26,6 +27,8 @@ ACTIONS = {
     "hostname": hostname_views.environment_hostname,
     "extra-hostnames": hostname_views.environment_extra_hostnames,
     "copy-data": environment_copy_data,
+    "logs": log_views.environment_logs,
+    "log-history": log_views.environment_log_history,
 }
 NAME_OVERRIDES = {"versions": "environment-update-versions"}
 

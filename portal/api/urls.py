@@ -5,6 +5,7 @@ from clusters.api import ClusterViewSet, TerraformRunViewSet
 from environments.api import EnvironmentViewSet
 from environments.catalog_api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
 from environments.hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
+from environments.logs.api import LogHistoryView
 from migrations_tool.api import DataCopyViewSet, DataServerViewSet, DataStoreViewSet
 from portal.accounts.api import MeView, TeamViewSet
 from portal.audit.api import AuditEventViewSet
@@ -30,5 +31,6 @@ router.register("terraform-runs", TerraformRunViewSet, basename="terraform-run")
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("environments/<int:pk>/hostnames/", EnvironmentHostnamesView.as_view(), name="environment-hostnames"),
+    path("environments/<int:pk>/logs/history/", LogHistoryView.as_view(), name="environment-log-history"),
     path("", include(router.urls)),
 ]

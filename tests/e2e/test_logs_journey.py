@@ -1,0 +1,67 @@
+"""Browser journey (issue 6): a developer opens an environment's logs and watches new lines arrive.
+
+The pods are real objects on the stack's local control plane; kwok serves their logs through the
+API server, and the live daphne server follows them for the browser's websocket.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.accounts import roles
+from tests.environments.logs.support import make_environment, start_pod
+from tests.factories import TeamFactory, UserFactory
+from tests.stack.kube import append_pod_log
+
+from .support import log_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_developer_watches_live_logs_safely_rendered(page: Page, kube_client, kube_namespace, kubeconfig_path):
+    team = TeamFactory(slug="payments", name="Payments")
+    developer = UserFactory(username="devon", roles=[roles.DEVELOPERS], teams=[team])
+    environment = make_environment(kubeconfig_path, kube_namespace, team=team, owner=developer)
+    start_pod(kube_client, kube_namespace, "web-1", "web")
+    append_pod_log(kube_namespace, "web-1", "web", "booted", client=kube_client)
+
+    log_in(page, "devon")
+    page.goto(f"/environments/{environment.pk}/")
+    page.get_by_role("link", name="Logs", exact=True).click()
+    lines = page.locator("[data-log-lines]")
+    expect(lines.locator(".line", has_text="booted")).to_be_visible()
+    expect(lines.locator(".marker", has_text="web-1/web joined")).to_be_visible()
+
+    # New lines appear live, tagged with their pod; log text is never HTML, ANSI colours are spans.
+    append_pod_log(kube_namespace, "web-1", "web",
+                   "request handled in 12ms\n\x1b[31mERROR\x1b[0m <img src=x onerror=\"window.pwned=1\"> &amp;",
+                   client=kube_client)
+    expect(lines.locator(".line", has_text="request handled in 12ms")).to_be_visible()
+    error_line = lines.locator(".line", has_text="ERROR")
+    expect(error_line.locator(".ansi-fg-31")).to_have_text("ERROR")
+    expect(error_line.locator(".msg")).to_have_text('ERROR <img src=x onerror="window.pwned=1"> &amp;')
+    assert lines.locator("img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    expect(error_line.locator(".pod")).to_have_text("web-1/web")
+    assert "around=" in error_line.locator("a.hist").get_attribute("href")
+
+    # Filter and highlight; timestamps toggle; pause keeps the view where it is.
+    page.get_by_placeholder("Filter and highlight…").fill("handled")
+    expect(lines.locator(".line")).to_have_count(1)
+    expect(lines.locator("mark")).to_have_text("handled")
+    page.get_by_placeholder("Filter and highlight…").fill("")
+    expect(lines.locator(".line .ts").first).to_be_hidden()
+    page.get_by_label("Timestamps").check()
+    expect(lines.locator(".line .ts").first).to_be_visible()
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    append_pod_log(kube_namespace, "web-1", "web", "while paused", client=kube_client)
+    expect(page.locator("[data-log-count]")).to_contain_text("new while paused")
+    page.get_by_role("button", name="Resume").click()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download shown").click()
+    text = open(download.value.path()).read()
+    assert "web-1 request handled in 12ms" in text and "while paused" in text
+    assert "\x1b" not in text
