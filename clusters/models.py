@@ -29,6 +29,16 @@ class Cluster(models.Model):
     server_version = models.CharField(max_length=50, blank=True, default="")
     node_count = models.PositiveIntegerField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Health (periodic check): readiness and capacity summed over the nodes.
+    nodes_ready = models.PositiveIntegerField(null=True, blank=True)
+    allocatable_cpu_millicores = models.BigIntegerField(null=True, blank=True)
+    allocatable_memory_bytes = models.BigIntegerField(null=True, blank=True)
+    # The same definitions as the Terraform side of the clusters issue (inputs of the add-ons).
+    region = models.CharField(max_length=30, blank=True, default="")
+    node_groups = models.JSONField(default=list, blank=True,
+                                   help_text="[{name, instance_types, min_size, max_size, desired_size}]")
+    addons = models.JSONField(default=dict, blank=True,
+                              help_text="installed add-ons: {name: {version, objects, installed_at}}")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -169,6 +169,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "environments-expire": {"task": "environments.expire", "schedule": 300.0},
     "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
+    "clusters-health": {"task": "clusters.health_check_all",
+                        "schedule": env.float("SLIPWAY_CLUSTER_HEALTH_SECONDS", default=120.0)},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)

@@ -4,7 +4,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from clusters import views as cluster_views
 from portal.accounts.api import ObtainTokenView
 from portal.api.errors import json_error_view
 from portal.audit import views as audit_views
@@ -18,7 +17,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("environments/", include("environments.urls")),
-    path("clusters/", cluster_views.cluster_index, name="cluster-list"),
+    path("clusters/", include("clusters.urls")),
     path("data-copies/", section("data-copies"), name="datacopy-list"),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("audit/export.csv", audit_views.audit_export, name="audit-export"),
