@@ -43,11 +43,22 @@ def api_client(kubeconfig: str, *, retries: int | None = None) -> client.ApiClie
     ``retries=0`` makes an unreachable server fail at once (validation); None keeps the default.
     """
     configuration = client.Configuration()
-    config.load_kube_config_from_dict(yaml.safe_load(kubeconfig), client_configuration=configuration,
-                                      persist_config=False)
+    config.load_kube_config_from_dict(_with_eks_tokens(yaml.safe_load(kubeconfig)),
+                                      client_configuration=configuration, persist_config=False)
     if retries is not None:
         configuration.retries = retries
     return client.ApiClient(configuration=configuration)
+
+
+def _with_eks_tokens(data: Any) -> Any:
+    """Replace `aws eks get-token` exec users by a token minted in-process (no AWS CLI needed)."""
+    from .eks_auth import eks_exec_target, eks_token
+
+    for entry in (data or {}).get("users", []) if isinstance(data, dict) else []:
+        target = eks_exec_target(entry.get("user") or {})
+        if target:
+            entry["user"] = {"token": eks_token(cluster_name=target[0], region=target[1])}
+    return data
 
 
 def kubeconfig_from_token(*, server: str, token: str, ca_data: str = "", name: str = "cluster") -> str:

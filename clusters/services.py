@@ -81,6 +81,10 @@ def cluster_register_existing(*, actor: Actor, name: str, kubeconfig: str = "", 
     The credentials are verified against the live API first (see ``verify_cluster_access``);
     nothing is stored when they are refused. A health check is queued after commit.
     """
+    taken = Cluster.objects.filter(name=name).exclude(kind=Cluster.EXISTING).first()
+    if taken:
+        raise ValidationError({"name": [f"A {taken.get_kind_display()} cluster is already named {name!r}: "
+                                        "pick another name."]})
     if kubeconfig.strip() and (server or token):
         raise ValidationError({"kubeconfig": ["Give a kubeconfig or an endpoint with a token, not both."]})
     if not kubeconfig.strip():

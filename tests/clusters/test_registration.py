@@ -90,3 +90,11 @@ def test_unusable_credentials_are_refused_with_a_clear_message(users, kubeconfig
         cluster_register_existing(actor=Actor.for_user(users["admin"]), name="bad", **inputs)
     assert message in " ".join(refused.value.message_dict[field])
     assert not Cluster.objects.exists()
+
+
+def test_a_name_taken_by_another_kind_of_cluster_is_refused(users, kubeconfig_path):
+    Cluster.objects.create(name="local", kind=Cluster.LOCAL)
+    with pytest.raises(ValidationError, match="already named 'local'"):
+        cluster_register_existing(actor=Actor.for_user(users["admin"]), name="local",
+                                  kubeconfig=Path(kubeconfig_path).read_text())
+    assert Cluster.objects.get(name="local").kind == Cluster.LOCAL

@@ -20,7 +20,7 @@ import pytest
 from clusters.terraform_config import cli_config, plugin_mirror
 from tests.stack.fixtures import stack_up
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 BLUEPRINT = Path(__file__).resolve().parents[2] / "clusters" / "terraform" / "aws-eks"
 MANAGED_POLICIES = ["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController", "AmazonEKSWorkerNodePolicy",
