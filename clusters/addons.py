@@ -71,3 +71,18 @@ def install_addons(cluster: Cluster, report: Callable[[str], None], *,
             report("metrics-server: the metrics.k8s.io APIService is not registered on the local control plane "
                    "(its pods do not serve; an unavailable aggregated API would block namespace deletion)")
         scope.details["installed"] = installed
+
+
+def run_addons_install(job, reporter, actor: Actor) -> None:
+    """Job body (clusters.addons_install): install the add-ons on the job's cluster. Idempotent."""
+    cluster = Cluster.objects.get(pk=job.target_id)
+    done: list[str] = []
+
+    def report(line: str) -> None:
+        reporter.log(line)
+        addon = line.split(" ", 1)[0]
+        if addon in ADDON_VERSIONS and addon not in done:  # an add-on's summary line: it is applied
+            done.append(addon)
+            reporter.progress(len(done) * 100 // len(ADDON_VERSIONS), f"{addon} applied")
+
+    install_addons(cluster, report)

@@ -7,11 +7,12 @@ from rest_framework.response import Response
 from portal.accounts import rules
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
+from portal.jobs.serializers import JobSerializer
 
 from .models import Cluster
 from .selectors import cluster_list
 from .serializers import ClusterRegisterSerializer, ClusterSerializer
-from .services import cluster_check_health, cluster_register_existing
+from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
 
 
 def _require_admin(request, what: str) -> None:
@@ -51,3 +52,10 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
         _require_admin(request, "check cluster health on demand")
         cluster = cluster_check_health(actor=Actor.from_request(request), cluster=self.get_object())
         return Response(ClusterSerializer(cluster).data)
+
+    @extend_schema(summary="Install the cluster add-ons (a job; follow it at /api/v1/jobs/{id}/)", request=None,
+                   responses={202: JobSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def addons(self, request, pk=None):
+        job = cluster_addons_start(actor=Actor.from_request(request), user=request.user, cluster=self.get_object())
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -1,15 +1,20 @@
-"""Cluster use cases: register an existing cluster by kubeconfig, and check its health."""
+"""Cluster use cases: register an existing cluster, check its health, install its add-ons."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from kubernetes import client
 
+from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.crypto import redact
+from portal.jobs.models import Job
+from portal.jobs.services import job_create
 
 from . import access, kubeclient
 from .models import Cluster
@@ -130,3 +135,19 @@ def cluster_check_health(*, actor: Actor, cluster: Cluster) -> Cluster:
                                     "allocatable_cpu_millicores", "allocatable_memory_bytes", "last_checked_at",
                                     "updated_at"])
     return cluster
+
+
+def cluster_addons_start(*, actor: Actor, user: Any, cluster: Cluster) -> Job:
+    """Queue a job installing the add-ons on ``cluster`` (Platform admins). Raises PermissionDenied."""
+    from .tasks import addons_install
+
+    with audited(actor=actor, action="cluster.addons_start", obj=cluster) as scope:
+        if not rules.is_platform_admin(user):
+            raise PermissionDenied("Only Platform admins install cluster add-ons.")
+        if not cluster.kubeconfig:
+            raise ValidationError({"cluster": [f"Cluster {cluster.name} has no credentials yet."]})
+        with transaction.atomic():
+            job = job_create(actor=actor, kind="cluster-addons", title=f"Install add-ons on {cluster.name}",
+                             task=addons_install, target=cluster)
+        scope.details["job"] = str(job.pk)
+    return job

@@ -3,6 +3,11 @@
 from celery import shared_task
 
 from portal.audit.actor import Actor
+from portal.jobs.runner import job_task
+
+from .addons import run_addons_install
+
+addons_install = job_task("clusters.addons_install")(run_addons_install)
 
 
 @shared_task(name="clusters.health_check")

@@ -10,7 +10,7 @@ from portal.audit.actor import Actor
 
 from .forms import ClusterRegisterForm
 from .selectors import cluster_environments, cluster_list
-from .services import cluster_check_health, cluster_register_existing
+from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
 
 
 @login_required
@@ -58,3 +58,15 @@ def cluster_health_check(request: HttpRequest, cluster_id: int) -> HttpResponse:
     cluster = cluster_check_health(actor=Actor.from_request(request), cluster=cluster)
     messages.info(request, f"Health checked: {cluster.get_status_display()}.")
     return redirect("cluster-detail", cluster_id=cluster.pk)
+
+
+@login_required
+@require_POST
+def cluster_addons(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    try:
+        job = cluster_addons_start(actor=Actor.from_request(request), user=request.user, cluster=cluster)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("cluster-detail", cluster_id=cluster.pk)
+    return redirect("job-detail", job_id=job.pk)

@@ -124,3 +124,52 @@ def test_install_addons_on_the_local_control_plane_converges(kubeconfig_path, ku
     cluster.refresh_from_db()
     assert cluster.addons == recorded  # nothing changed, so the install times stand
     assert AuditEvent.objects.filter(action="cluster.addons_install", outcome="success").count() == 2
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_an_install_killed_half_way_converges_when_re_run(kubeconfig_path, aws_settings):
+    cluster = cluster_register(actor=Actor.system("test"), name="local", kind=Cluster.LOCAL,
+                               kubeconfig=Path(kubeconfig_path).read_text())
+
+    def die_after_the_first_addon(line: str) -> None:
+        if line.startswith("ingress-nginx"):
+            raise _Killed(line)
+
+    with pytest.raises(_Killed):
+        install_addons(cluster, die_after_the_first_addon)
+    cluster.refresh_from_db()
+    assert list(cluster.addons) == ["metrics-server"]  # what was applied before the crash is recorded
+    assert AuditEvent.objects.get(action="cluster.addons_install").outcome == "failure"
+    lines: list[str] = []
+    install_addons(cluster, lines.append)
+    cluster.refresh_from_db()
+    assert {name: facts["version"] for name, facts in cluster.addons.items()} == ADDON_VERSIONS
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_admins_install_addons_as_a_streamed_job(users, api_for, client, kubeconfig_path, aws_settings,
+                                                 django_capture_on_commit_callbacks):
+    from portal.jobs.models import Job
+
+    cluster = cluster_register(actor=Actor.system("test"), name="local", kind=Cluster.LOCAL,
+                               kubeconfig=Path(kubeconfig_path).read_text())
+    refused = api_for(users["developer"]).post(f"/api/v1/clusters/{cluster.pk}/addons/")
+    assert refused.status_code == 403 and not Job.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_for(users["admin"]).post(f"/api/v1/clusters/{cluster.pk}/addons/")
+    assert response.status_code == 202
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.state == Job.SUCCEEDED and job.kind == "cluster-addons" and job.progress == 100
+    output = "\n".join(job.events.values_list("text", flat=True))
+    assert all(f"{name} {version}:" in output for name, version in ADDON_VERSIONS.items())
+    cluster.refresh_from_db()
+    assert set(cluster.addons) == set(ADDON_VERSIONS)
+    client.force_login(users["admin"])
+    page = client.get(f"/clusters/{cluster.pk}/").content.decode()
+    assert "Re-apply add-ons" in page and ADDON_VERSIONS["fluent-bit"] in page
