@@ -7,6 +7,7 @@ or anything else the cluster runs.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,19 +62,25 @@ REQUIRED: list[Permission] = [
 
 def missing_permissions(api: client.ApiClient, required: list[Permission] = REQUIRED, *,
                         timeout: float = 10.0) -> list[Permission]:
-    """The required permissions the API client's identity lacks, in ``required`` order. Raises on API errors."""
+    """The required permissions the API client's identity lacks, in ``required`` order. Raises on API errors.
+
+    The reviews run a few at a time: about a hundred round trips to a remote cluster would
+    otherwise take seconds.
+    """
     authz = client.AuthorizationV1Api(api)
-    missing = []
-    for permission in required:
+
+    def allowed(permission: Permission) -> bool:
         attributes = client.V1ResourceAttributes(verb=permission.verb, group=permission.group,
                                                  resource=permission.resource,
                                                  subresource=permission.subresource or None)
         review = authz.create_self_subject_access_review(
             client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
                 resource_attributes=attributes)), _request_timeout=timeout)
-        if not review.status.allowed:
-            missing.append(permission)
-    return missing
+        return bool(review.status.allowed)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(allowed, required))
+    return [permission for permission, ok in zip(required, answers, strict=True) if not ok]
 
 
 def describe_missing(missing: list[Permission]) -> str:
