@@ -101,6 +101,33 @@ def connection_problem(exc: BaseException, server: str) -> str:
     return f"Calling the API server at {server} failed: {type(exc).__name__}."
 
 
+_FILE_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
+
+
+def check_self_contained(text: str) -> None:
+    """Refuse what an uploaded kubeconfig must not make Slipway's server do: read its local files or
+    run commands (exec plugins other than `aws eks get-token`, which is minted in-process; auth
+    providers). Raises KubeconfigError naming the entry."""
+    data = yaml.safe_load(text)
+    for kind, inner in (("clusters", "cluster"), ("users", "user")):
+        for entry in data.get(kind) or []:
+            body = entry.get(inner) or {}
+            for key in _FILE_KEYS:
+                if body.get(key):
+                    raise KubeconfigError(f"The kubeconfig's {inner} {entry.get('name')!r} refers to a local file "
+                                          f"({key}); embed it instead ({key.removesuffix('File')}-data or token).")
+            if inner == "user" and body.get("exec"):
+                from .eks_auth import eks_exec_target
+
+                if eks_exec_target(body) is None:
+                    raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} runs a command "
+                                          f"({body['exec'].get('command')!r}); Slipway does not run commands from "
+                                          "kubeconfigs: use a token or client certificate.")
+            if inner == "user" and body.get("auth-provider"):
+                raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} uses an auth provider; "
+                                      "use a token or client certificate.")
+
+
 def _ready(node: client.V1Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 

@@ -92,7 +92,13 @@ def cluster_register_existing(*, actor: Actor, name: str, kubeconfig: str = "", 
                                         "pick another name."]})
     if kubeconfig.strip() and (server or token):
         raise ValidationError({"kubeconfig": ["Give a kubeconfig or an endpoint with a token, not both."]})
-    if not kubeconfig.strip():
+    if kubeconfig.strip():
+        try:
+            kubeclient.parse_kubeconfig(kubeconfig)
+            kubeclient.check_self_contained(kubeconfig)
+        except kubeclient.KubeconfigError as exc:
+            raise ValidationError({"kubeconfig": [str(exc)]}) from exc
+    else:
         problems = {f: ["Required without a kubeconfig."] for f, v in (("server", server), ("token", token))
                     if not v.strip()}
         if problems:

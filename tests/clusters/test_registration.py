@@ -66,6 +66,15 @@ def _self_signed_ca() -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()
 
 
+def _kubeconfig_with_user(user: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                           "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:56443"}}],
+                           "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                           "users": [{"name": "u", "user": user}]})
+
+
 @pytest.mark.parametrize(("case", "field", "message"), [
     ("garbage", "kubeconfig", "not valid YAML"),
     ("no-context", "kubeconfig", "no clusters or contexts"),
@@ -73,6 +82,8 @@ def _self_signed_ca() -> str:
     ("wrong-ca", "token", "TLS certificate that the given CA does not trust"),
     ("bad-token", "token", "rejected the credentials (401 Unauthorized)"),
     ("plain-http", "server", "must be an https:// URL"),
+    ("exec-command", "kubeconfig", "Slipway does not run commands from kubeconfigs"),
+    ("file-reference", "kubeconfig", "refers to a local file (client-key)"),
     ("missing-token", "token", "Required without a kubeconfig"),
 ])
 def test_unusable_credentials_are_refused_with_a_clear_message(users, kubeconfig_path, case, field, message):
@@ -85,6 +96,9 @@ def test_unusable_credentials_are_refused_with_a_clear_message(users, kubeconfig
         "bad-token": {"server": target["server"], "ca_data": target["ca_data"], "token": "not-a-valid-token"},
         "plain-http": {"server": "http://127.0.0.1:56443", "token": "abc.def"},
         "missing-token": {"server": target["server"]},
+        "exec-command": {"kubeconfig": _kubeconfig_with_user({"exec": {"command": "/bin/sh", "args": ["-c", "id"]}})},
+        "file-reference": {"kubeconfig": _kubeconfig_with_user({"client-certificate-data": "eA==",
+                                                                "client-key": "/etc/ssl/private/key.pem"})},
     }[case]
     with pytest.raises(ValidationError) as refused:
         cluster_register_existing(actor=Actor.for_user(users["admin"]), name="bad", **inputs)
