@@ -56,9 +56,10 @@ class AddonFacts:
 
 
 def _cloudwatch(endpoint: str | None) -> dict[str, Any]:
-    """fluent-bit's cloudwatch_logs takes host, port and TLS separately."""
+    """fluent-bit's cloudwatch_logs takes host, port and TLS separately (TLS stated even for AWS:
+    the plugin takes it from the output's generic ``tls`` property)."""
     if not endpoint:
-        return {}
+        return {"tls": "On"}
     url = urlparse(endpoint)
     if not url.hostname:
         raise ValueError(f"CloudWatch Logs endpoint {endpoint!r} is not a URL")

@@ -42,7 +42,7 @@ def test_fluent_bit_ships_to_the_agreed_log_group_and_stream_names():
     assert "log_group_template  /slipway/prod-eu/$kubernetes['namespace_name']" in conf
     assert "log_stream_template $kubernetes['container_name']/$kubernetes['pod_name']" in conf
     assert "region              eu-west-1" in conf
-    assert "endpoint" not in conf  # real AWS: the plugin's regional default
+    assert "endpoint" not in conf and "tls                 On" in conf  # real AWS: the regional endpoint
     account = _by_kind(manifests, "ServiceAccount", "fluent-bit")
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn:aws:iam::1:role/fb"
     assert _by_kind(manifests, "DaemonSet")["spec"]["template"]["spec"]["serviceAccountName"] == "fluent-bit"
