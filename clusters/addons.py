@@ -29,7 +29,8 @@ def addon_facts(cluster: Cluster, *, role_arns: dict[str, str] | None = None) ->
     """What the manifests need from a cluster. ``role_arns``: the aws-eks blueprint's addon_role_arns output."""
     return AddonFacts(
         cluster_name=cluster.name,
-        region=cluster.region or settings.AWS_REGION,
+        # A local cluster's region is "local"; its logs go to Slipway's own region.
+        region=cluster.region if cluster.kind != Cluster.LOCAL and cluster.region else settings.AWS_REGION,
         node_groups=list(cluster.node_groups or []),
         role_arns=dict(role_arns or {}),
         cloudwatch_endpoint=aws.endpoint_for("logs"),

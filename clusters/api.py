@@ -1,5 +1,6 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -9,9 +10,21 @@ from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
 
-from .models import Cluster
-from .selectors import cluster_list
-from .serializers import ClusterRegisterSerializer, ClusterSerializer
+from . import provisioning
+from .models import Cluster, TerraformRun
+from .selectors import cluster_list, cluster_lock, terraform_run_list
+from .serializers import (
+    ClusterCreateSerializer,
+    ClusterRegisterSerializer,
+    ClusterSerializer,
+    DestroySerializer,
+    ForceUnlockResultSerializer,
+    ForceUnlockSerializer,
+    LockSerializer,
+    RunStartSerializer,
+    TerraformRunDetailSerializer,
+    TerraformRunSerializer,
+)
 from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
 
 
@@ -20,13 +33,19 @@ def _require_admin(request, what: str) -> None:
         raise PermissionDenied(f"Only Platform admins {what}.")
 
 
+def _valid(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 @extend_schema_view(
     list=extend_schema(summary="List clusters", responses={200: ClusterSerializer(many=True), **ERROR_RESPONSES}),
     retrieve=extend_schema(summary="One cluster", responses={200: ClusterSerializer, **ERROR_RESPONSES}),
 )
-class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
+class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ClusterSerializer
-    filterset_fields = ["kind", "status", "is_default"]
+    filterset_fields = ["kind", "status", "is_default", "drift_status", "managed_by_terraform"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -40,9 +59,8 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["post"])
     def register(self, request):
         _require_admin(request, "register clusters")
-        serializer = ClusterRegisterSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        cluster = cluster_register_existing(actor=Actor.from_request(request), **serializer.validated_data)
+        data = _valid(ClusterRegisterSerializer, request)
+        cluster = cluster_register_existing(actor=Actor.from_request(request), **data)
         return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Check a cluster's health now", request=None,
@@ -59,3 +77,79 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
     def addons(self, request, pk=None):
         job = cluster_addons_start(actor=Actor.from_request(request), user=request.user, cluster=self.get_object())
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+    @extend_schema(summary="Create a cluster with Terraform (Platform admins); starts its first apply run",
+                   request=ClusterCreateSerializer, responses={201: TerraformRunSerializer, **ERROR_RESPONSES})
+    def create(self, request, *args, **kwargs):
+        data = _valid(ClusterCreateSerializer, request)
+        run = provisioning.cluster_create(actor=Actor.from_request(request), user=request.user, **data)
+        return Response(TerraformRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Start a Terraform run: plan only, apply, or drift check (Platform admins)",
+                   request=RunStartSerializer, responses={201: TerraformRunSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def runs(self, request, pk=None):
+        data = _valid(RunStartSerializer, request)
+        run = provisioning.terraform_run_start(actor=Actor.from_request(request), user=request.user,
+                                               cluster=self.get_object(), action=data["action"])
+        return Response(TerraformRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Destroy the cluster: plan -destroy, then approval (Platform admins; type the name)",
+                   request=DestroySerializer, responses={201: TerraformRunSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"], url_path="destroy")
+    def destroy_cluster(self, request, pk=None):
+        data = _valid(DestroySerializer, request)
+        run = provisioning.terraform_run_start(actor=Actor.from_request(request), user=request.user,
+                                               cluster=self.get_object(), action=TerraformRun.DESTROY,
+                                               confirm_name=data["confirm_name"])
+        return Response(TerraformRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="The Terraform state lock currently held, if any",
+                   responses={200: LockSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["get"])
+    def lock(self, request, pk=None):
+        held = cluster_lock(self.get_object())
+        return Response({"locked": held is not None, "lock": held})
+
+    @extend_schema(summary="Force-unlock a stale Terraform state lock (Platform admins; audited)",
+                   request=ForceUnlockSerializer, responses={200: ForceUnlockResultSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"], url_path="force-unlock")
+    def force_unlock(self, request, pk=None):
+        data = _valid(ForceUnlockSerializer, request)
+        output = provisioning.cluster_force_unlock(actor=Actor.from_request(request), user=request.user,
+                                                   cluster=self.get_object(), lock_id=data["lock_id"])
+        return Response({"released": data["lock_id"], "output": output})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List Terraform runs", responses={200: TerraformRunSerializer(many=True),
+                                                                 **ERROR_RESPONSES}),
+    retrieve=extend_schema(summary="One Terraform run, with its stored (redacted) log",
+                           responses={200: TerraformRunDetailSerializer, **ERROR_RESPONSES}),
+)
+class TerraformRunViewSet(viewsets.ReadOnlyModelViewSet):
+    filterset_fields = ["cluster", "action", "state"]
+    ordering_fields = ["created_at"]
+
+    def get_serializer_class(self):
+        return TerraformRunDetailSerializer if self.action == "retrieve" else TerraformRunSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return TerraformRun.objects.none()
+        return terraform_run_list(user=self.request.user)
+
+    @extend_schema(summary="Approve a plan awaiting approval: applies exactly that plan (Platform admins)",
+                   request=None, responses={200: TerraformRunSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        run = provisioning.terraform_run_approve(actor=Actor.from_request(request), user=request.user,
+                                                 run=get_object_or_404(self.get_queryset(), pk=pk))
+        return Response(TerraformRunSerializer(run).data)
+
+    @extend_schema(summary="Discard a plan awaiting approval (Platform admins)", request=None,
+                   responses={200: TerraformRunSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def discard(self, request, pk=None):
+        run = provisioning.terraform_run_discard(actor=Actor.from_request(request), user=request.user,
+                                                 run=get_object_or_404(self.get_queryset(), pk=pk))
+        return Response(TerraformRunSerializer(run).data)

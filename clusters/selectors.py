@@ -2,12 +2,18 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .models import Cluster
+from .models import Cluster, TerraformRun
 
 
-def cluster_list(*, user: Any) -> QuerySet[Cluster]:
+def cluster_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Cluster]:
     """Every role may see clusters (not their credentials): environments are placed on them."""
-    return Cluster.objects.all()
+    clusters = Cluster.objects.all()
+    filters = filters or {}
+    if filters.get("drift"):
+        clusters = clusters.filter(drift_status=filters["drift"])
+    if filters.get("status"):
+        clusters = clusters.filter(status=filters["status"])
+    return clusters
 
 
 def cluster_environments(*, user: Any, cluster: Cluster) -> QuerySet:
@@ -16,3 +22,21 @@ def cluster_environments(*, user: Any, cluster: Cluster) -> QuerySet:
     from environments.selectors import environment_list
 
     return environment_list(user=user).filter(cluster=cluster).exclude(status=Environment.DESTROYED).order_by("name")
+
+
+def terraform_run_list(*, user: Any, cluster: Cluster | None = None) -> QuerySet[TerraformRun]:
+    """Runs are visible to everyone who sees clusters; only Platform admins act on them."""
+    runs = TerraformRun.objects.select_related("cluster")
+    return runs.filter(cluster=cluster) if cluster is not None else runs
+
+
+def cluster_lock(cluster: Cluster) -> dict[str, Any] | None:
+    """The state lock currently held in S3 (Terraform's lock info), or None; None when unreadable too."""
+    if not cluster.managed_by_terraform:
+        return None
+    from . import blueprints
+
+    try:
+        return blueprints.backend(cluster).lock()
+    except Exception:  # an unreachable state bucket must not break the cluster page
+        return None

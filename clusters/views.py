@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -8,15 +11,46 @@ from django.views.decorators.http import require_POST
 from portal.accounts import rules
 from portal.audit.actor import Actor
 
-from .forms import ClusterRegisterForm
-from .selectors import cluster_environments, cluster_list
+from . import provisioning
+from .forms import ClusterCreateForm, ClusterRegisterForm
+from .models import Cluster, TerraformRun
+from .selectors import cluster_environments, cluster_list, cluster_lock, terraform_run_list
 from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
+from .terraform import TerraformError
+
+
+def _error_text(exc: Exception) -> str:
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
 
 @login_required
 def cluster_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "clusters/cluster_list.html", {"clusters": cluster_list(user=request.user),
-                                                          "can_register": rules.is_platform_admin(request.user)})
+    drift = request.GET.get("drift", "")
+    clusters = cluster_list(user=request.user, filters={"drift": drift})
+    page = Paginator(clusters, 50).get_page(request.GET.get("page"))
+    return render(request, "clusters/cluster_list.html", {
+        "clusters": page, "page": page, "drift": drift, "query": f"drift={drift}" if drift else "",
+        "drifted": cluster_list(user=request.user, filters={"drift": Cluster.DRIFTED}),
+        "can_admin": rules.is_platform_admin(request.user)})
+
+
+@login_required
+def cluster_new(request: HttpRequest) -> HttpResponse:
+    if not rules.is_platform_admin(request.user):
+        raise PermissionDenied("Only Platform admins can create clusters.")
+    form = ClusterCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = provisioning.cluster_create(actor=Actor.from_request(request), user=request.user,
+                                              **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Cluster {run.cluster.name}: Terraform run #{run.pk} started.")
+            return redirect("terraform-run-detail", run_id=run.pk)
+    return render(request, "clusters/cluster_new.html", {"form": form})
 
 
 @login_required
@@ -44,9 +78,26 @@ def cluster_register_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
     cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    runs = Paginator(terraform_run_list(user=request.user, cluster=cluster), 20).get_page(request.GET.get("page"))
     return render(request, "clusters/cluster_detail.html", {
-        "cluster": cluster, "environments": cluster_environments(user=request.user, cluster=cluster),
-        "can_change": rules.is_platform_admin(request.user)})
+        "cluster": cluster, "runs": runs, "page": runs, "lock": cluster_lock(cluster),
+        "environments": cluster_environments(user=request.user, cluster=cluster),
+        "active": cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first(),
+        "can_admin": rules.is_platform_admin(request.user), "actions": [
+            (TerraformRun.PLAN, "Plan only"), (TerraformRun.APPLY, "Plan and apply"),
+            (TerraformRun.DRIFT_CHECK, "Check drift")]})
+
+
+def _start(request: HttpRequest, cluster_id: int, **kwargs) -> HttpResponse:
+    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    try:
+        run = provisioning.terraform_run_start(actor=Actor.from_request(request), user=request.user,
+                                               cluster=cluster, **kwargs)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("cluster-detail", cluster_id=cluster.pk)
+    messages.success(request, f"Terraform run #{run.pk} ({run.action}) started.")
+    return redirect("terraform-run-detail", run_id=run.pk)
 
 
 @login_required
@@ -67,6 +118,73 @@ def cluster_addons(request: HttpRequest, cluster_id: int) -> HttpResponse:
     try:
         job = cluster_addons_start(actor=Actor.from_request(request), user=request.user, cluster=cluster)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, _error_text(exc))
         return redirect("cluster-detail", cluster_id=cluster.pk)
     return redirect("job-detail", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def cluster_run_start(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    return _start(request, cluster_id, action=request.POST.get("action", ""))
+
+
+@login_required
+@require_POST
+def cluster_destroy(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    return _start(request, cluster_id, action=TerraformRun.DESTROY, confirm_name=request.POST.get("confirm_name", ""))
+
+
+@login_required
+@require_POST
+def cluster_force_unlock(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    try:
+        provisioning.cluster_force_unlock(actor=Actor.from_request(request), user=request.user, cluster=cluster,
+                                          lock_id=request.POST.get("lock_id", ""))
+    except (ValidationError, PermissionDenied, TerraformError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, "The state lock was released. Start a new run to converge.")
+    return redirect("cluster-detail", cluster_id=cluster.pk)
+
+
+def _run(request: HttpRequest, run_id: int) -> TerraformRun:
+    return get_object_or_404(terraform_run_list(user=request.user), pk=run_id)
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run(request, run_id)
+    return render(request, "clusters/run_detail.html", {
+        "run": run, "job": run.apply_job or run.plan_job, "can_admin": rules.is_platform_admin(request.user)})
+
+
+@login_required
+def run_summary(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run's state, plan summary and approval buttons (polled by the run page while active)."""
+    return render(request, "clusters/_run_summary.html", {
+        "run": _run(request, run_id), "can_admin": rules.is_platform_admin(request.user)})
+
+
+def _decide(request: HttpRequest, run_id: int, use_case, success: str) -> HttpResponse:
+    run = _run(request, run_id)
+    try:
+        use_case(actor=Actor.from_request(request), user=request.user, run=run)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, success)
+    return redirect("terraform-run-detail", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
+    return _decide(request, run_id, provisioning.terraform_run_approve, "Plan approved: applying it now.")
+
+
+@login_required
+@require_POST
+def run_discard(request: HttpRequest, run_id: int) -> HttpResponse:
+    return _decide(request, run_id, provisioning.terraform_run_discard, "Plan discarded; nothing was applied.")

@@ -10,6 +10,8 @@ from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 
+from .hostnames.engine import hostnames_release
+from .hostnames.route53 import Route53Error
 from .kube.namespace import NamespaceStuck, delete_namespace
 from .models import Environment
 
@@ -17,12 +19,14 @@ from .models import Environment
 def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
     """Idempotent: deleting an already-deleted namespace is a no-op, so a re-run converges."""
     environment = Environment.objects.select_related("cluster", "team").get(pk=job.target_id)
-    reporter.log(f"deleting namespace {environment.namespace}")
-    reporter.progress(10, "deleting namespace")
     try:
+        # Names first, so nothing resolves to a namespace that is going away.
+        hostnames_release(environment=environment, reporter=reporter, actor=actor)
+        reporter.log(f"deleting namespace {environment.namespace}")
+        reporter.progress(10, "deleting namespace")
         with kubeclient.api_client(environment.cluster.kubeconfig) as api:
             delete_namespace(api, environment.namespace, timeout=settings.SLIPWAY_DESTROY_TIMEOUT_SECONDS)
-    except NamespaceStuck as exc:
+    except (NamespaceStuck, Route53Error) as exc:
         Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
                                                              status_message=f"destroy stuck: {exc}"[:2000])
         raise

@@ -166,3 +166,7 @@ class Rollout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment.name} r{self.revision.number} rollout"
+
+
+# Hostname models live in their own module; importing them here registers them with the app.
+from .hostnames.models import ClusterDns, DnsSweep, HostnameRecord  # noqa: E402,F401

@@ -12,6 +12,9 @@ from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 
+from .hostnames.engine import hostnames_publish
+from .hostnames.ownership import HostnameTaken
+from .hostnames.route53 import Route53Error
 from .kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
 from .kube.wait import RolloutFailed, wait_quotas_enforced, wait_ready
 from .models import Environment
@@ -39,6 +42,8 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     reporter.log(f"rendered {len(manifests)} objects for {environment.name} r{revision.number}")
     reporter.progress(10, "rendered")
     try:
+        # DNS first: a name someone else owns fails the rollout before anything is applied.
+        hostnames_publish(environment=environment, reporter=reporter, actor=actor)
         with kubeclient.api_client(environment.cluster.kubeconfig) as api:
             # Policy first (namespace, quota, limits), and workloads only once the quota is enforced.
             policy = [m for m in manifests if m["kind"] in _POLICY_KINDS]
@@ -70,7 +75,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
             reporter.log(f"waiting for {total} workload(s) to become ready")
             wait_ready(api, namespace=environment.namespace, deployments=deployments, statefulsets=statefulsets,
                        timeout=settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS, on_progress=progress)
-    except RolloutFailed as exc:
+    except (RolloutFailed, HostnameTaken, Route53Error) as exc:
         _set_status(environment, Environment.FAILED, str(exc))
         raise
     except (urllib3.exceptions.HTTPError, OSError) as exc:

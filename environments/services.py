@@ -18,6 +18,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record, audited
 from portal.jobs.services import job_create
 
+from .hostnames.services import hostname_for_new_environment, hostname_reserve
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, ImageVersion, Rollout
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 
@@ -77,6 +78,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
             raise ValidationError({"strategy": ["Choose 'rolling' or 'bluegreen'."]})
         if strategy == "bluegreen":
             snapshot["colour"] = "blue"
+        hostname = hostname_for_new_environment(cluster=cluster, name=name, team_slug=team.slug, stage=stage)
         try:
             with transaction.atomic():
                 environment = Environment.objects.create(
@@ -84,8 +86,9 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
                     stage=stage, team=team, owner_id=actor.user_id, status=Environment.PENDING,
                     expires_at=timezone.now() + timedelta(hours=ttl_hours) if ttl_hours else None,
                     backing_passwords=new_backing_passwords(blueprint), strategy=strategy,
-                    active_colour="blue" if strategy == "bluegreen" else "",
+                    active_colour="blue" if strategy == "bluegreen" else "", hostname=hostname,
                 )
+                hostname_reserve(environment)
                 revision = EnvironmentRevision.objects.create(environment=environment, number=1, snapshot=snapshot,
                                                               message="created", created_by_id=actor.user_id)
                 Environment.objects.filter(pk=environment.pk).update(current_revision=revision)

@@ -61,6 +61,8 @@ def spec_for(environment: Environment, revision: EnvironmentRevision):
     return EnvironmentSpec(
         name=environment.name, namespace=environment.namespace, team=environment.team.slug, owner=owner,
         stage=environment.stage, revision=revision.number, hostname=environment.hostname, components=components,
+        aliases=tuple(environment.hostname_records.filter(extra=True).exclude(state="retired")
+                      .values_list("name", flat=True)),
         backing_services=backing, in_cluster_backing=environment.stage != "prod",
         colour=snap.get("colour", ""), active_colour=environment.active_colour or snap.get("colour", ""),
         persistent_backing=environment.cluster.kind != "local",

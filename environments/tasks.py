@@ -5,6 +5,7 @@ from celery import shared_task
 from portal.jobs.runner import job_task
 
 from .destroy import run_destroy
+from .hostnames.tasks import dns_sweep, dns_sweep_job  # noqa: F401  (registers the tasks)
 from .rollout import run_rollout
 
 rollout = job_task("environments.rollout")(run_rollout)

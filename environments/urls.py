@@ -1,9 +1,10 @@
 """The environment pages. Each per-environment action is /environments/<id>/<action>/, named
 ``environment-<action>``, so templates and tests keep one naming rule."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
+from .hostnames import views as hostname_views
 
 # action (URL segment and name suffix) -> view
 ACTIONS = {
@@ -20,6 +21,8 @@ ACTIONS = {
     "compare": views.environment_compare,
     "clone": views.environment_clone,
     "promote": views.environment_promote,
+    "hostname": hostname_views.environment_hostname,
+    "extra-hostnames": hostname_views.environment_extra_hostnames,
 }
 NAME_OVERRIDES = {"versions": "environment-update-versions"}
 
@@ -28,6 +31,7 @@ urlpatterns = [
     path("new/", views.environment_new, name="environment-new"),
     path("new/versions/", views.version_picker, name="environment-version-picker"),
     path("import/", views.environment_import, name="environment-import"),
+    path("hostnames/", include("environments.hostnames.urls")),
     path("<int:environment_id>/", views.environment_detail, name="environment-detail"),
     *(path(f"<int:environment_id>/{action}/", view, name=NAME_OVERRIDES.get(action, f"environment-{action}"))
       for action, view in ACTIONS.items()),

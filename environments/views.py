@@ -79,7 +79,9 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
         "versions": versions_by_component(environment.blueprint),
         "revisions": environment.revisions.select_related("created_by")[:50],
         "live": live_status(environment) if environment.status not in (Environment.DESTROYED,) else None,
-        "can_change": rules.can_change(request.user, environment)})
+        "can_change": rules.can_change(request.user, environment),
+        "hostname_records": environment.hostname_records.all(), "has_dns": hasattr(environment.cluster, "dns"),
+        "is_admin": rules.is_platform_admin(request.user)})
 
 
 def _visible(request: HttpRequest, environment_id: int) -> Environment:

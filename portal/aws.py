@@ -29,6 +29,8 @@ def session(*, region: str | None = None, credentials: dict[str, str] | None = N
     return boto3.session.Session(**kwargs)
 
 
-def client(service: str, *, region: str | None = None, credentials: dict[str, str] | None = None) -> Any:
+def client(service: str, *, region: str | None = None, credentials: dict[str, str] | None = None,
+           config: Config | None = None) -> Any:
+    """A boto3 client; ``config`` is merged over the default (e.g. an adapter doing its own retries)."""
     return session(region=region, credentials=credentials).client(
-        service, endpoint_url=endpoint_for(service), config=_RETRIES)
+        service, endpoint_url=endpoint_for(service), config=_RETRIES.merge(config) if config else _RETRIES)

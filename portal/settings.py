@@ -157,7 +157,9 @@ if CELERY_BROKER_URL == "filesystem://":
     _queue.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_queue), "data_folder_out": str(_queue),
                                        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-                                       "store_processed": False}
+                                       "store_processed": False,
+                                       # kombu writes broadcast (pidbox) messages to ./control otherwise
+                                       "control_folder": str(VAR_DIR / "celery" / "control")}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered: tasks are idempotent
@@ -169,6 +171,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "environments-expire": {"task": "environments.expire", "schedule": 300.0},
     "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
+    "environments-dns-sweep": {"task": "environments.dns_sweep",
+                               "schedule": env.float("SLIPWAY_DNS_SWEEP_SECONDS", default=3600.0)},
+    "clusters-terraform-drift": {"task": "clusters.terraform_drift_check_all",
+                                 "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
+    "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
     "clusters-health": {"task": "clusters.health_check_all",
                         "schedule": env.float("SLIPWAY_CLUSTER_HEALTH_SECONDS", default=120.0)},
 }
@@ -211,6 +218,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TerraformRunActionEnum": "clusters.models.TerraformRun.ACTIONS",
+        "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
+    },
 }
 
 # AWS: one adapter (portal/aws.py) builds every client; endpoint overrides point it at moto.
@@ -225,9 +236,34 @@ SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = env.float("SLIPWAY_ROLLOUT_TIMEOUT_SECONDS", d
 SLIPWAY_EXPIRY_NOTICE_HOURS = env.float("SLIPWAY_EXPIRY_NOTICE_HOURS", default=24.0)
 SLIPWAY_EXPIRY_GRACE_MINUTES = env.float("SLIPWAY_EXPIRY_GRACE_MINUTES", default=10.0)
 SLIPWAY_DESTROY_TIMEOUT_SECONDS = env.float("SLIPWAY_DESTROY_TIMEOUT_SECONDS", default=300.0)
+# Hostnames in Route 53. The owner id goes into every ownership TXT record: give each Slipway instance that
+# shares a hosted zone its own (default: derived from SLIPWAY_INSTANCE_ID and the database, stable).
+SLIPWAY_DNS_OWNER_ID = env.str("SLIPWAY_DNS_OWNER_ID", default="")
+SLIPWAY_DNS_CHANGE_TIMEOUT_SECONDS = env.float("SLIPWAY_DNS_CHANGE_TIMEOUT_SECONDS", default=120.0)
+SLIPWAY_DNS_CHANGE_POLL_SECONDS = env.float("SLIPWAY_DNS_CHANGE_POLL_SECONDS", default=2.0)
+SLIPWAY_DNS_SWEEP_REMOVE = env.bool("SLIPWAY_DNS_SWEEP_REMOVE", default=False)  # report only unless enabled
+SLIPWAY_ROUTE53_RETRY_ATTEMPTS = env.int("SLIPWAY_ROUTE53_RETRY_ATTEMPTS", default=8)
+SLIPWAY_ROUTE53_RETRY_BASE_SECONDS = env.float("SLIPWAY_ROUTE53_RETRY_BASE_SECONDS", default=0.5)
+SLIPWAY_ROUTE53_RETRY_MAX_SECONDS = env.float("SLIPWAY_ROUTE53_RETRY_MAX_SECONDS", default=20.0)
 
 # Terraform: a local filesystem mirror of providers (no registry is reachable from many networks).
 SLIPWAY_TERRAFORM_PLUGIN_MIRROR = env.str("SLIPWAY_TERRAFORM_PLUGIN_MIRROR", default="")
+# Blueprints: one folder of Terraform code per cluster kind (local, aws-eks).
+SLIPWAY_TERRAFORM_BLUEPRINTS_DIR = Path(env.str("SLIPWAY_TERRAFORM_BLUEPRINTS_DIR",
+                                                default=str(BASE_DIR / "clusters" / "terraform")))
+SLIPWAY_TERRAFORM_BIN = env.str("SLIPWAY_TERRAFORM_BIN", default="terraform")
+# One working directory per cluster under here (blueprint copy, tfvars, saved plans, CLI config).
+SLIPWAY_TERRAFORM_DIR = Path(env.str("SLIPWAY_TERRAFORM_DIR", default=str(VAR_DIR / "terraform")))
+# Remote state: one S3 bucket (created when missing), one key per cluster, S3-native locking.
+SLIPWAY_TERRAFORM_STATE_BUCKET = env.str("SLIPWAY_TERRAFORM_STATE_BUCKET", default="slipway-terraform-state")
+# Blueprints whose plans apply without a Platform admin's approval.
+SLIPWAY_TERRAFORM_AUTO_APPROVE = env.list("SLIPWAY_TERRAFORM_AUTO_APPROVE", default=["local"])
+# Extra inputs per blueprint for every cluster of that kind (JSON), e.g. {"aws-eks": {"nat_gateway_mode": "per_az"}}.
+SLIPWAY_TERRAFORM_BLUEPRINT_VARS = env.json("SLIPWAY_TERRAFORM_BLUEPRINT_VARS", default={})
+SLIPWAY_TERRAFORM_TIMEOUT_SECONDS = env.float("SLIPWAY_TERRAFORM_TIMEOUT_SECONDS", default=3600.0)
+# `local` clusters: API server ports handed out from this range, cluster files under this directory.
+SLIPWAY_LOCAL_CLUSTER_PORTS = env.str("SLIPWAY_LOCAL_CLUSTER_PORTS", default="56500-56599")
+SLIPWAY_LOCAL_CLUSTERS_DIR = Path(env.str("SLIPWAY_LOCAL_CLUSTERS_DIR", default=str(VAR_DIR / "local-clusters")))
 
 # Single sign-on (OpenID Connect), off unless SLIPWAY_OIDC_ENABLED.
 SLIPWAY_OIDC_ENABLED = env.bool("SLIPWAY_OIDC_ENABLED", default=False)

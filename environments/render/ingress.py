@@ -1,4 +1,4 @@
-"""The environment's single Ingress: one host, one path per exposed component."""
+"""The environment's single Ingress: one rule per hostname (primary, then extra), one path per exposed component."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from .workloads import SERVICE_PORT
 
 
 def render_ingress(spec: EnvironmentSpec) -> list[dict]:
-    """An Ingress named after the environment, or nothing when there is no hostname or nothing to expose."""
+    """An Ingress named after the environment (one rule per hostname: the primary one, then the extra ones),
+    or nothing when there is no hostname or nothing to expose."""
     exposed = [c for c in spec.components if c.port is not None and c.ingress_path]
     if not spec.hostname or not exposed:
         return []
@@ -23,7 +24,8 @@ def render_ingress(spec: EnvironmentSpec) -> list[dict]:
         }
         for c in exposed
     ]
-    ingress_spec: dict = {"rules": [{"host": spec.hostname, "http": {"paths": paths}}]}
+    hosts = (spec.hostname, *spec.aliases)
+    ingress_spec: dict = {"rules": [{"host": host, "http": {"paths": paths}} for host in hosts]}
     if spec.ingress_class:
         ingress_spec["ingressClassName"] = spec.ingress_class
     return [

@@ -66,6 +66,7 @@ class EnvironmentSpec:
     stage: str  # dev|qa|staging|prod
     revision: int  # revision number (goes into an annotation, NOT into names)
     hostname: str = ""  # Ingress host; no Ingress when empty
+    aliases: tuple[str, ...] = ()  # extra Ingress hosts (same paths), only with a hostname
     components: tuple[ComponentSpec, ...] = ()
     backing_services: tuple[BackingServiceSpec, ...] = ()
     colour: str = ""  # "" | "blue" | "green": the colour being rendered

@@ -39,8 +39,10 @@ def validate(spec: EnvironmentSpec) -> None:
                           "(not a blue/green environment)")
     if spec.active_colour not in COLOURS:
         raise RenderError(f"active_colour {spec.active_colour!r} must be one of '', 'blue', 'green'")
-    if spec.hostname and (len(spec.hostname) > 253 or not _DNS1123_SUBDOMAIN.match(spec.hostname)):
-        raise RenderError(f"hostname {spec.hostname!r} is not a valid lower-case DNS name")
+    for host in (spec.hostname, *spec.aliases):
+        if host and (len(host) > 253 or not _DNS1123_SUBDOMAIN.match(host)):
+            raise RenderError(f"hostname {host!r} is not a valid lower-case DNS name")
+    _unique("hostname", (spec.hostname, *spec.aliases))
     if spec.ingress_class and not _DNS1123_SUBDOMAIN.match(spec.ingress_class):
         raise RenderError(f"ingress_class {spec.ingress_class!r} is not a valid name")
     _label("ingress_controller_namespace", spec.ingress_controller_namespace)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.stack.fixtures import in_ci
+from tests.stack.fixtures import in_ci, stack_up
 
 from .support import ARTIFACTS, SERVER_ROLLOUT_TIMEOUT_SECONDS, LiveAsgiServer
 
@@ -58,15 +59,31 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+def _terraform_overrides(root: Path) -> tuple[dict, dict[str, str]]:
+    """The server's Terraform settings: S3 state on the moto server, its own dirs, bucket and ports.
+
+    Plans wait for approval here (no auto-approve), so a journey can approve one in the browser.
+    """
+    moto, terraform = stack_up("moto"), stack_up("terraform")
+    settings = {"AWS_ENDPOINT_URL": moto["AWS_ENDPOINT_URL"], "SLIPWAY_TERRAFORM_BIN": terraform["TERRAFORM"],
+                "SLIPWAY_TERRAFORM_DIR": root / "tf", "SLIPWAY_LOCAL_CLUSTERS_DIR": root / "local",
+                "SLIPWAY_TERRAFORM_STATE_BUCKET": f"t-e2e-tfstate-{uuid.uuid4().hex[:10]}",
+                "SLIPWAY_LOCAL_CLUSTER_PORTS": "56700-56799", "SLIPWAY_TERRAFORM_AUTO_APPROVE": []}
+    environ = {k: moto[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    return settings, environ
+
+
 @pytest.fixture(scope="package")
-def live_asgi_server(django_db_setup, django_db_blocker) -> Iterator[LiveAsgiServer]:
+def live_asgi_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[LiveAsgiServer]:
     """daphne serving the whole app (HTTP + websockets) against the test database."""
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
             _unavailable("the live server needs a database another process can open (PostgreSQL), "
                          "not in-memory SQLite")
-        server = LiveAsgiServer(log_path=ARTIFACTS / "server.log",
-                                settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS})
+        terraform_settings, environ = _terraform_overrides(tmp_path_factory.mktemp("e2e-terraform"))
+        server = LiveAsgiServer(log_path=ARTIFACTS / "server.log", environ=environ,
+                                settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS,
+                                                    **terraform_settings})
         # Forked inside unblock(): the child inherits database access being allowed.
         server.start()
     yield server

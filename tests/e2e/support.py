@@ -51,12 +51,13 @@ class LiveAsgiServer:
     host = "127.0.0.1"
 
     def __init__(self, *, log_path: Path, startup_timeout: float = 60.0,
-                 settings_overrides: dict[str, Any] | None = None) -> None:
+                 settings_overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> None:
         self.log_path = log_path
         self.startup_timeout = startup_timeout
         # Applied in the child only: the server is forked once per package, so a test's ``settings``
         # fixture cannot reach it, and the test process keeps its own values.
         self.settings_overrides = dict(settings_overrides or {})
+        self.environ = dict(environ or {})  # environment variables of the child only (e.g. AWS keys for moto)
         self.process: DaphneProcess | None = None
         self.port = 0
 
@@ -132,6 +133,7 @@ class LiveAsgiServer:
             settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, self.host]
         for name, value in self.settings_overrides.items():
             setattr(settings, name, value)
+        os.environ.update(self.environ)
         # Keep the server's output out of pytest's capture: it goes to test-artifacts/e2e/server.log.
         log = open(self.log_path, "a", buffering=1, encoding="utf-8")  # stays open for the life of the child
         os.dup2(log.fileno(), 1)

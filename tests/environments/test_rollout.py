@@ -7,7 +7,6 @@ from django.core.management import call_command
 from kubernetes import client as k8s
 
 from clusters.services import cluster_register
-from environments.kube.namespace import delete_namespace
 from environments.models import Blueprint, Component, Environment
 from environments.services import environment_create
 from portal.audit.actor import Actor
@@ -23,14 +22,6 @@ def local_cluster(db, kubeconfig_path, settings):
     call_command("seed_demo_blueprint", verbosity=0)
     return cluster_register(actor=Actor.system("test"), name="local", kind="local",
                             kubeconfig=Path(kubeconfig_path).read_text(), make_default=True)
-
-
-@pytest.fixture
-def cleanup_namespaces(kube_client):
-    names: list[str] = []
-    yield names
-    for name in names:
-        delete_namespace(kube_client, name, timeout=60)
 
 
 def create(user, team, cluster, name, **overrides):

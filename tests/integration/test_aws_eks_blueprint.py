@@ -19,12 +19,11 @@ import pytest
 
 from clusters.terraform_config import cli_config, plugin_mirror
 from tests.stack.fixtures import stack_up
+from tests.stack.fixtures_terraform import moto_managed_policy_prefix
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 BLUEPRINT = Path(__file__).resolve().parents[2] / "clusters" / "terraform" / "aws-eks"
-MANAGED_POLICIES = ["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController", "AmazonEKSWorkerNodePolicy",
-                    "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
 
 
 class Terraform:
@@ -49,28 +48,6 @@ class Terraform:
              f'-backend-config=endpoints={{s3="{endpoint}"}}', "-backend-config=use_path_style=true",
              "-backend-config=skip_credentials_validation=true", "-backend-config=skip_requesting_account_id=true",
              "-backend-config=skip_metadata_api_check=true")
-
-
-def _managed_policy_prefix(iam) -> str | None:
-    """None when moto serves the AWS-managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES, set by the stack).
-
-    A moto server started before that setting lacks them; then copies of the real documents are
-    created as customer-managed policies and the module is pointed at them.
-    """
-    try:
-        iam.get_policy(PolicyArn=f"arn:aws:iam::aws:policy/{MANAGED_POLICIES[0]}")
-        return None
-    except iam.exceptions.NoSuchEntityException:
-        from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-        documents = json.loads(aws_managed_policies_data)
-        for name in MANAGED_POLICIES:
-            try:
-                iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(documents[name]["Document"]))
-            except iam.exceptions.EntityAlreadyExistsException:
-                pass
-        account = iam.get_policy(PolicyArn=f"arn:aws:iam::123456789012:policy/{MANAGED_POLICIES[0]}")
-        return account["Policy"]["Arn"].rsplit("/", 1)[0]
 
 
 @pytest.fixture
@@ -110,7 +87,7 @@ def test_aws_eks_blueprint_plans_applies_and_destroys_against_moto(eks_workdir):
         "aws_skip_metadata_api_check": True,
         # moto does not implement EKS access entries; see the blueprint's README.
         "cluster_access_config": False,
-        "managed_policy_arn_prefix": _managed_policy_prefix(iam),
+        "managed_policy_arn_prefix": moto_managed_policy_prefix(iam),
     }
     (workdir / "slipway.auto.tfvars.json").write_text(json.dumps(variables))
     key = f"clusters/{name}/terraform.tfstate"

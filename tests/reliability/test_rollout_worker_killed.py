@@ -2,14 +2,10 @@
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from kubernetes import client as k8s
@@ -21,32 +17,16 @@ from environments.services import environment_create
 from portal.audit.actor import Actor
 from portal.jobs.models import Job
 from tests.factories import TeamFactory, UserFactory
+from tests.reliability import worker
+from tests.reliability.worker import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "slw-it-killed"
 
 
-def start_worker(url: str, queue: str, tmp_path: Path) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": url,
-           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "SLIPWAY_VAR_DIR": str(tmp_path), "SLIPWAY_CELERY_VISIBILITY_TIMEOUT": "5",
-           "SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": "120",
-           "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS)}
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
-                             "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+def start_worker(url: str, queue: str, tmp_path: Path):
+    return worker.start_worker(url, queue, tmp_path, SLIPWAY_ROLLOUT_TIMEOUT_SECONDS="120")
 
 
 def test_killed_worker_mid_rollout_is_redelivered_and_converges(redis_url, kubeconfig_path, kube_client, tmp_path):

@@ -19,6 +19,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,59 +78,14 @@ def workdir(ctx: Context) -> Path:
     return ctx.dir("kwok")
 
 
-def cluster_dir(ctx: Context) -> Path:
-    return workdir(ctx) / "clusters" / CLUSTER
-
-
-def kubeconfig_file(ctx: Context) -> Path:
-    return workdir(ctx) / f"{CLUSTER}.kubeconfig"
-
-
 def logs_dir(ctx: Context) -> Path:
     """Root of the CRI-format pod log files that kwok serves (SLIPWAY_KWOK_LOGS_DIR)."""
     return ctx.dir("kwok-logs")
 
 
-def _kwokctl(ctx: Context, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    # Inherited KWOK_* variables would override our config file (kwok reads env after files).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KWOK_")}
-    env.update(KWOK_WORKDIR=str(workdir(ctx)), KWOK_KUBE_VERSION=_pinned("KUBE_VERSION"))
-    try:
-        return subprocess.run([str(binaries()["kwokctl"]), "--name", CLUSTER, *args], env=env, text=True,
-                              capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise StackError(f"kube: kwokctl {' '.join(args[:2])} did not finish within {timeout:.0f}s") from exc
-
-
-def _log_run(ctx: Context, proc: subprocess.CompletedProcess[str]) -> None:
-    with ctx.logfile("kube").open("a") as log:
-        log.write(f"$ {' '.join(map(str, proc.args))}\n{proc.stdout}{proc.stderr}\n")
-
-
-def _ours(ctx: Context, pid: int) -> bool:
-    # Components run with our workdir in their arguments; a recycled pid would not.
-    try:
-        return str(workdir(ctx)).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _component_pids(ctx: Context) -> dict[str, int]:
-    """Pids of the components kwokctl started for this stack, from its pid files."""
-    pids = {}
-    for pidfile in (cluster_dir(ctx) / "pids").glob("*.pid"):
-        try:
-            pids[pidfile.stem] = int(pidfile.read_text().strip())
-        except (ValueError, OSError):
-            continue
-    return pids
-
-
 def api_client(ctx: Context | None = None) -> ApiClient:
     """A kubernetes ApiClient for the stack's cluster (the Python client is imported lazily)."""
-    from kubernetes import config
-
-    return config.new_client_from_config(config_file=str(kubeconfig_file(ctx or Context.default())))
+    return KwokCluster.stack(ctx or Context.default()).api_client()
 
 
 def _wait_until(what: str, probe: Any, timeout: float) -> Any:
@@ -147,45 +103,186 @@ def _wait_until(what: str, probe: Any, timeout: float) -> Any:
         time.sleep(0.2)
 
 
-def _seed(ctx: Context, client: ApiClient) -> None:
-    """Create the fake nodes and the default ClusterLogs if missing (idempotent)."""
-    from kubernetes import client as k8s
-    from kubernetes.client.rest import ApiException
+@dataclass(frozen=True)
+class KwokCluster:
+    """One kwokctl cluster (binary runtime): the stack's shared ``slipway`` or another one by name.
 
-    core, custom = k8s.CoreV1Api(client), k8s.CustomObjectsApi(client)
-    _wait_until("apiserver", lambda: core.list_namespace(limit=1) is not None, 60)
-    nodes = yaml.safe_load(NODES_MANIFEST.read_text())["items"]
-    for node in nodes:
+    Slipway's ``local`` Terraform blueprint starts one of these per Slipway cluster, each on its
+    own port and in its own work directory, so it never touches the shared test-stack cluster.
+    """
+
+    name: str
+    port: int
+    workdir: Path
+    logs_root: Path
+    log: Path
+
+    @classmethod
+    def stack(cls, ctx: Context) -> KwokCluster:
+        return cls(name=CLUSTER, port=KUBE_PORT, workdir=workdir(ctx), logs_root=logs_dir(ctx),
+                   log=ctx.logfile("kube"))
+
+    @classmethod
+    def standalone(cls, name: str, port: int, root: Path) -> KwokCluster:
+        """A cluster whose whole state (pki, etcd, pids, logs) lives under ``root``."""
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "logs").mkdir(exist_ok=True)
+        return cls(name=name, port=port, workdir=root, logs_root=root / "logs", log=root / "kwokctl.log")
+
+    @property
+    def cluster_dir(self) -> Path:
+        return self.workdir / "clusters" / self.name
+
+    @property
+    def kubeconfig_file(self) -> Path:
+        return self.workdir / f"{self.name}.kubeconfig"
+
+    def kwokctl(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        # Inherited KWOK_* variables would override our config file (kwok reads env after files).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KWOK_")}
+        env.update(KWOK_WORKDIR=str(self.workdir), KWOK_KUBE_VERSION=_pinned("KUBE_VERSION"))
         try:
-            core.create_node(node)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-    # Pods without a registered log file get this (empty) one, like a container that prints nothing.
-    default_log = logs_dir(ctx) / "default.log"
-    default_log.touch()
-    body = {"apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION}", "kind": "ClusterLogs",
-            "metadata": {"name": DEFAULT_CLUSTER_LOGS},
-            "spec": {"logs": [{"logsFile": str(default_log), "follow": True}]}}
+            return subprocess.run([str(binaries()["kwokctl"]), "--name", self.name, *args], env=env, text=True,
+                                  capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise StackError(f"kube: kwokctl {' '.join(args[:2])} did not finish within {timeout:.0f}s") from exc
 
-    def create_default_logs() -> bool:
-        # Retried: kwokctl installs the CRD just before returning and it may not be served yet.
+    def _log_run(self, proc: subprocess.CompletedProcess[str]) -> None:
+        with self.log.open("a") as log:
+            log.write(f"$ {' '.join(map(str, proc.args))}\n{proc.stdout}{proc.stderr}\n")
+
+    def ours(self, pid: int) -> bool:
+        # Components run with our cluster directory in their arguments; a recycled pid would not.
         try:
-            custom.create_cluster_custom_object(KWOK_GROUP, KWOK_VERSION, "clusterlogs", body)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-        return True
+            return str(self.cluster_dir).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
 
-    _wait_until("ClusterLogs CRD", create_default_logs, 30)
-    names = {n["metadata"]["name"] for n in nodes}
+    def component_pids(self) -> dict[str, int]:
+        """Pids of the components kwokctl started for this cluster, from its pid files."""
+        pids = {}
+        for pidfile in (self.cluster_dir / "pids").glob("*.pid"):
+            try:
+                pids[pidfile.stem] = int(pidfile.read_text().strip())
+            except (ValueError, OSError):
+                continue
+        return pids
 
-    def nodes_ready() -> bool:
-        ready = {n.metadata.name for n in core.list_node(label_selector="type=kwok").items
-                 if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])}
-        return names <= ready
+    def apiserver_alive(self) -> bool:
+        pid = self.component_pids().get("kube-apiserver")
+        return pid is not None and self.ours(pid)
 
-    _wait_until("kwok nodes", nodes_ready, 60)
+    def running(self) -> bool:
+        return self.apiserver_alive() and port_open(self.port) and self.kubeconfig_file.exists()
+
+    def api_client(self) -> ApiClient:
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig_file))
+
+    def create(self) -> None:
+        """Start the cluster (recreating a leftover one) and seed its nodes. Raises StackError."""
+        if port_open(self.port) and not self.apiserver_alive():
+            raise StackError(f"kube: port {self.port} is in use by something else; choose another port")
+        bins = _ensure_binaries()
+        # A cluster left over from a crash or reboot is recreated, not resumed: its saved config
+        # may name another port or binary version, and its etcd data has no value to tests.
+        if self.cluster_dir.exists():
+            self.delete()
+        say(f"kube: starting kwok cluster {self.name!r} on https://127.0.0.1:{self.port}")
+        proc = self.kwokctl(
+            "create", "cluster", "--runtime", "binary", "-c", str(KWOKCTL_CONFIG),
+            "--kube-apiserver-port", str(self.port),
+            "--kubeconfig", "",  # never touch ~/.kube/config; we write our own file below
+            "--etcd-binary", str(bins["etcd"]), "--kube-apiserver-binary", str(bins["kube-apiserver"]),
+            "--kube-controller-manager-binary", str(bins["kube-controller-manager"]),
+            "--kube-scheduler-binary", str(bins["kube-scheduler"]),
+            "--kwok-controller-binary", str(bins["kwok"]),
+            "--wait", "60s", "--timeout", "120s",
+        )
+        self._log_run(proc)
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            self.delete()
+            raise StackError(f"kube: kwokctl create cluster failed (exit {proc.returncode}):\n{tail}")
+        kubeconfig = self.kwokctl("get", "kubeconfig")
+        if kubeconfig.returncode != 0:
+            raise StackError(f"kube: kwokctl get kubeconfig failed: {kubeconfig.stderr}")
+        self.kubeconfig_file.write_text(kubeconfig.stdout)
+        self.kubeconfig_file.chmod(0o600)
+        self.seed()
+
+    def seed(self) -> None:
+        """Create the fake nodes and the default ClusterLogs if missing (idempotent)."""
+        from kubernetes import client as k8s
+        from kubernetes.client.rest import ApiException
+
+        client = self.api_client()
+        try:
+            core, custom = k8s.CoreV1Api(client), k8s.CustomObjectsApi(client)
+            _wait_until("apiserver", lambda: core.list_namespace(limit=1) is not None, 60)
+            nodes = yaml.safe_load(NODES_MANIFEST.read_text())["items"]
+            for node in nodes:
+                try:
+                    core.create_node(node)
+                except ApiException as exc:
+                    if exc.status != 409:
+                        raise
+            # Pods without a registered log file get this (empty) one, like a container that prints nothing.
+            self.logs_root.mkdir(parents=True, exist_ok=True)
+            default_log = self.logs_root / "default.log"
+            default_log.touch()
+            body = {"apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION}", "kind": "ClusterLogs",
+                    "metadata": {"name": DEFAULT_CLUSTER_LOGS},
+                    "spec": {"logs": [{"logsFile": str(default_log), "follow": True}]}}
+
+            def create_default_logs() -> bool:
+                # Retried: kwokctl installs the CRD just before returning and it may not be served yet.
+                try:
+                    custom.create_cluster_custom_object(KWOK_GROUP, KWOK_VERSION, "clusterlogs", body)
+                except ApiException as exc:
+                    if exc.status != 409:
+                        raise
+                return True
+
+            _wait_until("ClusterLogs CRD", create_default_logs, 30)
+            names = {n["metadata"]["name"] for n in nodes}
+
+            def nodes_ready() -> bool:
+                ready = {n.metadata.name for n in core.list_node(label_selector="type=kwok").items
+                         if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])}
+                return names <= ready
+
+            _wait_until("kwok nodes", nodes_ready, 60)
+        finally:
+            client.close()
+
+    def delete(self) -> None:
+        """Stop every component and remove the cluster's files (idempotent)."""
+        if not self.cluster_dir.exists():
+            self.kubeconfig_file.unlink(missing_ok=True)
+            return
+        pids = list(self.component_pids().values())
+        if os.access(binaries()["kwokctl"], os.X_OK):
+            self._log_run(self.kwokctl("delete", "cluster", timeout=60))
+        # kwokctl kills by its pid files; make sure nothing it started outlives it anyway.
+        for pid in filter(self.ours, pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(self.cluster_dir, ignore_errors=True)
+        self.kubeconfig_file.unlink(missing_ok=True)
+        # The Logs objects lived in etcd and are gone; their files would only mislead the next run.
+        shutil.rmtree(self.logs_root, ignore_errors=True)
+
+
+def cluster_dir(ctx: Context) -> Path:
+    return KwokCluster.stack(ctx).cluster_dir
+
+
+def kubeconfig_file(ctx: Context) -> Path:
+    return KwokCluster.stack(ctx).kubeconfig_file
 
 
 @contextmanager
@@ -210,81 +307,24 @@ class Kube:
             return self._up(ctx)
 
     def _up(self, ctx: Context) -> dict[str, str]:
-        if self.status(ctx):
-            client = api_client(ctx)
-            try:
-                _seed(ctx, client)  # cheap, and repairs nodes a test may have deleted
-            finally:
-                client.close()
+        cluster = KwokCluster.stack(ctx)
+        if cluster.running():
+            cluster.seed()  # cheap, and repairs nodes a test may have deleted
             return self.facts(ctx)
-        if port_open(KUBE_PORT) and not self._apiserver_alive(ctx):
+        if port_open(KUBE_PORT) and not cluster.apiserver_alive():
             raise StackError(f"kube: port {KUBE_PORT} is in use by something else; "
                              "set SLIPWAY_STACK_KUBE_PORT to a free port")
-        bins = _ensure_binaries()
         started = time.monotonic()
-        # A cluster left over from a crash or reboot is recreated, not resumed: its saved config
-        # may name another port or binary version, and its etcd data has no value to tests.
-        if cluster_dir(ctx).exists():
-            self._down(ctx)
-        say(f"kube: starting kwok cluster {CLUSTER!r} on https://127.0.0.1:{KUBE_PORT}")
-        proc = _kwokctl(
-            ctx, "create", "cluster", "--runtime", "binary", "-c", str(KWOKCTL_CONFIG),
-            "--kube-apiserver-port", str(KUBE_PORT),
-            "--kubeconfig", "",  # never touch ~/.kube/config; we write our own file below
-            "--etcd-binary", str(bins["etcd"]), "--kube-apiserver-binary", str(bins["kube-apiserver"]),
-            "--kube-controller-manager-binary", str(bins["kube-controller-manager"]),
-            "--kube-scheduler-binary", str(bins["kube-scheduler"]),
-            "--kwok-controller-binary", str(bins["kwok"]),
-            "--wait", "60s", "--timeout", "120s",
-        )
-        _log_run(ctx, proc)
-        if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr)[-3000:]
-            self._down(ctx)
-            raise StackError(f"kube: kwokctl create cluster failed (exit {proc.returncode}):\n{tail}")
-        kubeconfig = _kwokctl(ctx, "get", "kubeconfig")
-        if kubeconfig.returncode != 0:
-            raise StackError(f"kube: kwokctl get kubeconfig failed: {kubeconfig.stderr}")
-        kubeconfig_file(ctx).write_text(kubeconfig.stdout)
-        kubeconfig_file(ctx).chmod(0o600)
-        client = api_client(ctx)
-        try:
-            _seed(ctx, client)
-        finally:
-            client.close()
+        cluster.create()
         say(f"kube: up in {time.monotonic() - started:.1f}s (KUBECONFIG={kubeconfig_file(ctx)})")
         return self.facts(ctx)
 
     def down(self, ctx: Context) -> None:
         with _locked(ctx):
-            self._down(ctx)
-
-    def _down(self, ctx: Context) -> None:
-        if not cluster_dir(ctx).exists():
-            return
-        pids = list(_component_pids(ctx).values())
-        if os.access(binaries()["kwokctl"], os.X_OK):
-            _log_run(ctx, _kwokctl(ctx, "delete", "cluster", timeout=60))
-        # kwokctl kills by its pid files; make sure nothing it started outlives it anyway.
-        for pid in filter(lambda pid: _ours(ctx, pid), pids):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        shutil.rmtree(cluster_dir(ctx), ignore_errors=True)
-        kubeconfig_file(ctx).unlink(missing_ok=True)
-        # The Logs objects lived in etcd and are gone; their files would only mislead the next run.
-        shutil.rmtree(ctx.root / "kwok-logs", ignore_errors=True)
-
-    @staticmethod
-    def _apiserver_alive(ctx: Context) -> bool:
-        pid = _component_pids(ctx).get("kube-apiserver")
-        return pid is not None and _ours(ctx, pid)
+            KwokCluster.stack(ctx).delete()
 
     def status(self, ctx: Context) -> str | None:
-        if self._apiserver_alive(ctx) and port_open(KUBE_PORT) and kubeconfig_file(ctx).exists():
-            return f"https://127.0.0.1:{KUBE_PORT}"
-        return None
+        return f"https://127.0.0.1:{KUBE_PORT}" if KwokCluster.stack(ctx).running() else None
 
 
 # --- Pod logs -------------------------------------------------------------------------------
@@ -370,3 +410,47 @@ def append_pod_log(namespace: str, pod: str, container: str, text: str, *, strea
     with path.open("a") as log:  # one write per call: a follower never sees half a batch
         log.write(_cri_lines(text, stream))
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.stack.kube up|down|status --name N --port P --dir D``: one standalone cluster.
+
+    This is what the ``local`` Terraform blueprint's provisioners run; ``up`` is idempotent and
+    prints the kubeconfig path, ``down`` stops and deletes the cluster and its files.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tests.stack.kube", description=main.__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True, type=Path, help="where the cluster keeps all its state")
+    parser.add_argument("--purge", action="store_true", help="down: also remove the directory (nothing is left)")
+    args = parser.parse_args(argv)
+    if args.name == CLUSTER and args.port == KUBE_PORT:
+        parser.error(f"{CLUSTER!r} on port {KUBE_PORT} is the shared test-stack cluster; use `python -m tests.stack`")
+    cluster = KwokCluster.standalone(args.name, args.port, args.dir)
+    with (args.dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if args.command == "up":
+                if cluster.running():
+                    cluster.seed()
+                else:
+                    cluster.create()
+                print(cluster.kubeconfig_file)
+            elif args.command == "down":
+                cluster.delete()
+                if args.purge:
+                    shutil.rmtree(args.dir, ignore_errors=True)
+            else:
+                print("running" if cluster.running() else "stopped")
+        except StackError as exc:
+            print(f"[kube] {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""A real Celery worker on the test database, for tests that kill one mid-task."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_worker(url: str, queue: str, var_dir: Path, **env: str) -> subprocess.Popen:
+    """``celery worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings."""
+    db = connection.settings_dict
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": url,
+               "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+               "SLIPWAY_VAR_DIR": str(var_dir), "SLIPWAY_CELERY_VISIBILITY_TIMEOUT": "5",
+               "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS), **env}
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
+                             "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=environ,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
