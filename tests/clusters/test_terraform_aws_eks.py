@@ -2,6 +2,9 @@
 
 The AWS side runs for real up to moto's boundary. An EKS endpoint on moto is a made-up host name,
 so the Kubernetes side (add-ons, health) is unreachable: the run must then fail saying exactly that.
+moto gives every EKS cluster of one server process the same OIDC issuer, so two aws-eks applies on
+the same moto at once share one IAM OIDC provider: do not run these next to
+tests/integration/test_aws_eks_blueprint.py on a shared moto server.
 """
 
 import json
