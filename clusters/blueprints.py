@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from portal import aws
+
 from .models import Cluster
 from .terraform import Backend, Workspace
 
@@ -50,15 +52,37 @@ def initial_vars(kind: str) -> dict[str, Any]:
     return {"api_port": free_local_port()} if kind == Cluster.LOCAL else {}
 
 
+# The AWS APIs the aws-eks blueprint's provider calls (its `aws_endpoints` variable).
+EKS_SERVICES = ("autoscaling", "ec2", "eks", "iam", "logs", "sts")
+
+
+def _aws_endpoint_vars() -> dict[str, Any]:
+    """The AWS adapter's endpoint overrides (the moto server here) as aws-eks inputs; {} on real AWS.
+
+    Terraform then talks to the same endpoints as every boto3 client of Slipway, as the S3 backend does.
+    """
+    endpoints = {service: aws.endpoint_for(service) for service in EKS_SERVICES if aws.endpoint_for(service)}
+    if not endpoints:
+        return {}
+    return {"aws_endpoints": endpoints, "aws_skip_credentials_validation": True, "aws_skip_metadata_api_check": True}
+
+
 def variables(cluster: Cluster) -> dict[str, Any]:
-    """The ``*.auto.tfvars.json`` content for a cluster."""
+    """The ``*.auto.tfvars.json`` content for a cluster.
+
+    Precedence (last wins): what Slipway derives, ``SLIPWAY_TERRAFORM_BLUEPRINT_VARS`` for the kind,
+    the cluster's own ``terraform_vars``. An empty Kubernetes version keeps the blueprint's default.
+    """
     common = {"cluster_name": cluster.name, "region": cluster.region or settings.AWS_REGION,
-              "kubernetes_version": cluster.kubernetes_version, "node_groups": cluster.node_groups}
+              "node_groups": cluster.node_groups}
+    if cluster.kubernetes_version:
+        common["kubernetes_version"] = cluster.kubernetes_version
     if cluster.kind == Cluster.LOCAL:
         return {**common, "api_port": cluster.terraform_vars["api_port"],
                 "state_dir": str(Path(settings.SLIPWAY_LOCAL_CLUSTERS_DIR) / cluster.name),
                 "python": sys.executable, "project_dir": str(settings.BASE_DIR)}
-    return {**common, **cluster.terraform_vars}
+    configured = settings.SLIPWAY_TERRAFORM_BLUEPRINT_VARS.get(cluster.kind) or {}
+    return {**common, **_aws_endpoint_vars(), **configured, **cluster.terraform_vars}
 
 
 def backend(cluster: Cluster) -> Backend:

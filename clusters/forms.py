@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import json
 
 from django import forms
@@ -22,3 +24,27 @@ class ClusterCreateForm(forms.Form):
             return json.loads(self.cleaned_data["node_groups"] or "[]")
         except ValueError as exc:
             raise forms.ValidationError(f"Node groups are not valid JSON: {exc}") from exc
+
+
+class ClusterRegisterForm(forms.Form):
+    """An existing cluster: a kubeconfig (pasted or uploaded), or endpoint + CA + token."""
+
+    name = forms.SlugField(max_length=63, help_text="Lower-case letters, digits and '-'.")
+    kubeconfig = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "autocomplete": "off", "spellcheck": "false"}),
+                                 required=False, help_text="Paste a kubeconfig (its current context is used).")
+    kubeconfig_file = forms.FileField(required=False, label="or upload a kubeconfig file")
+    server = forms.CharField(max_length=300, required=False, label="API server endpoint",
+                             help_text="https://… — instead of a kubeconfig, with a token")
+    ca_data = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}), required=False,
+                              label="CA certificate (base64 PEM)", help_text="certificate-authority-data")
+    # render_value=False: a refused token is never sent back to the browser.
+    token = forms.CharField(widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                            required=False, label="Bearer token")
+    make_default = forms.BooleanField(required=False, label="Default cluster for new environments")
+
+    def credentials(self) -> dict[str, str]:
+        data = self.cleaned_data
+        upload = data.get("kubeconfig_file")
+        kubeconfig = upload.read().decode("utf-8", errors="replace") if upload else data.get("kubeconfig", "")
+        return {"kubeconfig": kubeconfig, "server": data.get("server", ""), "ca_data": data.get("ca_data", ""),
+                "token": data.get("token", "")}

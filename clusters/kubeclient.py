@@ -8,8 +8,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.utils import parse_quantity
 
 
 class KubeconfigError(ValueError):
@@ -36,17 +40,115 @@ def parse_kubeconfig(text: str) -> dict[str, Any]:
     return {"context": current, "server": server}
 
 
-def api_client(kubeconfig: str) -> client.ApiClient:
-    """An ApiClient for the kubeconfig's current context (nothing is written to disk)."""
-    return config.new_client_from_config_dict(yaml.safe_load(kubeconfig))
+def api_client(kubeconfig: str, *, retries: int | None = None) -> client.ApiClient:
+    """An ApiClient for the kubeconfig's current context (nothing is written to disk).
+
+    ``retries=0`` makes an unreachable server fail at once (validation); None keeps the default.
+    """
+    configuration = client.Configuration()
+    config.load_kube_config_from_dict(_with_eks_tokens(yaml.safe_load(kubeconfig)),
+                                      client_configuration=configuration, persist_config=False)
+    if retries is not None:
+        configuration.retries = retries
+    return client.ApiClient(configuration=configuration)
+
+
+def _with_eks_tokens(data: Any) -> Any:
+    """Replace `aws eks get-token` exec users by a token minted in-process (no AWS CLI needed)."""
+    from .eks_auth import eks_exec_target, eks_token
+
+    for entry in (data or {}).get("users", []) if isinstance(data, dict) else []:
+        target = eks_exec_target(entry.get("user") or {})
+        if target:
+            entry["user"] = {"token": eks_token(cluster_name=target[0], region=target[1])}
+    return data
+
+
+def kubeconfig_from_token(*, server: str, token: str, ca_data: str = "", name: str = "cluster") -> str:
+    """A kubeconfig for an endpoint + CA (base64 PEM, as in kubeconfigs) + bearer token."""
+    cluster: dict[str, Any] = {"server": server}
+    if ca_data:
+        cluster["certificate-authority-data"] = ca_data
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": name,
+        "clusters": [{"name": name, "cluster": cluster}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "users": [{"name": name, "user": {"token": token}}],
+    }, sort_keys=False)
+
+
+def connection_problem(exc: BaseException, server: str) -> str:
+    """A plain-language reason for a failed call, naming the server but never the credentials."""
+    if isinstance(exc, ConfigException):
+        return f"The kubeconfig cannot be used: {exc}"
+    if isinstance(exc, ApiException):
+        if exc.status == 401:
+            return f"The API server at {server} rejected the credentials (401 Unauthorized): the token or " \
+                   "client certificate is invalid or expired."
+        if exc.status == 403:
+            return f"The API server at {server} refused the request (403 Forbidden)."
+        return f"The API server at {server} answered {exc.status} {exc.reason}."
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    if isinstance(reason, ssl_lib.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in text:
+        return f"The API server at {server} presented a TLS certificate that the given CA does not trust " \
+               "(certificate verify failed): check the CA data."
+    if isinstance(exc, urllib3.exceptions.HTTPError) or isinstance(exc, OSError):
+        if "timed out" in text.lower():
+            return f"The API server at {server} did not answer in time (connection timed out)."
+        if "refused" in text.lower():
+            return f"The API server at {server} cannot be reached: connection refused."
+        if "Name or service not known" in text or "resolve" in text.lower():
+            return f"The API server's host in {server} does not resolve (DNS lookup failed)."
+        return f"The API server at {server} cannot be reached: {type(reason).__name__}."
+    return f"Calling the API server at {server} failed: {type(exc).__name__}."
+
+
+_FILE_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
+
+
+def check_self_contained(text: str) -> None:
+    """Refuse what an uploaded kubeconfig must not make Slipway's server do: read its local files or
+    run commands (exec plugins other than `aws eks get-token`, which is minted in-process; auth
+    providers). Raises KubeconfigError naming the entry."""
+    data = yaml.safe_load(text)
+    for kind, inner in (("clusters", "cluster"), ("users", "user")):
+        for entry in data.get(kind) or []:
+            body = entry.get(inner) or {}
+            for key in _FILE_KEYS:
+                if body.get(key):
+                    raise KubeconfigError(f"The kubeconfig's {inner} {entry.get('name')!r} refers to a local file "
+                                          f"({key}); embed it instead ({key.removesuffix('File')}-data or token).")
+            if inner == "user" and body.get("exec"):
+                from .eks_auth import eks_exec_target
+
+                if eks_exec_target(body) is None:
+                    raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} runs a command "
+                                          f"({body['exec'].get('command')!r}); Slipway does not run commands from "
+                                          "kubeconfigs: use a token or client certificate.")
+            if inner == "user" and body.get("auth-provider"):
+                raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} uses an auth provider; "
+                                      "use a token or client certificate.")
+
+
+def _ready(node: client.V1Node) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 
 
 def probe(kubeconfig: str, *, timeout: float = 5.0) -> dict[str, Any]:
-    """Ask the API server for its version and node count. Raises on any failure."""
-    with api_client(kubeconfig) as api:
+    """Ask the API server for its version and nodes. Raises on any failure.
+
+    Allocatable CPU (millicores) and memory (bytes) are summed over Ready nodes only: capacity
+    on a node that is not Ready cannot be scheduled.
+    """
+    with api_client(kubeconfig, retries=0) as api:
         version = client.VersionApi(api).get_code(_request_timeout=timeout)
-        nodes = client.CoreV1Api(api).list_node(_request_timeout=timeout)
-    return {"version": version.git_version, "nodes": len(nodes.items)}
+        nodes = client.CoreV1Api(api).list_node(_request_timeout=timeout).items
+    ready = [n for n in nodes if _ready(n)]
+    cpu = sum(parse_quantity((n.status.allocatable or {}).get("cpu", "0")) for n in ready)
+    memory = sum(parse_quantity((n.status.allocatable or {}).get("memory", "0")) for n in ready)
+    return {"version": version.git_version, "nodes": len(nodes), "nodes_ready": len(ready),
+            "allocatable_cpu_millicores": int(cpu * 1000), "allocatable_memory_bytes": int(memory)}
 
 
 @dataclass(frozen=True)

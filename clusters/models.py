@@ -56,6 +56,12 @@ class Cluster(models.Model):
     drift_status = models.CharField(max_length=10, choices=DRIFT_STATUSES, default=DRIFT_UNKNOWN)
     drift_summary = models.JSONField(default=dict, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
+    # Health (periodic check): readiness and capacity summed over the nodes.
+    nodes_ready = models.PositiveIntegerField(null=True, blank=True)
+    allocatable_cpu_millicores = models.BigIntegerField(null=True, blank=True)
+    allocatable_memory_bytes = models.BigIntegerField(null=True, blank=True)
+    addons = models.JSONField(default=dict, blank=True,
+                              help_text="installed add-ons: {name: {version, objects, installed_at}}")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

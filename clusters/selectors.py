@@ -16,6 +16,14 @@ def cluster_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySe
     return clusters
 
 
+def cluster_environments(*, user: Any, cluster: Cluster) -> QuerySet:
+    """The live environments on ``cluster`` that ``user`` may see."""
+    from environments.models import Environment
+    from environments.selectors import environment_list
+
+    return environment_list(user=user).filter(cluster=cluster).exclude(status=Environment.DESTROYED).order_by("name")
+
+
 def terraform_run_list(*, user: Any, cluster: Cluster | None = None) -> QuerySet[TerraformRun]:
     """Runs are visible to everyone who sees clusters; only Platform admins act on them."""
     runs = TerraformRun.objects.select_related("cluster")

@@ -9,10 +9,24 @@ class ClusterSerializer(serializers.ModelSerializer):
     class Meta:
         model = Cluster
         fields = ["id", "name", "kind", "api_server", "is_default", "status", "status_message", "server_version",
-                  "node_count", "last_checked_at", "managed_by_terraform", "region", "kubernetes_version",
-                  "node_groups", "ingress_hostname", "state_bucket", "state_key", "drift_status", "drift_summary",
+                  "node_count", "nodes_ready", "allocatable_cpu_millicores", "allocatable_memory_bytes",
+                  "last_checked_at", "managed_by_terraform", "region", "kubernetes_version", "node_groups", "addons",
+                  "ingress_hostname", "state_bucket", "state_key", "drift_status", "drift_summary",
                   "drift_checked_at", "created_at", "updated_at"]
         read_only_fields = fields
+
+
+class ClusterRegisterSerializer(serializers.Serializer):
+    """An existing cluster: ``kubeconfig``, or ``server`` + ``token`` (+ ``ca_data``). Write-only credentials."""
+
+    name = serializers.SlugField(max_length=63)
+    kubeconfig = serializers.CharField(required=False, allow_blank=True, default="", write_only=True,
+                                       trim_whitespace=False)
+    server = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    ca_data = serializers.CharField(required=False, allow_blank=True, default="", write_only=True,
+                                    help_text="base64 PEM (certificate-authority-data)")
+    token = serializers.CharField(required=False, allow_blank=True, default="", write_only=True)
+    make_default = serializers.BooleanField(required=False, default=False)
 
 
 class NodeGroupSerializer(serializers.Serializer):

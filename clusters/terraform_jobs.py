@@ -14,8 +14,11 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import urllib3
 from django.db import transaction
 from django.utils import timezone
+from kubernetes.client.rest import ApiException
+from kubernetes.config.config_exception import ConfigException
 from python_terraform import IsFlagged
 
 from portal.audit.actor import Actor
@@ -259,7 +262,7 @@ def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobR
         else:
             _register_outputs(run, workspace, emit, actor)
             reporter.progress(85, "add-ons")
-            addons.install_addons(Cluster.objects.get(pk=cluster.pk), emit)
+            _install_addons(run, emit)
             reporter.progress(95, "health check")
             checked = cluster_check_health(actor=actor, cluster=Cluster.objects.get(pk=cluster.pk))
             emit(f"health: {checked.status} {checked.server_version} nodes={checked.node_count} "
@@ -293,6 +296,23 @@ def _register_outputs(run: TerraformRun, workspace: Workspace, emit: RunLog, act
     cluster.save()
     emit(f"registered outputs: {', '.join(sorted(public))}; credentials stored encrypted" if kubeconfig
          else f"registered outputs: {', '.join(sorted(public))}")
+
+
+def _install_addons(run: TerraformRun, emit: RunLog) -> None:
+    """Add-ons with the blueprint's IRSA roles (aws-eks output ``addon_role_arns``) when it has them.
+
+    An unreachable API server fails the run with the reason in plain words (on the moto server an EKS
+    endpoint is a made-up host name: the AWS side is applied, the Kubernetes side cannot be reached).
+    """
+    cluster = Cluster.objects.get(pk=run.cluster_id)
+    if not cluster.kubeconfig:  # the health check then fails the run, saying why
+        emit("add-ons: skipped, the blueprint output no kubeconfig")
+        return
+    try:
+        addons.install_addons(cluster, emit, role_arns=run.outputs.get("addon_role_arns") or None)
+    except (OSError, urllib3.exceptions.HTTPError, ApiException, ConfigException) as exc:
+        raise TerraformError("the add-ons could not be installed: "
+                             + kubeclient.connection_problem(exc, cluster.api_server or "?")) from exc
 
 
 def _ca_of(kubeconfig: str) -> str:

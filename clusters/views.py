@@ -12,9 +12,10 @@ from portal.accounts import rules
 from portal.audit.actor import Actor
 
 from . import provisioning
-from .forms import ClusterCreateForm
+from .forms import ClusterCreateForm, ClusterRegisterForm
 from .models import Cluster, TerraformRun
-from .selectors import cluster_list, cluster_lock, terraform_run_list
+from .selectors import cluster_environments, cluster_list, cluster_lock, terraform_run_list
+from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
 from .terraform import TerraformError
 
 
@@ -53,11 +54,34 @@ def cluster_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def cluster_register_view(request: HttpRequest) -> HttpResponse:
+    if not rules.is_platform_admin(request.user):
+        raise PermissionDenied("Only Platform admins register clusters.")
+    form = ClusterRegisterForm(request.POST or None, request.FILES or None)
+    missing: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            cluster = cluster_register_existing(actor=Actor.from_request(request), name=form.cleaned_data["name"],
+                                                make_default=form.cleaned_data["make_default"], **form.credentials())
+        except ValidationError as exc:
+            errors = dict(exc.message_dict)
+            missing = errors.pop("missing_permissions", [])
+            for field, problems in errors.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, f"Cluster {cluster.name} registered ({cluster.server_version}).")
+            return redirect("cluster-detail", cluster_id=cluster.pk)
+    return render(request, "clusters/cluster_register.html", {"form": form, "missing": missing}, status=400 if
+                  form.errors else 200)
+
+
+@login_required
 def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
     cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
     runs = Paginator(terraform_run_list(user=request.user, cluster=cluster), 20).get_page(request.GET.get("page"))
     return render(request, "clusters/cluster_detail.html", {
         "cluster": cluster, "runs": runs, "page": runs, "lock": cluster_lock(cluster),
+        "environments": cluster_environments(user=request.user, cluster=cluster),
         "active": cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first(),
         "can_admin": rules.is_platform_admin(request.user), "actions": [
             (TerraformRun.PLAN, "Plan only"), (TerraformRun.APPLY, "Plan and apply"),
@@ -74,6 +98,29 @@ def _start(request: HttpRequest, cluster_id: int, **kwargs) -> HttpResponse:
         return redirect("cluster-detail", cluster_id=cluster.pk)
     messages.success(request, f"Terraform run #{run.pk} ({run.action}) started.")
     return redirect("terraform-run-detail", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def cluster_health_check(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    if not rules.is_platform_admin(request.user):
+        raise PermissionDenied("Only Platform admins check cluster health on demand.")
+    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    cluster = cluster_check_health(actor=Actor.from_request(request), cluster=cluster)
+    messages.info(request, f"Health checked: {cluster.get_status_display()}.")
+    return redirect("cluster-detail", cluster_id=cluster.pk)
+
+
+@login_required
+@require_POST
+def cluster_addons(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    try:
+        job = cluster_addons_start(actor=Actor.from_request(request), user=request.user, cluster=cluster)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("cluster-detail", cluster_id=cluster.pk)
+    return redirect("job-detail", job_id=job.pk)
 
 
 @login_required

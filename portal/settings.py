@@ -177,6 +177,8 @@ CELERY_BEAT_SCHEDULE: dict = {
                                  "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
     "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
     "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
+    "clusters-health": {"task": "clusters.health_check_all",
+                        "schedule": env.float("SLIPWAY_CLUSTER_HEALTH_SECONDS", default=120.0)},
 }
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)
@@ -267,6 +269,8 @@ SLIPWAY_TERRAFORM_DIR = Path(env.str("SLIPWAY_TERRAFORM_DIR", default=str(VAR_DI
 SLIPWAY_TERRAFORM_STATE_BUCKET = env.str("SLIPWAY_TERRAFORM_STATE_BUCKET", default="slipway-terraform-state")
 # Blueprints whose plans apply without a Platform admin's approval.
 SLIPWAY_TERRAFORM_AUTO_APPROVE = env.list("SLIPWAY_TERRAFORM_AUTO_APPROVE", default=["local"])
+# Extra inputs per blueprint for every cluster of that kind (JSON), e.g. {"aws-eks": {"nat_gateway_mode": "per_az"}}.
+SLIPWAY_TERRAFORM_BLUEPRINT_VARS = env.json("SLIPWAY_TERRAFORM_BLUEPRINT_VARS", default={})
 SLIPWAY_TERRAFORM_TIMEOUT_SECONDS = env.float("SLIPWAY_TERRAFORM_TIMEOUT_SECONDS", default=3600.0)
 # `local` clusters: API server ports handed out from this range, cluster files under this directory.
 SLIPWAY_LOCAL_CLUSTER_PORTS = env.str("SLIPWAY_LOCAL_CLUSTER_PORTS", default="56500-56599")

@@ -58,7 +58,7 @@ def test_only_platform_admins_create_clusters(users, api_for, settings):
 @pytest.mark.parametrize(("body", "field", "text"), [
     ({"name": "x1", "kind": "existing"}, "kind", "is not a valid choice"),
     ({"name": "Bad_Name", "kind": "local"}, "name", "lowercase letters"),
-    ({"name": "eks-1", "kind": "aws-eks"}, "kind", "no Terraform blueprint 'aws-eks'"),
+    ({"name": "eks-1", "kind": "aws-eks"}, "region", "An AWS EKS cluster needs a region."),
     ({"name": "ng-1", "kind": "local", "node_groups": [{"name": "a", "min_size": 3, "desired_size": 2,
                                                         "max_size": 4}]}, "node_groups", "min_size (3)"),
 ])
@@ -67,6 +67,16 @@ def test_bad_input_is_a_clear_400_and_creates_nothing(users, api_for, body, fiel
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert text in json.dumps(error["fields"][field]) and not Cluster.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_kind_without_blueprint_code_is_a_clear_400(users, api_for, settings, tmp_path):
+    settings.SLIPWAY_TERRAFORM_BLUEPRINTS_DIR = tmp_path
+    response = api_for(users["admin"]).post("/api/v1/clusters/", {"name": "eks-1", "kind": "aws-eks",
+                                                                  "region": "us-east-1"}, format="json")
+    assert response.status_code == 400
+    assert "no Terraform blueprint 'aws-eks'" in json.dumps(response.json()["error"]["fields"]["kind"])
+    assert not Cluster.objects.exists()
 
 
 @pytest.mark.django_db
@@ -213,3 +223,19 @@ def test_drift_checks_start_only_on_idle_live_terraform_clusters(tf_cluster):
     run = TerraformRun.objects.get(pk=started[0])
     assert run.action == "drift-check" and run.started_by_name == "system:terraform-drift"
     assert clusters_drift_check_all() == []  # tf-1 now has its drift-check run queued
+
+
+@pytest.mark.django_db
+def test_the_new_cluster_form_creates_an_aws_eks_cluster(users, client, settings):
+    settings.SLIPWAY_TERRAFORM_STATE_BUCKET = "b"
+    client.force_login(users["admin"])
+    groups = '[{"name": "general", "instance_types": ["m5.large"], "min_size": 1, "desired_size": 2, "max_size": 3}]'
+    response = client.post("/clusters/new/", {"name": "eks-1", "kind": "aws-eks", "node_groups": groups})
+    assert response.status_code == 200 and "An AWS EKS cluster needs a region." in response.content.decode()
+    assert not Cluster.objects.exists()
+    response = client.post("/clusters/new/", {"name": "eks-1", "kind": "aws-eks", "region": "eu-west-1",
+                                              "kubernetes_version": "1.33", "node_groups": groups})
+    run = TerraformRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/clusters/runs/{run.pk}/"
+    assert run.action == "apply" and run.cluster.kind == "aws-eks" and run.cluster.region == "eu-west-1"
+    assert run.cluster.node_groups[0]["max_size"] == 3 and run.cluster.managed_by_terraform

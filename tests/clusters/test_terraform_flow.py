@@ -42,7 +42,7 @@ def test_local_cluster_plan_apply_register_use_destroy(users, team, local_cluste
     assert run.approved_by_name == "system:terraform-auto-approve" and run.started_by == admin
     assert "+ terraform_data.control_plane (create)" in run.log
     assert "terraform_data.control_plane: Creating..." in run.log
-    assert "add-ons: none configured" in run.log and "health: ready" in run.log
+    assert "ingress-nginx 1.12.1:" in run.log and "health: ready" in run.log
     assert "BEGIN" not in run.log and "client-key-data" not in run.log  # the kubeconfig never reaches the log
     cluster = Cluster.objects.get(name=name)
     port = cluster.terraform_vars["api_port"]

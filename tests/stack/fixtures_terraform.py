@@ -1,5 +1,6 @@
 """Fixtures for Terraform runs: the real CLI, S3 state on the moto server, local kwok clusters."""
 
+import json
 import uuid
 
 import pytest
@@ -45,3 +46,42 @@ def local_clusters(terraform_settings):
         subprocess.run([sys.executable, "-m", "tests.stack.kube", "down", "--name", cluster.name, "--port",
                         str(port), "--dir", str(terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / cluster.name)],
                        capture_output=True, timeout=120)
+
+
+EKS_MANAGED_POLICIES = ["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController", "AmazonEKSWorkerNodePolicy",
+                        "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
+
+
+def moto_managed_policy_prefix(iam) -> str | None:
+    """None when moto serves the AWS-managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES, set by the stack).
+
+    A moto server started before that setting lacks them; then copies of the real documents are
+    created as customer-managed policies and the aws-eks blueprint is pointed at them.
+    """
+    try:
+        iam.get_policy(PolicyArn=f"arn:aws:iam::aws:policy/{EKS_MANAGED_POLICIES[0]}")
+        return None
+    except iam.exceptions.NoSuchEntityException:
+        from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+        documents = json.loads(aws_managed_policies_data)
+        for name in EKS_MANAGED_POLICIES:
+            try:
+                iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(documents[name]["Document"]))
+            except iam.exceptions.EntityAlreadyExistsException:
+                pass
+        account = iam.get_policy(PolicyArn=f"arn:aws:iam::123456789012:policy/{EKS_MANAGED_POLICIES[0]}")
+        return account["Policy"]["Arn"].rsplit("/", 1)[0]
+
+
+@pytest.fixture
+def eks_on_moto(terraform_settings):
+    """The aws-eks blueprint's inputs for the moto server (see its README, "Running against moto")."""
+    from portal import aws
+
+    terraform_settings.SLIPWAY_TERRAFORM_BLUEPRINT_VARS = {"aws-eks": {
+        # moto does not implement EKS access entries.
+        "cluster_access_config": False,
+        "managed_policy_arn_prefix": moto_managed_policy_prefix(aws.client("iam")),
+    }}
+    return terraform_settings

@@ -170,7 +170,10 @@ class Moto(LoopbackDaemon):
         if server is None:
             raise StackError("moto_server not found: install the dev requirements (pip install -r requirements-dev.txt)")
         say(f"moto: starting on 127.0.0.1:{self.port}")
-        spawn(ctx, self.name, [server, "-H", "127.0.0.1", "-p", str(self.port)])
+        # The AWS-managed IAM policies (AmazonEKSClusterPolicy, ...) exist only when asked for; the
+        # aws-eks blueprint attaches them.
+        spawn(ctx, self.name, [server, "-H", "127.0.0.1", "-p", str(self.port)],
+              env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
 
 
 TERRAFORM_VERSION = "1.11.4"

@@ -1,0 +1,42 @@
+"""EKS bearer tokens minted in-process, as `aws eks get-token` does, so Slipway needs no AWS CLI.
+
+A token is ``k8s-aws-v1.`` + the base64url of a presigned STS ``GetCallerIdentity`` URL that also
+signs the ``x-k8s-aws-id: <cluster>`` header; EKS's authenticator replays it to learn who calls.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from botocore.signers import RequestSigner
+
+from portal import aws
+
+TOKEN_PREFIX = "k8s-aws-v1."
+_TTL_SECONDS = 60  # what aws-iam-authenticator expects; the token itself is accepted for 15 minutes
+
+
+def eks_token(*, cluster_name: str, region: str, credentials: dict[str, str] | None = None) -> str:
+    """A bearer token for ``cluster_name`` from the AWS adapter's credentials (valid about 15 minutes)."""
+    session = aws.session(region=region, credentials=credentials)
+    sts = aws.client("sts", region=region, credentials=credentials)
+    signer = RequestSigner(sts.meta.service_model.service_id, region, "sts", "v4", session.get_credentials(),
+                           session.events)
+    url = signer.generate_presigned_url(
+        {"method": "GET", "url": f"{sts.meta.endpoint_url}/?Action=GetCallerIdentity&Version=2011-06-15",
+         "body": {}, "headers": {"x-k8s-aws-id": cluster_name}, "context": {}},
+        region_name=region, expires_in=_TTL_SECONDS, operation_name="")
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+def eks_exec_target(user: dict[str, Any]) -> tuple[str, str] | None:
+    """(cluster name, region) when a kubeconfig user authenticates with `aws eks get-token`, else None."""
+    exec_config = user.get("exec") or {}
+    args = list(exec_config.get("args") or [])
+    if exec_config.get("command") != "aws" or args[:2] != ["eks", "get-token"]:
+        return None
+    options = dict(zip(args[2::2], args[3::2], strict=False))
+    if "--cluster-name" not in options:
+        return None
+    return options["--cluster-name"], options.get("--region") or aws.session().region_name
