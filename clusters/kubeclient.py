@@ -178,7 +178,7 @@ def async_endpoint(kubeconfig: str) -> AsyncEndpoint:
     if cached is not None and time.monotonic() - cached[0] < ENDPOINT_TTL_SECONDS:
         return cached[1]
     configuration = client.Configuration()
-    config.kube_config.KubeConfigLoader(config_dict=yaml.safe_load(kubeconfig)).load_and_set(configuration)
+    config.kube_config.KubeConfigLoader(config_dict=_with_eks_tokens(yaml.safe_load(kubeconfig))).load_and_set(configuration)
     if not configuration.verify_ssl:
         context: ssl_lib.SSLContext | bool = False
     else:
