@@ -59,6 +59,12 @@ class CopyReport:
     notes: list[str] = field(default_factory=list)
 
 
+# Undo snapshots live under this prefix of an environment's own S3 store (``SnapshotSink.prefix`` starts
+# with the store's prefix + this). S3 copies, snapshots, restores and mirror deletions never see the
+# keys under it, so a copy into that bucket can neither clobber, delete nor carry snapshots.
+SNAPSHOT_PREFIX = "slipway-snapshots/"
+
+
 @dataclass(frozen=True)
 class SnapshotSink:
     """Where a copier puts a snapshot of the target before overwriting it: an S3 location reached
@@ -77,8 +83,10 @@ class Copier(Protocol):
         """Copy source into target (replacing what the options select) and verify; idempotent:
         running it again after a kill converges to the same target state."""
 
-    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> dict[str, Any]:
-        """Save what a copy into ``target`` would overwrite; returns a JSON-able reference."""
+    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn, *,
+                 options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Save what a copy into ``target`` would overwrite; returns a JSON-able reference. ``options``
+        (the copy's, when known) lets a copier save only what that copy selects; None = everything."""
 
     def restore(self, target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:
         """Put ``target`` back exactly as it was when ``snapshot`` was taken."""

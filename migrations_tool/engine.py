@@ -17,7 +17,7 @@ from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 
-from .contracts import CopyError, SnapshotSink
+from .contracts import SNAPSHOT_PREFIX, CopyError, SnapshotSink
 from .copiers import copier_for
 from .models import DataCopy, DataStore
 from .services import masking_key, undo_deadline
@@ -77,7 +77,7 @@ def snapshot_sink(copy: DataCopy, kind: str) -> SnapshotSink:
     from . import mariadb_dump
 
     s3 = copy.target.data_stores.filter(kind="s3", state=DataStore.READY).first()
-    prefix = f"slipway-snapshots/{copy.target.name}/{copy.pk}/{kind}/"
+    prefix = f"{SNAPSHOT_PREFIX}{copy.target.name}/{copy.pk}/{kind}/"
     if s3 is not None:
         return SnapshotSink(bucket=s3.database, prefix=s3.prefix + prefix, endpoint_url=s3.endpoint_url)
     client = mariadb_dump.s3_client()
@@ -131,9 +131,10 @@ def _copy_store(copy: DataCopy, kind: str, reporter: JobReporter, index: int) ->
     copier = copier_for(kind)
     source, target = _store(copy.source, kind), _store(copy.target, kind)
     progress = _StoreProgress(copy, kind, reporter, index, len(copy.stores))
+    options = _options_for(copy, kind)
     if kind not in copy.snapshots:
         progress.flush(phase="snapshotting target")
-        reference = copier.snapshot(target.store_endpoint(), snapshot_sink(copy, kind), progress)
+        reference = copier.snapshot(target.store_endpoint(), snapshot_sink(copy, kind), progress, options=options)
         with transaction.atomic():
             copy.snapshots = {**copy.snapshots, kind: reference}
             _set(copy, snapshots=copy.snapshots, undo_until=undo_deadline())
@@ -141,7 +142,7 @@ def _copy_store(copy: DataCopy, kind: str, reporter: JobReporter, index: int) ->
         reporter.log(f"[{kind}] keeping the snapshot taken by an earlier attempt")
     progress.flush(phase="copying")
     progress.started = time.monotonic()  # throughput of the copy itself, not of the snapshot
-    report = copier.copy(source.store_endpoint(), target.store_endpoint(), _options_for(copy, kind), progress)
+    report = copier.copy(source.store_endpoint(), target.store_endpoint(), options, progress)
     for unit in ("tables", *_UNITS):
         if unit in report.counters:  # exact final counts replace the estimates the bars started from
             progress.counters[f"{unit}_done"] = progress.counters[f"{unit}_total"] = report.counters[unit]

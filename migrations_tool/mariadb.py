@@ -410,7 +410,9 @@ class MariaDBCopier:
             raise errors[0]
 
     # -- snapshot / restore / provisioning -----------------------------------------------------------
-    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> dict[str, Any]:
+    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn, *,
+                 options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        # The whole database, whatever the options: a copy drops target objects it does not carry over.
         return mariadb_dump.dump_to_s3(target, sink, progress)
 
     def restore(self, target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:

@@ -11,6 +11,7 @@ from .contracts import Endpoint
 
 KINDS = [("mysql", "MySQL/MariaDB"), ("redis", "Redis"), ("s3", "S3")]
 KIND_NAMES = [k for k, _ in KINDS]
+REDIS_STORE_PREFIX = "slipway-env:"
 
 
 class _Connection(models.Model):
@@ -50,7 +51,9 @@ class DataServer(_Connection):
         return f"{self.cluster.name} {self.kind} {self.host or self.endpoint_url}:{self.port or ''}"
 
     def server_endpoint(self) -> Endpoint:
-        return self.endpoint(database=self.database)
+        # A Redis server in prefix mode hands out key prefixes under this one (RedisCopier.provision).
+        prefix = REDIS_STORE_PREFIX if (self.kind, self.mode) == ("redis", "prefix") else ""
+        return self.endpoint(database=self.database, prefix=prefix)
 
 
 class DataStore(_Connection):

@@ -221,12 +221,16 @@ class RedisCopier:
 
     # -- snapshot and restore ----------------------------------------------------------------------
 
-    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> dict[str, Any]:
-        """Dump every key under the target's prefix (or its whole db) to one object in the sink, with
-        absolute expiry times on the server's clock so a restore gives the keys their remaining TTL."""
+    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn, *,
+                 options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Dump every key under the target's prefix (or its whole db) that the copy's include/exclude
+        patterns select to one object in the sink, with absolute expiry times on the server's clock so
+        a restore gives the keys their remaining TTL. Keys outside the patterns are never touched by
+        the copy (nor its mirror deletions), so they need no saving."""
         from portal import aws
 
-        client, scope = connect(target), Scope.of(target)
+        patterns = {name: list((options or {}).get(name) or []) for name in ("include", "exclude")}
+        client, scope = connect(target), Scope.of(target, patterns)
         keyspace = Keyspace(client)
         count = nbytes = 0
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool, guarded("target", target):
@@ -244,17 +248,17 @@ class RedisCopier:
         client.close()
         progress(message=f"snapshot of {count} keys saved")
         return {"kind": self.kind, "bucket": sink.bucket, "key": key, "endpoint_url": sink.endpoint_url,
-                "database": db_index(target), "prefix": target.prefix, "keys": count, "bytes": nbytes}
+                "database": db_index(target), "prefix": target.prefix, "keys": count, "bytes": nbytes, **patterns}
 
     def restore(self, target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:
-        """Delete every key now in the target's scope, then RESTORE the snapshot (keys whose TTL ran
+        """Delete every key now in the snapshot's scope, then RESTORE the snapshot (keys whose TTL ran
         out since are not brought back). Idempotent."""
         from portal import aws
 
         if snapshot.get("kind") != self.kind or (snapshot.get("database"), snapshot.get("prefix")) != (
                 db_index(target), target.prefix):
             raise CopyError("this snapshot was taken of another Redis store")
-        client, scope = connect(target), Scope.of(target)
+        client, scope = connect(target), Scope.of(target, snapshot)
         keyspace = Keyspace(client)
         s3 = aws.client("s3", endpoint_url=snapshot.get("endpoint_url") or None)
         body = s3.get_object(Bucket=snapshot["bucket"], Key=snapshot["key"])["Body"]

@@ -4,7 +4,8 @@ Options: ``workers`` (objects in flight, default 64 server-side, 16 streamed), `
 target objects under the prefix that the source does not hold), ``multipart_threshold`` / ``part_size`` (bytes; see
 ``s3_store.Tuning``), ``verify`` (default on), ``verify_sample`` (objects whose content hash and
 headers are compared, default 20). Objects whose size and ETag already match are skipped, so a
-re-run after a kill only moves what is missing.
+re-run after a kill only moves what is missing. Keys under ``contracts.SNAPSHOT_PREFIX`` (the undo
+snapshots of the environment owning the bucket) are never copied, overwritten, mirrored away or snapshotted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from migrations_tool.contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from migrations_tool.contracts import SNAPSHOT_PREFIX, CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
 from migrations_tool.s3_store import ObjectGone, ObjectInfo, Side, Tuning, transfer
 
 # Server-side copies hold no bytes here, so many can be in flight; streamed ones hold up to a part each.
@@ -43,6 +44,8 @@ class S3Copier:
         if (src.identity[0], src.bucket) == (dst.identity[0], dst.bucket) and (
                 src.prefix.startswith(dst.prefix) or dst.prefix.startswith(src.prefix)):
             raise CopyError("source and target overlap: same bucket and nested prefixes")
+        if f"/{SNAPSHOT_PREFIX}" in f"/{target.prefix}":
+            raise CopyError(f"the target prefix {target.prefix!r} is inside the undo snapshots ({SNAPSHOT_PREFIX})")
         wanted, present = src.listing(), dst.listing()
         todo = {rel: info for rel, info in wanted.items() if not _unchanged(info, present.get(rel))}
         total_bytes = sum(i.size for i in wanted.values())
@@ -106,9 +109,12 @@ class S3Copier:
 
     # -- snapshot and restore ----------------------------------------------------------------------
 
-    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> dict[str, Any]:
-        """Record the target's objects. A versioned bucket keeps every overwritten or deleted version,
-        so only the version ids are written down; otherwise every object is copied to the sink."""
+    def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn, *,
+                 options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Record the target's objects (never the undo snapshots kept under its prefix). A versioned
+        bucket keeps every overwritten or deleted version, so only the version ids are written down;
+        otherwise every object is copied to the sink. The options select no subset of the target (what
+        a copy overwrites depends on the source), so they do not narrow the snapshot."""
         dst = Side(target, role="target", pool=DEFAULT_WORKERS)
         vault = Side(Endpoint(kind="s3", database=sink.bucket, prefix=f"{sink.prefix}objects/",
                               endpoint_url=sink.endpoint_url), role="snapshot", pool=DEFAULT_WORKERS)

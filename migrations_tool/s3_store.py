@@ -18,7 +18,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from migrations_tool.contracts import CopyError, Endpoint
+from migrations_tool.contracts import SNAPSHOT_PREFIX, CopyError, Endpoint
 
 GiB, MiB = 1 << 30, 1 << 20
 # Headers that travel with an object besides its body (``Metadata`` is the x-amz-meta-* map).
@@ -82,12 +82,13 @@ class Side:
         return self.prefix + rel
 
     def listing(self) -> dict[str, ObjectInfo]:
+        """The objects under the prefix, by relative key, without the undo snapshots kept there."""
         found: dict[str, ObjectInfo] = {}
         with self.errors("list objects in"):
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
                 for obj in page.get("Contents", []):
-                    found[obj["Key"][len(self.prefix):]] = ObjectInfo(obj["Size"], obj["ETag"].strip('"'),
-                                                                      obj["LastModified"])
+                    if not (rel := obj["Key"][len(self.prefix):]).startswith(SNAPSHOT_PREFIX):
+                        found[rel] = ObjectInfo(obj["Size"], obj["ETag"].strip('"'), obj["LastModified"])
         return found
 
     def latest_versions(self) -> dict[str, ObjectInfo]:
@@ -96,9 +97,8 @@ class Side:
             for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket,
                                                                                     Prefix=self.prefix):
                 for v in page.get("Versions", []):
-                    if v["IsLatest"]:
-                        found[v["Key"][len(self.prefix):]] = ObjectInfo(v["Size"], v["ETag"].strip('"'),
-                                                                        v["LastModified"], v["VersionId"])
+                    if v["IsLatest"] and not (rel := v["Key"][len(self.prefix):]).startswith(SNAPSHOT_PREFIX):
+                        found[rel] = ObjectInfo(v["Size"], v["ETag"].strip('"'), v["LastModified"], v["VersionId"])
         return found
 
     def versioned(self) -> bool:

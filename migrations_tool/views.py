@@ -49,8 +49,13 @@ def _detail_context(request: HttpRequest, copy: DataCopy) -> dict:
         counters = copy.progress.get(kind, {})
         bars = [{"unit": unit, "done": counters.get(f"{unit}_done", 0), "total": counters.get(f"{unit}_total") or 0}
                 for unit in ("tables", "rows", "keys", "objects", "bytes") if f"{unit}_done" in counters]
-        stores.append({"kind": kind, "phase": counters.get("phase", "waiting"), "bars": bars,
-                       "verification": copy.verification.get(kind), "throughput": copy.throughput.get(kind, {})})
+        verification = copy.verification.get(kind) or {}
+        # MariaDB details are per table (a table); Redis and S3 ones are counts and short key lists.
+        summary = [] if kind == "mysql" else [
+            (name.replace("_", " "), ", ".join(map(str, value)) or "none" if isinstance(value, list) else value)
+            for name, value in (verification.get("details") or {}).items()]
+        stores.append({"kind": kind, "phase": counters.get("phase", "waiting"), "bars": bars, "summary": summary,
+                       "verification": verification, "throughput": copy.throughput.get(kind, {})})
     undoable = services.last_undoable(copy.target) == copy and rules.can_change(request.user, copy.target)
     return {"copy": copy, "job": copy.job, "stores": stores, "undoable": undoable,
             "finished": copy.state in (DataCopy.VERIFIED, DataCopy.FAILED, DataCopy.UNDONE)}

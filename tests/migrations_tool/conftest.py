@@ -133,3 +133,34 @@ def copy_world(db, users, team, mariadb_pair, s3_bucket, settings):
     return {"source": environment("qa-source", "qa", source_ep), "target": environment("qa-target", "qa", target_ep),
             "source_ep": source_ep, "target_ep": target_ep, "environment": environment, "users": users,
             "bucket": s3_bucket}
+
+
+@pytest.fixture
+def three_store_world(copy_world, redis_namespace, other_redis, aws_settings):
+    """``copy_world`` plus Redis and S3 stores on both environments: the source's Redis is a key prefix on
+    the stack's server, the target's a whole logical db on the spare server (a copy across servers with
+    prefix mapping); each environment has its own bucket on moto, the target's being where the undo
+    snapshots of every store go."""
+    from migrations_tool.models import DataStore
+    from portal import aws
+
+    s3 = aws.client("s3")
+    source_bucket = f"{copy_world['bucket']}-src"
+    s3.create_bucket(Bucket=source_bucket)
+    stack_redis = redis_namespace["client"].connection_pool.connection_kwargs
+    DataStore.objects.create(environment=copy_world["source"], kind="redis", name="cache", host=stack_redis["host"],
+                             port=stack_redis["port"], database="1", prefix=redis_namespace["prefix"])
+    DataStore.objects.create(environment=copy_world["target"], kind="redis", name="cache", host=other_redis["host"],
+                             port=other_redis["port"], password=other_redis["password"], database="3")
+    for environment, bucket in ((copy_world["source"], source_bucket), (copy_world["target"], copy_world["bucket"])):
+        DataStore.objects.create(environment=environment, kind="s3", name="files", database=bucket,
+                                 endpoint_url=aws_settings["AWS_ENDPOINT_URL"])
+    target_redis = redis.Redis(host=other_redis["host"], port=other_redis["port"], password=other_redis["password"],
+                               db=3)
+    yield {**copy_world, "source_redis": redis_namespace["client"], "source_prefix": redis_namespace["prefix"],
+           "target_redis": target_redis, "source_bucket": source_bucket, "s3": s3}
+    target_redis.close()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=source_bucket):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=source_bucket, Key=obj["Key"])
+    s3.delete_bucket(Bucket=source_bucket)

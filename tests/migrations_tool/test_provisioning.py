@@ -12,7 +12,12 @@ from django.utils import timezone
 from clusters.models import Cluster
 from environments.models import Blueprint, Environment
 from migrations_tool.models import DataServer, DataStore
-from migrations_tool.provisioning import data_stores_deprovision_due, data_stores_provision, data_stores_retire
+from migrations_tool.provisioning import (
+    data_stores_deprovision_due,
+    data_stores_provision,
+    data_stores_retire,
+    store_name,
+)
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 
@@ -110,3 +115,76 @@ def test_environment_create_and_destroy_jobs_provision_and_retire(users, team, k
         assert not can_connect(store)
     finally:
         delete_namespace(kube_client, f"slw-{name}", timeout=60)
+
+
+def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_reaper_removes_them(
+        users, team, kubeconfig_path, mariadb_url, aws_settings, other_redis, kube_client, settings,
+        django_capture_on_commit_callbacks):
+    """As `make run` sets things up (register_local_cluster's shared servers), with a blueprint that has an
+    S3 backing service too: the rollout gives the environment a database, a Redis logical db and a bucket,
+    destroy retires them and the beat task removes them once the undo window has passed."""
+    import redis
+
+    from clusters.services import cluster_register
+    from environments.kube.namespace import delete_namespace
+    from environments.services import environment_create, environment_destroy
+    from migrations_tool.servers import data_servers_register_local
+    from migrations_tool.tasks import deprovision_due
+    from portal import aws
+
+    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
+    call_command("seed_demo_blueprint", verbosity=0)
+    blueprint = Blueprint.objects.get(name="shop")
+    blueprint.backing_services = [*blueprint.backing_services, {"kind": "s3", "name": "files"}]
+    blueprint.save()
+    cluster = cluster_register(actor=Actor.system("test"), name="local", kind="local",
+                               kubeconfig=Path(kubeconfig_path).read_text(), make_default=True)
+    # the spare Redis stands in for the stack's (a logical db per environment must not touch shared dbs)
+    redis_url = f"redis://:{other_redis['password']}@{other_redis['host']}:{other_redis['port']}"
+    assert data_servers_register_local(actor=Actor.system("test"), cluster=cluster,
+                                       facts={"MARIADB_URL": mariadb_url, "REDIS_URL": redis_url,
+                                              **aws_settings}) == ["mysql", "redis", "s3"]
+    name = unique_name("dp-")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=cluster,
+                                             blueprint=blueprint, name=name, team=team, stage="qa",
+                                             versions={"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"})
+        environment.refresh_from_db()
+        assert environment.status == "ready", environment.status_message
+        stores = {s.kind: s for s in DataStore.objects.filter(environment=environment)}
+        assert {k: s.placement for k, s in stores.items()} == {"mysql": "shared", "redis": "shared", "s3": "shared"}
+        assert can_connect(stores["mysql"])
+        cache = redis.Redis(host=stores["redis"].host, port=stores["redis"].port,
+                            password=str(stores["redis"].password), db=int(stores["redis"].database))
+        assert int(stores["redis"].database) > 0 and cache.set("warm", "1")
+        s3 = aws.client("s3")
+        s3.put_object(Bucket=stores["s3"].database, Key="upload.txt", Body=b"x")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            environment_destroy(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=environment)
+        assert deprovision_due.apply().get() == 0  # inside the undo window: all still there
+        assert cache.get("warm") == b"1" and s3.head_bucket(Bucket=stores["s3"].database)
+        DataStore.objects.filter(environment=environment).update(remove_after=timezone.now() - timedelta(seconds=1))
+        assert deprovision_due.apply().get() == 3
+        assert set(DataStore.objects.filter(environment=environment).values_list("state", flat=True)) == {"removed"}
+        assert not can_connect(stores["mysql"]) and cache.dbsize() == 0
+        registry = redis.Redis(host=other_redis["host"], port=other_redis["port"], password=other_redis["password"])
+        assert not registry.hexists("slipway:dbmap", store_name(environment))
+        registry.close()
+        assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"] == stores["s3"].database]
+        cache.close()
+    finally:
+        delete_namespace(kube_client, f"slw-{name}", timeout=60)
+
+
+def test_redis_server_in_prefix_mode_gives_each_environment_a_key_prefix(db, team, users, other_redis):
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = Cluster.objects.create(name=unique_name("c-"), kind="local", kubeconfig="{}")
+    DataServer.objects.create(cluster=cluster, kind="redis", host=other_redis["host"], port=other_redis["port"],
+                              password=other_redis["password"], mode="prefix", database="4")
+    environment = make_environment(cluster, team, users)
+    data_stores_provision(environment)
+    store = DataStore.objects.get(environment=environment, kind="redis")
+    assert (store.placement, store.database) == (DataStore.SHARED, "4")
+    assert store.prefix == f"slipway-env:{store_name(environment)}:"

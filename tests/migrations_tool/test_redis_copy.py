@@ -188,6 +188,31 @@ def test_snapshot_then_copy_then_restore_gives_back_the_exact_target(redis_names
         copier.restore(other_endpoint(other_redis, db=8, prefix="env:"), ref, Progress())
 
 
+def test_snapshot_with_the_copy_options_saves_only_the_selected_keys_and_restores_exactly(other_redis, s3_bucket):
+    source, target = other_endpoint(other_redis, db=1), other_endpoint(other_redis, db=2)
+    src, dst = client_for(source), client_for(target)
+    src.set("user:1", "new")
+    src.set("user:2", "new", ex=300)
+    src.set("user:tmp", "skipped by exclude")
+    dst.set("user:1", "old", ex=900)
+    dst.set("user:9", "mirrored away")
+    dst.set("user:tmp", "excluded: untouched")
+    dst.set("order:1", "outside the include: untouched")
+    before = {k: (dst.dump(k), dst.pttl(k) > 0) for k in dst.scan_iter()}
+    options = {"include": ["user:*"], "exclude": ["user:tmp"], "mirror": True}
+    copier = RedisCopier()
+
+    ref = copier.snapshot(target, SnapshotSink(bucket=s3_bucket, prefix=f"snap/{uuid.uuid4().hex}/"), Progress(),
+                          options=options)
+    assert ref["keys"] == 2  # user:1 and user:9, what the copy may overwrite or delete
+    assert copier.copy(source, target, options, Progress()).verified
+    assert dst.get("user:1") == b"new" and not dst.exists("user:9") and dst.get("user:tmp") == b"excluded: untouched"
+    dst.set("order:1", "changed by the app meanwhile")  # outside the copy's scope: the undo leaves it alone
+    copier.restore(target, ref, Progress())
+    after = {k: (dst.dump(k), dst.pttl(k) > 0) for k in dst.scan_iter()}
+    assert after.pop(b"order:1")[0] != before.pop(b"order:1")[0] and after == before
+
+
 def test_wrong_password_and_unreachable_server_are_clear_errors_without_the_password(redis_namespace, other_redis):
     source = shared_endpoint(redis_namespace)
     wrong = other_endpoint(other_redis, password="hunter2-not-it")

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from migrations_tool.contracts import CopyError, Endpoint, SnapshotSink
+from migrations_tool.contracts import SNAPSHOT_PREFIX, CopyError, Endpoint, SnapshotSink
 from migrations_tool.s3_copy import S3Copier, bucket_name
 from portal import aws
 from tests.migrations_tool.support import Progress
@@ -167,6 +167,32 @@ def test_snapshot_copy_mirror_restore_gives_back_the_exact_target(s3_bucket, sec
     assert snapshot_of(second_bucket) == before
     copier.restore(ep(second_bucket, "env/"), ref, Progress())  # idempotent
     assert snapshot_of(second_bucket) == before
+
+
+def test_undo_snapshots_in_the_target_bucket_survive_copy_mirror_snapshot_and_restore(s3_bucket, second_bucket):
+    """The environment's undo snapshots share its bucket: copies neither carry, clobber nor mirror them away."""
+    s3 = aws.client("s3")
+    put_sample(s3_bucket, "")
+    s3.put_object(Bucket=s3_bucket, Key=f"{SNAPSHOT_PREFIX}env/1/redis/x.snapshot", Body=b"the source's")
+    ours = {f"{SNAPSHOT_PREFIX}env/1/redis/x.snapshot": b"the target's", f"{SNAPSHOT_PREFIX}env/2/mysql/d.gz": b"db"}
+    for key, body in ours.items():
+        s3.put_object(Bucket=second_bucket, Key=key, Body=body)
+    s3.put_object(Bucket=second_bucket, Key="extra", Body=b"mirrored away")
+    copier = S3Copier()
+    ref = copier.snapshot(ep(second_bucket), SnapshotSink(bucket=second_bucket, prefix=f"{SNAPSHOT_PREFIX}env/3/s3/"),
+                          Progress(), options={"mirror": True})
+    assert ref["objects"] == 1  # "extra" only: never the snapshots already there
+
+    report = copier.copy(ep(s3_bucket), ep(second_bucket), {"mirror": True}, Progress())
+    assert report.verified and report.counters["objects_removed"] == 1
+    for key, body in ours.items():
+        assert s3.get_object(Bucket=second_bucket, Key=key)["Body"].read() == body
+    copier.restore(ep(second_bucket), ref, Progress())
+    assert [k for k in snapshot_of(second_bucket) if not k.startswith(SNAPSHOT_PREFIX)] == ["extra"]
+    for key, body in ours.items():
+        assert s3.get_object(Bucket=second_bucket, Key=key)["Body"].read() == body
+    with pytest.raises(CopyError, match="inside the undo snapshots"):
+        copier.copy(ep(s3_bucket), ep(second_bucket, f"data/{SNAPSHOT_PREFIX}"), {}, Progress())
 
 
 def test_missing_bucket_and_unreachable_endpoint_are_clear_errors(s3_bucket, aws_settings):
