@@ -27,6 +27,7 @@ from pymysql.converters import escape_item
 
 from . import mariadb_accounts, mariadb_dump
 from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from .mariadb_checksum import table_digest as _digest
 from .mariadb_connection import connect
 from .mariadb_connection import reason as _reason
 from .mariadb_schema import Schema, Table, quote_name, read_schema
@@ -459,25 +460,6 @@ def _statements(name: str, insert: bytes, texts: list[str]):
             chunk, size = [], 0
     if chunk:
         yield name, insert + b",".join(chunk), len(chunk), size
-
-
-def _digest(conn, table: Table, rules: Mapping[str, Rule], where: str | None) -> tuple[int, Any]:
-    """Row count and order-independent sums of row checksums over the unmasked columns."""
-    columns = [c for c in table.columns if c.name not in rules or rules[c.name].kind == "keep"]
-    if columns:
-        parts = ", ".join(c.digest_sql() for c in columns)
-        nulls = ", ".join(f"ISNULL({quote_name(c.name)})" for c in columns)
-        # Two different 32-bit CRCs of each row, summed (order-independent, duplicates counted): much
-        # cheaper than a cryptographic hash on both servers, and 64 bits of signal per table.
-        row = f"CONCAT_WS('|', {parts}, CONCAT({nulls}))"
-        digest = f"CONCAT(IFNULL(SUM(CRC32({row})), 0), '-', IFNULL(SUM(CRC32C({row})), 0))"
-    else:
-        digest = "0"
-    sql = f"SELECT COUNT(*), {digest} FROM {quote_name(table.name)}" + (f" WHERE ({where})" if where else "")
-    cur = conn.cursor()
-    cur.execute(sql)
-    rows, total = cur.fetchone()
-    return int(rows), str(total)
 
 
 def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
