@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=0, help="0: the copier's default")
     parser.add_argument("--rounds", type=int, default=1, help="rounds, alternating which side goes first")
     parser.add_argument("--side", choices=["slipway"], help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
@@ -131,7 +131,7 @@ def run_slipway(source: str, target: str, workers: int) -> dict:
     from migrations_tool.s3_copy import S3Copier
 
     report = S3Copier().copy(Endpoint(kind="s3", database=source), Endpoint(kind="s3", database=target),
-                             {"workers": workers}, lambda **_: None)
+                             {"workers": workers} if workers else {}, lambda **_: None)
     return {"verified": report.verified}
 
 
