@@ -63,8 +63,9 @@ class JobStreamConsumer(StreamConsumer):
                 self.last_seq = events[-1]["seq"]
                 self._send_status(message)
                 return
-        if message.get("last_seq", 0) > self.last_seq:
-            await self._catch_up()
+        # A gap, or events already read by a catch-up that loaded the job's state before this
+        # message's commit: re-read storage, so the final state is never lost.
+        await self._catch_up()
 
     async def _poll(self) -> None:
         interval = settings.SLIPWAY_JOB_STREAM_POLL_SECONDS
