@@ -1,5 +1,6 @@
 """The Terraform flow for real: terraform CLI, the `local` blueprint, S3 state on the moto server."""
 
+import time
 import uuid
 
 import pytest
@@ -85,6 +86,10 @@ def test_local_cluster_plan_apply_register_use_destroy(users, team, local_cluste
     assert destroy.plan_summary["destroy"] == 1 and destroy.plan_summary["add"] == 0
     cluster.refresh_from_db()
     assert cluster.status == Cluster.DESTROYED and cluster.kubeconfig == "" and cluster.api_server == ""
+    # kwokctl returns before the API server's socket is gone: give it a moment.
+    deadline = time.monotonic() + 30
+    while port_open(port) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert not port_open(port)
     assert not (terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name).exists()
     assert not (terraform_settings.SLIPWAY_TERRAFORM_DIR / name).exists()
