@@ -190,17 +190,15 @@ class KwokCluster:
         if self.cluster_dir.exists():
             self.delete()
         say(f"kube: starting kwok cluster {self.name!r} on https://127.0.0.1:{self.port}")
-        proc = self.kwokctl(
-            "create", "cluster", "--runtime", "binary", "-c", str(KWOKCTL_CONFIG),
-            "--kube-apiserver-port", str(self.port),
-            "--kubeconfig", "",  # never touch ~/.kube/config; we write our own file below
-            "--etcd-binary", str(bins["etcd"]), "--kube-apiserver-binary", str(bins["kube-apiserver"]),
-            "--kube-controller-manager-binary", str(bins["kube-controller-manager"]),
-            "--kube-scheduler-binary", str(bins["kube-scheduler"]),
-            "--kwok-controller-binary", str(bins["kwok"]),
-            "--wait", "60s", "--timeout", "120s",
-        )
-        self._log_run(proc)
+        # kwokctl sometimes fails while the fresh API server is still settling ("failed to init
+        # crds: resource not handled"); a second attempt from scratch succeeds.
+        for attempt in (1, 2):
+            proc = self._kwokctl_create(bins)
+            self._log_run(proc)
+            if proc.returncode == 0 or attempt == 2:
+                break
+            say(f"kube: kwokctl create cluster failed (exit {proc.returncode}); retrying once")
+            self.delete()
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr)[-3000:]
             self.delete()
@@ -211,6 +209,18 @@ class KwokCluster:
         self.kubeconfig_file.write_text(kubeconfig.stdout)
         self.kubeconfig_file.chmod(0o600)
         self.seed()
+
+    def _kwokctl_create(self, bins: dict[str, Path]) -> subprocess.CompletedProcess[str]:
+        return self.kwokctl(
+            "create", "cluster", "--runtime", "binary", "-c", str(KWOKCTL_CONFIG),
+            "--kube-apiserver-port", str(self.port),
+            "--kubeconfig", "",  # never touch ~/.kube/config; we write our own file below
+            "--etcd-binary", str(bins["etcd"]), "--kube-apiserver-binary", str(bins["kube-apiserver"]),
+            "--kube-controller-manager-binary", str(bins["kube-controller-manager"]),
+            "--kube-scheduler-binary", str(bins["kube-scheduler"]),
+            "--kwok-controller-binary", str(bins["kwok"]),
+            "--wait", "60s", "--timeout", "120s",
+        )
 
     def seed(self) -> None:
         """Create the fake nodes and the default ClusterLogs if missing (idempotent)."""
