@@ -16,6 +16,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -30,6 +31,7 @@ from channels.layers import channel_layers
 from daphne.testing import DaphneProcess
 from django.conf import settings
 from django.db import connections
+from playwright.sync_api import Locator, expect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
@@ -169,3 +171,11 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+
+
+def expect_job_succeeded(stream: Locator, timeout: float) -> None:
+    """Wait for a job stream to end; a failed job fails the test at once, with its log, not at the timeout."""
+    state = stream.locator("[data-job-state]")
+    expect(state).to_have_text(re.compile(r"^(succeeded|failed|cancelled)$"), timeout=timeout)
+    outcome = state.text_content()
+    assert outcome == "succeeded", f"the job {outcome}:\n{stream.locator('[data-job-log]').text_content()[-3000:]}"

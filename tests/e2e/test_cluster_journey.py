@@ -22,7 +22,7 @@ from portal.accounts import roles
 from tests.factories import UserFactory
 from tests.stack.process import port_open
 
-from .support import log_in
+from .support import expect_job_succeeded, log_in
 
 pytestmark = pytest.mark.e2e
 TERRAFORM = 180_000  # ms: a POST runs init + plan or apply (+ health) before it answers
@@ -52,7 +52,7 @@ def approve_and_watch(page: Page, summary: str) -> None:
     page.get_by_role("button", name="Approve and apply").click(timeout=TERRAFORM)
     expect(page.get_by_role("status")).to_contain_text("Plan approved: applying it now.", timeout=TERRAFORM)
     stream = page.locator("[data-job-stream]")
-    expect(stream.locator("[data-job-state]")).to_have_text("succeeded", timeout=TERRAFORM)
+    expect_job_succeeded(stream, TERRAFORM)
     expect(stream.locator("[data-job-progress]")).to_have_js_property("value", 100)
     expect(page.locator("[data-run-state-badge]")).to_have_text("Succeeded")
 

@@ -28,7 +28,7 @@ from portal.audit.actor import Actor
 from portal.jobs.models import Job
 from tests.factories import TeamFactory, UserFactory
 
-from .support import SERVER_ROLLOUT_TIMEOUT_SECONDS, log_in
+from .support import SERVER_ROLLOUT_TIMEOUT_SECONDS, expect_job_succeeded, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +109,7 @@ def test_qa_creates_an_environment_and_watches_it_become_ready(
 
     # The job stream follows the rollout to its end (it has usually ended before the page loads).
     stream = page.locator("[data-job-stream]")
-    expect(stream.locator("[data-job-state]")).to_have_text("succeeded", timeout=ROLLOUT)
+    expect_job_succeeded(stream, ROLLOUT)
     expect(stream.locator("[data-job-progress]")).to_have_js_property("value", 100)
     expect(stream.locator("[data-job-percent]")).to_have_text("100%")
     log = stream.locator("[data-job-log]")

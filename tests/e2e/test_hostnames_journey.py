@@ -22,7 +22,7 @@ from portal.accounts import roles
 from portal.audit.actor import Actor
 from tests.factories import TeamFactory, UserFactory
 
-from .support import SERVER_ROLLOUT_TIMEOUT_SECONDS, log_in
+from .support import SERVER_ROLLOUT_TIMEOUT_SECONDS, expect_job_succeeded, log_in
 
 pytestmark = pytest.mark.e2e
 ROLLOUT = (SERVER_ROLLOUT_TIMEOUT_SECONDS + 30) * 1000
@@ -66,7 +66,7 @@ def test_admin_sets_the_zone_and_qa_sees_the_hostname(page: Page, screenshot, tr
         page.get_by_label("Team", exact=True).select_option("payments")
         page.get_by_role("button", name="Create environment").click()
         expect(page).to_have_url(re.compile(r"/environments/\d+/$"), timeout=ROLLOUT)
-        expect(page.locator("[data-job-stream] [data-job-state]")).to_have_text("succeeded", timeout=ROLLOUT)
+        expect_job_succeeded(page.locator("[data-job-stream]"), ROLLOUT)
         page.reload()
         hostnames = page.locator("[data-hostnames]")
         expect(hostnames.locator("[data-hostname]")).to_have_text(hostname)

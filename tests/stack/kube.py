@@ -267,6 +267,12 @@ class KwokCluster:
         finally:
             client.close()
 
+    def _wait_gone(self, pids: list[int], timeout: float) -> None:
+        # An exited component is gone from /proc or a zombie (empty cmdline): either way not ``ours``.
+        deadline = time.monotonic() + timeout
+        while any(map(self.ours, pids)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     def delete(self) -> None:
         """Stop every component and remove the cluster's files (idempotent)."""
         if not self.cluster_dir.exists():
@@ -275,12 +281,15 @@ class KwokCluster:
         pids = list(self.component_pids().values())
         if os.access(binaries()["kwokctl"], os.X_OK):
             self._log_run(self.kwokctl("delete", "cluster", timeout=60))
-        # kwokctl kills by its pid files; make sure nothing it started outlives it anyway.
+        # kwokctl signals the components and returns before they exit (the API server's port stays
+        # open for a while): wait for them, kill stragglers, so "down" means down when it returns.
+        self._wait_gone(pids, 10)
         for pid in filter(self.ours, pids):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        self._wait_gone(pids, 30)
         shutil.rmtree(self.cluster_dir, ignore_errors=True)
         self.kubeconfig_file.unlink(missing_ok=True)
         # The Logs objects lived in etcd and are gone; their files would only mislead the next run.
