@@ -2,9 +2,10 @@
 
 Reading: every reader runs inside ``START TRANSACTION WITH CONSISTENT SNAPSHOT``. When the source user
 may ``FLUSH TABLES WITH READ LOCK``, several readers open their snapshots under that lock (the same
-point in time, as mydumper does); otherwise one reader feeds all writers. Rows leave the server as
-ready-made SQL literals (``QUOTE``/``HEX`` computed server-side), so Python only moves bytes, except
-for tables with masked columns, which are decoded, masked and re-encoded.
+point in time, as mydumper does); otherwise one reader feeds all writers. Rows leave the server
+ready-made (``QUOTE``/``HEX`` computed server-side) as LOAD DATA text or INSERT literals (see
+``mariadb_load``), so Python only moves bytes, except for tables with masked columns, which are
+decoded, masked and re-encoded.
 
 Writing: tables are created without secondary and foreign keys, filled by parallel writers with
 foreign-key and unique checks off, then the keys are added in one ``ALTER TABLE`` per table, then
@@ -25,11 +26,12 @@ from typing import Any
 import pymysql
 from pymysql.converters import escape_item
 
-from . import mariadb_accounts, mariadb_dump
+from . import mariadb_accounts, mariadb_dump, mariadb_load
 from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
 from .mariadb_checksum import table_digest as _digest
 from .mariadb_connection import connect
 from .mariadb_connection import reason as _reason
+from .mariadb_load import RowFormat, Spool
 from .mariadb_schema import Schema, Table, quote_name, read_schema
 from .masking import Masker, Rule, parse_rules
 from .row_filter import validate_filter
@@ -47,6 +49,7 @@ class _Plan:
     rules: dict[str, dict[str, Rule]]
     masker: Masker | None
     verify: bool
+    formats: dict[str, RowFormat]
 
 
 @dataclass
@@ -84,9 +87,9 @@ class MariaDBCopier:
         writers: list[Any] = []
         try:
             schema = read_schema(readers[0].cursor(), source.database)
-            plan = self._plan(schema, options, target)
             writers = [self._writer(target) for _ in range(max(len(readers), int(options.get("workers")
                                                                                   or self.workers)))]
+            plan = self._plan(schema, options, target, load=mariadb_load.local_infile_allowed(writers[0]))
             progress(tables_total=len(plan.tables), tables_done=0,
                      rows_total=sum(t.rows_estimate for t in plan.tables), rows_done=0, bytes_done=0,
                      message=f"copying {len(plan.tables)} table(s) with {len(readers)} reader(s) and "
@@ -139,12 +142,12 @@ class MariaDBCopier:
         return readers
 
     def _writer(self, target: Endpoint):
-        conn = connect(target, side="target")
+        conn = connect(target, side="target", local_infile=True)
         conn.cursor().execute("SET SESSION foreign_key_checks=0, SESSION unique_checks=0, SESSION time_zone='+00:00',"
                               " SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'")
         return conn
 
-    def _plan(self, schema: Schema, options: Mapping[str, Any], target: Endpoint) -> _Plan:
+    def _plan(self, schema: Schema, options: Mapping[str, Any], target: Endpoint, *, load: bool) -> _Plan:
         include = list(options.get("include_tables") or [])
         exclude = set(options.get("exclude_tables") or [])
         unknown = sorted((set(include) | exclude) - set(schema.tables) - set(schema.views))
@@ -169,7 +172,9 @@ class MariaDBCopier:
         else:
             replaced = [n for n in _target_objects(target) if n not in exclude]
         views = {n: ddl for n, ddl in schema.views.items() if (not include or n in include) and n not in exclude}
-        return _Plan(tables, views, replaced, filters, rules, masker, bool(options.get("verify", True)))
+        formats = {t.name: mariadb_load.load_format(t) if load and t.name not in rules
+                   else mariadb_load.insert_format(t, masked=t.name in rules) for t in tables}
+        return _Plan(tables, views, replaced, filters, rules, masker, bool(options.get("verify", True)), formats)
 
     def _create(self, conn, database: str, schema: Schema, plan: _Plan) -> None:
         cur = conn.cursor()
@@ -258,12 +263,18 @@ class MariaDBCopier:
                     for batch in self._read_task(conn, task, plan):
                         if not _put(batches, batch, stop):
                             return
-                    _put(batches, (task.table.name, None, 0, 0), stop)  # end of one task
+                    _put(batches, (task.table.name, None, b"", 0, 0), stop)  # end of one task
             return body
 
         def write(conn) -> Callable[[], None]:
             def body() -> None:
-                cur = conn.cursor()
+                cur, spool = conn.cursor(), Spool()
+                try:
+                    drain(cur, spool)
+                finally:
+                    spool.close()
+
+            def drain(cur, spool: Spool) -> None:
                 while not stop.is_set():
                     try:
                         item = batches.get(timeout=0.5)
@@ -271,14 +282,14 @@ class MariaDBCopier:
                         continue
                     if item is _DONE:
                         return
-                    name, statement, rows, size = item
-                    if statement is None:
+                    name, fmt, payload, rows, size = item
+                    if fmt is None:
                         with counters.lock:
                             counters.pending[name] -= 1
                             if counters.pending[name] == 0:
                                 counters.tables_done += 1
                         continue
-                    cur.execute(statement)
+                    spool.write(cur, fmt, name, payload)
                     counters.add(rows, size)
             return body
 
@@ -295,7 +306,13 @@ class MariaDBCopier:
             self._report(counters, progress)
             time.sleep(0.2)
         if errors:
+            # Readers stop at their next batch; let them finish before their connections close (a
+            # streaming cursor collected after its connection closed raises in its finalizer).
+            for thread in read_threads:
+                thread.join(timeout=60)
             exc = errors[0]
+            if isinstance(exc, CopyError):
+                raise exc
             raise CopyError(f"MariaDB copy failed: {_reason(exc)}") from None
         self._report(counters, progress)
         return counters
@@ -305,15 +322,11 @@ class MariaDBCopier:
         progress(rows_done=counters.rows, bytes_done=counters.bytes, tables_done=counters.tables_done)
 
     def _read_task(self, conn, task: _Task, plan: _Plan):
-        """Yield (table, INSERT statement, rows, bytes) batches for one task, in primary-key order."""
+        """Yield (table, format, payload, rows, bytes) batches for one task, in primary-key order."""
         table = task.table
         rules = plan.rules.get(table.name, {})
-        columns = ", ".join(quote_name(c.name) for c in table.columns)
-        insert = f"INSERT INTO {quote_name(table.name)} ({columns}) VALUES ".encode()
-        if rules:
-            select = columns
-        else:
-            select = "CONCAT('(', " + ", ',', ".join(c.literal_sql() for c in table.columns) + ", ')')"
+        fmt = plan.formats[table.name]
+        select = fmt.select
         pk = table.primary_key
         pk_count = len(pk)
         where = [f"({plan.filters[table.name]})"] if table.name in plan.filters else []
@@ -340,7 +353,7 @@ class MariaDBCopier:
                     texts = [self._masked_row(row[:len(table.columns)], table, rules, plan.masker) for row in rows]
                 else:
                     texts = [row[0] for row in rows]
-                yield from _statements(table.name, insert, texts)
+                yield from _statements(table.name, fmt, texts)
                 if pk:
                     last = tuple(rows[-1][-pk_count:])
                     break
@@ -448,7 +461,8 @@ def _after(columns: list[str], values: tuple) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(ors) + ")", args
 
 
-def _statements(name: str, insert: bytes, texts: list[str]):
+def _statements(name: str, fmt: RowFormat, texts: list[str]):
+    """Batches of rows of about _STATEMENT_BYTES: (table, format, payload, rows, bytes)."""
     chunk: list[bytes] = []
     size = 0
     for text in texts:
@@ -456,10 +470,10 @@ def _statements(name: str, insert: bytes, texts: list[str]):
         chunk.append(data)
         size += len(data) + 1
         if size >= _STATEMENT_BYTES:
-            yield name, insert + b",".join(chunk), len(chunk), size
+            yield name, fmt, fmt.payload(chunk), len(chunk), size
             chunk, size = [], 0
     if chunk:
-        yield name, insert + b",".join(chunk), len(chunk), size
+        yield name, fmt, fmt.payload(chunk), len(chunk), size
 
 
 def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:

@@ -44,6 +44,10 @@ class Column:
         # One collation for every piece, or CONCAT refuses to mix the columns' collations.
         return f"CONVERT(QUOTE({q}) USING utf8mb4)"
 
+    @property
+    def travels_as_hex(self) -> bool:
+        return self.data_type in _BINARY or self.data_type == "bit"
+
     def digest_sql(self) -> str:
         q = quote_name(self.name)
         if self.data_type in _BINARY or self.data_type == "bit":

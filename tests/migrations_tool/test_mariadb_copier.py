@@ -1,9 +1,11 @@
 """The MariaDB copier against the real server: equality, subsets, masking, programs, errors."""
 
 import dataclasses
+import time
 
 import pytest
 
+from migrations_tool import mariadb
 from migrations_tool.contracts import CopyError
 from migrations_tool.mariadb import MariaDBCopier
 
@@ -47,6 +49,90 @@ def test_copy_makes_target_equal_schema_data_views_programs(mariadb_pair):
     query(target, "DELETE FROM orders WHERE id=100000")
     report2, _ = copy(source, target)
     assert report2.verified and checksum(source, "orders") == checksum(target, "orders")
+
+
+def test_verification_catches_rows_changed_or_lost_between_reading_and_writing(mariadb_pair, monkeypatch):
+    # Fault injection between the source's reads and the target's writes.
+    source, target = mariadb_pair
+    fill(source)
+    real = mariadb._statements
+
+    def tamper(name, fmt, texts):
+        if name == "customers":
+            texts = [t.replace("Hara", "Hare", 1) if i == 0 else t for i, t in enumerate(texts)]
+        if name == "order_tags":
+            texts = texts[1:]
+        return real(name, fmt, texts)
+
+    monkeypatch.setattr(mariadb, "_statements", tamper)
+    report, _ = copy(source, target)
+    assert not report.verified
+    customers, tags = report.verification["customers"], report.verification["order_tags"]
+    assert customers["checksum"] == "different" and customers["source_rows"] == customers["target_rows"]
+    assert tags["target_rows"] < tags["source_rows"] and not tags["ok"]
+    assert report.verification["orders"]["ok"] and report.verification["odd_types"]["ok"]
+    assert any("customers" in note and "order_tags" in note for note in report.notes)
+
+
+def test_a_value_the_target_cannot_take_fails_the_copy_instead_of_being_truncated(mariadb_pair, monkeypatch):
+    # LOAD DATA LOCAL turns data errors into warnings; the copier turns them back into a failure.
+    source, target = mariadb_pair
+    fill(source)
+    real = mariadb._statements
+
+    def corrupt(name, fmt, texts):
+        if name == "orders":
+            texts = ["not-a-number" + t[t.index("\t"):] if i == 0 else t for i, t in enumerate(texts)]
+        return real(name, fmt, texts)
+
+    monkeypatch.setattr(mariadb, "_statements", corrupt)
+    with pytest.raises(CopyError, match=r"loading orders on the target: Incorrect integer value: 'not-a-number'"):
+        copy(source, target)
+
+
+def test_a_server_refusing_local_infile_gets_the_same_copy_through_inserts(mariadb_pair):
+    source, target = mariadb_pair
+    fill(source)
+    query(source, "SET GLOBAL local_infile = 0")
+    try:
+        report, _ = copy(source, target)
+    finally:
+        query(source, "SET GLOBAL local_infile = 1")
+    assert report.verified
+    for table in ("customers", "orders", "order_tags", "odd_types"):
+        assert checksum(source, table) == checksum(target, table), table
+
+
+def test_a_batch_chosen_as_deadlock_victim_is_sent_again_once(mariadb_pair):
+    # A real InnoDB deadlock: the batch locks row 1 then waits for row 2, which a heavier transaction
+    # holds while it asks for row 1. InnoDB rolls the lighter one (the batch) back; the spool resends it.
+    import threading
+
+    from migrations_tool.mariadb_connection import connect
+    from migrations_tool.mariadb_load import RowFormat, Spool
+
+    _, target = mariadb_pair
+    query(target, "CREATE TABLE t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+    query(target, "INSERT INTO t SELECT seq, 0 FROM seq_1_to_200")
+    heavy, batch = connect(target, side="target"), connect(target, side="target")
+    hc = heavy.cursor()
+    hc.execute("BEGIN")
+    hc.execute("UPDATE t SET v = v + 10 WHERE id >= 2")  # heavy: 199 row locks, row 2 among them
+    spool = Spool()
+    sent = threading.Thread(target=spool.write, args=(batch.cursor(), RowFormat(select="", load_into=""), "t",
+                                                      b"UPDATE t SET v = v + 1 WHERE id IN (1, 2) ORDER BY id"))
+    sent.start()
+    deadline = time.monotonic() + 30
+    while not query(target, "SELECT 1 FROM information_schema.INNODB_LOCK_WAITS") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the batch now holds row 1 and waits for row 2
+    hc.execute("UPDATE t SET v = v + 10 WHERE id = 1")  # closes the cycle: InnoDB picks the batch
+    hc.execute("COMMIT")
+    sent.join(timeout=30)
+    spool.close()
+    assert not sent.is_alive()
+    assert query(target, "SELECT id, v FROM t WHERE id <= 3 ORDER BY id") == ((1, 11), (2, 11), (3, 10))
+    heavy.close()
+    batch.close()
 
 
 def test_subset_filters_and_table_selection(mariadb_pair):
