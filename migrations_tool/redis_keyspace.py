@@ -87,6 +87,11 @@ class Scope:
         return not any(p.match(name) for p in self.exclude)
 
     @property
+    def matched_by_server(self) -> bool:
+        """SCAN's MATCH (prefix + at most one include pattern) already selects exactly these keys."""
+        return not self.exclude and len(self.include) <= 1
+
+    @property
     def whole_db(self) -> bool:
         return not (self.prefix or self.include or self.exclude)
 
@@ -104,7 +109,12 @@ def scan_batches(client: redis.Redis, scope: Scope, size: int) -> Iterator[list[
     cursor = 0
     while True:
         cursor, keys = client.scan(cursor, match=scope.match, count=size)
-        batch.extend(k for k in keys if scope.selects(k))
+        if scope.matched_by_server:  # the common case: no per-key Python work (~1 µs a key)
+            batch.extend(keys)
+            if REGISTRY_KEY in keys:
+                batch.remove(REGISTRY_KEY)
+        else:
+            batch.extend(k for k in keys if scope.selects(k))
         while len(batch) >= size:
             yield batch[:size]
             batch = batch[size:]
@@ -126,6 +136,13 @@ class Keyspace:
     def dump(self, keys: list[bytes]) -> list[tuple[bytes, bytes, int]]:
         """(key, payload, pttl) for the keys that still exist; pttl -1 = persistent."""
         replies = self._pipeline([_DUMP_PTTL % (len(k), k, len(k), k) for k in keys], 2 * len(keys))
+        try:
+            # -2: expired or deleted since SCAN; 0: expires within the millisecond. An error reply
+            # (not an int) makes the comparison raise: the careful loop below sorts it out.
+            return [(k, p, t) for k, p, t in zip(keys, replies[0::2], replies[1::2], strict=True)
+                    if (t > 0 or t == -1) and type(p) is bytes]
+        except TypeError:
+            pass
         found = []
         for i, key in enumerate(keys):
             payload, ttl = replies[2 * i], replies[2 * i + 1]
@@ -140,14 +157,18 @@ class Keyspace:
         unix time in ms (ABSTTL)."""
         commands = [(_RESTORE_ABSTTL if absolute and ttl > 0 else _RESTORE) % (
             len(key), key, len(t := b"%d" % max(ttl, 0)), t, len(payload), payload) for key, payload, ttl in items]
-        for (key, _, _), reply in zip(items, self._pipeline(commands, len(commands)), strict=True):
+        replies = self._pipeline(commands, len(commands), expect=_OK)
+        for (key, _, _), reply in zip(items, replies, strict=True):
             if isinstance(reply, Exception):
                 if "payload version" in str(reply):
                     raise CopyError("the target Redis cannot read the source's DUMP format (older server "
                                     "version); copy to a server of the same or a newer version")
                 raise redis.ResponseError(f"RESTORE {key.decode(errors='backslashreplace')}: {reply}")
 
-    def _pipeline(self, commands: list[bytes], count: int) -> list[Any]:
+    def _pipeline(self, commands: list[bytes], count: int, *, expect: bytes = b"") -> list[Any]:
+        """Send the commands in one write and read ``count`` replies. When every reply is expected to
+        be the same short status (``expect``, e.g. +OK), bytes equal to that many copies of it are
+        taken as such without parsing each reply; anything else is parsed."""
         if not commands:
             return []
         pool = self.client.connection_pool
@@ -155,10 +176,18 @@ class Keyspace:
         try:
             conn.send_packed_command([b"".join(commands)], check_health=False)
             reader, replies = hiredis.Reader(), []
+            received, fast = bytearray(), bool(expect)
             while len(replies) < count:
                 data = conn._sock.recv(1 << 20)
                 if not data:
                     raise redis.ConnectionError("the server closed the connection")
+                if fast:
+                    received += data
+                    if len(received) < len(expect) * count:
+                        continue
+                    if received == expect * count:
+                        return [_STATUS[expect]] * count
+                    fast, data = False, bytes(received)  # an error among them: parse everything
                 reader.feed(data)
                 while (reply := reader.gets()) is not False:
                     replies.append(reply)
@@ -170,6 +199,8 @@ class Keyspace:
             pool.release(conn)
 
 
+_OK = b"+OK\r\n"
+_STATUS = {_OK: b"OK"}
 # RESP frames, filled with %-formatting: the fastest way to build them in Python.
 _DUMP_PTTL = b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n*2\r\n$4\r\nPTTL\r\n$%d\r\n%s\r\n"
 _RESTORE = b"*5\r\n$7\r\nRESTORE\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$7\r\nREPLACE\r\n"

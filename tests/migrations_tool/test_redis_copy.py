@@ -307,3 +307,22 @@ def test_overlapping_source_and_target_are_refused(other_redis):
     with pytest.raises(CopyError, match="overlap"):
         RedisCopier().copy(other_endpoint(other_redis, db=1), other_endpoint(other_redis, db=1, prefix="copy:"), {},
                            Progress())
+
+
+def test_a_target_refusing_writes_midway_fails_the_copy_with_the_servers_reason(redis_namespace, other_redis):
+    # A real refusal among acknowledged writes: the target runs out of memory (noeviction) partway.
+    source = shared_endpoint(redis_namespace)
+    target = other_endpoint(other_redis, db=1)
+    src, dst = client_for(source), client_for(target)
+    prefix = redis_namespace["prefix"]
+    for start in range(0, 3000, 500):
+        src.mset({f"{prefix}big:{i:05d}": b"v" * 2000 for i in range(start, start + 500)})
+    used = dst.info("memory")["used_memory"]
+    dst.config_set("maxmemory-policy", "noeviction")
+    dst.config_set("maxmemory", used + 1_000_000)  # room for ~400 of the 3,000 values
+    try:
+        with pytest.raises(CopyError, match=r"target Redis .* refused a command: RESTORE .*OOM command not allowed"):
+            RedisCopier().copy(source, target, {"batch_size": 250}, Progress())
+        assert 0 < dst.dbsize() < 3000  # the batches before the refusal were written, and acknowledged
+    finally:
+        dst.config_set("maxmemory", 0)
