@@ -100,6 +100,21 @@ def exact_rows(database: str) -> int:
                for t in ("customers", "orders", "events", "order_tags"))
 
 
+def settle(limit: float = 180) -> None:
+    """Let the server write back the previous step's dirty pages, so each contender starts alike."""
+    (old,), = run_sql(None, "SELECT @@innodb_max_dirty_pages_pct")
+    run_sql(None, "SET GLOBAL innodb_max_dirty_pages_pct = 0")
+    try:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            (_, dirty), = run_sql(None, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'")
+            if int(dirty) < 100:
+                return
+            time.sleep(1)
+    finally:
+        run_sql(None, f"SET GLOBAL innodb_max_dirty_pages_pct = {old}")
+
+
 def baseline(source: str, target: str) -> float:
     facts = server()
     args = f"--host={facts['host']} --port={facts['port']} --user={facts['user']} --protocol=TCP"
@@ -116,14 +131,22 @@ def _ours(source: str, target: str, workers: int, verify: bool, out) -> None:
     facts = server()
     endpoint = dict(kind="mysql", host=facts["host"], port=facts["port"], user=facts["user"],
                     password=facts["password"])
+    phases: list[tuple[float, str]] = []
+
+    def progress(**fields) -> None:
+        if "message" in fields and not fields["message"].startswith("building the keys"):
+            phases.append((time.perf_counter(), fields["message"].split(" with ")[0]))
+
     started = time.perf_counter()
     report = MariaDBCopier(workers=workers).copy(Endpoint(**endpoint, database=source),
                                                  Endpoint(**endpoint, database=target), {"verify": verify},
-                                                 lambda **kw: None)
+                                                 progress)
     elapsed = time.perf_counter() - started
+    ends = [t for t, _ in phases[1:]] + [started + elapsed]
     out.send({"seconds": elapsed, "verified": report.verified, "rows": report.counters["rows"],
               "bytes": report.counters["bytes"], "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-              "notes": report.notes})
+              "notes": report.notes,
+              "phases": [(message, end - t) for (t, message), end in zip(phases, ends, strict=True)]})
 
 
 def ours(source: str, target: str, workers: int, verify: bool) -> dict:
@@ -153,10 +176,12 @@ def main() -> int:
         size, _ = size_of(source)
         rows = exact_rows(source)
         print(f"dataset: {size / 2**20:.0f} MB (data + indexes), {rows} rows in 4 tables + 1 view", flush=True)
+        settle()
         print("baseline: mariadb-dump --single-transaction | mariadb …", flush=True)
         base_seconds = baseline(source, base_db)
         base_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         assert exact_rows(base_db) == rows
+        settle()
         print(f"slipway: MariaDBCopier(workers={args.workers}) {'WITHOUT' if args.no_verify else 'with'} "
               "verification …", flush=True)
         result = ours(source, ours_db, args.workers, not args.no_verify)
@@ -169,8 +194,11 @@ def main() -> int:
         label = "slipway (NOT verified):" if args.no_verify else "slipway (verified):    "
         print(f"{label}   {result['seconds']:8.1f} s  {rows / result['seconds']:10.0f} rows/s  "
               f"peak RSS {result['maxrss_kb'] / 1024:.0f} MB")
+        print("  phases: " + "; ".join(f"{m} {s:.1f} s" for m, s in result["phases"]))
+        (pool,), = run_sql(None, "SELECT @@innodb_buffer_pool_size DIV 1048576")
         print(f"ratio: {ratio:.2f}x (baseline time / slipway time; goal >= 2x) on {size / 2**20:.0f} MB, "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the server shares them)")
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the server shares them), "
+              f"InnoDB buffer pool {pool} MB")
         return 0
     finally:
         for name in (source, ours_db, base_db):

@@ -37,6 +37,8 @@ from .masking import Masker, Rule, parse_rules
 from .row_filter import validate_filter
 
 _STATEMENT_BYTES = 4 * 1024 * 1024
+_GROUP_BYTES = _STATEMENT_BYTES // 2  # aim of one server-joined batch: room to grow before it is cut
+_CUT_WARNINGS = (1260, 1301)  # GROUP_CONCAT cut by group_concat_max_len / max_allowed_packet
 _DONE = object()
 
 
@@ -66,6 +68,7 @@ class _Counters:
         self.bytes = 0
         self.tables_done = 0
         self.pending: dict[str, int] = {}
+        self.messages: list[str] = []
 
     def add(self, rows: int, size: int) -> None:
         with self.lock:
@@ -95,17 +98,17 @@ class MariaDBCopier:
                      message=f"copying {len(plan.tables)} table(s) with {len(readers)} reader(s) and "
                              f"{len(writers)} writer(s)")
             self._create(writers[0], target.database, schema, plan)
-            counters = self._load(readers, writers, target.database, plan, progress)
-            progress(message="building indexes and foreign keys")
-            self._run_on(writers, [t for t in plan.tables if t.deferred],
-                         lambda conn, t: conn.cursor().execute(
-                             f"ALTER TABLE {quote_name(t.name)} " + ", ".join(t.deferred)))
+            same_version = _version(readers[0]) == _version(writers[0])
+            source_sums: dict[str, tuple[int, Any]] = {}
+            # Readers done reading measure the source for verification while writers still load.
+            measure = self._measurer(plan, "source", same_version, source_sums) if plan.verify else None
+            counters = self._load(readers, writers, plan, progress, after_reading=measure)
             self._create_programs(writers[0], schema, plan)
             report = CopyReport(counters={"tables": len(plan.tables), "rows": counters.rows,
                                           "bytes": counters.bytes, "views": len(plan.views)})
             if plan.verify:
                 progress(message="verifying row counts and checksums")
-                report.verification = self._verify(readers, writers, plan)
+                report.verification = self._verify(writers, plan, same_version, source_sums)
                 report.verified = all(v["ok"] for v in report.verification.values())
                 if not report.verified:
                     bad = sorted(k for k, v in report.verification.items() if not v["ok"])
@@ -132,7 +135,7 @@ class MariaDBCopier:
             readers += [connect(source, side="source") for _ in range(wanted - 1 if lock else 0)]
             for conn in readers:
                 cur = conn.cursor()
-                cur.execute("SET SESSION time_zone='+00:00', SESSION group_concat_max_len=1048576")
+                cur.execute("SET SESSION time_zone='+00:00', SESSION group_concat_max_len=%s", (_STATEMENT_BYTES,))
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         finally:
@@ -234,15 +237,20 @@ class MariaDBCopier:
             tasks.append(_Task(table))
         return tasks
 
-    def _load(self, readers, writers, database: str, plan: _Plan, progress: ProgressFn) -> _Counters:
+    def _load(self, readers, writers, plan: _Plan, progress: ProgressFn, *,
+              after_reading: Callable[[Any], None] | None = None) -> _Counters:
+        """Readers fill a bounded queue of batches that writers send; a table's keys are built by the
+        writer that finishes it, while the others go on loading. Each reader then runs ``after_reading``."""
         counters = _Counters()
         tasks: queue.Queue = queue.Queue()
         for task in self._tasks(readers[0], plan, len(readers)):
             tasks.put(task)
             counters.pending[task.table.name] = counters.pending.get(task.table.name, 0) + 1
+        tables = {t.name: t for t in plan.tables}
         batches: queue.Queue = queue.Queue(maxsize=len(writers) * 4)  # bounds memory
         errors: list[BaseException] = []
         stop = threading.Event()
+        reading = threading.Semaphore(0)  # released once by each reader when it has no task left
 
         def guard(fn: Callable[[], None]) -> Callable[[], None]:
             def run() -> None:
@@ -255,6 +263,14 @@ class MariaDBCopier:
 
         def read(conn) -> Callable[[], None]:
             def body() -> None:
+                try:
+                    drain(conn)
+                finally:
+                    reading.release()
+                if after_reading is not None and not stop.is_set():
+                    after_reading(conn)
+
+            def drain(conn) -> None:
                 while not stop.is_set():
                     try:
                         task = tasks.get_nowait()
@@ -283,33 +299,45 @@ class MariaDBCopier:
                     if item is _DONE:
                         return
                     name, fmt, payload, rows, size = item
-                    if fmt is None:
-                        with counters.lock:
-                            counters.pending[name] -= 1
-                            if counters.pending[name] == 0:
-                                counters.tables_done += 1
+                    if fmt is not None:
+                        spool.write(cur, fmt, name, payload)
+                        counters.add(rows, size)
                         continue
-                    spool.write(cur, fmt, name, payload)
-                    counters.add(rows, size)
+                    with counters.lock:
+                        counters.pending[name] -= 1
+                        complete = counters.pending[name] == 0
+                    if complete:
+                        finish(cur, tables[name])
+
+            def finish(cur, table: Table) -> None:
+                if table.deferred:
+                    with counters.lock:
+                        counters.messages.append(f"building the keys of {table.name}")
+                    cur.execute(f"ALTER TABLE {quote_name(table.name)} " + ", ".join(table.deferred))
+                with counters.lock:
+                    counters.tables_done += 1
             return body
 
         read_threads = [threading.Thread(target=guard(read(c)), daemon=True) for c in readers]
         write_threads = [threading.Thread(target=guard(write(c)), daemon=True) for c in writers]
         for thread in read_threads + write_threads:
             thread.start()
-        while any(t.is_alive() for t in read_threads) and not stop.is_set():
+        done_reading = 0
+        while done_reading < len(readers) and not stop.is_set():
             self._report(counters, progress)
-            time.sleep(0.5)
+            if reading.acquire(timeout=0.5):
+                done_reading += 1
         for _ in write_threads:
             _put(batches, _DONE, stop)
-        while any(t.is_alive() for t in write_threads):
+        while any(t.is_alive() for t in write_threads + read_threads) and not stop.is_set():
             self._report(counters, progress)
             time.sleep(0.2)
-        if errors:
-            # Readers stop at their next batch; let them finish before their connections close (a
+        if stop.is_set():
+            # Readers stop at their next batch; let every thread finish before the connections close (a
             # streaming cursor collected after its connection closed raises in its finalizer).
-            for thread in read_threads:
+            for thread in write_threads + read_threads:
                 thread.join(timeout=60)
+        if errors:
             exc = errors[0]
             if isinstance(exc, CopyError):
                 raise exc
@@ -319,10 +347,55 @@ class MariaDBCopier:
 
     @staticmethod
     def _report(counters: _Counters, progress: ProgressFn) -> None:
+        with counters.lock:
+            messages, counters.messages = counters.messages, []
+        for message in messages:
+            progress(message=message)
         progress(rows_done=counters.rows, bytes_done=counters.bytes, tables_done=counters.tables_done)
 
     def _read_task(self, conn, task: _Task, plan: _Plan):
         """Yield (table, format, payload, rows, bytes) batches for one task, in primary-key order."""
+        if task.table.integer_pk and task.table.name not in plan.rules:
+            yield from self._read_ranges(conn, task, plan)
+        else:
+            yield from self._read_rows(conn, task, plan)
+
+    def _read_ranges(self, conn, task: _Task, plan: _Plan):
+        """Batches joined by the server: one result row per range of the key's first column instead of
+        one per table row, which spares the client parsing millions of packets (measured: a third of
+        the copy's CPU). Each range is sized from the last one's bytes per key value to make about
+        _GROUP_BYTES; a range the server had to cut (group_concat_max_len) is halved and read again."""
+        table, fmt = task.table, plan.formats[task.table.name]
+        key, name = quote_name(table.primary_key[0]), quote_name(table.name)
+        cur = conn.cursor()
+        low, high = task.low, task.high
+        if low is None or high is None:
+            cur.execute(f"SELECT MIN({key}), MAX({key}) FROM {name}")
+            first, last = cur.fetchone()
+            if first is None:
+                return
+            low, high = (first - 1 if low is None else low), (last if high is None else high)
+        where = f" AND ({plan.filters[table.name]})" if table.name in plan.filters else ""
+        sql = (f"SELECT CAST(GROUP_CONCAT({fmt.select} SEPARATOR {fmt.separator_sql}) AS BINARY), COUNT(*) "
+               f"FROM {name} WHERE {key} > %s AND {key} <= %s{where}")
+        step = self.chunk_rows
+        while low < high:
+            upper = min(high, low + step)
+            cur.execute(sql, (low, upper))
+            data, rows = cur.fetchone()
+            if cur.warning_count and _cut_short(cur):
+                if upper - low > 1:
+                    step = (upper - low) // 2
+                    continue
+                yield from self._read_rows(conn, _Task(table, low, upper), plan)  # one key value, huge rows
+                data, rows = None, 0
+            if rows:
+                yield table.name, fmt, fmt.head + data + fmt.tail, rows, len(data)
+            span, low = upper - low, upper
+            step = max(1, min(span * 8, span * _GROUP_BYTES // len(data))) if data else span * 8
+
+    def _read_rows(self, conn, task: _Task, plan: _Plan):
+        """Row by row, in keyset pages: for masked tables (Python rewrites values) and other keys."""
         table = task.table
         rules = plan.rules.get(table.name, {})
         fmt = plan.formats[table.name]
@@ -371,57 +444,41 @@ class MariaDBCopier:
         return "(" + ",".join(values) + ")"
 
     # -- verification --------------------------------------------------------------------------------
-    def _verify(self, readers, writers, plan: _Plan) -> dict[str, dict[str, Any]]:
-        results: dict[str, dict[str, Any]] = {}
-        jobs = [(side, t) for t in plan.tables for side in ("source", "target")]
-        measured: dict[tuple[str, str], tuple[int, Any]] = {}
-
-        def measure(conn, job) -> None:
-            side, table = job
-            measured[(side, table.name)] = _digest(conn, table, plan.rules.get(table.name, {}),
-                                                   plan.filters.get(table.name) if side == "source" else None)
-
-        self._run_on(readers, [j for j in jobs if j[0] == "source"], measure,
-                     also=(writers, [j for j in jobs if j[0] == "target"]))
+    @staticmethod
+    def _measurer(plan: _Plan, side: str, same_version: bool,
+                  into: dict[str, tuple[int, Any]]) -> Callable[[Any], None]:
+        """A job for several connections at once: each measures tables from one shared list into ``into``."""
+        pending: queue.Queue = queue.Queue()
         for table in plan.tables:
-            src_rows, src_sum = measured[("source", table.name)]
-            dst_rows, dst_sum = measured[("target", table.name)]
+            pending.put(table)
+
+        def measure(conn) -> None:
+            while True:
+                try:
+                    table = pending.get_nowait()
+                except queue.Empty:
+                    return
+                where = plan.filters.get(table.name)
+                into[table.name] = _digest(conn, table, plan.rules.get(table.name, {}),
+                                           where if side == "source" else None,
+                                           same_server_version=same_version and where is None)
+        return measure
+
+    def _verify(self, writers, plan: _Plan, same_version: bool,
+                source_sums: dict[str, tuple[int, Any]]) -> dict[str, dict[str, Any]]:
+        target_sums: dict[str, tuple[int, Any]] = {}
+        measure = self._measurer(plan, "target", same_version, target_sums)
+        _run_each(writers, measure)
+        results: dict[str, dict[str, Any]] = {}
+        for table in plan.tables:
+            src_rows, src_sum = source_sums[table.name]
+            dst_rows, dst_sum = target_sums[table.name]
             masked = sorted(plan.rules.get(table.name, {}))
             results[table.name] = {"source_rows": src_rows, "target_rows": dst_rows,
                                    "checksum": "equal" if src_sum == dst_sum else "different",
                                    "masked_columns": masked,
                                    "ok": src_rows == dst_rows and src_sum == dst_sum}
         return results
-
-    @staticmethod
-    def _run_on(connections, items, fn, also=None) -> None:
-        """Run ``fn(connection, item)`` for every item, one thread per connection; re-raises the first error."""
-        groups = [(connections, list(items))] + ([also] if also else [])
-        errors: list[BaseException] = []
-        threads = []
-        for conns, work in groups:
-            pending: queue.Queue = queue.Queue()
-            for item in work:
-                pending.put(item)
-
-            def body(conn, pending=pending) -> None:
-                while not errors:
-                    try:
-                        item = pending.get_nowait()
-                    except queue.Empty:
-                        return
-                    try:
-                        fn(conn, item)
-                    except BaseException as exc:
-                        errors.append(exc)
-
-            threads += [threading.Thread(target=body, args=(c,), daemon=True) for c in conns]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
 
     # -- snapshot / restore / provisioning -----------------------------------------------------------
     def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn, *,
@@ -474,6 +531,36 @@ def _statements(name: str, fmt: RowFormat, texts: list[str]):
             chunk, size = [], 0
     if chunk:
         yield name, fmt, fmt.payload(chunk), len(chunk), size
+
+
+def _run_each(connections: list[Any], fn: Callable[[Any], None]) -> None:
+    """Run ``fn(connection)`` on every connection at once, one thread each; re-raises the first error."""
+    errors: list[BaseException] = []
+
+    def body(conn) -> None:
+        try:
+            fn(conn)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(c,), daemon=True) for c in connections]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _version(conn) -> str:
+    cur = conn.cursor()
+    cur.execute("SELECT VERSION()")
+    return cur.fetchone()[0]
+
+
+def _cut_short(cur) -> bool:
+    cur.execute("SHOW WARNINGS")
+    return any(code in _CUT_WARNINGS for _, code, _ in cur.fetchall())
 
 
 def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:

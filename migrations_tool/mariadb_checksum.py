@@ -9,8 +9,18 @@ from .mariadb_schema import Table, quote_name
 from .masking import Rule
 
 
-def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: str | None) -> tuple[int, Any]:
+def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: str | None, *,
+                 same_server_version: bool = False) -> tuple[int, Any]:
     """Row count and order-independent sums of row checksums over the unmasked columns."""
+    cur = conn.cursor()
+    if same_server_version and where is None and all(r.kind == "keep" for r in rules.values()):
+        # Every row whole on both sides: the server's own CHECKSUM TABLE (a sum of row CRCs, read
+        # inside the snapshot) costs a third of the expression below. Its value depends on the
+        # server's version, hence only between servers of the same one.
+        cur.execute(f"SELECT COUNT(*) FROM {quote_name(table.name)}")
+        rows = cur.fetchone()[0]
+        cur.execute(f"CHECKSUM TABLE {quote_name(table.name)}")
+        return int(rows), f"table:{cur.fetchone()[1]}"
     columns = [c for c in table.columns if c.name not in rules or rules[c.name].kind == "keep"]
     if columns:
         parts = ", ".join(c.digest_sql() for c in columns)
@@ -22,7 +32,6 @@ def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: str | Non
     else:
         digest = "0"
     sql = f"SELECT COUNT(*), {digest} FROM {quote_name(table.name)}" + (f" WHERE ({where})" if where else "")
-    cur = conn.cursor()
     cur.execute(sql)
     rows, total = cur.fetchone()
     return int(rows), str(total)

@@ -25,7 +25,7 @@ from .mariadb_schema import Table, quote_name
 
 _BIT = "bit"
 _RETRYABLE = (1205, 1213)  # lock wait timeout, deadlock
-_LOAD_OPTIONS = ("CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ENCLOSED BY '\\'' ESCAPED BY '\\\\' "
+_LOAD_OPTIONS = ("FIELDS TERMINATED BY '\\t' ENCLOSED BY '\\'' ESCAPED BY '\\\\' "
                  "LINES TERMINATED BY '\\n'")
 
 
@@ -42,6 +42,11 @@ class RowFormat:
     def payload(self, rows: list[bytes]) -> bytes:
         return self.head + self.separator.join(rows) + self.tail
 
+    @property
+    def separator_sql(self) -> str:
+        """The separator as an SQL string literal (for the server to join rows with GROUP_CONCAT)."""
+        return "'" + self.separator.decode().replace("\n", "\\n") + "'"
+
 
 def insert_format(table: Table, *, masked: bool) -> RowFormat:
     """Extended INSERT batches; a masked table selects plain columns (Python renders its rows)."""
@@ -52,11 +57,15 @@ def insert_format(table: Table, *, masked: bool) -> RowFormat:
 
 
 def load_format(table: Table) -> RowFormat:
+    # Rows leave the source as bytes (no decoding in Python). When the table's character columns share
+    # one character set, rows are rendered in it and the file is declared binary: the target stores
+    # the bytes as they are, skipping a conversion of every field (a quarter of its LOAD DATA time).
+    render = table.charset or "utf8mb4"
     fields, targets, assignments = [], [], []
     for i, column in enumerate(table.columns):
         q = quote_name(column.name)
         # Never NULL (CONCAT_WS would drop the field): NULL is spelled as the bare word.
-        fields.append(f"IF({q} IS NULL, 'NULL', HEX({q}))" if column.travels_as_hex else column.literal_sql())
+        fields.append(f"IF({q} IS NULL, 'NULL', HEX({q}))" if column.travels_as_hex else column.literal_sql(render))
         if column.travels_as_hex:
             variable = f"@c{i}"
             targets.append(variable)
@@ -64,9 +73,9 @@ def load_format(table: Table) -> RowFormat:
             assignments.append(f"{q} = {decode}")
         else:
             targets.append(q)
-    into = (f"INTO TABLE {quote_name(table.name)} {_LOAD_OPTIONS} ({', '.join(targets)})"
-            + (f" SET {', '.join(assignments)}" if assignments else ""))
-    return RowFormat(select="CONCAT_WS('\\t', " + ", ".join(fields) + ")", load_into=into)
+    into = (f"INTO TABLE {quote_name(table.name)} CHARACTER SET {'binary' if table.charset else 'utf8mb4'} "
+            f"{_LOAD_OPTIONS} ({', '.join(targets)})" + (f" SET {', '.join(assignments)}" if assignments else ""))
+    return RowFormat(select="CAST(CONCAT_WS('\\t', " + ", ".join(fields) + ") AS BINARY)", load_into=into)
 
 
 def local_infile_allowed(conn) -> bool:

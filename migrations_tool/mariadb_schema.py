@@ -14,6 +14,7 @@ _DEFERRABLE = re.compile(r"^\s*(UNIQUE KEY|KEY|FULLTEXT KEY|SPATIAL KEY|CONSTRAI
 _NUMERIC = frozenset("tinyint smallint mediumint int bigint decimal float double year".split())
 _BINARY = frozenset("binary varbinary tinyblob blob mediumblob longblob geometry point linestring polygon "
                     "multipoint multilinestring multipolygon geometrycollection".split())
+_WIDE_CHARSETS = frozenset({"ucs2", "utf16", "utf16le", "utf32"})
 
 
 def quote_name(name: str) -> str:
@@ -31,9 +32,11 @@ class Column:
     data_type: str
     max_length: int | None
     auto_increment: bool
+    charset: str | None = None  # of a character column; None for numbers, dates and binary
 
-    def literal_sql(self) -> str:
-        """A server-side expression rendering the value as an SQL literal (NULL stays NULL)."""
+    def literal_sql(self, charset: str = "utf8mb4") -> str:
+        """A server-side expression rendering the value as an SQL literal (NULL stays NULL), text in
+        ``charset``."""
         q = quote_name(self.name)
         if self.data_type in _NUMERIC:
             return f"IFNULL({q},'NULL')"
@@ -42,11 +45,13 @@ class Column:
         if self.data_type in _BINARY:
             return f"IF({q} IS NULL,'NULL',CONCAT('X''',HEX({q}),''''))"
         # One collation for every piece, or CONCAT refuses to mix the columns' collations.
-        return f"CONVERT(QUOTE({q}) USING utf8mb4)"
+        return f"CONVERT(QUOTE({q}) USING {charset})"
 
     @property
     def travels_as_hex(self) -> bool:
-        return self.data_type in _BINARY or self.data_type == "bit"
+        # Also text in a character set where LOAD DATA does not recognise the bare word NULL (seen with
+        # utf16: NULL arrived as the text 'NULL').
+        return self.data_type in _BINARY or self.data_type == "bit" or self.charset in _WIDE_CHARSETS
 
     def digest_sql(self) -> str:
         q = quote_name(self.name)
@@ -63,7 +68,14 @@ class Table:
     create_sql: str = ""  # without deferred keys
     deferred: list[str] = field(default_factory=list)  # "ADD KEY ..." / "ADD CONSTRAINT ..." clauses
     rows_estimate: int = 0
-    integer_pk: bool = False
+    integer_pk: bool = False  # the primary key's first column is an integer: rows can be read in id ranges
+
+    @property
+    def charset(self) -> str | None:
+        """The one character set its character columns rendered as text are stored in (utf8mb4 when it
+        has none); None when they mix several."""
+        found = {c.charset for c in self.columns if c.charset and not c.travels_as_hex}
+        return None if len(found) > 1 else found.pop() if found else "utf8mb4"
 
 
 @dataclass
@@ -96,13 +108,13 @@ def read_schema(cur, database: str) -> Schema:
     cur.execute("SELECT TABLE_NAME, TABLE_TYPE, IFNULL(TABLE_ROWS,0) FROM information_schema.TABLES "
                 "WHERE TABLE_SCHEMA=%s ORDER BY TABLE_NAME", (database,))
     listing = cur.fetchall()
-    cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, EXTRA, COLUMN_KEY "
+    cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, EXTRA, CHARACTER_SET_NAME "
                 "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 (database,))
     columns: dict[str, list[Column]] = {}
-    for table, name, data_type, max_length, extra, _ in cur.fetchall():
+    for table, name, data_type, max_length, extra, charset in cur.fetchall():
         columns.setdefault(table, []).append(Column(name, data_type.lower(), max_length,
-                                                    "auto_increment" in (extra or "").lower()))
+                                                    "auto_increment" in (extra or "").lower(), charset))
     cur.execute("SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
                 "WHERE TABLE_SCHEMA=%s AND CONSTRAINT_NAME='PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 (database,))
@@ -120,7 +132,7 @@ def read_schema(cur, database: str) -> Schema:
         create, deferred = split_create_table(cur.fetchone()[1], cols)
         pk = primary.get(name, [])
         by_name = {c.name: c for c in cols}
-        integer_pk = len(pk) == 1 and by_name[pk[0]].data_type in {"tinyint", "smallint", "mediumint", "int",
+        integer_pk = bool(pk) and by_name[pk[0]].data_type in {"tinyint", "smallint", "mediumint", "int",
                                                                     "bigint"}
         tables[name] = Table(name, cols, pk, create, deferred, int(rows), integer_pk)
     cur.execute("SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from migrations_tool import mariadb
+from migrations_tool.mariadb_load import Spool
 from migrations_tool.models import DataCopy, DataStore
 from migrations_tool.services import data_copy_start, data_copy_undo
 from portal.audit.actor import Actor
@@ -87,24 +87,23 @@ def test_copy_failing_midway_is_failed_and_target_restorable(copy_world, django_
     fill(copy_world["source_ep"])
     prepare_target(copy_world["target_ep"])
     before = state_of(copy_world["target_ep"])
-    real = mariadb._statements
-    produced = []
+    real = Spool.write
+    written = []
 
-    def disk_full_after_two_batches(*args):
-        for statement in real(*args):
-            if len(produced) >= 2:
-                raise OSError(28, "No space left on device")
-            produced.append(1)
-            yield statement
+    def disk_full_after_two_batches(self, *args, **kwargs):
+        if len(written) >= 2:
+            raise OSError(28, "No space left on device")
+        written.append(1)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(mariadb, "_statements", disk_full_after_two_batches)
+    monkeypatch.setattr(Spool, "write", disk_full_after_two_batches)
     copy = start(copy_world, capture=django_capture_on_commit_callbacks)
     assert copy.state == DataCopy.FAILED and copy.job.state == Job.FAILED
     assert "No space left on device" in copy.error and "No space left on device" in copy.job.error
     assert copy.verification == {}
     assert state_of(copy_world["target_ep"]) != before  # really half-written
     assert AuditEvent.objects.filter(action="data_copy.failed", outcome="failure").exists()
-    monkeypatch.setattr(mariadb, "_statements", real)
+    monkeypatch.setattr(Spool, "write", real)
     with django_capture_on_commit_callbacks(execute=True):
         data_copy_undo(actor=Actor.for_user(copy_world["users"]["qa"]), user=copy_world["users"]["qa"], copy=copy)
     assert state_of(copy_world["target_ep"]) == before
