@@ -181,10 +181,22 @@ CELERY_BEAT_SCHEDULE: dict = {
                         "schedule": env.float("SLIPWAY_CLUSTER_HEALTH_SECONDS", default=120.0)},
 }
 
+
+
+def redis_channel_layer(url: str) -> dict:
+    """The Redis channel layer's settings (also used by tests that run a real worker)."""
+    # redis-py 8 gives up on a read after 5 s by default, exactly as long as channels_redis
+    # blocks in BZPOPMIN waiting for a message: a websocket idle for 5 s then lost the race, its
+    # receive raised "Timeout reading from ..." and the consumer died without a word. Reads must
+    # outlast the block; a dead server is still noticed within the longer timeout.
+    host = {"address": url, "socket_timeout": 30, "socket_connect_timeout": 5}
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [host], "capacity": 500, "expiry": 30}}
+
+
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)
 if CHANNEL_LAYER_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                  "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "capacity": 500, "expiry": 30}}}
+    CHANNEL_LAYERS = {"default": redis_channel_layer(CHANNEL_LAYER_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -20,6 +20,7 @@ from portal.audit.actor import Actor
 from portal.jobs.models import Job
 from portal.jobs.tasks import selfcheck
 from portal.routing import websocket_urlpatterns
+from portal.settings import redis_channel_layer
 from tests.factories import JobFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -46,8 +47,7 @@ def worker(redis_url, tmp_path, settings):
     # A client app of its own: the project's app object in this process stays eager for other tests.
     client = Celery("slipway-test-client", broker=url, set_as_current=False)
     client.conf.update(task_default_queue=queue, broker_connection_retry_on_startup=True)
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [url]}}}
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(url)}
     # Only the Redis broadcast may deliver live events in this test: no database polling.
     settings.SLIPWAY_JOB_STREAM_POLL_SECONDS = 3600
     channel_layers.backends.clear()
@@ -67,11 +67,15 @@ async def test_selfcheck_on_real_worker_streams_live_over_redis(worker):
     connected, _ = await comm.connect(timeout=10)
     assert connected
     assert (await comm.receive_json_from(timeout=5))["state"] == "queued"
+    # A job waits in the queue longer than Redis client's default read timeout (5 s, the same as
+    # channels_redis's blocking pop): the idle stream must survive it (it used to die silently).
+    await asyncio.sleep(7)
     await database_sync_to_async(worker.send_task)(selfcheck.name, args=[str(job.pk), Actor.for_user(user).to_dict()])
     seen = []
-    async with asyncio.timeout(90):
-        while not seen or seen[-1].get("state") != "succeeded" or seen[-1]["type"] != "status":
-            seen.append(await comm.receive_json_from(timeout=90))
+    deadline = time.monotonic() + 90
+    while not seen or seen[-1].get("state") != "succeeded" or seen[-1]["type"] != "status":
+        # The communicator's own timeout, not an outer one: it re-raises the consumer's crash.
+        seen.append(await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic())))
     await comm.disconnect()
     events = [m for m in seen if m["type"] == "event"]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

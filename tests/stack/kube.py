@@ -290,6 +290,11 @@ class KwokCluster:
             except ProcessLookupError:
                 pass
         self._wait_gone(pids, 30)
+        # A process's cmdline empties when its memory is released, before its sockets close:
+        # the API server's port can outlive ``ours`` by a moment on a busy machine.
+        deadline = time.monotonic() + 30
+        while port_open(self.port) and time.monotonic() < deadline:
+            time.sleep(0.1)
         shutil.rmtree(self.cluster_dir, ignore_errors=True)
         self.kubeconfig_file.unlink(missing_ok=True)
         # The Logs objects lived in etcd and are gone; their files would only mislead the next run.
