@@ -3,9 +3,8 @@
 Reading: every reader runs inside ``START TRANSACTION WITH CONSISTENT SNAPSHOT``. When the source user
 may ``FLUSH TABLES WITH READ LOCK``, several readers open their snapshots under that lock (the same
 point in time, as mydumper does); otherwise one reader feeds all writers. Rows leave the server
-ready-made (``QUOTE``/``HEX`` computed server-side) as LOAD DATA text or INSERT literals (see
-``mariadb_load``), so Python only moves bytes, except for tables with masked columns, which are
-decoded, masked and re-encoded.
+ready-made as LOAD DATA text or INSERT literals, joined by the server per key range where it can
+(``mariadb_read``, formats in ``mariadb_load``).
 
 Writing: tables are created without secondary and foreign keys, filled by parallel writers with
 foreign-key and unique checks off, then the keys are added in one ``ALTER TABLE`` per table, then
@@ -20,45 +19,22 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pymysql
-from pymysql.converters import escape_item
 
 from . import mariadb_accounts, mariadb_dump, mariadb_load
 from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
 from .mariadb_checksum import table_digest as _digest
 from .mariadb_connection import connect
 from .mariadb_connection import reason as _reason
-from .mariadb_load import RowFormat, Spool
+from .mariadb_load import Spool
+from .mariadb_read import STATEMENT_BYTES, Plan, Task, read_batches
 from .mariadb_schema import Schema, Table, quote_name, read_schema
-from .masking import Masker, Rule, parse_rules
+from .masking import Masker, parse_rules
 from .row_filter import validate_filter
 
-_STATEMENT_BYTES = 4 * 1024 * 1024
-_GROUP_BYTES = _STATEMENT_BYTES // 2  # aim of one server-joined batch: room to grow before it is cut
-_CUT_WARNINGS = (1260, 1301)  # GROUP_CONCAT cut by group_concat_max_len / max_allowed_packet
 _DONE = object()
-
-
-@dataclass
-class _Plan:
-    tables: list[Table]
-    views: dict[str, str]
-    replaced: list[str]  # target tables/views dropped before the copy
-    filters: dict[str, str]
-    rules: dict[str, dict[str, Rule]]
-    masker: Masker | None
-    verify: bool
-    formats: dict[str, RowFormat]
-
-
-@dataclass
-class _Task:
-    table: Table
-    low: Any = None  # exclusive lower bound of the first primary-key column (None = from the start)
-    high: Any = None  # inclusive upper bound (None = to the end)
 
 
 class _Counters:
@@ -135,7 +111,7 @@ class MariaDBCopier:
             readers += [connect(source, side="source") for _ in range(wanted - 1 if lock else 0)]
             for conn in readers:
                 cur = conn.cursor()
-                cur.execute("SET SESSION time_zone='+00:00', SESSION group_concat_max_len=%s", (_STATEMENT_BYTES,))
+                cur.execute("SET SESSION time_zone='+00:00', SESSION group_concat_max_len=%s", (STATEMENT_BYTES,))
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         finally:
@@ -150,7 +126,7 @@ class MariaDBCopier:
                               " SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'")
         return conn
 
-    def _plan(self, schema: Schema, options: Mapping[str, Any], target: Endpoint, *, load: bool) -> _Plan:
+    def _plan(self, schema: Schema, options: Mapping[str, Any], target: Endpoint, *, load: bool) -> Plan:
         include = list(options.get("include_tables") or [])
         exclude = set(options.get("exclude_tables") or [])
         unknown = sorted((set(include) | exclude) - set(schema.tables) - set(schema.views))
@@ -177,9 +153,9 @@ class MariaDBCopier:
         views = {n: ddl for n, ddl in schema.views.items() if (not include or n in include) and n not in exclude}
         formats = {t.name: mariadb_load.load_format(t) if load and t.name not in rules
                    else mariadb_load.insert_format(t, masked=t.name in rules) for t in tables}
-        return _Plan(tables, views, replaced, filters, rules, masker, bool(options.get("verify", True)), formats)
+        return Plan(tables, views, replaced, filters, rules, masker, bool(options.get("verify", True)), formats)
 
-    def _create(self, conn, database: str, schema: Schema, plan: _Plan) -> None:
+    def _create(self, conn, database: str, schema: Schema, plan: Plan) -> None:
         cur = conn.cursor()
         cur.execute("SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s",
                     (database,))
@@ -193,7 +169,7 @@ class MariaDBCopier:
         for table in plan.tables:
             cur.execute(table.create_sql)
 
-    def _create_programs(self, conn, schema: Schema, plan: _Plan) -> None:
+    def _create_programs(self, conn, schema: Schema, plan: Plan) -> None:
         cur = conn.cursor()
         copied = {t.name for t in plan.tables}
         pending = dict(plan.views)
@@ -220,7 +196,7 @@ class MariaDBCopier:
                 cur.execute(ddl)
 
     # -- data --------------------------------------------------------------------------------------
-    def _tasks(self, reader, plan: _Plan, parallel: int) -> list[_Task]:
+    def _tasks(self, reader, plan: Plan, parallel: int) -> list[Task]:
         tasks = []
         cur = reader.cursor()
         for table in sorted(plan.tables, key=lambda t: -t.rows_estimate):
@@ -232,12 +208,12 @@ class MariaDBCopier:
                     pieces = parallel * 2
                     step = max(1, (high - low + pieces) // pieces)
                     bounds = list(range(low - 1, high, step)) + [high]
-                    tasks += [_Task(table, lo, hi) for lo, hi in itertools.pairwise(bounds)]
+                    tasks += [Task(table, lo, hi) for lo, hi in itertools.pairwise(bounds)]
                     continue
-            tasks.append(_Task(table))
+            tasks.append(Task(table))
         return tasks
 
-    def _load(self, readers, writers, plan: _Plan, progress: ProgressFn, *,
+    def _load(self, readers, writers, plan: Plan, progress: ProgressFn, *,
               after_reading: Callable[[Any], None] | None = None) -> _Counters:
         """Readers fill a bounded queue of batches that writers send; a table's keys are built by the
         writer that finishes it, while the others go on loading. Each reader then runs ``after_reading``."""
@@ -276,7 +252,7 @@ class MariaDBCopier:
                         task = tasks.get_nowait()
                     except queue.Empty:
                         return
-                    for batch in self._read_task(conn, task, plan):
+                    for batch in read_batches(conn, task, plan, self.chunk_rows):
                         if not _put(batches, batch, stop):
                             return
                     _put(batches, (task.table.name, None, b"", 0, 0), stop)  # end of one task
@@ -353,99 +329,9 @@ class MariaDBCopier:
             progress(message=message)
         progress(rows_done=counters.rows, bytes_done=counters.bytes, tables_done=counters.tables_done)
 
-    def _read_task(self, conn, task: _Task, plan: _Plan):
-        """Yield (table, format, payload, rows, bytes) batches for one task, in primary-key order."""
-        if task.table.integer_pk and task.table.name not in plan.rules:
-            yield from self._read_ranges(conn, task, plan)
-        else:
-            yield from self._read_rows(conn, task, plan)
-
-    def _read_ranges(self, conn, task: _Task, plan: _Plan):
-        """Batches joined by the server: one result row per range of the key's first column instead of
-        one per table row, which spares the client parsing millions of packets (measured: a third of
-        the copy's CPU). Each range is sized from the last one's bytes per key value to make about
-        _GROUP_BYTES; a range the server had to cut (group_concat_max_len) is halved and read again."""
-        table, fmt = task.table, plan.formats[task.table.name]
-        key, name = quote_name(table.primary_key[0]), quote_name(table.name)
-        cur = conn.cursor()
-        low, high = task.low, task.high
-        if low is None or high is None:
-            cur.execute(f"SELECT MIN({key}), MAX({key}) FROM {name}")
-            first, last = cur.fetchone()
-            if first is None:
-                return
-            low, high = (first - 1 if low is None else low), (last if high is None else high)
-        where = f" AND ({plan.filters[table.name]})" if table.name in plan.filters else ""
-        sql = (f"SELECT CAST(GROUP_CONCAT({fmt.select} SEPARATOR {fmt.separator_sql}) AS BINARY), COUNT(*) "
-               f"FROM {name} WHERE {key} > %s AND {key} <= %s{where}")
-        step = self.chunk_rows
-        while low < high:
-            upper = min(high, low + step)
-            cur.execute(sql, (low, upper))
-            data, rows = cur.fetchone()
-            if cur.warning_count and _cut_short(cur):
-                if upper - low > 1:
-                    step = (upper - low) // 2
-                    continue
-                yield from self._read_rows(conn, _Task(table, low, upper), plan)  # one key value, huge rows
-                data, rows = None, 0
-            if rows:
-                yield table.name, fmt, fmt.head + data + fmt.tail, rows, len(data)
-            span, low = upper - low, upper
-            step = max(1, min(span * 8, span * _GROUP_BYTES // len(data))) if data else span * 8
-
-    def _read_rows(self, conn, task: _Task, plan: _Plan):
-        """Row by row, in keyset pages: for masked tables (Python rewrites values) and other keys."""
-        table = task.table
-        rules = plan.rules.get(table.name, {})
-        fmt = plan.formats[table.name]
-        select = fmt.select
-        pk = table.primary_key
-        pk_count = len(pk)
-        where = [f"({plan.filters[table.name]})"] if table.name in plan.filters else []
-        if task.high is not None:
-            where.append(f"{quote_name(pk[0])} <= {int(task.high)}")
-        cur = conn.cursor() if pk else conn.cursor(pymysql.cursors.SSCursor)
-        last: tuple | None = (task.low,) if task.low is not None else None
-        while True:
-            clauses, args = list(where), []
-            if last is not None and pk:
-                clause, args = _after(pk[:len(last)], last)
-                clauses.append(clause)
-            sql = f"SELECT {select}{''.join(', ' + quote_name(p) for p in pk)} FROM {quote_name(table.name)}"
-            if clauses:
-                sql += " WHERE " + " AND ".join(clauses)
-            if pk:
-                sql += " ORDER BY " + ", ".join(quote_name(p) for p in pk) + f" LIMIT {self.chunk_rows}"
-            cur.execute(sql, args or None)
-            while True:
-                rows = cur.fetchmany(self.chunk_rows) if not pk else cur.fetchall()
-                if not rows:
-                    break
-                if rules:
-                    texts = [self._masked_row(row[:len(table.columns)], table, rules, plan.masker) for row in rows]
-                else:
-                    texts = [row[0] for row in rows]
-                yield from _statements(table.name, fmt, texts)
-                if pk:
-                    last = tuple(rows[-1][-pk_count:])
-                    break
-            if not pk or not rows or len(rows) < self.chunk_rows:
-                return
-
-    @staticmethod
-    def _masked_row(row, table: Table, rules: dict[str, Rule], masker: Masker) -> str:
-        values = []
-        for column, value in zip(table.columns, row, strict=True):
-            rule = rules.get(column.name)
-            if rule is not None:
-                value = masker.apply(rule, value, column.max_length)
-            values.append(escape_item(value, "utf8mb4"))
-        return "(" + ",".join(values) + ")"
-
     # -- verification --------------------------------------------------------------------------------
     @staticmethod
-    def _measurer(plan: _Plan, side: str, same_version: bool,
+    def _measurer(plan: Plan, side: str, same_version: bool,
                   into: dict[str, tuple[int, Any]]) -> Callable[[Any], None]:
         """A job for several connections at once: each measures tables from one shared list into ``into``."""
         pending: queue.Queue = queue.Queue()
@@ -464,7 +350,7 @@ class MariaDBCopier:
                                            same_server_version=same_version and where is None)
         return measure
 
-    def _verify(self, writers, plan: _Plan, same_version: bool,
+    def _verify(self, writers, plan: Plan, same_version: bool,
                 source_sums: dict[str, tuple[int, Any]]) -> dict[str, dict[str, Any]]:
         target_sums: dict[str, tuple[int, Any]] = {}
         measure = self._measurer(plan, "target", same_version, target_sums)
@@ -508,31 +394,6 @@ class MariaDBCopier:
         mariadb_accounts.deprovision(store, server)
 
 
-def _after(columns: list[str], values: tuple) -> tuple[str, list[Any]]:
-    """Keyset condition ``(a, b) > (x, y)`` written so the primary key's index serves it."""
-    ors, args = [], []
-    for i in range(len(columns)):
-        ands = [f"{quote_name(c)} = %s" for c in columns[:i]] + [f"{quote_name(columns[i])} > %s"]
-        ors.append("(" + " AND ".join(ands) + ")")
-        args += list(values[:i]) + [values[i]]
-    return "(" + " OR ".join(ors) + ")", args
-
-
-def _statements(name: str, fmt: RowFormat, texts: list[str]):
-    """Batches of rows of about _STATEMENT_BYTES: (table, format, payload, rows, bytes)."""
-    chunk: list[bytes] = []
-    size = 0
-    for text in texts:
-        data = text.encode() if isinstance(text, str) else text
-        chunk.append(data)
-        size += len(data) + 1
-        if size >= _STATEMENT_BYTES:
-            yield name, fmt, fmt.payload(chunk), len(chunk), size
-            chunk, size = [], 0
-    if chunk:
-        yield name, fmt, fmt.payload(chunk), len(chunk), size
-
-
 def _run_each(connections: list[Any], fn: Callable[[Any], None]) -> None:
     """Run ``fn(connection)`` on every connection at once, one thread each; re-raises the first error."""
     errors: list[BaseException] = []
@@ -556,11 +417,6 @@ def _version(conn) -> str:
     cur = conn.cursor()
     cur.execute("SELECT VERSION()")
     return cur.fetchone()[0]
-
-
-def _cut_short(cur) -> bool:
-    cur.execute("SHOW WARNINGS")
-    return any(code in _CUT_WARNINGS for _, code, _ in cur.fetchall())
 
 
 def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
