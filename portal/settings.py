@@ -182,7 +182,6 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 
-
 def redis_channel_layer(url: str) -> dict:
     """The Redis channel layer's settings (also used by tests that run a real worker)."""
     # redis-py 8 gives up on a read after 5 s by default, exactly as long as channels_redis

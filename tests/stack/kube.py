@@ -269,8 +269,10 @@ class KwokCluster:
 
     def _wait_gone(self, pids: list[int], timeout: float) -> None:
         # An exited component is gone from /proc or a zombie (empty cmdline): either way not ``ours``.
+        # The cmdline empties when its memory is released, before its sockets close, so the API
+        # server's port is watched too: it can outlive ``ours`` by a moment on a busy machine.
         deadline = time.monotonic() + timeout
-        while any(map(self.ours, pids)) and time.monotonic() < deadline:
+        while (any(map(self.ours, pids)) or port_open(self.port)) and time.monotonic() < deadline:
             time.sleep(0.1)
 
     def delete(self) -> None:
@@ -290,11 +292,6 @@ class KwokCluster:
             except ProcessLookupError:
                 pass
         self._wait_gone(pids, 30)
-        # A process's cmdline empties when its memory is released, before its sockets close:
-        # the API server's port can outlive ``ours`` by a moment on a busy machine.
-        deadline = time.monotonic() + 30
-        while port_open(self.port) and time.monotonic() < deadline:
-            time.sleep(0.1)
         shutil.rmtree(self.cluster_dir, ignore_errors=True)
         self.kubeconfig_file.unlink(missing_ok=True)
         # The Logs objects lived in etcd and are gone; their files would only mislead the next run.
