@@ -17,6 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 run: venv
+	tests/stack/system-deps.sh run
 	$(PY) manage.py runportal
 
 test: venv

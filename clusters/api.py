@@ -2,7 +2,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from portal.accounts import rules
@@ -22,10 +22,15 @@ from .serializers import (
     ForceUnlockSerializer,
     LockSerializer,
     RunStartSerializer,
+    StateAcceptSerializer,
+    StateReportSerializer,
+    StateRestoreSerializer,
     TerraformRunDetailSerializer,
     TerraformRunSerializer,
 )
 from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
+from .state_versions import cluster_state_accept, cluster_state_report, cluster_state_restore
+from .terraform import TerraformError
 
 
 def _require_admin(request, what: str) -> None:
@@ -118,6 +123,31 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         output = provisioning.cluster_force_unlock(actor=Actor.from_request(request), user=request.user,
                                                    cluster=self.get_object(), lock_id=data["lock_id"])
         return Response({"released": data["lock_id"], "output": output})
+
+    @extend_schema(summary="The Terraform state: recorded and current lineage/serial, why plans are refused, versions",
+                   responses={200: StateReportSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["get"])
+    def state(self, request, pk=None):
+        return Response(cluster_state_report(self.get_object(), with_versions=True))
+
+    @extend_schema(summary="Restore an earlier S3 version of the Terraform state (Platform admins; audited)",
+                   request=StateRestoreSerializer, responses={200: StateReportSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"], url_path="state/restore")
+    def state_restore(self, request, pk=None):
+        data, cluster = _valid(StateRestoreSerializer, request), self.get_object()
+        try:
+            cluster_state_restore(actor=Actor.from_request(request), user=request.user, cluster=cluster, **data)
+        except TerraformError as exc:
+            raise ValidationError(str(exc)) from exc
+        return Response(cluster_state_report(cluster, with_versions=True))
+
+    @extend_schema(summary="Accept the Terraform state as it is now, with a reason (Platform admins; audited)",
+                   request=StateAcceptSerializer, responses={200: StateReportSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"], url_path="state/accept")
+    def state_accept(self, request, pk=None):
+        data, cluster = _valid(StateAcceptSerializer, request), self.get_object()
+        cluster_state_accept(actor=Actor.from_request(request), user=request.user, cluster=cluster, **data)
+        return Response(cluster_state_report(cluster, with_versions=True))
 
 
 @extend_schema_view(

@@ -53,6 +53,9 @@ class Cluster(models.Model):
     ingress_hostname = models.CharField(max_length=300, blank=True, default="")
     state_bucket = models.CharField(max_length=63, blank=True, default="")
     state_key = models.CharField(max_length=300, blank=True, default="")
+    # The state's identity after the last run that wrote it: a state that went backwards is refused.
+    state_lineage = models.CharField(max_length=64, blank=True, default="")
+    state_serial = models.PositiveIntegerField(null=True, blank=True)
     drift_status = models.CharField(max_length=10, choices=DRIFT_STATUSES, default=DRIFT_UNKNOWN)
     drift_summary = models.JSONField(default=dict, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)

@@ -76,6 +76,37 @@ class ForceUnlockSerializer(serializers.Serializer):
     lock_id = serializers.CharField(max_length=100, help_text="the ID of the held lock (see GET …/lock/)")
 
 
+class StateIdentitySerializer(serializers.Serializer):
+    lineage = serializers.CharField()
+    serial = serializers.IntegerField(allow_null=True)
+
+
+class StateVersionSerializer(serializers.Serializer):
+    version_id = serializers.CharField()
+    modified = serializers.DateTimeField()
+    deleted = serializers.BooleanField()
+    latest = serializers.BooleanField()
+    lineage = serializers.CharField()
+    serial = serializers.IntegerField(allow_null=True)
+    recorded = serializers.BooleanField()
+
+
+class StateReportSerializer(serializers.Serializer):
+    recorded = StateIdentitySerializer(help_text="lineage and serial Slipway recorded after the last run")
+    current = StateIdentitySerializer(allow_null=True, help_text="the state in the backend now; null: none")
+    problem = serializers.CharField(help_text="why plans are refused (state missing, other lineage, older); empty: ok")
+    error = serializers.CharField()
+    versions = StateVersionSerializer(many=True)
+
+
+class StateRestoreSerializer(serializers.Serializer):
+    version_id = serializers.CharField(max_length=1024, help_text="an S3 version of the state (GET …/state/)")
+
+
+class StateAcceptSerializer(serializers.Serializer):
+    reason = serializers.CharField(min_length=10, max_length=500, help_text="why the current state is right (audited)")
+
+
 class LockSerializer(serializers.Serializer):
     locked = serializers.BooleanField()
     lock = serializers.DictField(allow_null=True, help_text="Terraform's lock info: ID, Operation, Who, Created…")

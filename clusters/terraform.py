@@ -58,6 +58,14 @@ def blueprint_dir(blueprint: str) -> Path:
 
 
 @dataclass(frozen=True)
+class StateVersion:
+    """What identifies a Terraform state: its lineage (set once, at creation) and serial (+1 per write)."""
+
+    lineage: str
+    serial: int
+
+
+@dataclass(frozen=True)
 class Backend:
     """Where a cluster's state lives: S3 with S3-native locking (``use_lockfile``)."""
 
@@ -109,6 +117,40 @@ class Backend:
             return json.loads(body)
         except ValueError:
             return {"ID": "", "Info": "unreadable lock file"}
+
+    def state_version(self, version_id: str | None = None) -> StateVersion | None:
+        """Lineage and serial of the state object (or of one S3 version of it); None when there is none."""
+        s3 = aws.client("s3", region=self.region)
+        kwargs = {"VersionId": version_id} if version_id else {}
+        try:
+            body = s3.get_object(Bucket=self.bucket, Key=self.key, **kwargs)["Body"].read()
+        except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
+            return None
+        try:
+            state = json.loads(body)
+            return StateVersion(lineage=str(state["lineage"]), serial=int(state["serial"]))
+        except (ValueError, KeyError, TypeError):
+            return StateVersion(lineage="(unreadable)", serial=-1)
+
+    def state_history(self) -> list[dict[str, Any]]:
+        """The state object's S3 versions, newest first: {version_id, modified, deleted}."""
+        s3 = aws.client("s3", region=self.region)
+        try:
+            listing = s3.list_object_versions(Bucket=self.bucket, Prefix=self.key)
+        except s3.exceptions.NoSuchBucket:
+            return []
+        entries = [{"version_id": e["VersionId"], "modified": e["LastModified"], "deleted": kind == "DeleteMarkers",
+                    "latest": e.get("IsLatest", False)}
+                   for kind in ("DeleteMarkers", "Versions") for e in listing.get(kind, []) if e["Key"] == self.key]
+        # S3 lists each kind newest first; timestamps have one-second resolution, so ties keep that order
+        # and the current version (IsLatest) leads.
+        return sorted(entries, key=lambda e: (e["latest"], e["modified"]), reverse=True)
+
+    def restore_state(self, version_id: str) -> None:
+        """Make an earlier S3 version of the state the current one (a new version; history is kept)."""
+        s3 = aws.client("s3", region=self.region)
+        s3.copy_object(Bucket=self.bucket, Key=self.key,
+                       CopySource={"Bucket": self.bucket, "Key": self.key, "VersionId": version_id})
 
     def has_state(self) -> bool:
         s3 = aws.client("s3", region=self.region)

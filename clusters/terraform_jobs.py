@@ -31,6 +31,7 @@ from . import addons, blueprints, kubeclient
 from .models import Cluster, TerraformRun
 from .provisioning import approve_locked
 from .services import cluster_check_health
+from .state_versions import state_check, state_record
 from .terraform import (
     LOCK_ERROR,
     TerraformError,
@@ -156,6 +157,7 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
         workspace.prepare()
         reporter.progress(5, "terraform init")
         workspace.init(emit, _on_start(run))
+        state_check(cluster, workspace.backend)
         reporter.progress(20, "terraform plan")
         plan_path = workspace.plan_path(run.pk)
         plan_path.parent.mkdir(exist_ok=True)
@@ -250,8 +252,12 @@ def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobR
         reporter.progress(50, "terraform apply")
         if not (workspace.dir / ".terraform").is_dir():
             workspace.init(emit, _on_start(run))
-        code = workspace.stream(workspace.command("apply", run.plan_file, input=False, no_color=IsFlagged,
-                                                  json=IsFlagged, lock_timeout="0s"), emit, on_start=_on_start(run))
+        try:
+            code = workspace.stream(workspace.command("apply", run.plan_file, input=False, no_color=IsFlagged,
+                                                      json=IsFlagged, lock_timeout="0s"), emit, on_start=_on_start(run))
+        finally:
+            # A failed apply may have written part of its changes: the recorded serial follows the state.
+            _record_state(cluster, workspace, emit)
         workspace.check(code, "apply")
         Path(run.plan_file).unlink(missing_ok=True)
         reporter.progress(75, "applied")
@@ -275,6 +281,16 @@ def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobR
     _finish(run, TerraformRun.SUCCEEDED, "destroyed" if destroying else "applied")
     audit_record(actor=actor, action="cluster.destroyed" if destroying else "cluster.applied", obj=cluster,
                  details={"run": run.pk, "plan": run.plan_summary, "outputs": run.outputs})
+
+
+def _record_state(cluster: Cluster, workspace: Workspace, emit: RunLog) -> None:
+    try:
+        recorded = state_record(cluster, workspace.backend)
+    except Exception as exc:  # the run's own outcome matters more; the next plan checks the state again
+        emit(f"could not read the state's lineage and serial: {type(exc).__name__}: {exc}")
+        return
+    if recorded is not None:
+        emit(f"state recorded: lineage {recorded.lineage}, serial {recorded.serial}")
 
 
 def _register_outputs(run: TerraformRun, workspace: Workspace, emit: RunLog, actor: Actor) -> None:

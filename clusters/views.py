@@ -16,6 +16,7 @@ from .forms import ClusterCreateForm, ClusterRegisterForm
 from .models import Cluster, TerraformRun
 from .selectors import cluster_environments, cluster_list, cluster_lock, terraform_run_list
 from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
+from .state_versions import cluster_state_accept, cluster_state_report, cluster_state_restore
 from .terraform import TerraformError
 
 
@@ -81,6 +82,7 @@ def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
     runs = Paginator(terraform_run_list(user=request.user, cluster=cluster), 20).get_page(request.GET.get("page"))
     return render(request, "clusters/cluster_detail.html", {
         "cluster": cluster, "runs": runs, "page": runs, "lock": cluster_lock(cluster),
+        "state": cluster_state_report(cluster),
         "environments": cluster_environments(user=request.user, cluster=cluster),
         "active": cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first(),
         "can_admin": rules.is_platform_admin(request.user), "actions": [
@@ -146,6 +148,35 @@ def cluster_force_unlock(request: HttpRequest, cluster_id: int) -> HttpResponse:
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, "The state lock was released. Start a new run to converge.")
+    return redirect("cluster-detail", cluster_id=cluster.pk)
+
+
+@login_required
+@require_POST
+def cluster_state_restore_view(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    try:
+        restored = cluster_state_restore(actor=Actor.from_request(request), user=request.user, cluster=cluster,
+                                         version_id=request.POST.get("version_id", ""))
+    except (ValidationError, PermissionDenied, TerraformError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"State version restored (lineage {restored.lineage}, serial {restored.serial}). "
+                                  "Plan again to see what it holds.")
+    return redirect("cluster-detail", cluster_id=cluster.pk)
+
+
+@login_required
+@require_POST
+def cluster_state_accept_view(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    try:
+        cluster_state_accept(actor=Actor.from_request(request), user=request.user, cluster=cluster,
+                             reason=request.POST.get("reason", ""))
+    except (ValidationError, PermissionDenied, TerraformError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, "The current state is accepted; the next plan works from it.")
     return redirect("cluster-detail", cluster_id=cluster.pk)
 
 

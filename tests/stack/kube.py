@@ -275,14 +275,10 @@ class KwokCluster:
         while (any(map(self.ours, pids)) or port_open(self.port)) and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    def delete(self) -> None:
-        """Stop every component and remove the cluster's files (idempotent)."""
-        if not self.cluster_dir.exists():
-            self.kubeconfig_file.unlink(missing_ok=True)
-            return
+    def _kwokctl_and_wait(self, verb: str) -> None:
         pids = list(self.component_pids().values())
         if os.access(binaries()["kwokctl"], os.X_OK):
-            self._log_run(self.kwokctl("delete", "cluster", timeout=60))
+            self._log_run(self.kwokctl(verb, "cluster", timeout=60))
         # kwokctl signals the components and returns before they exit (the API server's port stays
         # open for a while): wait for them, kill stragglers, so "down" means down when it returns.
         self._wait_gone(pids, 10)
@@ -292,6 +288,36 @@ class KwokCluster:
             except ProcessLookupError:
                 pass
         self._wait_gone(pids, 30)
+
+    def stop(self) -> None:
+        """Stop every component but keep the cluster's etcd data and files, for ``resume`` (idempotent)."""
+        if self.cluster_dir.exists():
+            self._kwokctl_and_wait("stop")
+
+    def resume(self) -> bool:
+        """Start a stopped cluster again with everything it held; False when there is nothing to resume."""
+        if self.running():
+            self.seed()
+            return True
+        if not (self.cluster_dir.exists() and self.kubeconfig_file.exists()):
+            return False
+        if port_open(self.port) and not self.apiserver_alive():
+            raise StackError(f"kube: port {self.port} is in use by something else; choose another port")
+        say(f"kube: resuming kwok cluster {self.name!r} on https://127.0.0.1:{self.port}")
+        proc = self.kwokctl("start", "cluster", timeout=180)
+        self._log_run(proc)
+        if proc.returncode != 0:
+            say(f"kube: kwokctl start cluster failed (exit {proc.returncode}); recreating it")
+            return False
+        self.seed()
+        return True
+
+    def delete(self) -> None:
+        """Stop every component and remove the cluster's files (idempotent)."""
+        if not self.cluster_dir.exists():
+            self.kubeconfig_file.unlink(missing_ok=True)
+            return
+        self._kwokctl_and_wait("delete")
         shutil.rmtree(self.cluster_dir, ignore_errors=True)
         self.kubeconfig_file.unlink(missing_ok=True)
         # The Logs objects lived in etcd and are gone; their files would only mislead the next run.
@@ -434,16 +460,17 @@ def append_pod_log(namespace: str, pod: str, container: str, text: str, *, strea
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.stack.kube up|down|status --name N --port P --dir D``: one standalone cluster.
+    """``python -m tests.stack.kube up|stop|down|status --name N --port P --dir D``: one standalone cluster.
 
-    This is what the ``local`` Terraform blueprint's provisioners run; ``up`` is idempotent and
-    prints the kubeconfig path, ``down`` stops and deletes the cluster and its files.
+    This is what the ``local`` Terraform blueprint's provisioners and `make run` run; ``up`` is
+    idempotent (it resumes a stopped cluster) and prints the kubeconfig path, ``stop`` stops the
+    components and keeps the data, ``down`` stops and deletes the cluster and its files.
     """
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(prog="python -m tests.stack.kube", description=main.__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "stop", "down", "status"])
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True, type=Path, help="where the cluster keeps all its state")
@@ -456,11 +483,12 @@ def main(argv: list[str] | None = None) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if args.command == "up":
-                if cluster.running():
-                    cluster.seed()
-                else:
+                # A stopped cluster (`make run` stopped by Ctrl-C) comes back with what it held.
+                if not cluster.resume():
                     cluster.create()
                 print(cluster.kubeconfig_file)
+            elif args.command == "stop":
+                cluster.stop()
             elif args.command == "down":
                 cluster.delete()
                 if args.purge:

@@ -88,6 +88,14 @@ def spawn(ctx: Context, name: str, argv: list[str], *, env: dict[str, str] | Non
     return proc.pid
 
 
+def _reap(pid: int) -> None:
+    """Collect an exited daemon when this process started it (`make run`), so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child: init reaps it
+
+
 def stop(ctx: Context, name: str, *, timeout: float = 20.0) -> bool:
     """Stop the daemon this stack started under ``name``; never touches anything else."""
     pid = read_pid(ctx, name)
@@ -99,6 +107,7 @@ def stop(ctx: Context, name: str, *, timeout: float = 20.0) -> bool:
         pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _reap(pid)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

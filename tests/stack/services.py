@@ -43,6 +43,11 @@ class LoopbackDaemon:
     name = ""
     port = 0
 
+    def __init__(self, port: int | None = None) -> None:
+        # `make run` starts its own servers on its own ports beside the test stack's.
+        if port is not None:
+            self.port = port
+
     def facts(self) -> dict[str, str]:
         raise NotImplementedError
 
@@ -105,6 +110,10 @@ class Redis(LoopbackDaemon):
     name = "redis"
     port = REDIS_PORT
 
+    def __init__(self, port: int | None = None, *, persistent: bool = False) -> None:
+        super().__init__(port)
+        self.persistent = persistent
+
     def facts(self) -> dict[str, str]:
         return {"REDIS_URL": f"redis://127.0.0.1:{self.port}"}
 
@@ -115,9 +124,11 @@ class Redis(LoopbackDaemon):
             binary = find_binary("redis-server", "/usr/bin/redis-server")
         data = ctx.dir("redis")
         say(f"redis: starting on 127.0.0.1:{self.port}")
+        # Tests want a throwaway server; `make run` keeps its environments' data across restarts.
+        durability = ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"] if self.persistent \
+            else ["--save", "", "--appendonly", "no"]
         spawn(ctx, self.name, [binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                               "--dir", str(data), "--save", "", "--appendonly", "no",
-                               "--databases", "64", "--daemonize", "no"])
+                               "--dir", str(data), *durability, "--databases", "64", "--daemonize", "no"])
 
 
 class MariaDB(LoopbackDaemon):
@@ -158,8 +169,14 @@ class MariaDB(LoopbackDaemon):
 
 
 class Moto(LoopbackDaemon):
+    """The moto server; with ``state_file``, one whose state survives restarts (``moto_persistent``)."""
+
     name = "moto"
     port = MOTO_PORT
+
+    def __init__(self, port: int | None = None, *, state_file: Path | None = None) -> None:
+        super().__init__(port)
+        self.state_file = state_file
 
     def facts(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": "testing",
@@ -170,10 +187,14 @@ class Moto(LoopbackDaemon):
         if server is None:
             raise StackError("moto_server not found: install the dev requirements (pip install -r requirements-dev.txt)")
         say(f"moto: starting on 127.0.0.1:{self.port}")
+        argv = [server, "-H", "127.0.0.1", "-p", str(self.port)]
+        if self.state_file is not None:
+            argv = [sys.executable, "-m", "tests.stack.moto_persistent", "--port", str(self.port),
+                    "--state", str(self.state_file)]
         # The AWS-managed IAM policies (AmazonEKSClusterPolicy, ...) exist only when asked for; the
         # aws-eks blueprint attaches them.
-        spawn(ctx, self.name, [server, "-H", "127.0.0.1", "-p", str(self.port)],
-              env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+        spawn(ctx, self.name, argv, env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+              cwd=Path(__file__).resolve().parents[2])
 
 
 TERRAFORM_VERSION = "1.11.4"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test stack needs when they are missing (servers, client tools,
 # Chromium for browser tests) and checks the pinned terraform. Idempotent; needs root for apt.
+# `system-deps.sh run` installs only what `make run` starts (Redis, MariaDB, terraform).
 set -euo pipefail
+profile="${1:-test}"
 TERRAFORM_VERSION="${TERRAFORM_VERSION:-1.11.4}"
 log() { printf '[system-deps] %s\n' "$*"; }
 
@@ -9,11 +11,13 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb-dump >/dev/null || need+=(mariadb-client)
-compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
-[ -x /usr/bin/chromium ] || need+=(chromium)
 command -v runuser >/dev/null || need+=(util-linux)
-# Distribution (Docker Registry HTTP API v2) for the registry adapter tests.
-command -v docker-registry >/dev/null || need+=(docker-registry)
+if [ "$profile" = test ]; then
+  compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  # Distribution (Docker Registry HTTP API v2) for the registry adapter tests.
+  command -v docker-registry >/dev/null || need+=(docker-registry)
+fi
 
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -9,20 +9,19 @@ from portal.audit.actor import Actor
 
 
 class Command(BaseCommand):
-    help = "Register the local control plane (from the test stack's facts) as the default cluster."
+    help = "Register a local control plane (kubeconfig or facts file) as the default cluster, and check its health."
 
     def add_arguments(self, parser):
-        parser.add_argument("--kubeconfig", help="path; default: KUBECONFIG from the local stack's facts file")
+        parser.add_argument("--kubeconfig", help="path; default: KUBECONFIG from the facts file")
+        parser.add_argument("--facts", type=Path,
+                            help="JSON file of connection facts (KUBECONFIG, …); default: the test stack's")
         parser.add_argument("--name", default="local")
 
-    def handle(self, *args, kubeconfig: str | None, name: str, **options):
-        if kubeconfig is None:
-            from tests.stack.process import Context
-            from tests.stack.registry import load_facts
-
-            kubeconfig = load_facts(Context.default()).get("KUBECONFIG")
-            if not kubeconfig:
-                raise CommandError("The local cluster is not up: run `python -m tests.stack up kube` first.")
+    def handle(self, *args, kubeconfig: str | None, facts: Path | None, name: str, **options):
+        known = load_facts_file(facts)
+        kubeconfig = kubeconfig or known.get("KUBECONFIG")
+        if not kubeconfig:
+            raise CommandError("The local cluster is not up: run `python -m tests.stack up kube` first.")
         actor = Actor.system("make-run")
         try:
             cluster = cluster_register(actor=actor, name=name, kind="local",
@@ -30,11 +29,20 @@ class Command(BaseCommand):
         except (OSError, ValidationError) as exc:
             raise CommandError(f"cannot register {kubeconfig}: {exc}") from exc
         cluster = cluster_check_health(actor=actor, cluster=cluster)
-        from migrations_tool.servers import data_servers_register_local
-        from tests.stack.process import Context
-        from tests.stack.registry import load_facts
-
-        servers = data_servers_register_local(actor=actor, cluster=cluster, facts=load_facts(Context.default()))
         self.stdout.write(json.dumps({"cluster": cluster.name, "status": cluster.status,
-                                      "version": cluster.server_version, "nodes": cluster.node_count,
-                                      "data_servers": servers}))
+                                      "version": cluster.server_version, "nodes": cluster.node_count}))
+
+
+def load_facts_file(path: Path | None) -> dict[str, str]:
+    """Connection facts from a JSON file; without a path, the test stack's (`python -m tests.stack up`)."""
+    if path is None:
+        from tests.stack.process import Context
+        from tests.stack.registry import facts_path
+
+        path = facts_path(Context.default())
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise CommandError(f"{path} is not a JSON facts file: {exc}") from exc

@@ -1,7 +1,16 @@
-"""`make run`: the web server, a Celery worker and beat, plus local Redis and moto when available."""
+"""`make run`: the embedded default — web, Celery worker and beat, and every local server they use.
+
+Started here, each on its own port with its data under ``var/`` so it survives a restart: Redis
+(broker, channel layer, environments' Redis stores; append-only file), MariaDB (environments'
+databases), a moto server that keeps its state (Terraform state, environments' S3 buckets, Route 53)
+and a local Kubernetes control plane (built from source on the first run, in the background).
+Ctrl-C stops all of them, the local control planes that Terraform runs started included; the next
+`make run` resumes them with what they held.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,12 +24,25 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-REDIS_PORT = 6390
-MOTO_PORT = 5055
+PORTS = {
+    "redis": int(os.environ.get("SLIPWAY_RUN_REDIS_PORT", "6390")),
+    "mariadb": int(os.environ.get("SLIPWAY_RUN_MARIADB_PORT", "3390")),
+    "moto": int(os.environ.get("SLIPWAY_RUN_MOTO_PORT", "5055")),
+    "kube": int(os.environ.get("SLIPWAY_RUN_KUBE_PORT", "7443")),
+}
+KUBE_NAME = "slipway-run"
+LOCAL_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+WHAT_NEEDS = {
+    "redis": "Celery falls back to its filesystem transport and live pages to database polling; "
+             "environments get in-cluster Redis instead of a database on the shared server",
+    "mariadb": "environments get the blueprint's in-cluster MariaDB instead of a database on the shared server, "
+               "and data copies of MariaDB have nothing to copy into",
+    "moto": "Terraform runs, S3 stores, Route 53 hostnames and log history need AWS_ENDPOINT_URL or real AWS",
+}
 
 
 class Command(BaseCommand):
-    help = "Run Slipway locally: migrate, demo admin, daphne, Celery worker and beat; Ctrl-C stops all."
+    help = "Run Slipway locally: migrate, demo admin, local servers, daphne, Celery worker and beat; Ctrl-C stops all."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("SLIPWAY_HOST", "127.0.0.1"))
@@ -28,50 +50,142 @@ class Command(BaseCommand):
         parser.add_argument("--no-cluster", action="store_true", help="do not start the local Kubernetes cluster")
 
     def handle(self, *args, host: str, port: int, no_cluster: bool, **options):
-        global port_open, wait_for_port
-        # The stack helpers live with the test stack, which `make run` shares; imported late so
-        # an image without tests/ can still run every other command.
-        from tests.stack.process import port_open, wait_for_port
+        # The stack helpers live with the test stack, which `make run` shares; imported late so an
+        # image without tests/ can still run every other command.
+        from tests.stack.process import Context, wait_for_port
 
         self.children: list[subprocess.Popen] = []
         self.stopping = False
+        self.var = Path(settings.VAR_DIR)
+        self.ctx = Context(root=self.var / "stack")
+        self.ctx.root.mkdir(parents=True, exist_ok=True)
+        self.daemons: list = []
         env = dict(os.environ)
-        var = Path(settings.VAR_DIR)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_demo_admin")
-        call_command("seed_demo_blueprint")
-        env.update(self._redis(env, var))
-        env.update(self._moto(env, var))
+        call_command("seed_demo_blueprint", verbosity=0)
+        facts = self._servers(env)
+        self._save_facts(facts)
+        env.update(facts)
+        # A newcomer's terminal shows what they can act on: no banners, INFO chatter or the warning that
+        # the worker runs as root (a machine's own user, as `make run` is meant to be used).
+        env.setdefault("LOG_LEVEL", "WARNING")
+        env.setdefault("PYTHONWARNINGS", "ignore:You're running the worker with superuser privileges")
         python = sys.executable
-        self._spawn("web", [python, "-m", "daphne", "-b", host, "-p", str(port), "portal.asgi:application"], env)
-        self._spawn("worker", [python, "-m", "celery", "-A", "portal", "worker", "-l", "info", "--concurrency", "2",
-                               "--without-gossip", "--without-mingle"], env)
-        self._spawn("beat", [python, "-m", "celery", "-A", "portal", "beat", "-l", "info",
-                             "--schedule", str(var / "celerybeat-schedule")], env)
-        if not no_cluster:
-            threading.Thread(target=self._cluster, args=(env,), daemon=True).start()
-        wait_for_port(port, name="web server", timeout=60)
-        self.stdout.write(self.style.SUCCESS(f"\n  Slipway is running at http://{host}:{port}/  (Ctrl-C stops it)\n"))
+        self._spawn([python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), "portal.asgi:application"], env)
+        self._spawn([python, "-m", "celery", "-A", "portal", "--quiet", "worker", "-l", "warning", "--concurrency", "2",
+                     "--without-gossip", "--without-mingle"], env)
+        self._spawn([python, "-m", "celery", "-A", "portal", "--quiet", "beat", "-l", "warning",
+                     "--schedule", str(self.var / "celerybeat-schedule")], env)
         signal.signal(signal.SIGTERM, lambda *_: self._stop())
         try:
-            while not self.stopping:
-                for child in self.children:
-                    if child.poll() is not None:
-                        self.stderr.write(f"{child.args[2]} exited with {child.returncode}; stopping")
-                        self._stop()
-                        return
-                time.sleep(0.5)
+            if not no_cluster:
+                threading.Thread(target=self._clusters, args=(env,), daemon=True).start()
+            wait_for_port(port, name="web server", timeout=60)
+            self.stdout.write(self.style.SUCCESS(f"\n  Slipway is running at http://{host}:{port}/  "
+                                                 "(Ctrl-C stops it)\n"))
+            self._watch()
         except KeyboardInterrupt:
             pass
         self._stop()
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+    def _watch(self) -> None:
+        while not self.stopping:
+            for child in self.children:
+                if child.poll() is not None:
+                    self.stderr.write(f"{child.args[2]} exited with {child.returncode}; stopping")
+                    return
+            time.sleep(0.5)
+
+    def _spawn(self, argv: list[str], env: dict[str, str]) -> None:
         self.children.append(subprocess.Popen(argv, env=env, start_new_session=True))
 
+    # --- local servers ---------------------------------------------------------------------------
+
+    def _servers(self, env: dict[str, str]) -> dict[str, str]:
+        """Start Redis, MariaDB and moto unless configured elsewhere; the facts of those that run."""
+        from tests.stack.process import StackError
+        from tests.stack.services import MariaDB, Moto, Redis
+
+        wanted = []
+        if not env.get("REDIS_URL"):
+            wanted.append(Redis(PORTS["redis"], persistent=True))
+        wanted.append(MariaDB(PORTS["mariadb"]))
+        if not env.get("AWS_ENDPOINT_URL"):
+            wanted.append(Moto(PORTS["moto"], state_file=self.var / "stack" / "moto" / "state.pickle"))
+        facts = {k: env[k] for k in ("REDIS_URL", "AWS_ENDPOINT_URL") if env.get(k)}
+        for daemon in wanted:
+            try:
+                facts.update(daemon.up(self.ctx))
+            except (StackError, OSError, subprocess.CalledProcessError) as exc:
+                self.stdout.write(self.style.WARNING(f"{daemon.name} could not start ({str(exc).splitlines()[0]}): "
+                                                     f"{WHAT_NEEDS[daemon.name]}."))
+                continue
+            self.daemons.append(daemon)
+        if "AWS_ENDPOINT_URL" in facts and not env.get("AWS_ACCESS_KEY_ID"):
+            facts.update(LOCAL_AWS, AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION", "us-east-1"))
+        if "REDIS_URL" in facts:
+            facts["REDIS_URL"] = facts["REDIS_URL"].rstrip("/") + "/0"
+        started = ", ".join(f"{d.name} 127.0.0.1:{d.port}" for d in self.daemons)
+        self.stdout.write(f"Local servers: {started or 'none'} (data in {self.ctx.root})")
+        return facts
+
+    def _save_facts(self, facts: dict[str, str]) -> None:
+        path = self.ctx.root / "facts.json"
+        path.write_text(json.dumps(facts, indent=2, sort_keys=True))
+        path.chmod(0o600)
+
+    # --- local Kubernetes control planes ---------------------------------------------------------
+
+    def _kube(self, command: str, name: str, port: int, directory: Path,
+              env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tests.stack.kube", command, "--name", name, "--port", str(port),
+                               "--dir", str(directory)], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
+
+    def _terraform_local_clusters(self) -> list[tuple[str, int, Path]]:
+        """The control planes Terraform runs started (the ``local`` blueprint), as the blueprint names them."""
+        from clusters.models import Cluster
+
+        made = Cluster.objects.filter(kind=Cluster.LOCAL, managed_by_terraform=True).exclude(status=Cluster.DESTROYED)
+        return [(c.name, int(c.terraform_vars["api_port"]), Path(settings.SLIPWAY_LOCAL_CLUSTERS_DIR) / c.name)
+                for c in made if (c.terraform_vars or {}).get("api_port")]
+
+    def _clusters(self, env: dict[str, str]) -> None:
+        """Bring up (or resume) the local control plane in the background, then the Terraform-made ones."""
+        if shutil.which("go") is None and not Path.home().joinpath(".cache/slipway/bin").exists():
+            self.stdout.write("No Go toolchain: the local Kubernetes cluster cannot be built here. "
+                              "Register an existing cluster (kind, minikube, EKS) by kubeconfig on the Clusters page.")
+            return
+        self.stdout.write("Starting the local Kubernetes control plane in the background "
+                          "(the first run builds it from source, ~15 minutes; see README)…")
+        directory = self.var / "kube"
+        result = self._kube("up", KUBE_NAME, PORTS["kube"], directory, env)
+        if self.stopping:
+            return
+        if result.returncode != 0:
+            self.stdout.write(f"Local cluster unavailable:\n{result.stderr[-1500:]}")
+            return
+        kubeconfig = result.stdout.strip().splitlines()[-1]
+        self.stdout.write("Local Kubernetes cluster is up.")
+        facts = self.ctx.root / "facts.json"
+        call_command("register_local_cluster", kubeconfig=kubeconfig, facts=facts)
+        call_command("register_local_data_servers", facts=facts)
+        for name, port, path in self._terraform_local_clusters():
+            if self.stopping:
+                return
+            if (path / "clusters" / name).exists():
+                resumed = self._kube("up", name, port, path, env)
+                self.stdout.write(f"Local cluster {name} (Terraform) resumed." if resumed.returncode == 0 else
+                                  f"Local cluster {name} could not be resumed: {resumed.stderr[-500:]}")
+
+    # --- stopping ----------------------------------------------------------------------------------
+
     def _stop(self) -> None:
-        if self.stopping and not self.children:
+        if self.stopping:
             return
         self.stopping = True
+        # A second Ctrl-C must not cut the shutdown short and leave servers or clusters behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.stdout.write("stopping…")
         for child in self.children:
             if child.poll() is None:
@@ -83,48 +197,11 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
         self.children = []
-        self.stdout.write("stopped.")
-
-    def _redis(self, env: dict[str, str], var: Path) -> dict[str, str]:
-        if env.get("REDIS_URL"):
-            return {}
-        binary = shutil.which("redis-server")
-        if binary is None:
-            self.stdout.write("Redis not found: Celery uses the filesystem transport and websockets the in-memory "
-                              "layer (live updates then arrive by database polling).")
-            return {}
-        if not port_open(REDIS_PORT):
-            (var / "redis").mkdir(exist_ok=True)
-            self._spawn("redis", [binary, "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--dir", str(var / "redis"),
-                                  "--save", "", "--appendonly", "no"], env)
-            wait_for_port(REDIS_PORT, name="redis")
-        return {"REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0"}
-
-    def _moto(self, env: dict[str, str], var: Path) -> dict[str, str]:
-        if env.get("AWS_ENDPOINT_URL"):
-            return {}
-        binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-        if not os.access(binary, os.X_OK):
-            self.stdout.write("moto_server not found: AWS calls go to real AWS unless AWS_ENDPOINT_URL is set.")
-            return {}
-        if not port_open(MOTO_PORT):
-            self._spawn("moto", [binary, "-H", "127.0.0.1", "-p", str(MOTO_PORT)], env)
-            wait_for_port(MOTO_PORT, name="moto")
-        return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{MOTO_PORT}", "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": env.get("AWS_DEFAULT_REGION", "us-east-1")}
-
-    def _cluster(self, env: dict[str, str]) -> None:
-        """Bring up the local control plane in the background (the first run builds it)."""
-        if shutil.which("go") is None and not Path.home().joinpath(".cache/slipway/bin").exists():
-            self.stdout.write("No Go toolchain: the local Kubernetes cluster cannot be built here. "
-                              "Register an existing cluster (kind, minikube, EKS) by kubeconfig instead.")
-            return
-        self.stdout.write("Starting the local Kubernetes control plane in the background "
-                          "(the first run builds it from source; see README)…")
-        result = subprocess.run([sys.executable, "-m", "tests.stack", "up", "kube"], env=env,
-                                cwd=settings.BASE_DIR, capture_output=True, text=True)
-        if result.returncode != 0:
-            self.stdout.write(f"Local cluster unavailable:\n{result.stderr[-1500:]}")
-            return
-        self.stdout.write("Local Kubernetes cluster is up.")
-        call_command("register_local_cluster")
+        env = dict(os.environ)
+        # Stopped, not deleted: their etcd data is what the environments in them are.
+        for name, port, path in [*self._terraform_local_clusters(), (KUBE_NAME, PORTS["kube"], self.var / "kube")]:
+            if (path / "clusters" / name).exists():
+                self._kube("stop", name, port, path, env)
+        for daemon in reversed(self.daemons):
+            daemon.down(self.ctx)
+        self.stdout.write("stopped: web, worker, beat, local clusters and servers.")
