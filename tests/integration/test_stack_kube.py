@@ -250,3 +250,34 @@ def test_hpa_network_policy_ingress_and_limit_range_are_accepted(kube_client: k8
         "metadata": {"name": "defaults-applied"},
         "spec": {"containers": [{"name": "app", "image": "example.test/app:1.0"}]}})
     assert pod.spec.containers[0].resources.limits == {"cpu": "200m", "memory": "256Mi"}
+
+
+def test_a_stopped_standalone_cluster_resumes_with_what_it_held(tmp_path) -> None:
+    """`make run`'s Ctrl-C stops its control planes; the next start resumes them, namespaces and all."""
+    import subprocess
+    import sys
+
+    from tests.stack.kube import KwokCluster
+    from tests.stack.process import port_open
+    from tests.stack.spare_redis import free_port
+
+    free_tcp_port = free_port()
+
+    def kube(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tests.stack.kube", command, "--name", "resume-it", "--port",
+                               str(free_tcp_port), "--dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+
+    assert kube("up").returncode == 0
+    try:
+        cluster = KwokCluster.standalone("resume-it", free_tcp_port, tmp_path)
+        with cluster.api_client() as api:
+            k8s.CoreV1Api(api).create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="kept")))
+        assert kube("stop").returncode == 0
+        assert not port_open(free_tcp_port) and not cluster.running()
+        resumed = kube("up")
+        assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr
+        with cluster.api_client() as api:
+            assert k8s.CoreV1Api(api).read_namespace("kept").status.phase == "Active"
+    finally:
+        kube("down")
+    assert not port_open(free_tcp_port)
