@@ -78,6 +78,8 @@ class Command(BaseCommand):
         self._spawn([python, "-m", "celery", "-A", "portal", "--quiet", "beat", "-l", "warning",
                      "--schedule", str(self.var / "celerybeat-schedule")], env)
         signal.signal(signal.SIGTERM, lambda *_: self._stop())
+        # Started in the background by a shell, SIGINT arrives ignored; Ctrl-C (or `kill -INT`) must stop all.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             if not no_cluster:
                 threading.Thread(target=self._clusters, args=(env,), daemon=True).start()
@@ -156,9 +158,8 @@ class Command(BaseCommand):
             self.stdout.write("No Go toolchain: the local Kubernetes cluster cannot be built here. "
                               "Register an existing cluster (kind, minikube, EKS) by kubeconfig on the Clusters page.")
             return
-        self.stdout.write("Starting the local Kubernetes control plane in the background "
-                          "(the first run builds it from source, ~15 minutes; see README)…")
         directory = self.var / "kube"
+        self.stdout.write(self._cluster_start_message(directory))
         result = self._kube("up", KUBE_NAME, PORTS["kube"], directory, env)
         if self.stopping:
             return
@@ -177,6 +178,25 @@ class Command(BaseCommand):
                 resumed = self._kube("up", name, port, path, env)
                 self.stdout.write(f"Local cluster {name} (Terraform) resumed." if resumed.returncode == 0 else
                                   f"Local cluster {name} could not be resumed: {resumed.stderr[-500:]}")
+                self._check_health(name)
+
+    def _cluster_start_message(self, directory: Path) -> str:
+        from tests.stack.kube import binaries
+
+        if (directory / "clusters" / KUBE_NAME).exists():
+            return "Resuming the local Kubernetes control plane in the background…"
+        if not all(path.exists() for path in binaries().values()):
+            return ("Building and starting the local Kubernetes control plane in the background (the first run "
+                    "builds it from source: about 15 minutes; the Clusters page says when it is ready)…")
+        return "Starting the local Kubernetes control plane in the background (about a minute)…"
+
+    def _check_health(self, name: str) -> None:
+        """Check a resumed cluster at once, so its page does not say unreachable until the next periodic check."""
+        from clusters.models import Cluster
+        from clusters.services import cluster_check_health
+        from portal.audit.actor import Actor
+
+        cluster_check_health(actor=Actor.system("make-run"), cluster=Cluster.objects.get(name=name))
 
     # --- stopping ----------------------------------------------------------------------------------
 
