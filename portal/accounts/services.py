@@ -131,8 +131,8 @@ def _other_active_admins_exist(user: Any) -> bool:
 
 def _refuse_losing_last_admin(user: Any, what: str) -> None:
     if _is_active_admin(user) and not _other_active_admins_exist(user):
-        raise ValidationError({"__all__": [f"{user.get_username()} is the last active Platform admin: "
-                                           f"make someone else a Platform admin before you {what}."]})
+        raise ValidationError(f"{user.get_username()} is the last active Platform admin: "
+                              f"make someone else a Platform admin before you {what}.")
 
 
 def _credentials(user: Any, method: str) -> Credentials:
@@ -221,7 +221,7 @@ def user_deactivate(*, actor: Actor, by: Any, user: Any) -> Any:
     with audited(actor=actor, action="user.deactivate", obj=user) as scope:
         rules.require_platform_admin(by, MANAGE_PEOPLE)
         if user.pk == by.pk:
-            raise ValidationError({"__all__": ["You cannot deactivate yourself."]})
+            raise ValidationError("You cannot deactivate yourself.")
         _refuse_losing_last_admin(user, "deactivate them")
         before = user_snapshot(user)
         user.is_active = False

@@ -101,6 +101,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def _user_action(request: HttpRequest, user_id: int, service, done: str) -> HttpResponse:
+    rules.require_platform_admin(request.user, services.MANAGE_PEOPLE)
     person = get_object_or_404(get_user_model(), pk=user_id)
     try:
         service(actor=Actor.from_request(request), by=request.user, user=person)
@@ -126,6 +127,7 @@ def user_reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def user_password_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    rules.require_platform_admin(request.user, services.MANAGE_PEOPLE)
     person = get_object_or_404(get_user_model(), pk=user_id)
     method = request.POST.get("credentials", services.PASSWORD)
     try:

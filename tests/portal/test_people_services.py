@@ -46,7 +46,7 @@ def test_create_with_a_set_password_link_leaves_no_usable_password(admin):
     assert not user.has_usable_password()
 
 
-@pytest.mark.parametrize("username, message", [
+@pytest.mark.parametrize(("username", "message"), [
     ("a b", "is not a valid username"), ("-dash", "is not a valid username"), ("x", "is not a valid username"),
     ("ADA", "The username 'ada' is taken."),
 ])
@@ -69,7 +69,7 @@ def test_unknown_role_and_bad_email_refused(admin):
 def test_non_admins_cannot_manage_people():
     for role in (roles.MANAGERS, roles.QA, roles.DEVELOPERS):
         someone = UserFactory(roles=[role])
-        with pytest.raises(PermissionDenied, match="Only Platform admins manage users and teams."):
+        with pytest.raises(PermissionDenied, match="Only Platform admins manage users and teams"):
             services.user_create(**act(someone), username=f"x-{someone.pk}")
         with pytest.raises(PermissionDenied):
             services.team_create(**act(someone), slug=f"t-{someone.pk}", name="T")
@@ -103,7 +103,7 @@ def test_deactivate_and_reactivate(admin):
 
 
 def test_guard_rails_self_and_last_platform_admin(admin):
-    with pytest.raises(ValidationError, match="You cannot deactivate yourself."):
+    with pytest.raises(ValidationError, match="You cannot deactivate yourself"):
         services.user_deactivate(**act(admin), user=admin)
     superuser = get_user_model().objects.create_superuser("root", password="x-long-password-1")
     # The superuser counts as an admin, so ada is not the last one… until the superuser is deactivated.
