@@ -15,10 +15,11 @@ ACTIVE_CHOICES = [("active", "Active"), ("inactive", "Deactivated")]
 class UserFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     role = django_filters.ChoiceFilter(choices=[(r, r) for r in roles.ALL_ROLES], field_name="groups__name",
-                                       label="Role")
+                                       label="Role", empty_label="Any role")
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), field_name="teams", to_field_name="slug",
-                                            label="Team")
-    status = django_filters.ChoiceFilter(choices=ACTIVE_CHOICES, method="by_status", label="Status")
+                                            label="Team", empty_label="Any team")
+    status = django_filters.ChoiceFilter(choices=ACTIVE_CHOICES, method="by_status", label="Status",
+                                       empty_label="Active and deactivated")
 
     class Meta:
         model = get_user_model()

@@ -34,14 +34,14 @@ def _distinct(field: str, **filters: str) -> list[str]:
 
 
 def action_choices(current: str = "") -> list:
-    """Grouped select choices: per kind of object, "every <kind> action" (a prefix) then each action."""
+    """Grouped select choices: per kind of object, "<kind>.* (all)" (a prefix) then each action."""
     actions = _distinct("action")
     if current and current not in actions and not current.endswith("."):
         actions = sorted([*actions, current])
     groups: dict[str, list[tuple[str, str]]] = {}
     for action in actions:
         kind = action.split(".", 1)[0]
-        groups.setdefault(kind, [(f"{kind}.", f"every {kind} action")]).append((action, action))
+        groups.setdefault(kind, [(f"{kind}.", f"{kind}.* (all)")]).append((action, action))
     return [("", "Any action"), *groups.items()]
 
 

@@ -21,7 +21,7 @@ class AuditEventFilter(django_filters.FilterSet):
                                                  "that kind's actions.")
     object_type = django_filters.CharFilter(field_name="object_type", lookup_expr="exact", label="Object type")
     object_id = django_filters.CharFilter(field_name="object_id", lookup_expr="exact", label="Object id")
-    outcome = django_filters.ChoiceFilter(choices=AuditEvent.OUTCOMES, label="Outcome")
+    outcome = django_filters.ChoiceFilter(choices=AuditEvent.OUTCOMES, label="Outcome", empty_label="Any outcome")
     request_id = django_filters.CharFilter(field_name="request_id", label="Request id")
     date_from = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__gte", label="From",
                                           widget=forms.DateInput(attrs={"type": "date"}))
