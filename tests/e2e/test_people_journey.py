@@ -111,3 +111,41 @@ def test_admin_manages_people_and_finds_it_in_the_audit_trail(page: Page, screen
     screenshot("audit-filtered")
     assert page.get_by_role("link", name="Export CSV").get_attribute("href").count("hide_noise=on") == 1
     assert AuditEvent.objects.filter(action="team.create", team_slug="search", actor_name="ada").exists()
+
+
+def test_set_password_link_then_change_password(page: Page, screenshot) -> None:
+    UserFactory(username="ada", roles=[roles.PLATFORM_ADMINS])
+    log_in(page, "ada")
+    page.goto("/people/users/new/")
+    page.get_by_label("Username").fill("lin")
+    page.get_by_role("group", name="Roles").get_by_label("Developers").check()
+    page.get_by_label("Make a set-password link").check()
+    page.get_by_role("button", name="Create user").click()
+    link = page.get_by_test_id("set-password-link").text_content().strip()
+    screenshot("people-set-password-link")
+    log_out(page)
+
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Set your password")).to_be_visible()
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_label("New password confirmation").fill("short")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator(".error-text").first).to_contain_text("too short")
+    screenshot("password-set-refused")
+    page.get_by_label("New password", exact=True).fill("lin-chooses-this-9")
+    page.get_by_label("New password confirmation").fill("lin-chooses-this-9")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_role("status")).to_contain_text("Password set. Sign in with it.")
+    log_in(page, "lin", "lin-chooses-this-9")
+
+    page.get_by_role("link", name="Change password").click()
+    page.get_by_label("Old password").fill("lin-chooses-this-9")
+    page.get_by_label("New password", exact=True).fill("lin-changed-it-10")
+    page.get_by_label("New password confirmation").fill("lin-changed-it-10")
+    screenshot("password-change")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Password changed.")
+    page.goto(link)
+    expect(page.get_by_role("alert")).to_contain_text("no longer valid")
+    assert list(AuditEvent.objects.filter(object_type="auth.user", actor_name="lin", action__startswith="user.password")
+                .order_by("id").values_list("action", flat=True)) == ["user.password_set", "user.password_change"]
