@@ -143,3 +143,17 @@ def test_django_admin_edits_reach_the_audit_trail(users):
     deleted = AuditEvent.objects.get(action="team.delete")
     assert deleted.details["changes"]["slug"] == {"before": "payments", "after": None}
     assert not Team.objects.filter(pk=team.pk).exists()
+
+
+def test_people_lists_do_not_grow_queries_with_rows(admin_client, api_for, users, team, django_assert_max_num_queries):
+    for n in range(30):
+        UserFactory(username=f"bulk{n}", roles=[roles.QA], teams=[team])
+    api = api_for(users["admin"])
+    with django_assert_max_num_queries(12):
+        assert admin_client.get("/people/").status_code == 200
+    with django_assert_max_num_queries(12):
+        assert admin_client.get("/people/teams/").status_code == 200
+    with django_assert_max_num_queries(8):
+        assert api.get("/api/v1/users/").json()["count"] == 35
+    with django_assert_max_num_queries(8):
+        assert api.get("/api/v1/teams/").status_code == 200
