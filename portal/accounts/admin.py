@@ -14,11 +14,12 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 
 from portal.audit.actor import Actor
 
 from .models import Team
-from .services import audit_model_change, role_snapshot, team_snapshot, user_snapshot
+from .services import audit_model_change, guard_rail_refusal, role_snapshot, team_snapshot, user_snapshot
 
 User = get_user_model()
 VIA = "django-admin"
@@ -74,6 +75,29 @@ class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
 
     def snapshot(self, obj: Any) -> dict[str, Any]:
         return user_snapshot(obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            return form_class
+        acting = request.user
+
+        class GuardedUserForm(form_class):
+            """The People pages' guard rails, on the admin's change form too."""
+
+            def clean(self):
+                data = super().clean()
+                groups = data.get("groups")
+                refusal = guard_rail_refusal(
+                    user=obj, by=acting, is_active=data.get("is_active", obj.is_active),
+                    is_superuser=data.get("is_superuser", obj.is_superuser),
+                    role_names=[g.name for g in groups] if groups is not None
+                    else obj.groups.values_list("name", flat=True))
+                if refusal:
+                    raise ValidationError(refusal)
+                return data
+
+        return GuardedUserForm
 
 
 class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):

@@ -129,10 +129,23 @@ def _other_active_admins_exist(user: Any) -> bool:
     return admins.exclude(pk=user.pk).exists()
 
 
-def _refuse_losing_last_admin(user: Any, what: str) -> None:
-    if _is_active_admin(user) and not _other_active_admins_exist(user):
-        raise ValidationError(f"{user.get_username()} is the last active Platform admin: "
-                              f"make someone else a Platform admin before you {what}.")
+def guard_rail_refusal(*, user: Any, by: Any, is_active: bool, is_superuser: bool, role_names: Iterable[str]) -> str:
+    """Why giving ``user`` this state would break a guard rail, or "" (shared with the Django admin's form).
+
+    Nobody deactivates themselves, and the last active Platform admin (or superuser) stays one.
+    """
+    if user.pk == by.pk and user.is_active and not is_active:
+        return "You cannot deactivate yourself."
+    stays_admin = is_active and (is_superuser or roles.PLATFORM_ADMINS in set(role_names))
+    if not stays_admin and _is_active_admin(user) and not _other_active_admins_exist(user):
+        return (f"{user.get_username()} is the last active Platform admin: make someone else a Platform admin "
+                "first.")
+    return ""
+
+
+def _refuse(refusal: str) -> None:
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _credentials(user: Any, method: str) -> Credentials:
@@ -203,9 +216,8 @@ def user_update(*, actor: Actor, by: Any, user: Any, email: str | None = None, f
             if role_names is not None:
                 role_names = list(role_names)
                 groups = _role_groups(role_names)
-                if roles.PLATFORM_ADMINS in before["roles"] and roles.PLATFORM_ADMINS not in role_names \
-                        and not user.is_superuser:
-                    _refuse_losing_last_admin(user, "take the role away")
+                _refuse(guard_rail_refusal(user=user, by=by, is_active=user.is_active,
+                                           is_superuser=user.is_superuser, role_names=role_names))
                 user.groups.set(groups)
             if teams is not None:
                 user.teams.set(list(teams))
@@ -220,10 +232,9 @@ def user_deactivate(*, actor: Actor, by: Any, user: Any) -> Any:
     """
     with audited(actor=actor, action="user.deactivate", obj=user) as scope:
         rules.require_platform_admin(by, MANAGE_PEOPLE)
-        if user.pk == by.pk:
-            raise ValidationError("You cannot deactivate yourself.")
-        _refuse_losing_last_admin(user, "deactivate them")
         before = user_snapshot(user)
+        _refuse(guard_rail_refusal(user=user, by=by, is_active=False, is_superuser=user.is_superuser,
+                                   role_names=before["roles"]))
         user.is_active = False
         user.save(update_fields=["is_active"])
         scope.details["changes"] = changes_between(before, user_snapshot(user))

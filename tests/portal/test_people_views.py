@@ -157,3 +157,25 @@ def test_people_lists_do_not_grow_queries_with_rows(admin_client, api_for, users
         assert api.get("/api/v1/users/").json()["count"] == 35
     with django_assert_max_num_queries(8):
         assert api.get("/api/v1/teams/").status_code == 200
+
+
+def test_django_admin_keeps_the_guard_rails(users):
+    root = User.objects.create_superuser("root", password="root-pass-123456")
+    client = signed_in(root)
+    base = {"email": "", "first_name": "", "last_name": "", "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00", "initial-date_joined_0": "2026-01-01", "initial-date_joined_1": "00:00:00"}
+    # root deactivating root: refused on the form, nothing saved.
+    myself = client.post(f"/admin/auth/user/{root.pk}/change/", {**base, "username": "root", "is_superuser": "on",
+                                                                  "is_staff": "on"})
+    assert myself.status_code == 200 and "You cannot deactivate yourself." in myself.content.decode()
+    assert User.objects.get(pk=root.pk).is_active
+    # Deactivating the other admin is fine while root remains one…
+    admin = users["admin"]
+    ok = client.post(f"/admin/auth/user/{admin.pk}/change/", {**base, "username": "admin", "groups": []})
+    assert ok.status_code == 302 and not User.objects.get(pk=admin.pk).is_active
+    # …but then root, the last one, cannot give up being a superuser.
+    last = client.post(f"/admin/auth/user/{root.pk}/change/", {**base, "username": "root", "is_active": "on",
+                                                                "is_staff": "on"})
+    assert "root is the last active Platform admin" in last.content.decode()
+    assert User.objects.get(pk=root.pk).is_superuser
+    assert AuditEvent.objects.filter(action="user.update", object_id=str(root.pk)).count() == 0
