@@ -62,6 +62,13 @@ def test_admin_manages_people_and_finds_it_in_the_audit_trail(page: Page, screen
     assert len(password) >= 12
     expect(page.get_by_text("will not be shown again")).to_be_visible()
     screenshot("people-user-created")
+    page.get_by_role("link", name="All users").click()
+    page.get_by_role("navigation", name="People").get_by_role("link", name="Teams").click()
+    expect(page.locator("table tbody tr", has_text="search")).to_contain_text("1: quinn")
+    page.get_by_role("link", name="Search", exact=True).click()
+    expect(page.get_by_role("group", name="Members").get_by_label("quinn")).to_be_checked()
+    expect(page.get_by_label("Slug")).to_be_disabled()
+    screenshot("people-team-edit")
     log_out(page)
 
     # quinn signs in with it and sees the portal as QA in the team.
