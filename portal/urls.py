@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from portal.accounts import views as account_views
 from portal.accounts.api import ObtainTokenView
 from portal.api.errors import json_error_view
 from portal.audit import views as audit_views
@@ -15,6 +16,9 @@ urlpatterns = [
     path("healthz", dashboard_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/set/<uidb64>/<token>/", account_views.PasswordSetView.as_view(), name="password-set"),
+    path("password/change/", account_views.PasswordChangeView.as_view(), name="password-change"),
+    path("people/", include("portal.accounts.urls")),
     path("environments/", include("environments.urls")),
     path("catalog/", include("environments.catalog_urls")),
     path("clusters/", include("clusters.urls")),

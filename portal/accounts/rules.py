@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+
 from . import roles
 
 PRODUCTION_STAGES = frozenset({"prod", "production"})
@@ -36,6 +38,12 @@ def team_ids(user: Any) -> set[int]:
 
 def is_platform_admin(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False)) or roles.PLATFORM_ADMINS in role_names(user)
+
+
+def require_platform_admin(user: Any, what: str) -> None:
+    """Raise PermissionDenied("Only Platform admins <what>.") unless ``user`` is one."""
+    if not is_platform_admin(user):
+        raise PermissionDenied(f"Only Platform admins {what}.")
 
 
 def is_manager(user: Any) -> bool:

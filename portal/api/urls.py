@@ -7,7 +7,7 @@ from environments.catalog_api import BlueprintViewSet, ComponentViewSet, ImageVe
 from environments.hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from environments.logs.api import LogHistoryView
 from migrations_tool.api import DataCopyViewSet, DataServerViewSet, DataStoreViewSet
-from portal.accounts.api import MeView, TeamViewSet
+from portal.accounts.api import MeView, TeamViewSet, UserViewSet
 from portal.audit.api import AuditEventViewSet
 from portal.jobs.api import JobViewSet
 
@@ -27,6 +27,7 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("registries", RegistryViewSet, basename="registry")
 router.register("teams", TeamViewSet, basename="team")
 router.register("terraform-runs", TerraformRunViewSet, basename="terraform-run")
+router.register("users", UserViewSet, basename="user")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,8 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from portal.accounts import rules
-from portal.csv_export import _Echo
-from portal.csv_export import csv_cell as _csv_cell
+from portal.csv_export import csv_rows
 
 from .filters import AuditEventFilter
 from .models import AuditEvent
@@ -30,14 +29,12 @@ def audit_event_list(
     return filterset.qs, filterset
 
 
+def _csv_cells(event: AuditEvent) -> list[Any]:
+    row = [getattr(event, col) for col in CSV_COLUMNS[:-1]]
+    row[0] = event.timestamp.isoformat()
+    return [*row, json.dumps(event.details, sort_keys=True)]
+
+
 def audit_events_csv(queryset: QuerySet[AuditEvent]) -> Iterator[str]:
     """Stream the rows as CSV without loading the whole set into memory."""
-    import json
-
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for event in queryset.iterator(chunk_size=2000):
-        row = [getattr(event, col) for col in CSV_COLUMNS[:-1]]
-        row[0] = event.timestamp.isoformat()
-        cells = [_csv_cell(v if v is not None else "") for v in row]
-        yield writer.writerow([*cells, json.dumps(event.details, sort_keys=True)])
+    return csv_rows(CSV_COLUMNS, queryset.iterator(chunk_size=2000), _csv_cells)

@@ -5,7 +5,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from portal.accounts.selectors import team_suggestions, user_suggestions
+
 from .api import csv_response
+from .choices import system_actor_names
 from .selectors import audit_event_list
 
 
@@ -15,8 +18,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/audit_list.html",
-                  {"page": page, "filter": filterset, "query": query.urlencode()})
+    return render(request, "audit/audit_list.html", {
+        "page": page, "filter": filterset, "query": query.urlencode(),
+        "actor_suggestions": [*user_suggestions(), *system_actor_names()], "team_suggestions": team_suggestions()})
 
 
 @login_required
