@@ -17,7 +17,7 @@ from . import documents, drift, services
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .models import Environment
-from .selectors import environment_list
+from .selectors import environment_list, new_environment_choices
 from .serializers import (
     CloneSerializer,
     CompareRowSerializer,
@@ -117,7 +117,8 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     def create(self, request, *args, **kwargs):
         data = EnvironmentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        environment = services.environment_create(actor=self._actor(), user=request.user, **data.validated_data)
+        values = new_environment_choices(user=request.user).fill(data.validated_data)
+        environment = services.environment_create(actor=self._actor(), user=request.user, **values)
         return Response(EnvironmentSerializer(environment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Update component versions (new revision + rollout)", request=UpdateVersionsSerializer,

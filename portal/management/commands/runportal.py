@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from clusters.local_status import local_cluster_start_tracked
+
 REDIS_PORT = 6390
 MOTO_PORT = 5055
 
@@ -49,7 +51,7 @@ class Command(BaseCommand):
         self._spawn("beat", [python, "-m", "celery", "-A", "portal", "beat", "-l", "info",
                              "--schedule", str(var / "celerybeat-schedule")], env)
         if not no_cluster:
-            threading.Thread(target=self._cluster, args=(env,), daemon=True).start()
+            threading.Thread(target=local_cluster_start_tracked(self._cluster), args=(env,), daemon=True).start()
         wait_for_port(port, name="web server", timeout=60)
         self.stdout.write(self.style.SUCCESS(f"\n  Slipway is running at http://{host}:{port}/  (Ctrl-C stops it)\n"))
         signal.signal(signal.SIGTERM, lambda *_: self._stop())
