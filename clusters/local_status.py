@@ -72,8 +72,9 @@ def _alive(pid: Any) -> bool:
 def local_cluster_status() -> LocalClusterStatus | None:
     """The local cluster's state as `make run` last wrote it, or None when there is none worth telling.
 
-    A "building" record whose writer has exited (Ctrl-C during the build) or that is hours old says
-    nothing true any more, so it reads as None; so does a missing or unreadable file.
+    A record whose writer has exited (Ctrl-C during the build; the web server then runs without `make run`)
+    or a "building" one that is hours old says nothing true any more, so it reads as None; so does a
+    missing or unreadable file.
     """
     try:
         document = json.loads(_path().read_text())
@@ -83,10 +84,10 @@ def local_cluster_status() -> LocalClusterStatus | None:
         return None
     if state not in STATES:
         return None
-    if state == BUILDING:
-        age = (timezone.now() - started_at).total_seconds()
-        if not _alive(document.get("pid")) or age > BUILD_GIVE_UP_SECONDS:
-            return None
+    if not _alive(document.get("pid")):
+        return None
+    if state == BUILDING and (timezone.now() - started_at).total_seconds() > BUILD_GIVE_UP_SECONDS:
+        return None
     return LocalClusterStatus(state=state, started_at=started_at, message=str(document.get("message") or ""))
 
 
@@ -104,13 +105,13 @@ def local_cluster_start_tracked(start: Callable[..., Any]) -> Callable[..., Any]
             result = start(*args, **kwargs)
         except BaseException:
             local_cluster_status_write(state=FAILED, started_at=started_at,
-                                       message="`make run` stopped while starting the local cluster.")
+                                       message="`make run` stopped while starting it")
             raise
-        registered = Cluster.objects.filter(kind=Cluster.LOCAL).exclude(kubeconfig="").exclude(
-            status__in=[Cluster.DESTROYED, Cluster.DESTROYING]).exists()
+        # Registered by this start (a cluster left from an earlier run does not make this one a success).
+        registered = Cluster.objects.filter(kind=Cluster.LOCAL, updated_at__gte=started_at).exclude(
+            kubeconfig="").exclude(status__in=[Cluster.DESTROYED, Cluster.DESTROYING]).exists()
         local_cluster_status_write(state=UP if registered else FAILED, started_at=started_at,
-                                   message="" if registered else "`make run` could not start the local "
-                                                                 "Kubernetes cluster; its terminal output says why.")
+                                   message="" if registered else "the output of `make run` says why")
         return result
 
     return tracked

@@ -79,7 +79,7 @@ def no_cluster_reason() -> NoClusterReason | None:
             f"finished. This page updates when it is ready."))
     if local is not None and local.state == FAILED:
         return NoClusterReason(FAILED, (
-            f"The local Kubernetes cluster did not start ({local.message or 'see the output of `make run`'}). "
+            f"The local Kubernetes cluster did not start ({local.message or 'the output of `make run` says why'}). "
             f"A Platform admin can create a cluster (Clusters → New cluster) or register one by kubeconfig "
             f"(Clusters → Register an existing cluster)."))
     return NoClusterReason("none", (

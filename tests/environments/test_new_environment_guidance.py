@@ -4,7 +4,6 @@ create mirrors both (defaults for omitted fields, a clear 400 when there is no c
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -70,6 +69,10 @@ def test_a_building_record_left_by_a_dead_make_run_is_not_believed(client, users
     local_status.local_cluster_status_write(state=local_status.BUILDING, pid=int(finished.stdout))
     assert local_status.local_cluster_status() is None
     assert NONE_TEXT in new_page(client, users["qa"])
+    # Nor is one that has been "building" for hours.
+    local_status.local_cluster_status_write(state=local_status.BUILDING,
+                                            started_at=timezone.now() - timedelta(hours=3))
+    assert local_status.local_cluster_status() is None
 
 
 def test_a_failed_local_cluster_says_so(client, users, demo):
@@ -81,18 +84,29 @@ def test_a_failed_local_cluster_says_so(client, users, demo):
 def test_tracked_start_records_building_then_up_or_failed(db):
     seen = []
 
-    def start_without_cluster() -> None:
+    earlier = Cluster.objects.create(name="local", kind="local", kubeconfig=KUBECONFIG, is_default=True)
+    Cluster.objects.filter(pk=earlier.pk).update(updated_at=timezone.now() - timedelta(days=1))
+
+    def start_without_registering() -> None:
         seen.append(local_status.local_cluster_status().state)
 
-    local_status.local_cluster_start_tracked(start_without_cluster)()
+    # A local cluster left registered by an earlier run does not make a failed start a success.
+    local_status.local_cluster_start_tracked(start_without_registering)()
     assert seen == ["building"] and local_status.local_cluster_status().state == "failed"
 
     def start_and_register() -> None:
-        Cluster.objects.create(name="local", kind="local", kubeconfig=KUBECONFIG, is_default=True)
+        earlier.save()  # what cluster_register does with the fresh kubeconfig
 
     local_status.local_cluster_start_tracked(start_and_register)()
-    assert local_status.local_cluster_status().state == "up"
-    assert os.getpid() > 0
+    status = local_status.local_cluster_status()
+    assert status.state == "up" and status.message == ""
+
+    def start_and_crash() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        local_status.local_cluster_start_tracked(start_and_crash)()
+    assert local_status.local_cluster_status().state == "failed"
 
 
 def test_cluster_field_fragment_turns_into_the_select_when_the_cluster_arrives(client, users, demo):
