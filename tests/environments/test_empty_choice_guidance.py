@@ -78,3 +78,16 @@ def test_new_cluster_offers_only_installed_blueprints(client, users, settings, t
     settings.SLIPWAY_TERRAFORM_BLUEPRINTS_DIR = tmp_path
     html = page(client, users["admin"], "/clusters/new/")
     assert 'value="local"' in html and 'value="aws-eks"' not in html
+
+
+def test_new_blueprint_without_components_says_to_add_one(client, users):
+    html = page(client, users["admin"], "/catalog/blueprints/new/")
+    assert "No component exists yet, and a blueprint is a set of components" in html
+    call_command("seed_demo_blueprint", verbosity=0)
+    html = page(client, users["admin"], "/catalog/blueprints/new/")
+    assert "No component exists yet" not in html and 'value="web"' in html
+
+
+def test_new_component_without_registry_says_versions_are_entered_by_hand(client, users):
+    html = page(client, users["admin"], "/catalog/components/new/")
+    assert "No registry is configured yet: this component&#x27;s versions are entered by hand" in html
