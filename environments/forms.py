@@ -10,7 +10,7 @@ from portal.accounts import rules
 from portal.accounts.models import Team
 
 from .models import STAGES, Blueprint
-from .selectors import new_environment_choices, teams_for_new_environment
+from .selectors import clone_default_team, new_environment_choices, teams_for_new_environment
 
 
 class EnvironmentForm(forms.Form):
@@ -60,13 +60,12 @@ class CloneForm(forms.Form):
             self.fields["stage"].choices = [("", "same as source")] + [c for c in STAGES if c[0] != "prod"]
         else:
             self.fields["stage"].choices = [("", "same as source"), *STAGES]
-        # The source's team when the user may use it, else the same default as "New environment".
-        choices = new_environment_choices(user=user)
-        team = source.team if source is not None and teams.filter(pk=source.team_id).exists() else choices.team
+        team = clone_default_team(user=user, source=source) if source is not None else None
         if team is not None:
             self.initial.setdefault("team", team)
-        if "team" in choices.empty:
-            self.fields["team"].empty_reason = self.fields["team"].error_messages["required"] = choices.empty["team"]
+        if not teams.exists():
+            self.fields["team"].empty_reason = self.fields["team"].error_messages["required"] = (
+                new_environment_choices(user=user).empty["team"])
 
     def clean_stage(self) -> str | None:
         return self.cleaned_data["stage"] or None

@@ -157,3 +157,11 @@ def new_environment_choices(*, user: Any) -> NewEnvironmentChoices:
         choices.empty["blueprint"] = ("No blueprint exists yet: a Platform admin can create one (Catalog → "
                                       "Blueprints), or `python manage.py seed_demo_blueprint` adds the demo one.")
     return choices
+
+
+def clone_default_team(*, user: Any, source: Environment) -> Team | None:
+    """The team a clone of ``source`` goes to unless told: the source's when ``user`` may use it, else the same
+    default as "New environment"."""
+    if teams_for_new_environment(user).filter(pk=source.team_id).exists():
+        return source.team
+    return new_environment_choices(user=user).team

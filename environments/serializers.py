@@ -91,7 +91,8 @@ class DiffRowSerializer(serializers.Serializer):
 
 class CloneSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=59)
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False,
+                                        help_text="default: the source's team, when you may use it")
     stage = serializers.ChoiceField(choices=STAGES, required=False, allow_null=True)
     ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
 

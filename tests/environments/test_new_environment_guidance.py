@@ -215,3 +215,13 @@ def test_api_create_names_each_missing_choice_without_a_default(api_for, demo):
     assert response.json()["error"]["fields"] == {
         "cluster": ["Choose a cluster: there are several and no default."],
         "team": ["Choose a team: there are several and no default."]}
+
+
+def test_api_clone_defaults_to_the_source_team(api_for, users, demo, team):
+    cluster = Cluster.objects.create(name="local", kind="local", kubeconfig=KUBECONFIG, is_default=True)
+    TeamFactory(slug="search").members.add(users["qa"])
+    source = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=cluster,
+                                blueprint=demo, name="qa-1", stage="qa", team=team, versions=dict(VERSIONS))
+    response = api_for(users["qa"]).post(f"/api/v1/environments/{source.pk}/clone/", {"name": "qa-2"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["team"] == "payments"
