@@ -66,6 +66,8 @@ def environment_new(request: HttpRequest) -> HttpResponse:
 def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
     """The cluster field of "New environment", which the page polls (HTMX) while a cluster is on its way."""
     form = EnvironmentForm(user=request.user)
+    if form.choices.cluster_state and form.choices.cluster_state == request.GET.get("waiting"):
+        return HttpResponse(status=204)  # still waiting, for the same reason: HTMX leaves the page alone
     return render(request, "environments/_cluster_field.html",
                   {"field": form["cluster"], "form": form, "refresh": True})
 

@@ -114,8 +114,12 @@ def test_cluster_field_fragment_turns_into_the_select_when_the_cluster_arrives(c
     client.force_login(users["qa"])
     waiting = client.get("/environments/new/cluster/").content.decode()
     assert BUILDING_TEXT in waiting and "every 5s" in waiting and 'id="environment-submit"' not in waiting
+    assert "/environments/new/cluster/?waiting=building" in waiting
+    # Polled while nothing changed: an empty answer, so HTMX swaps nothing and nothing is re-announced.
+    unchanged = client.get("/environments/new/cluster/?waiting=building")
+    assert unchanged.status_code == 204 and unchanged.content == b""
     Cluster.objects.create(name="local", kind="local", kubeconfig=KUBECONFIG, is_default=True)
-    ready = client.get("/environments/new/cluster/").content.decode()
+    ready = client.get("/environments/new/cluster/?waiting=building").content.decode()
     assert BUILDING_TEXT not in ready and "every 5s" not in ready
     assert '<option value="local" selected>local</option>' in ready
     # The enabled submit button comes along, out of band.
