@@ -56,8 +56,10 @@ class DataCopyForm(forms.Form):
         self.fields["source"].queryset = sources.sources
         self.fields["source"].label_from_instance = sources.label
         self.fields["stores"].choices = [(kind, name) for kind, name in KINDS if kind in sources.kinds]
-        if len(sources.sources) == 1:
-            self.initial.setdefault("source", sources.sources[0])
+        if len(sources.sources) == 1:  # the only source, and only the stores both have, ticked
+            only = sources.sources[0]
+            self.initial.setdefault("source", only)
+            self.initial["stores"] = sources.shared[only.pk]
 
     def clean_filters(self) -> dict[str, str]:
         return parse_lines(self.cleaned_data["filters"], ":", "Row filters")

@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -229,3 +230,15 @@ def test_api_clone_defaults_to_the_source_team(api_for, users, demo, team):
     response = api_for(users["qa"]).post(f"/api/v1/environments/{source.pk}/clone/", {"name": "qa-2"}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["team"] == "payments"
+
+
+def test_a_document_naming_a_cluster_when_there_is_none_says_why(users, demo, team):
+    from environments import documents
+
+    from .test_documents import doc
+
+    local_status.local_cluster_status_write(state=local_status.BUILDING)
+    with pytest.raises(ValidationError) as refused:
+        documents.apply_document(doc(), actor=Actor.for_user(users["qa"]), user=users["qa"])
+    [message] = refused.value.message_dict["metadata.cluster"]
+    assert message.startswith("No cluster is named 'local'. " + BUILDING_TEXT)

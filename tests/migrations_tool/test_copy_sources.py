@@ -77,11 +77,13 @@ def test_a_target_without_stores_says_there_is_nothing_to_copy_into(client, user
     assert "Start copy" not in html
 
 
-def test_the_only_source_is_preselected(client, users, make):
-    target = make("target", "mysql")
+def test_the_only_source_is_preselected_with_the_stores_both_have(client, users, make):
+    target = make("target", "mysql", "redis")
     source = make("source", "mysql")
     html = copy_form(client, users["qa"], target)
     assert f'<option value="{source.pk}" selected>source (QA, payments) — mysql</option>' in html
+    assert 'value="mysql" id="id_stores_0" checked>' in html
+    assert 'value="redis" id="id_stores_1">' in html  # offered (the target has it), not ticked
 
 
 def test_posting_an_unlisted_source_is_refused_on_the_form(client, users, make):
