@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from .models import Cluster
+from .terraform import BlueprintMissing, blueprint_dir
 
 DEFAULT_NODE_GROUPS = [{"name": "default", "instance_types": ["m5.large"], "min_size": 1, "desired_size": 2,
                         "max_size": 3}]
@@ -18,6 +21,24 @@ class ClusterCreateForm(forms.Form):
     node_groups = forms.CharField(widget=forms.Textarea(attrs={"rows": 6, "class": "mono"}),
                                   initial=json.dumps(DEFAULT_NODE_GROUPS, indent=2),
                                   help_text="JSON: name, instance_types, min_size, desired_size, max_size")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Offer only kinds whose Terraform blueprint is installed (an image may ship without one); when none
+        # is, the page says so and points to registering an existing cluster instead.
+        kinds = []
+        for kind, label in self.fields["kind"].choices:
+            try:
+                blueprint_dir(kind)
+            except BlueprintMissing:
+                continue
+            kinds.append((kind, label))
+        self.fields["kind"].choices = kinds
+        if not kinds:
+            self.fields["kind"].empty_reason = self.fields["kind"].error_messages["required"] = (
+                f"No Terraform blueprint is installed in {settings.SLIPWAY_TERRAFORM_BLUEPRINTS_DIR} (one folder "
+                f"of .tf files per kind: local, aws-eks), so Slipway cannot create clusters here. Register an "
+                f"existing cluster by kubeconfig instead.")
 
     def clean_node_groups(self):
         try:

@@ -1,7 +1,9 @@
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 
+from .local_status import BUILDING, FAILED, local_cluster_status
 from .models import Cluster, TerraformRun
 
 
@@ -40,3 +42,46 @@ def cluster_lock(cluster: Cluster) -> dict[str, Any] | None:
         return blueprints.backend(cluster).lock()
     except Exception:  # an unreachable state bucket must not break the cluster page
         return None
+
+
+def clusters_for_placement() -> QuerySet[Cluster]:
+    """Clusters a new environment can go to: not (being) destroyed, and, when Terraform makes them, applied
+    (a cluster still being provisioned has no credentials yet)."""
+    return Cluster.objects.exclude(status__in=[Cluster.DESTROYED, Cluster.DESTROYING]).exclude(
+        managed_by_terraform=True, kubeconfig="")
+
+
+@dataclass(frozen=True)
+class NoClusterReason:
+    """Why no cluster can be picked, in words for the form and the API: ``state`` is one of
+    "building" (`make run`'s local cluster is starting), "failed", "provisioning" or "none"."""
+
+    state: str
+    message: str
+
+
+def no_cluster_reason() -> NoClusterReason | None:
+    """None when a cluster can be picked; otherwise why not, and what to do or how long to wait."""
+    if clusters_for_placement().exists():
+        return None
+    local = local_cluster_status()
+    if local is not None and local.state == BUILDING:
+        minutes = local.minutes_since_start
+        since = f"{minutes} min ago" if minutes else "less than a minute ago"
+        return NoClusterReason(BUILDING, (
+            f"The local Kubernetes cluster is being built (started {since}) — usually "
+            f"~15 minutes on first start, under a minute later on. This page updates when it is ready."))
+    provisioning = Cluster.objects.filter(managed_by_terraform=True, kubeconfig="",
+                                          status__in=[Cluster.PENDING, Cluster.PROVISIONING]).first()
+    if provisioning is not None:
+        return NoClusterReason("provisioning", (
+            f"Cluster {provisioning.name} is being created by Terraform; it can be picked once its apply has "
+            f"finished. This page updates when it is ready."))
+    if local is not None and local.state == FAILED:
+        return NoClusterReason(FAILED, (
+            f"The local Kubernetes cluster did not start ({local.message or 'the output of `make run` says why'}). "
+            f"A Platform admin can create a cluster (Clusters → New cluster) or register one by kubeconfig "
+            f"(Clusters → Register an existing cluster)."))
+    return NoClusterReason("none", (
+        "No cluster is registered yet: a Platform admin can create one (Clusters → New cluster) or register one "
+        "by kubeconfig (Clusters → Register an existing cluster)."))

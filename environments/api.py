@@ -17,7 +17,7 @@ from . import documents, drift, services
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .models import Environment
-from .selectors import environment_list
+from .selectors import clone_default_team, environment_list, new_environment_choices
 from .serializers import (
     CloneSerializer,
     CompareRowSerializer,
@@ -117,7 +117,8 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     def create(self, request, *args, **kwargs):
         data = EnvironmentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        environment = services.environment_create(actor=self._actor(), user=request.user, **data.validated_data)
+        values = new_environment_choices(user=request.user).fill(data.validated_data)
+        environment = services.environment_create(actor=self._actor(), user=request.user, **values)
         return Response(EnvironmentSerializer(environment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Update component versions (new revision + rollout)", request=UpdateVersionsSerializer,
@@ -183,8 +184,13 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     def clone(self, request, pk=None):
         data = CloneSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        environment = services.environment_clone(actor=self._actor(), user=request.user, source=self.get_object(),
-                                                 **data.validated_data)
+        source, values = self.get_object(), dict(data.validated_data)
+        if values.get("team") is None:  # as the form: the source's team when the user may use it
+            values["team"] = clone_default_team(user=request.user, source=source)
+            if values["team"] is None:
+                raise DjangoValidationError({"team": ["Choose a team: you may not use the source's team, and you "
+                                                      "are in several or none."]})
+        environment = services.environment_clone(actor=self._actor(), user=request.user, source=source, **values)
         return Response(EnvironmentSerializer(environment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], summary="Preview promoting another environment's versions onto this one",

@@ -53,6 +53,10 @@ class ComponentForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["name"].disabled = True
         self.fields["registry"].queryset = Registry.objects.all()
+        if not self.fields["registry"].queryset.exists():
+            self.fields["registry"].empty_reason = (
+                "No registry is configured yet: this component's versions are entered by hand, or a Platform admin "
+                "adds a registry first (Catalog → Registries → New registry) to have them synced.")
 
     def validate_unique(self) -> None:
         pass  # the service reports a taken name with its own message
@@ -101,6 +105,13 @@ class BlueprintForm(forms.Form):
                                   help_text='YAML list, e.g. - {kind: mariadb, name: db, version: "11.4"}')
     stage_overrides = _YAMLField(empty={}, kind=dict,
                                  help_text="YAML: stage → component → replicas, autoscaling_min/max or resources.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.fields["components"].queryset.exists():
+            self.fields["components"].empty_reason = self.fields["components"].error_messages["required"] = (
+                "No component exists yet, and a blueprint is a set of components: add one first (Catalog → "
+                "Components → New component), or import a blueprint document that defines its components.")
 
     def definition(self) -> dict[str, Any]:
         data = self.cleaned_data

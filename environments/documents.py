@@ -26,6 +26,7 @@ import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from clusters.models import Cluster
+from clusters.selectors import no_cluster_reason
 from portal.accounts import rules
 from portal.accounts.models import Team
 from portal.audit.actor import Actor
@@ -186,7 +187,9 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
     if cluster_name:
         cluster = Cluster.objects.filter(name=cluster_name).first()
         if cluster is None:
-            errors["metadata.cluster"] = [f"No cluster is named '{cluster_name}'."]
+            reason = no_cluster_reason()  # none at all: say why, as "New environment" does
+            errors["metadata.cluster"] = [f"No cluster is named '{cluster_name}'." + (f" {reason.message}"
+                                                                                        if reason else "")]
     team_slug = _text(metadata, "team", "metadata.team", errors)
     if team_slug:
         team = Team.objects.filter(slug=team_slug).first()

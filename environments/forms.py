@@ -5,10 +5,12 @@ from typing import Any
 from django import forms
 
 from clusters.models import Cluster
+from clusters.selectors import clusters_for_placement
 from portal.accounts import rules
 from portal.accounts.models import Team
 
 from .models import STAGES, Blueprint
+from .selectors import clone_default_team, new_environment_choices, teams_for_new_environment
 
 
 class EnvironmentForm(forms.Form):
@@ -24,12 +26,19 @@ class EnvironmentForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["cluster"].queryset = clusters_for_placement()
+        self.fields["team"].queryset = teams_for_new_environment(user)
         if not rules.is_platform_admin(user):
-            self.fields["team"].queryset = Team.objects.filter(members=user)
             self.fields["stage"].choices = [c for c in STAGES if c[0] != "prod"]
-        default = Cluster.objects.filter(is_default=True).first()
-        if default:
-            self.fields["cluster"].initial = default.name
+        self.is_admin = rules.is_platform_admin(user)
+        self.choices = new_environment_choices(user=user)
+        for name in ("cluster", "team", "blueprint"):
+            if getattr(self.choices, name) is not None:
+                self.initial.setdefault(name, getattr(self.choices, name))
+            if name in self.choices.empty:
+                # Shown next to the empty select, and again as the error if the form is sent anyway.
+                self.fields[name].empty_reason = self.choices.empty[name]
+                self.fields[name].error_messages["required"] = self.choices.empty[name]
 
     def versions(self) -> dict[str, str]:
         """The component versions picked in the form (fields named ``version-<component>``)."""
@@ -44,13 +53,19 @@ class CloneForm(forms.Form):
     ttl_hours = forms.IntegerField(min_value=1, max_value=24 * 30, required=False, initial=48,
                                    label="Expires after (hours)")
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, source: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams = teams_for_new_environment(user)
         if not rules.is_platform_admin(user):
-            self.fields["team"].queryset = Team.objects.filter(members=user)
             self.fields["stage"].choices = [("", "same as source")] + [c for c in STAGES if c[0] != "prod"]
         else:
             self.fields["stage"].choices = [("", "same as source"), *STAGES]
+        team = clone_default_team(user=user, source=source) if source is not None else None
+        if team is not None:
+            self.initial.setdefault("team", team)
+        if not teams.exists():
+            self.fields["team"].empty_reason = self.fields["team"].error_messages["required"] = (
+                new_environment_choices(user=user).empty["team"])
 
     def clean_stage(self) -> str | None:
         return self.cleaned_data["stage"] or None

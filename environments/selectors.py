@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
+from clusters.selectors import clusters_for_placement, no_cluster_reason
 from portal.accounts import rules
+from portal.accounts.models import Team
 
 from .models import Blueprint, Environment, ImageVersion
 
@@ -92,3 +96,72 @@ def version_choices(blueprint: Blueprint, selected: dict[str, str] | None = None
             tags.insert(0, _option(current, f"{current} (current; no longer in the registry)", current))
         choices[name] = {"tags": tags, "pins": pins}
     return choices
+
+
+def teams_for_new_environment(user: Any) -> QuerySet[Team]:
+    """The teams ``user`` may create environments for: their own; every team for a Platform admin."""
+    return Team.objects.all() if rules.is_platform_admin(user) else Team.objects.filter(members=user)
+
+
+@dataclass
+class NewEnvironmentChoices:
+    """What "New environment" (form and API) preselects, and why a choice is empty when it is."""
+
+    cluster: Any = None
+    team: Any = None
+    blueprint: Any = None
+    # field name -> why there is nothing to pick there, and what to do about it
+    empty: dict[str, str] = field(default_factory=dict)
+    cluster_state: str = ""  # NoClusterReason.state when there is no cluster: "building", "none", …
+
+    def fill(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with an omitted cluster, team or blueprint set to its default (the API's create).
+
+        Raises ValidationError naming each field that is missing and has no default, with the reason.
+        """
+        values, errors = dict(values), {}
+        for name in ("cluster", "team", "blueprint"):
+            if values.get(name) is None:
+                values[name] = getattr(self, name)
+                if values[name] is None:
+                    errors[name] = [self.empty.get(name) or f"Choose a {name}: there are several and no default."]
+        if errors:
+            raise ValidationError(errors)
+        return values
+
+
+def new_environment_choices(*, user: Any) -> NewEnvironmentChoices:
+    """Defaults for a new environment of ``user``: the only (or default) cluster, their team (the one of
+    their latest environment when they are in several), the only blueprint; plus why a list is empty."""
+    choices = NewEnvironmentChoices()
+    clusters = clusters_for_placement()
+    choices.cluster = clusters.filter(is_default=True).first() or (clusters.first() if clusters.count() == 1
+                                                                   else None)
+    if choices.cluster is None and (reason := no_cluster_reason()) is not None:
+        choices.empty["cluster"], choices.cluster_state = reason.message, reason.state
+    allowed = teams_for_new_environment(user)
+    own = allowed.filter(members=user) if user.is_authenticated else allowed.none()
+    candidates = own if own.exists() else allowed
+    if candidates.count() == 1:
+        choices.team = candidates.first()
+    elif user.is_authenticated:
+        last = Environment.objects.filter(owner=user, team__in=candidates).values_list("team", flat=True).first()
+        choices.team = candidates.filter(pk=last).first() if last else None
+    if not allowed.exists():
+        choices.empty["team"] = ("You are not in any team yet, and environments belong to a team: ask a Platform "
+                                 "admin to add you to one.")
+    blueprints = Blueprint.objects.all()
+    if blueprints.count() == 1:
+        choices.blueprint = blueprints.first()
+    elif not blueprints.exists():
+        choices.empty["blueprint"] = ("No blueprint exists yet: a Platform admin can create one (Catalog → "
+                                      "Blueprints), or `python manage.py seed_demo_blueprint` adds the demo one.")
+    return choices
+
+
+def clone_default_team(*, user: Any, source: Environment) -> Team | None:
+    """The team a clone of ``source`` goes to unless told: the source's when ``user`` may use it, else the same
+    default as "New environment"."""
+    if teams_for_new_environment(user).filter(pk=source.team_id).exists():
+        return source.team
+    return new_environment_choices(user=user).team

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from clusters.models import Cluster
+from clusters.selectors import clusters_for_placement, no_cluster_reason
 from portal.accounts.models import Team
 
 from .models import STAGES, Blueprint, Environment
@@ -28,12 +28,30 @@ class EnvironmentSerializer(serializers.ModelSerializer):
         return {c["name"]: reference_of(c) for c in revision.snapshot["components"]} if revision else {}
 
 
+class PlacementClusterField(serializers.SlugRelatedField):
+    """A cluster by name; when there is no cluster at all, the error says why and what to do."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            reason = no_cluster_reason()
+            if reason is not None:
+                raise serializers.ValidationError(reason.message) from None
+            raise
+
+
 class EnvironmentCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=59)
-    cluster = serializers.SlugRelatedField(slug_field="name", queryset=Cluster.objects.all())
-    blueprint = serializers.PrimaryKeyRelatedField(queryset=Blueprint.objects.all())
+    # Cluster, blueprint and team may be left out: the same defaults as the form's apply (the default or
+    # only cluster, the only blueprint, the user's team), and a missing one without a default says why.
+    cluster = PlacementClusterField(
+        slug_field="name", queryset=clusters_for_placement(), required=False,
+        error_messages={"does_not_exist": "No cluster named {value} can take environments (it does not exist, "
+                                          "is being created or is destroyed)."})
+    blueprint = serializers.PrimaryKeyRelatedField(queryset=Blueprint.objects.all(), required=False)
     stage = serializers.ChoiceField(choices=STAGES, default="qa")
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False)
     versions = serializers.DictField(child=serializers.CharField(max_length=200), allow_empty=False,
                                      help_text="component name -> image tag, or tag@sha256:<digest> to pin the digest")
     ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
@@ -73,7 +91,8 @@ class DiffRowSerializer(serializers.Serializer):
 
 class CloneSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=59)
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False,
+                                        help_text="default: the source's team, when you may use it")
     stage = serializers.ChoiceField(choices=STAGES, required=False, allow_null=True)
     ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
 

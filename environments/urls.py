@@ -36,6 +36,7 @@ urlpatterns = [
     path("", views.environment_index, name="environment-list"),
     path("new/", views.environment_new, name="environment-new"),
     path("new/versions/", views.version_picker, name="environment-version-picker"),
+    path("new/cluster/", views.new_environment_cluster_field, name="environment-cluster-field"),
     path("import/", views.environment_import, name="environment-import"),
     path("hostnames/", include("environments.hostnames.urls")),
     path("<int:environment_id>/", views.environment_detail, name="environment-detail"),

@@ -55,9 +55,21 @@ def environment_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Environment {environment.name} is being created.")
             return redirect("environment-detail", environment_id=environment.pk)
     blueprint = form.cleaned_data.get("blueprint") if form.is_bound and hasattr(form, "cleaned_data") else None
+    if not form.is_bound:
+        blueprint = form.choices.blueprint  # the only blueprint is preselected: show its versions at once
     picked = form.versions() if form.is_bound else {}
     return render(request, "environments/environment_new.html", {
         "form": form, "versions": version_choices(blueprint, picked) if blueprint else None})
+
+
+@login_required
+def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
+    """The cluster field of "New environment", which the page polls (HTMX) while a cluster is on its way."""
+    form = EnvironmentForm(user=request.user)
+    if form.choices.cluster_state and form.choices.cluster_state == request.GET.get("waiting"):
+        return HttpResponse(status=204)  # still waiting, for the same reason: HTMX leaves the page alone
+    return render(request, "environments/_cluster_field.html",
+                  {"field": form["cluster"], "form": form, "refresh": True})
 
 
 @login_required
@@ -151,7 +163,7 @@ def environment_diff(request: HttpRequest, environment_id: int) -> HttpResponse:
 @login_required
 def environment_clone(request: HttpRequest, environment_id: int) -> HttpResponse:
     source = _visible(request, environment_id)
-    form = CloneForm(request.POST or None, user=request.user)
+    form = CloneForm(request.POST or None, user=request.user, source=source)
     if request.method == "POST" and form.is_valid():
         try:
             environment = services.environment_clone(actor=Actor.from_request(request), user=request.user,

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from environments.selectors import environment_list
@@ -15,8 +15,9 @@ from portal.audit.actor import Actor
 
 from . import services
 from .models import DataServer
-from .selectors import data_copies_csv, data_copy_list, data_store_list
+from .selectors import copy_sources, data_copies_csv, data_copy_list, data_store_list
 from .serializers import (
+    CopySourcesSerializer,
     DataCopyCreateSerializer,
     DataCopySerializer,
     DataServerSerializer,
@@ -64,6 +65,21 @@ class DataCopyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def undo(self, request, pk=None):
         copy = services.data_copy_undo(actor=Actor.from_request(request), user=request.user, copy=self.get_object())
         return Response(DataCopySerializer(copy).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="Environments you may copy from into a target (the form's \"Copy data from…\" list)",
+                   parameters=[OpenApiParameter("target", OpenApiTypes.INT, required=True)],
+                   responses={200: CopySourcesSerializer, **ERROR_RESPONSES})
+    @action(detail=False, methods=["get"])
+    def sources(self, request):
+        target_id = request.query_params.get("target", "")
+        if not target_id.isdigit():
+            raise ValidationError({"target": ["Give the target environment's id: ?target=<id>."]})
+        target = get_object_or_404(environment_list(user=request.user), pk=int(target_id))
+        found = copy_sources(user=request.user, target=target)
+        return Response(CopySourcesSerializer({
+            "target_kinds": found.kinds, "notes": found.notes,
+            "sources": [{"id": e.pk, "name": e.name, "stage": e.stage, "team": e.team.slug, "kinds": found.shared[e.pk]}
+                        for e in found.sources]}).data)
 
     @extend_schema(summary="Export the filtered copies as CSV", parameters=COPY_FILTERS,
                    responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERROR_RESPONSES})

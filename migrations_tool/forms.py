@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from .models import KINDS
+from .selectors import CopySources
 
 
 def _suggested_rule(column: str) -> str:
@@ -44,14 +45,21 @@ class DataCopyForm(forms.Form):
     override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                       label="Platform admins: why unmasked personal data may leave production")
 
-    def __init__(self, *args: Any, sources, target, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sources: CopySources, target, **kwargs: Any) -> None:
         personal = list(target.blueprint.personal_data or [])
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("masking", "\n".join(f"{c} = {_suggested_rule(c)}" for c in personal))
-        kwargs["initial"].setdefault("stores", [s.kind for s in target.data_stores.filter(state="ready")])
+        kwargs["initial"].setdefault("stores", sources.kinds)
         super().__init__(*args, **kwargs)
-        self.fields["source"].queryset = sources
-        self.fields["source"].label_from_instance = lambda e: f"{e.name} ({e.get_stage_display()}, {e.team.slug})"
+        # Only sources with a store of a kind the target has, each labelled with the kinds they share;
+        # only the target's kinds of store (the service still checks the pair).
+        self.fields["source"].queryset = sources.sources
+        self.fields["source"].label_from_instance = sources.label
+        self.fields["stores"].choices = [(kind, name) for kind, name in KINDS if kind in sources.kinds]
+        if len(sources.sources) == 1:  # the only source, and only the stores both have, ticked
+            only = sources.sources[0]
+            self.initial.setdefault("source", only)
+            self.initial["stores"] = sources.shared[only.pk]
 
     def clean_filters(self) -> dict[str, str]:
         return parse_lines(self.cleaned_data["filters"], ":", "Row filters")

@@ -80,3 +80,19 @@ class DataCopyCreateSerializer(serializers.Serializer):
     override_reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000,
                                             help_text="Platform admins: why unmasked personal data may leave "
                                                       "production (audited)")
+
+
+class CopySourceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    stage = serializers.CharField()
+    team = serializers.CharField()
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=KINDS),
+                                  help_text="the kinds of store it shares with the target")
+
+
+class CopySourcesSerializer(serializers.Serializer):
+    target_kinds = serializers.ListField(child=serializers.ChoiceField(choices=KINDS))
+    sources = CopySourceSerializer(many=True)
+    notes = serializers.ListField(child=serializers.CharField(),
+                                  help_text="why environments are left out, or what to do when there is none")

@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from environments.models import Environment
 from environments.selectors import environment_list
 from portal.accounts import rules
 from portal.accounts.rules import PRODUCTION_STAGES
@@ -18,7 +17,7 @@ from portal.audit.actor import Actor
 from . import services
 from .forms import DataCopyForm
 from .models import DataCopy
-from .selectors import data_copies_csv, data_copy_list
+from .selectors import copy_sources, data_copies_csv, data_copy_list
 
 
 def _visible_copy(request: HttpRequest, copy_id: int) -> DataCopy:
@@ -93,7 +92,7 @@ def environment_copy_data(request: HttpRequest, environment_id: int) -> HttpResp
     target = get_object_or_404(environment_list(user=request.user), pk=environment_id)
     if not rules.can_change(request.user, target):
         raise Http404("You cannot change this environment.")
-    sources = environment_list(user=request.user).exclude(pk=target.pk).exclude(status=Environment.DESTROYING)
+    sources = copy_sources(user=request.user, target=target)
     form = DataCopyForm(request.POST or None, sources=sources, target=target)
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,4 +110,5 @@ def environment_copy_data(request: HttpRequest, environment_id: int) -> HttpResp
     return render(request, "migrations_tool/copy_form.html",
                   {"target": target, "form": form, "production": target.stage in PRODUCTION_STAGES,
                    "is_admin": rules.is_platform_admin(request.user),
-                   "stores": target.data_stores.filter(state="ready")})
+                   "stores": target.data_stores.filter(state="ready"), "notes": sources.notes,
+                   "can_copy": bool(sources.shared)})

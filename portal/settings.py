@@ -286,6 +286,9 @@ SLIPWAY_TERRAFORM_TIMEOUT_SECONDS = env.float("SLIPWAY_TERRAFORM_TIMEOUT_SECONDS
 # `local` clusters: API server ports handed out from this range, cluster files under this directory.
 SLIPWAY_LOCAL_CLUSTER_PORTS = env.str("SLIPWAY_LOCAL_CLUSTER_PORTS", default="56500-56599")
 SLIPWAY_LOCAL_CLUSTERS_DIR = Path(env.str("SLIPWAY_LOCAL_CLUSTERS_DIR", default=str(VAR_DIR / "local-clusters")))
+# What `make run` is doing with its local cluster (building/up/failed), read by "New environment".
+SLIPWAY_LOCAL_CLUSTER_STATUS_FILE = Path(env.str("SLIPWAY_LOCAL_CLUSTER_STATUS_FILE",
+                                                default=str(VAR_DIR / "local-cluster.json")))
 
 # Single sign-on (OpenID Connect), off unless SLIPWAY_OIDC_ENABLED.
 SLIPWAY_OIDC_ENABLED = env.bool("SLIPWAY_OIDC_ENABLED", default=False)

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from clusters.models import Cluster
+from clusters.selectors import no_cluster_reason
 from portal.accounts import rules
 from portal.audit.actor import Actor
 
@@ -32,7 +33,7 @@ def hostnames_index(request: HttpRequest) -> HttpResponse:
     clusters = [(c, settings_by_cluster.get(c.pk)) for c in Cluster.objects.order_by("name")]
     return render(request, "environments/hostnames/index.html", {
         "clusters": clusters, "page": sweeps, "owner_id": owner_id(), "is_admin": rules.is_platform_admin(request.user),
-        "removal_enabled": settings.SLIPWAY_DNS_SWEEP_REMOVE})
+        "removal_enabled": settings.SLIPWAY_DNS_SWEEP_REMOVE, "no_cluster": None if clusters else no_cluster_reason()})
 
 
 @login_required

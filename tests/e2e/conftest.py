@@ -83,6 +83,9 @@ def live_asgi_server(django_db_setup, django_db_blocker, tmp_path_factory) -> It
         terraform_settings, environ = _terraform_overrides(tmp_path_factory.mktemp("e2e-terraform"))
         server = LiveAsgiServer(log_path=ARTIFACTS / "server.log", environ=environ,
                                 settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS,
+                                                    # the server's own: a journey writes what make run would
+                                                    "SLIPWAY_LOCAL_CLUSTER_STATUS_FILE": tmp_path_factory.mktemp(
+                                                        "e2e-var") / "local-cluster.json",
                                                     **terraform_settings})
         # Forked inside unblock(): the child inherits database access being allowed.
         server.start()

@@ -86,7 +86,9 @@ def test_qa_copies_data_into_an_environment_and_watches_it_verify(page: Page, sc
     expect(page).to_have_url(re.compile(rf"/environments/{target.pk}/copy-data/$"))
     expect(page.get_by_role("heading", name="Copy data into qa-fresh", level=1)).to_be_visible()
 
-    page.get_by_label("Copy data from").select_option(label="qa-orders (QA, payments)")
+    # The only source with stores of the target's kinds comes preselected, with the kinds they share.
+    expect(page.get_by_label("Copy data from").locator("option:checked")).to_have_text(
+        "qa-orders (QA, payments) — mysql, redis, s3")
     for store in ("MySQL/MariaDB", "Redis", "S3"):
         expect(page.get_by_label(store)).to_be_checked()  # the stores the target has
     masking = page.get_by_label("Masking rules (one per line: table.column = rule)")

@@ -66,10 +66,16 @@ def version_select(page: Page, component: str):
 
 def pick_blueprint_and_versions(page: Page, versions: dict[str, str]) -> None:
     picker = page.locator("#version-picker")
-    expect(picker).to_contain_text("Pick a blueprint to choose component versions.")
+    blueprint = page.get_by_label("Blueprint", exact=True)
+    # The demo blueprint is the only one, so it comes preselected with its versions; picking it again
+    # still swaps the picker in through HTMX.
+    expect(blueprint.locator("option:checked")).to_have_text("shop v1")
+    expect(picker.locator("select")).to_have_count(3)
     picker_path = reverse("environment-version-picker")
+    blueprint.select_option(label="—")
+    expect(picker).to_contain_text("Pick a blueprint to choose component versions.")
     with page.expect_response(lambda response: urlsplit(response.url).path == picker_path) as swapped:
-        page.get_by_label("Blueprint", exact=True).select_option(label="shop v1")
+        blueprint.select_option(label="shop v1")
     assert swapped.value.ok, swapped.value.status
     assert parse_qs(urlsplit(swapped.value.url).query) == {"blueprint": [str(Blueprint.objects.get(name="shop").pk)]}
     # HTMX swaps the picker in: one select per component, the newest version pre-selected.

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from clusters.local_status import local_cluster_start_tracked
+
 PORTS = {
     "redis": int(os.environ.get("SLIPWAY_RUN_REDIS_PORT", "6390")),
     "mariadb": int(os.environ.get("SLIPWAY_RUN_MARIADB_PORT", "3390")),
@@ -82,7 +84,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             if not no_cluster:
-                threading.Thread(target=self._clusters, args=(env,), daemon=True).start()
+                threading.Thread(target=local_cluster_start_tracked(self._clusters), args=(env,), daemon=True).start()
             wait_for_port(port, name="web server", timeout=60)
             self.stdout.write(self.style.SUCCESS(f"\n  Slipway is running at http://{host}:{port}/  "
                                                  "(Ctrl-C stops it)\n"))
