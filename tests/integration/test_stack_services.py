@@ -97,3 +97,38 @@ def test_other_aws_services_answer_on_moto(aws_settings):
         assert ddb.get_item(TableName="stack-check", Key={"k": {"S": "a"}})["Item"] == {"k": {"S": "a"}}
     finally:
         ddb.delete_table(TableName="stack-check")
+
+
+def test_a_port_taken_by_another_program_is_refused_not_adopted(tmp_path):
+    """A server this stack did not start must never be taken for its own (its data is not ours)."""
+    import socket
+
+    from tests.stack.process import Context, StackError
+    from tests.stack.services import Redis
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(StackError, match=f"port {port} on 127.0.0.1 is in use by a program this stack did not"):
+            Redis(port).up(Context(root=tmp_path))
+
+
+def test_only_named_servers_that_answer_are_registered(users, mariadb_url, redis_url, aws_settings):
+    """`make run` registers exactly what it started: a named server that does not answer is left out."""
+    import socket
+
+    from clusters.models import Cluster
+    from migrations_tool.models import DataServer
+    from migrations_tool.servers import data_servers_register_local
+    from portal.audit.actor import Actor
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    cluster = Cluster.objects.create(name="local", kind="local")
+    kinds = data_servers_register_local(actor=Actor.system("test"), cluster=cluster, facts={
+        "MARIADB_URL": mariadb_url, "REDIS_URL": f"redis://127.0.0.1:{closed}", **aws_settings})
+    assert kinds == ["mysql", "s3"]
+    assert sorted(DataServer.objects.filter(cluster=cluster).values_list("kind", flat=True)) == ["mysql", "s3"]
+    assert data_servers_register_local(actor=Actor.system("test"), cluster=cluster, facts={}) == []

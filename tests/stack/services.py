@@ -56,6 +56,10 @@ class LoopbackDaemon:
 
     def up(self, ctx: Context) -> dict[str, str]:
         if not (read_pid(ctx, self.name) and port_open(self.port)):
+            if port_open(self.port):
+                # Someone else's server: its facts would point at data this stack does not own.
+                raise StackError(f"{self.name}: port {self.port} on 127.0.0.1 is in use by a program this stack "
+                                 f"did not start; stop it or choose another port")
             self.start(ctx)
             wait_for_port(self.port, name=self.name, log=ctx.logfile(self.name))
             self.after_start(ctx)
