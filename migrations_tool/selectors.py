@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +9,7 @@ from django.db.models import QuerySet
 from environments.models import Environment
 from environments.selectors import environment_list
 from portal.accounts import rules
+from portal.csv_export import csv_rows
 
 from .models import KIND_NAMES, KINDS, DataCopy, DataStore
 
@@ -94,21 +94,14 @@ CSV_COLUMNS = ["id", "created_at", "source", "target", "team", "stores", "state"
                "error"]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def _csv_cells(copy: DataCopy) -> list:
+    rows = sum(int(v.get("counters", {}).get("rows", 0)) for v in copy.verification.values())
+    verified = all(v.get("verified") for v in copy.verification.values()) if copy.verification else False
+    return [copy.pk, copy.created_at.isoformat(), copy.source.name, copy.target.name, copy.team.slug,
+            " ".join(copy.stores), copy.state, copy.started_by.username if copy.started_by else "", rows,
+            verified, copy.error]
 
 
 def data_copies_csv(queryset: QuerySet[DataCopy]) -> Iterator[str]:
     """Stream the copies as CSV (cells that spreadsheets would execute are defused)."""
-    from portal.audit.selectors import _csv_cell
-
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for copy in queryset.iterator(chunk_size=1000):
-        rows = sum(int(v.get("counters", {}).get("rows", 0)) for v in copy.verification.values())
-        verified = all(v.get("verified") for v in copy.verification.values()) if copy.verification else False
-        row = [copy.pk, copy.created_at.isoformat(), copy.source.name, copy.target.name, copy.team.slug,
-               " ".join(copy.stores), copy.state, copy.started_by.username if copy.started_by else "", rows,
-               verified, copy.error]
-        yield writer.writerow([_csv_cell(v) for v in row])
+    return csv_rows(CSV_COLUMNS, queryset.iterator(chunk_size=1000), _csv_cells)
