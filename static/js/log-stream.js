@@ -103,24 +103,24 @@
     function row(entry) {
       const div = document.createElement("div");
       if (entry.marker) {
-        div.className = "marker" + (entry.bad ? " bad" : "");
+        div.className = "log-marker" + (entry.bad ? " bad" : "");
         div.textContent = "── " + entry.text;
         return div;
       }
-      div.className = "line";
+      div.className = "log-line";
       const ts = document.createElement("span");
-      ts.className = "ts";
+      ts.className = "log-ts";
       ts.textContent = entry.ts;
       const pod = document.createElement("span");
-      pod.className = "pod";
+      pod.className = "log-pod";
       pod.textContent = entry.pod + (entry.container ? "/" + entry.container : "");
       const msg = document.createElement("span");
-      msg.className = "msg";
+      msg.className = "log-text";
       renderAnsi(msg, entry.text);
       div.append(ts, pod, msg);
       if (entry.ts) {
         const link = document.createElement("a");
-        link.className = "hist";
+        link.className = "log-hist";
         link.title = "Surrounding history";
         link.textContent = "⤴";
         link.href = historyUrl + "?" + new URLSearchParams({

@@ -30,30 +30,30 @@ def test_developer_watches_live_logs_safely_rendered(page: Page, kube_client, ku
     page.goto(f"/environments/{environment.pk}/")
     page.get_by_role("link", name="Logs", exact=True).click()
     lines = page.locator("[data-log-lines]")
-    expect(lines.locator(".line", has_text="booted")).to_be_visible()
-    expect(lines.locator(".marker", has_text="web-1/web joined")).to_be_visible()
+    expect(lines.locator(".log-line", has_text="booted")).to_be_visible()
+    expect(lines.locator(".log-marker", has_text="web-1/web joined")).to_be_visible()
 
     # New lines appear live, tagged with their pod; log text is never HTML, ANSI colours are spans.
     append_pod_log(kube_namespace, "web-1", "web",
                    "request handled in 12ms\n\x1b[31mERROR\x1b[0m <img src=x onerror=\"window.pwned=1\"> &amp;",
                    client=kube_client)
-    expect(lines.locator(".line", has_text="request handled in 12ms")).to_be_visible()
-    error_line = lines.locator(".line", has_text="ERROR")
+    expect(lines.locator(".log-line", has_text="request handled in 12ms")).to_be_visible()
+    error_line = lines.locator(".log-line", has_text="ERROR")
     expect(error_line.locator(".ansi-fg-31")).to_have_text("ERROR")
-    expect(error_line.locator(".msg")).to_have_text('ERROR <img src=x onerror="window.pwned=1"> &amp;')
+    expect(error_line.locator(".log-text")).to_have_text('ERROR <img src=x onerror="window.pwned=1"> &amp;')
     assert lines.locator("img").count() == 0
     assert page.evaluate("window.pwned") is None
-    expect(error_line.locator(".pod")).to_have_text("web-1/web")
-    assert "around=" in error_line.locator("a.hist").get_attribute("href")
+    expect(error_line.locator(".log-pod")).to_have_text("web-1/web")
+    assert "around=" in error_line.locator("a.log-hist").get_attribute("href")
 
     # Filter and highlight; timestamps toggle; pause keeps the view where it is.
     page.get_by_placeholder("Filter and highlight…").fill("handled")
-    expect(lines.locator(".line")).to_have_count(1)
+    expect(lines.locator(".log-line")).to_have_count(1)
     expect(lines.locator("mark")).to_have_text("handled")
     page.get_by_placeholder("Filter and highlight…").fill("")
-    expect(lines.locator(".line .ts").first).to_be_hidden()
+    expect(lines.locator(".log-line .log-ts").first).to_be_hidden()
     page.get_by_label("Timestamps").check()
-    expect(lines.locator(".line .ts").first).to_be_visible()
+    expect(lines.locator(".log-line .log-ts").first).to_be_visible()
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     append_pod_log(kube_namespace, "web-1", "web", "while paused", client=kube_client)
