@@ -86,6 +86,8 @@ def live_asgi_server(django_db_setup, django_db_blocker, tmp_path_factory) -> It
         terraform_settings, environ = _terraform_overrides(tmp_path_factory.mktemp("e2e-terraform"))
         server = LiveAsgiServer(log_path=ARTIFACTS / "server.log", environ=environ,
                                 settings_overrides={"SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": SERVER_ROLLOUT_TIMEOUT_SECONDS,
+                                                    # the project's URLs plus one failing view: the 500 page
+                                                    "ROOT_URLCONF": "tests.failing_urls",
                                                     **terraform_settings})
         # Forked inside unblock(): the child inherits database access being allowed.
         server.start()
