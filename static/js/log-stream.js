@@ -122,6 +122,7 @@
         const link = document.createElement("a");
         link.className = "log-hist";
         link.title = "Surrounding history";
+        link.setAttribute("aria-label", "Surrounding history of this line");
         link.textContent = "⤴";
         link.href = historyUrl + "?" + new URLSearchParams({
           component: entry.container, pod: entry.pod, around: entry.ts.slice(0, 23) + "Z" }).toString();
@@ -271,6 +272,8 @@
       const link = document.createElement("a");
       link.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
       link.download = root.dataset.environment + "-logs.txt";
+      link.textContent = "Download shown lines";
+      link.hidden = true;
       document.body.appendChild(link);
       link.click();
       setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);

@@ -128,3 +128,5 @@ class Command(BaseCommand):
             return
         self.stdout.write("Local Kubernetes cluster is up.")
         call_command("register_local_cluster")
+        # kwok's pods print nothing: give the demo blueprint's pods realistic logs (until Ctrl-C).
+        self._spawn("demo-logs", [sys.executable, str(settings.BASE_DIR / "manage.py"), "demo_pod_logs"], env)
