@@ -33,8 +33,21 @@
     (expected ? nameInput : cancel).focus();
   }
 
+  // A polled panel (htmx outerHTML, e.g. a Terraform run awaiting approval) may have replaced the
+  // form while the dialog was open: submit its current copy, or nothing if the action is gone.
+  function current(form) {
+    if (form.isConnected) return form;
+    const action = form.getAttribute("action");
+    return action ? document.querySelector('form[data-confirm][action="' + CSS.escape(action) + '"]') : null;
+  }
+
   function proceed() {
-    const { form, submitter } = pending;
+    const form = current(pending.form);
+    const submitter = form === pending.form ? pending.submitter : null;
+    if (!form) {
+      dialog.close("cancel");
+      return;
+    }
     const expected = form.dataset.confirmName || "";
     if (expected) {
       if (nameInput.value.trim() !== expected) {
