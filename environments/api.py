@@ -23,6 +23,7 @@ from .serializers import (
     CompareRowSerializer,
     DiffRowSerializer,
     EnvironmentCreateSerializer,
+    EnvironmentDestroySerializer,
     EnvironmentSerializer,
     ExtendSerializer,
     PromoteSerializer,
@@ -141,11 +142,14 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
                                                 environment=self.get_object(), number=data.validated_data["revision"])
         return _job_response(rollout.job)
 
-    @extend_schema(summary="Destroy the environment (deletes its namespace)", request=None,
+    @extend_schema(summary="Destroy the environment (deletes its namespace)", request=EnvironmentDestroySerializer,
                    responses={202: JobSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"], url_path="destroy")
     def destroy_environment(self, request, pk=None):
-        job = services.environment_destroy(actor=self._actor(), user=request.user, environment=self.get_object())
+        data = EnvironmentDestroySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.environment_destroy(actor=self._actor(), user=request.user, environment=self.get_object(),
+                                           confirm_name=data.validated_data.get("confirm_name"))
         return _job_response(job)
 
     @extend_schema(summary="Extend the expiry", request=ExtendSerializer,

@@ -78,6 +78,11 @@ class RollbackSerializer(serializers.Serializer):
     revision = serializers.IntegerField(min_value=1)
 
 
+class EnvironmentDestroySerializer(serializers.Serializer):
+    confirm_name = serializers.CharField(required=False, help_text="the environment's name, typed to confirm; "
+                                         "when given, a different name refuses the destroy")
+
+
 class ExtendSerializer(serializers.Serializer):
     hours = serializers.IntegerField(min_value=1, max_value=24 * 30)
 

@@ -163,8 +163,13 @@ def environment_rollback(*, actor: Actor, user: Any, environment: Environment, n
     return rollout
 
 
-def environment_destroy(*, actor: Actor, user: Any | None, environment: Environment) -> Any:
-    """Mark the environment destroying and enqueue the namespace deletion. ``user=None`` is the system."""
+def environment_destroy(*, actor: Actor, user: Any | None, environment: Environment,
+                        confirm_name: str | None = None) -> Any:
+    """Mark the environment destroying and enqueue the namespace deletion. ``user=None`` is the system.
+
+    ``confirm_name`` is the name a person typed to confirm (the page's dialog always sends it; API
+    callers may): when given, it must be the environment's name, or nothing is destroyed.
+    """
     from .tasks import destroy
 
     with audited(actor=actor, action="environment.destroy", obj=environment,
@@ -175,6 +180,9 @@ def environment_destroy(*, actor: Actor, user: Any | None, environment: Environm
                                    "as a Platform admin.")
         if environment.status == Environment.DESTROYED:
             raise ValidationError("This environment is already destroyed.")
+        if confirm_name is not None and confirm_name.strip() != environment.name:
+            raise ValidationError({"confirm_name": [f"Type the environment's name ({environment.name}) to confirm; "
+                                                    "nothing was destroyed."]})
         with transaction.atomic():
             Environment.objects.filter(pk=environment.pk).update(status=Environment.DESTROYING, status_message="")
             job = job_create(actor=actor, kind="destroy", title=f"Destroy {environment.name}", task=destroy,

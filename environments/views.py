@@ -136,7 +136,9 @@ def environment_rollback(request: HttpRequest, environment_id: int) -> HttpRespo
 @login_required
 @require_POST
 def environment_destroy(request: HttpRequest, environment_id: int) -> HttpResponse:
-    return _act(request, environment_id, services.environment_destroy, "The environment is being destroyed.")
+    # The confirmation dialog posts the typed name; the service refuses a wrong one.
+    return _act(request, environment_id, services.environment_destroy, "The environment is being destroyed.",
+                confirm_name=request.POST.get("confirm_name"))
 
 
 @login_required

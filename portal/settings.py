@@ -26,7 +26,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else _DEV_SECRET_KEY
 if PRODUCTION and not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when SLIPWAY_ENV=production")
 
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless asked for, `make run` included: a QA user gets the friendly 403/404/500 pages, never Django's
+# technical ones (URL patterns, tracebacks, settings). Static files are served by WhiteNoise either way.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS",
                          default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

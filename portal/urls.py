@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal.accounts import views as account_views
@@ -14,6 +15,8 @@ from portal.jobs import views as job_views
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
     path("healthz", dashboard_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links; send them to the SVG brand mark.
+    path("favicon.ico", RedirectView.as_view(url=f"/{settings.STATIC_URL.lstrip('/')}img/favicon.svg", permanent=True)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/set/<uidb64>/<token>/", account_views.PasswordSetView.as_view(), name="password-set"),
@@ -39,6 +42,7 @@ urlpatterns = [
 
 handler403 = json_error_view(403, "permission_denied", "You do not have permission to perform this action.")
 handler404 = json_error_view(404, "not_found", "Not found.")
+handler500 = json_error_view(500, "server_error", "Something went wrong on the server; the error has been logged.")
 
 if settings.SLIPWAY_OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

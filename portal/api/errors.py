@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -52,13 +53,17 @@ def exception_handler(exc, context):
 
 
 def json_error_view(status_code: int, code: str, message: str):
-    """Django handler404/handler403 replacement: JSON under /api/, HTML elsewhere."""
+    """Django handler403/404/500 replacement: JSON under /api/, the friendly HTML page elsewhere.
+
+    The 500 page (templates/500.html) is rendered without the request's context, so it still shows
+    when the database is what failed.
+    """
 
     def view(request, exception=None):
         if request.path.startswith("/api/"):
             return JsonResponse(error_body(status_code, code, message), status=status_code)
-        from django.views import defaults
-
+        if status_code == 500:
+            return defaults.server_error(request)
         handler = {404: defaults.page_not_found, 403: defaults.permission_denied}[status_code]
         return handler(request, exception)
 

@@ -103,25 +103,26 @@
     function row(entry) {
       const div = document.createElement("div");
       if (entry.marker) {
-        div.className = "marker" + (entry.bad ? " bad" : "");
+        div.className = "log-marker" + (entry.bad ? " bad" : "");
         div.textContent = "── " + entry.text;
         return div;
       }
-      div.className = "line";
+      div.className = "log-line";
       const ts = document.createElement("span");
-      ts.className = "ts";
+      ts.className = "log-ts";
       ts.textContent = entry.ts;
       const pod = document.createElement("span");
-      pod.className = "pod";
+      pod.className = "log-pod";
       pod.textContent = entry.pod + (entry.container ? "/" + entry.container : "");
       const msg = document.createElement("span");
-      msg.className = "msg";
+      msg.className = "log-text";
       renderAnsi(msg, entry.text);
       div.append(ts, pod, msg);
       if (entry.ts) {
         const link = document.createElement("a");
-        link.className = "hist";
+        link.className = "log-hist";
         link.title = "Surrounding history";
+        link.setAttribute("aria-label", "Surrounding history of this line");
         link.textContent = "⤴";
         link.href = historyUrl + "?" + new URLSearchParams({
           component: entry.container, pod: entry.pod, around: entry.ts.slice(0, 23) + "Z" }).toString();
@@ -271,6 +272,8 @@
       const link = document.createElement("a");
       link.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
       link.download = root.dataset.environment + "-logs.txt";
+      link.textContent = "Download shown lines";
+      link.hidden = true;
       document.body.appendChild(link);
       link.click();
       setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);

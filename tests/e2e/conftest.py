@@ -5,8 +5,10 @@
   Settings changed in the test process do not reach it; its rollout deadline is
   ``support.SERVER_ROLLOUT_TIMEOUT_SECONDS``.
 * ``browser`` (package scope): Debian's Chromium, headless, driven by Playwright's sync API.
-* ``page``: a fresh browser context per test, ``base_url`` set to the live server. When the test
-  fails, its screenshot, HTML and browser console go to ``test-artifacts/e2e/<test-name>.*``.
+* ``page``: a fresh browser context per test, ``base_url`` set to the live server. Every page it
+  loads is checked by axe-core (``accessibility.py``): a serious or critical violation fails the
+  test at teardown. When the test fails, its screenshot, HTML, browser console and the axe findings
+  go to ``test-artifacts/e2e/<test-name>.*``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.stack.fixtures import in_ci, stack_up
 
+from .accessibility import AxeFindings, check_final_state, install_axe, violations_json
 from .support import ARTIFACTS, SERVER_ROLLOUT_TIMEOUT_SECONDS, LiveAsgiServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,6 +89,8 @@ def live_asgi_server(django_db_setup, django_db_blocker, tmp_path_factory) -> It
                                                     # the server's own: a journey writes what make run would
                                                     "SLIPWAY_LOCAL_CLUSTER_STATUS_FILE": tmp_path_factory.mktemp(
                                                         "e2e-var") / "local-cluster.json",
+                                                    # the project's URLs plus one failing view: the 500 page
+                                                    "ROOT_URLCONF": "tests.failing_urls",
                                                     **terraform_settings})
         # Forked inside unblock(): the child inherits database access being allowed.
         server.start()
@@ -111,8 +116,9 @@ def _artifact_name(item: pytest.Item) -> str:
     return re.sub(r"[^\w.-]+", "_", item.name).strip("_")
 
 
-def _save_failure_artifacts(page: Page, name: str, console: list[str]) -> None:
+def _save_failure_artifacts(page: Page, name: str, console: list[str], findings: AxeFindings) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{name}.axe.json").write_text(violations_json(findings), encoding="utf-8")
     try:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         (ARTIFACTS / f"{name}.html").write_text(page.content(), encoding="utf-8")
@@ -127,16 +133,23 @@ def page(request: pytest.FixtureRequest, transactional_db, live_asgi_server: Liv
     """A page in a fresh context whose relative URLs go to the live server."""
     context = browser.new_context(base_url=live_asgi_server.url, viewport=VIEWPORT, accept_downloads=True)
     context.set_default_timeout(10_000)
+    findings = install_axe(context)
     new_page = context.new_page()
     console: list[str] = []
     new_page.on("console", lambda msg: console.append(f"console.{msg.type}: {msg.text}"))
     new_page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
     try:
         yield new_page
+        reports = request.node.stash.get(_REPORTS, {})
+        if not any(report.failed for report in reports.values()):
+            check_final_state(new_page)
+            if findings.failures:
+                _save_failure_artifacts(new_page, _artifact_name(request.node), console, findings)
+                pytest.fail(findings.report(), pytrace=False)
     finally:
         reports = request.node.stash.get(_REPORTS, {})
         if any(report.failed for report in reports.values()):
-            _save_failure_artifacts(new_page, _artifact_name(request.node), console)
+            _save_failure_artifacts(new_page, _artifact_name(request.node), console, findings)
         # Closed before transactional_db flushes the tables: no websocket keeps polling them.
         context.close()
 

@@ -179,3 +179,17 @@ def expect_job_succeeded(stream: Locator, timeout: float) -> None:
     expect(state).to_have_text(re.compile(r"^(succeeded|failed|cancelled)$"), timeout=timeout)
     outcome = state.text_content()
     assert outcome == "succeeded", f"the job {outcome}:\n{stream.locator('[data-job-log]').text_content()[-3000:]}"
+
+
+def confirm_in_dialog(page, title: str, *, typed_name: str | None = None, timeout: float = 10_000) -> None:
+    """Answer the confirmation dialog a dangerous button opened: type the name if asked, then confirm.
+
+    Asserts what a person sees: a modal dialog named ``title``, the typed-name field when a name is
+    required, and the dialog gone once confirmed.
+    """
+    dialog = page.get_by_role("dialog", name=title)
+    expect(dialog).to_be_visible()
+    if typed_name is not None:
+        dialog.get_by_label(re.compile(r"^Type .+ to confirm$")).fill(typed_name)
+    dialog.locator("[data-confirm-accept]").click(timeout=timeout)
+    expect(dialog).to_be_hidden(timeout=timeout)

@@ -22,7 +22,7 @@ from portal.accounts import roles
 from tests.factories import UserFactory
 from tests.stack.process import port_open
 
-from .support import expect_job_succeeded, log_in
+from .support import confirm_in_dialog, expect_job_succeeded, log_in
 
 pytestmark = pytest.mark.e2e
 TERRAFORM = 180_000  # ms: a POST runs init + plan or apply (+ health) before it answers
@@ -50,6 +50,7 @@ def approve_and_watch(page: Page, summary: str) -> None:
     expect(page.locator("[data-plan-summary]")).to_have_text(summary)
     expect(page.get_by_role("cell", name="terraform_data.control_plane")).to_be_visible()
     page.get_by_role("button", name="Approve and apply").click(timeout=TERRAFORM)
+    confirm_in_dialog(page, re.compile(r"^Approve run #\d+$"), timeout=TERRAFORM)
     expect(page.get_by_role("status")).to_contain_text("Plan approved: applying it now.", timeout=TERRAFORM)
     stream = page.locator("[data-job-stream]")
     expect_job_succeeded(stream, TERRAFORM)
@@ -86,16 +87,17 @@ def test_admin_creates_a_local_cluster_approves_and_watches_the_apply(page: Page
     port = cluster.terraform_vars["api_port"]
     assert port_open(port)
 
-    # The cluster page, then destroy with the name typed.
+    # The cluster page, then destroy with the name typed in the confirmation dialog.
     page.get_by_role("link", name=cluster_name).click()
     expect(page.locator("[data-cluster-status]")).to_have_text("ready")
     expect(page.get_by_text("State not locked.")).to_be_visible()
-    page.get_by_label(re.compile("to destroy")).fill("not-the-name")
     page.get_by_role("button", name="Destroy cluster").click()
-    expect(page.get_by_role("alert").or_(page.locator(".msg-error"))).to_contain_text(
-        f"Type the cluster name ({cluster_name}) to confirm.")
-    page.get_by_label(re.compile("to destroy")).fill(cluster_name)
-    page.get_by_role("button", name="Destroy cluster").click(timeout=TERRAFORM)
+    dialog = page.get_by_role("dialog", name=f"Destroy cluster {cluster_name}")
+    dialog.get_by_label(f"Type {cluster_name} to confirm").fill("not-the-name")
+    dialog.get_by_role("button", name="Destroy cluster").click()
+    expect(dialog.get_by_role("alert")).to_contain_text(f"That is not the name: type {cluster_name} exactly")
+    expect(page).to_have_url(re.compile(r"/clusters/\d+/$"))
+    confirm_in_dialog(page, f"Destroy cluster {cluster_name}", typed_name=cluster_name, timeout=TERRAFORM)
     expect(page).to_have_url(re.compile(r"/clusters/runs/\d+/$"), timeout=TERRAFORM)
     approve_and_watch(page, "0 to add, 0 to change, 1 to destroy")
     expect(stream.locator("[data-job-log]")).to_contain_text("cluster destroyed")

@@ -24,7 +24,7 @@ from portal.accounts import roles
 from tests.factories import TeamFactory, UserFactory
 from tests.migrations_tool.conftest import fill, mariadb_pair, query  # noqa: F401 - fixture
 
-from .support import log_in
+from .support import confirm_in_dialog, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +124,20 @@ def test_qa_copies_data_into_an_environment_and_watches_it_verify(page: Page, sc
     cache, prefix = redis_of(target)
     assert cache.get(f"{prefix}session:7") == b"user7" and cache.get(f"{prefix}stale") == b"before the copy"
 
-    page.get_by_role("button", name="Undo last copy").click()
+    # Undo asks first: Escape cancels and nothing happens; confirming restores the snapshots.
+    undo = page.get_by_role("button", name="Undo last copy")
+    undo.click()
+    dialog = page.get_by_role("dialog", name="Undo the last copy")
+    expect(dialog).to_contain_text("anything written to them since is lost")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    screenshot("data-copy-undo-dialog")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(undo).to_be_focused()
+    copy.refresh_from_db()
+    assert copy.state == DataCopy.VERIFIED
+    undo.click()
+    confirm_in_dialog(page, "Undo the last copy")
     expect(page.get_by_role("status")).to_contain_text("Restoring qa-fresh")
     copy.refresh_from_db()
     assert copy.state == DataCopy.UNDONE, copy.error

@@ -214,3 +214,32 @@ def test_unreachable_cluster_fails_with_a_clear_message(users, team, shop, djang
     assert environment.status_message.startswith("Cluster local is unreachable at")
     assert "MaxRetryError" in environment.status_message
     assert job.state == "failed" and "unreachable" in job.error
+
+
+def test_destroy_checks_a_typed_name_when_one_is_given(users, team, shop, client, api_for):
+    """The page's dialog posts the typed name; the view and the API refuse a wrong one, and the API
+    still destroys without one (scripts need not type)."""
+    first = create(users["qa"], shop, team, name="typed-1")
+    client.force_login(users["qa"])
+    page = client.post(f"/environments/{first.pk}/destroy/", {"confirm_name": "typed-2"}, follow=True)
+    assert "Type the environment&#x27;s name (typed-1) to confirm; nothing was destroyed." in page.content.decode()
+    first.refresh_from_db()
+    assert first.status != Environment.DESTROYING
+    refused = AuditEvent.objects.get(action="environment.destroy", outcome="failure")
+    assert refused.object_id == str(first.pk)
+
+    wrong = api_for(users["qa"]).post(f"/api/v1/environments/{first.pk}/destroy/", {"confirm_name": "nope"},
+                                      format="json")
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["fields"]["confirm_name"] == [
+        "Type the environment's name (typed-1) to confirm; nothing was destroyed."]
+    first.refresh_from_db()
+    assert first.status != Environment.DESTROYING
+
+    page = client.post(f"/environments/{first.pk}/destroy/", {"confirm_name": "typed-1"}, follow=True)
+    assert b"The environment is being destroyed." in page.content
+    assert Job.objects.filter(kind="destroy", target_id=str(first.pk)).exists()
+
+    second = create(users["qa"], shop, team, name="typed-2")
+    untyped = api_for(users["qa"]).post(f"/api/v1/environments/{second.pk}/destroy/")
+    assert untyped.status_code == 202 and untyped.json()["kind"] == "destroy"

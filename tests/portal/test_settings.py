@@ -32,8 +32,10 @@ def test_defaults_work_on_a_laptop(tmp_path):
     assert facts["db"] == "django.db.backends.sqlite3"
     assert facts["layer"] == "channels.layers.InMemoryChannelLayer"
     assert facts["broker"] == "filesystem://"
-    assert facts["debug"] is True
+    # `make run` included: a QA user gets the friendly error pages, never Django's technical ones.
+    assert facts["debug"] is False
     assert facts["secure_cookie"] is False
+    assert json.loads(probe(tmp_path, DEBUG="1").stdout)["debug"] is True
 
 
 def test_redis_url_switches_broker_and_channel_layer(tmp_path):

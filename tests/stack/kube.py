@@ -393,11 +393,12 @@ def _cri_lines(text: str, stream: str) -> str:
 
 
 def register_pod_log(namespace: str, pod: str, container: str, *, ctx: Context | None = None,
-                     client: ApiClient | None = None, timeout: float = 10.0) -> Path:
+                     client: ApiClient | None = None, logs_root: Path | None = None, timeout: float = 10.0) -> Path:
     """Make kwok serve ``container``'s logs of ``pod`` from its own file; returns the file.
 
     Idempotent. When the pod is already bound to a node this waits until the log endpoint really
     serves the new file (kwok picks up Logs objects through a watch, so there is a short lag).
+    Another cluster than the stack's (`make run`'s) is named by ``client`` and ``logs_root``.
     """
     from kubernetes import client as k8s
     from kubernetes.client.rest import ApiException
@@ -405,9 +406,10 @@ def register_pod_log(namespace: str, pod: str, container: str, *, ctx: Context |
     ctx = ctx or Context.default()
     own_client = client is None
     api = client or api_client(ctx)
+    root = logs_root or logs_dir(ctx)
     try:
-        path = pod_log_path(logs_dir(ctx), namespace, pod, container)
-        previous = pod_log_path(logs_dir(ctx), namespace, pod, container, previous=True)
+        path = pod_log_path(root, namespace, pod, container)
+        previous = pod_log_path(root, namespace, pod, container, previous=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
         previous.touch()
@@ -445,13 +447,14 @@ def register_pod_log(namespace: str, pod: str, container: str, *, ctx: Context |
 
 
 def append_pod_log(namespace: str, pod: str, container: str, text: str, *, stream: str = "stdout",
-                   previous: bool = False, ctx: Context | None = None, client: ApiClient | None = None) -> Path:
+                   previous: bool = False, ctx: Context | None = None, client: ApiClient | None = None,
+                   logs_root: Path | None = None) -> Path:
     """Append ``text`` (one or more lines) to a container's log as served by the API server.
 
     The first call for a container registers its log file with kwok (register_pod_log); followers
     (`kubectl logs -f`, read_namespaced_pod_log(follow=True)) see the new lines immediately.
     """
-    path = register_pod_log(namespace, pod, container, ctx=ctx, client=client)
+    path = register_pod_log(namespace, pod, container, ctx=ctx, client=client, logs_root=logs_root)
     if previous:
         path = pod_log_path(path.parents[2], namespace, pod, container, previous=True)
     with path.open("a") as log:  # one write per call: a follower never sees half a batch

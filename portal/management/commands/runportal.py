@@ -173,6 +173,9 @@ class Command(BaseCommand):
         facts = self.ctx.root / "facts.json"
         call_command("register_local_cluster", kubeconfig=kubeconfig, facts=facts)
         call_command("register_local_data_servers", facts=facts)
+        # kwok's pods print nothing: give the demo blueprint's pods realistic logs (until Ctrl-C).
+        self._spawn([sys.executable, str(settings.BASE_DIR / "manage.py"), "demo_pod_logs", "--kubeconfig", kubeconfig,
+                     "--logs-dir", str(directory / "logs")], env)
         for name, port, path in self._terraform_local_clusters():
             if self.stopping:
                 return

@@ -31,16 +31,19 @@ def make_environment(kubeconfig_path: str, namespace: str, *, team, owner, stage
                                       owner=owner, status=Environment.READY)
 
 
-def start_pod(kube_client: k8s.ApiClient, namespace: str, name: str, component: str) -> None:
+def start_pod(kube_client: k8s.ApiClient, namespace: str, name: str, component: str, *,
+              labels: dict[str, str] | None = None, register_log: bool = True) -> None:
     """A bare pod of ``component`` (container named like it), Running, with its own kwok log file.
 
     The log file is registered before the pod exists, so a follower that joins as soon as the
-    pod starts already reads the pod's own file.
+    pod starts already reads the pod's own file (``register_log=False``: the pod gets kwok's
+    default, empty log until someone registers one).
     """
-    register_pod_log(namespace, name, component, client=kube_client)
+    if register_log:
+        register_pod_log(namespace, name, component, client=kube_client)
     core = k8s.CoreV1Api(kube_client)
     core.create_namespaced_pod(namespace, k8s.V1Pod(
-        metadata=k8s.V1ObjectMeta(name=name, labels={NAME: component}),
+        metadata=k8s.V1ObjectMeta(name=name, labels={NAME: component, **(labels or {})}),
         spec=k8s.V1PodSpec(containers=[k8s.V1Container(name=component, image="example.test/app:1")])))
     w = watch.Watch()
     for event in w.stream(core.list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
