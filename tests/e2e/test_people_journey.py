@@ -85,6 +85,11 @@ def test_admin_manages_people_and_finds_it_in_the_audit_trail(page: Page, screen
     page.get_by_role("link", name="quinn", exact=True).click()
     expect(page.get_by_role("group", name="Teams").get_by_label("Search")).to_be_checked()
     page.get_by_role("button", name="Deactivate").click()
+    # Deactivating asks first, in the one confirmation dialog.
+    dialog = page.get_by_role("dialog", name="Deactivate quinn?")
+    expect(dialog).to_contain_text("quinn can no longer sign in")
+    screenshot("people-deactivate-confirm")
+    dialog.get_by_role("button", name="Deactivate").click()
     expect(page.get_by_role("status")).to_contain_text("User quinn deactivated")
     expect(page.get_by_role("heading", name=re.compile("quinn"))).to_contain_text("deactivated")
     expect(page.get_by_role("button", name="Reactivate")).to_be_visible()
