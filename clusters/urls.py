@@ -16,7 +16,6 @@ urlpatterns = [
     path("<int:cluster_id>/destroy/", views.cluster_destroy, name="cluster-destroy"),
     path("<int:cluster_id>/force-unlock/", views.cluster_force_unlock, name="cluster-force-unlock"),
     path("runs/<int:run_id>/", views.run_detail, name="terraform-run-detail"),
-    path("runs/<int:run_id>/summary/", views.run_summary, name="terraform-run-summary"),
     path("runs/<int:run_id>/approve/", views.run_approve, name="terraform-run-approve"),
     path("runs/<int:run_id>/discard/", views.run_discard, name="terraform-run-discard"),
 ]

@@ -9,8 +9,12 @@ from portal.accounts import rules
 from .models import Blueprint, Environment, ImageVersion
 
 
-def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Environment]:
-    """Environments ``user`` may see (own, team's, or all for Managers/Platform admins), filtered."""
+def environment_list(*, user: Any, filters: dict[str, str] | None = None,
+                     include_destroyed: bool = False) -> QuerySet[Environment]:
+    """Environments ``user`` may see (own, team's, or all for Managers/Platform admins), filtered.
+
+    Destroyed ones only when filtered by that status or with ``include_destroyed`` (an environment's own
+    page keeps showing it once destroyed, so a page open during the destroy ends on "destroyed")."""
     queryset = Environment.objects.select_related("cluster", "team", "owner", "blueprint", "current_revision")
     visible = rules.visible_filter(user)
     if visible is not None:
@@ -20,7 +24,7 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> Que
         queryset = queryset.exclude(status=Environment.DESTROYED).exclude(Q(drift=[]) & Q(moved_tags=[]))
     elif filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
-    else:
+    elif not include_destroyed:
         queryset = queryset.exclude(status=Environment.DESTROYED)
     if filters.get("team"):
         queryset = queryset.filter(team__slug=filters["team"])

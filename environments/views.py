@@ -70,11 +70,11 @@ def version_picker(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def environment_detail(request: HttpRequest, environment_id: int) -> HttpResponse:
-    environment = get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=environment_id)
-    if environment.status == Environment.DESTROYED:
-        raise PermissionDenied("This environment was destroyed.")
+    environment = get_object_or_404(environment_list(user=request.user, include_destroyed=True), pk=environment_id)
+    job = latest_rollout_job(environment)
     return render(request, "environments/environment_detail.html", {
-        "environment": environment, "job": latest_rollout_job(environment),
+        "environment": environment, "job": job, "job_running": job is not None and not job.finished,
+        "job_done_ok": job is not None and job.state == job.SUCCEEDED,
         "components": environment.current_revision.snapshot["components"] if environment.current_revision else [],
         "versions": version_choices(environment.blueprint, services._versions_of(
             environment.current_revision.snapshot) if environment.current_revision else {}),
@@ -119,6 +119,12 @@ def environment_rollback(request: HttpRequest, environment_id: int) -> HttpRespo
         number = 0
     return _act(request, environment_id, services.environment_rollback, f"Rolling back to r{number}.",
                 number=number)
+
+
+@login_required
+@require_POST
+def environment_retry(request: HttpRequest, environment_id: int) -> HttpResponse:
+    return _act(request, environment_id, services.environment_retry, "Retrying: the job is running again.")
 
 
 @login_required
