@@ -40,3 +40,10 @@ def cluster_lock(cluster: Cluster) -> dict[str, Any] | None:
         return blueprints.backend(cluster).lock()
     except Exception:  # an unreachable state bucket must not break the cluster page
         return None
+
+
+def plan_jobs_awaiting_approval(jobs: list) -> dict[Any, str]:
+    """Of these succeeded jobs, the plan jobs whose run now waits for approval (a jobs waiting rule)."""
+    ids = TerraformRun.objects.filter(plan_job__in=jobs, state=TerraformRun.AWAITING_APPROVAL).values_list(
+        "plan_job_id", flat=True)
+    return {job_id: "awaiting approval" for job_id in ids}

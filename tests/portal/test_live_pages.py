@@ -81,3 +81,11 @@ def test_a_plan_awaiting_approval_is_labelled_so_on_the_run_and_cluster_pages(us
     detail = client.get(f"/clusters/{cluster.pk}/").content.decode()
     assert {"cluster-heading", "cluster-health", "cluster-environments"} <= regions(detail)
     assert "cluster-rows" in regions(client.get("/clusters/").content.decode())
+    # Job pages say it too: the list, the dashboard's recent jobs and the plan job's own page.
+    for url in ("/jobs/", "/", f"/jobs/{job.pk}/"):
+        html = client.get(url).content.decode()
+        assert 'data-status="awaiting_approval"' in html and ">awaiting approval</span>" in html, url
+        assert ">succeeded</span>" not in html, url
+    # Once the run moves on, the plan job is simply succeeded again.
+    TerraformRun.objects.filter(pk=run.pk).update(state=TerraformRun.SUCCEEDED)
+    assert ">succeeded</span>" in client.get("/jobs/").content.decode()
