@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   const FAST_MS = 2000;   // while something is in a transitional state
-  const SLOW_MS = 30000;  // back-off ceiling when nothing changes for a long time (a plan left awaiting approval)
+  const SLOW_MS = 10000;  // back-off ceiling while nothing changes (a long rollout, a plan left awaiting approval)
   const served = new Map(); // region id -> the HTML the server last sent for it
   let timer = null;
   let delay = FAST_MS;

@@ -221,3 +221,61 @@ def test_a_rollout_to_an_unreachable_cluster_turns_failed_live_with_a_retry(page
     expect(page.get_by_role("heading", name=re.compile(r"^Latest job: Roll out"))).to_be_visible(timeout=LIVE)
     assert_not_reloaded(page)
     screenshot_page(page, "live-unreachable-failed")
+
+
+def test_every_page_says_what_is_true(page: Page, qa_user) -> None:  # noqa: F811
+    """One badge everywhere: failed, drifted, destroying, and a plan awaiting approval (not "succeeded")."""
+    from django.core.management import call_command
+
+    from clusters.models import Cluster, TerraformRun
+    from portal.accounts import roles
+    from tests.environments.test_services import KUBECONFIG
+    from tests.factories import UserFactory
+
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = Cluster.objects.create(name="nowhere", kind="local", kubeconfig=KUBECONFIG, is_default=True)
+    failed = create_held(qa_user, cluster, "e2e-failed")
+    run_job(failed.rollouts.get().job, qa_user)
+    drifted = create_held(qa_user, cluster, "e2e-drifted")
+    Environment.objects.filter(pk=drifted.pk).update(status="ready", drift=[{"key": ["apps/v1", "Deployment",
+                                                                                     "slw-e2e-drifted", "web"]}])
+    going = create_held(qa_user, cluster, "e2e-going")
+    Environment.objects.filter(pk=going.pk).update(status="destroying")
+    plan = Job.objects.create(kind="terraform-plan", title="Plan cluster nowhere", state=Job.SUCCEEDED, progress=100,
+                              message="awaiting approval")
+    run = TerraformRun.objects.create(cluster=cluster, action=TerraformRun.APPLY, plan_job=plan,
+                                      state=TerraformRun.AWAITING_APPROVAL)
+    UserFactory(username="ada", roles=[roles.PLATFORM_ADMINS])
+
+    log_in(page, "quinn")
+    for env, text in (("e2e-failed", "failed"), ("e2e-drifted", "ready drifted"), ("e2e-going", "destroying")):
+        row = page.locator("#dashboard-environments tr", has=page.get_by_role("link", name=env))
+        expect(row.locator("[data-environment-status]")).to_have_text(text)
+    screenshot_page(page, "truth-dashboard")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Environments", exact=True).click()
+    rows = page.locator("#environment-rows")
+    expect(rows.locator("tr", has=page.get_by_role("link", name="e2e-drifted")).locator(
+        "[data-environment-status]")).to_have_text("ready drifted")
+    expect(rows.locator("tr", has=page.get_by_role("link", name="e2e-going")).locator(
+        "[data-environment-status]")).to_have_text("destroying")
+    screenshot_page(page, "truth-environments")
+    page.get_by_role("link", name="e2e-drifted").click()
+    expect(status_of(page)).to_have_text("ready")
+    expect(page.locator("[data-environment-status]")).to_have_text("ready drifted")
+    page.get_by_role("link", name="Log out").or_(page.get_by_role("button", name="Log out")).click()
+
+    log_in(page, "ada")
+    page.goto(f"/clusters/runs/{run.pk}/")
+    expect(page.locator("[data-run-state-badge]")).to_have_text("awaiting approval")
+    expect(page.locator("[data-job-stream] [data-job-state]")).to_have_text("awaiting approval")
+    expect(page.locator("main")).not_to_contain_text("succeeded")
+    screenshot_page(page, "truth-run-awaiting-approval")
+    page.goto("/jobs/")
+    row = page.locator("#job-rows tr", has=page.get_by_role("link", name="Plan cluster nowhere"))
+    expect(row.locator("[data-status]")).to_have_text("awaiting approval")
+    screenshot_page(page, "truth-jobs")
+    page.goto(f"/clusters/{cluster.pk}/")
+    envs = page.locator("#cluster-environments")
+    expect(envs.locator("tr", has=page.get_by_role("link", name="e2e-failed")).locator(
+        "[data-environment-status]")).to_have_text("failed")
+    screenshot_page(page, "truth-cluster")
