@@ -279,3 +279,49 @@ def test_every_page_says_what_is_true(page: Page, qa_user) -> None:  # noqa: F81
     expect(envs.locator("tr", has=page.get_by_role("link", name="e2e-failed")).locator(
         "[data-environment-status]")).to_have_text("failed")
     screenshot_page(page, "truth-cluster")
+
+
+def _regions_page(n: int, *, transitional: bool) -> str:
+    live = " data-live-transitional" if transitional else ""
+    return f"""<!doctype html><html lang="en"><head><title>live regions</title>
+<script src="/static/js/live-regions.js" defer></script></head><body><main>
+<div id="badge" data-live-region><span class="badge" data-status="s{n}"{live}>state {n}</span></div>
+<form id="form" data-live-region><label for="note">Note</label><input id="note" name="note" value="">
+  <input type="hidden" name="csrfmiddlewaretoken" value="token-{n}"><span>form {n}</span></form>
+<div id="steady" data-live-region><input type="hidden" name="csrfmiddlewaretoken" value="token-{n}">steady</div>
+</main></body></html>"""
+
+
+def test_live_regions_swap_what_changed_and_keep_what_a_person_is_typing(page: Page) -> None:
+    """static/js/live-regions.js on its own: a page served here, refreshed in place by the script."""
+    served = {"n": 0, "transitional": True, "hits": 0}
+
+    def serve(route) -> None:
+        served["hits"] += 1
+        route.fulfill(status=200, content_type="text/html",
+                      body=_regions_page(served["n"], transitional=served["transitional"]))
+
+    page.route("**/live-regions-check/", serve)
+    page.goto("/live-regions-check/")
+    page.evaluate("document.getElementById('steady').dataset.original = 'yes'")
+    page.get_by_label("Note").fill("half-typed")
+
+    # Something is transitional: the script refreshes by itself, without any event.
+    served.update(n=1, transitional=False)
+    expect(page.locator("#badge")).to_have_text("state 1", timeout=LIVE)
+    # The form changed too, but the person is typing in it: it stays as it is, with their text.
+    expect(page.locator("#form")).to_contain_text("form 0")
+    expect(page.get_by_label("Note")).to_have_value("half-typed")
+    # Only a new CSRF token: not a change, the region is not replaced.
+    expect(page.locator("#steady")).to_have_attribute("data-original", "yes")
+
+    # Nothing transitional any more: no more refreshes until a job stream says a job ended.
+    hits = served["hits"]
+    page.wait_for_timeout(5000)
+    assert served["hits"] == hits, "the page kept refreshing with nothing in a transitional state"
+    page.get_by_label("Note").fill("")
+    page.get_by_label("Note").blur()
+    served["n"] = 2
+    page.evaluate("document.dispatchEvent(new CustomEvent('slipway:job-finished'))")
+    expect(page.locator("#form")).to_contain_text("form 2", timeout=LIVE)
+    expect(page.locator("#badge")).to_have_text("state 2")
