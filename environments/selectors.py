@@ -49,11 +49,15 @@ def versions_by_component(blueprint: Blueprint) -> dict[str, list[ImageVersion]]
     return {c.name: list(c.versions.filter(removed_from_registry=False)) for c in blueprint.components.order_by("name")}
 
 
-def latest_rollout_job(environment: Environment):
-    """The newest job about this environment (rollout or destroy)."""
+LIFECYCLE_JOB_KINDS = ("rollout", "destroy")
+
+
+def latest_rollout_job(environment: Environment, *, kinds: tuple[str, ...] | None = None):
+    """The newest job about this environment (rollout, destroy, data copy…), or of ``kinds`` only."""
     from portal.jobs.models import Job
 
-    return Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk)).first()
+    jobs = Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk))
+    return (jobs.filter(kind__in=kinds) if kinds else jobs).first()
 
 
 def catalog_list(filterset_class, filters: dict[str, str] | None = None):

@@ -21,7 +21,7 @@ from portal.jobs.services import job_create
 from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
-from .selectors import latest_rollout_job
+from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 from .versions import Picked, apply_pick, reference_of
 from .versions import resolve as resolve_versions
@@ -184,6 +184,7 @@ def environment_retry(*, actor: Actor, user: Any, environment: Environment) -> A
             if last is not None and not last.finished:
                 raise ValidationError(f"A job is already running for this environment ({last.title}); "
                                       f"wait for it to end.")
+            last = latest_rollout_job(locked, kinds=LIFECYCLE_JOB_KINDS)  # what failed: a rollout or a destroy
             if locked.status != Environment.FAILED:
                 raise ValidationError(f"Only a failed environment can be retried; this one is "
                                       f"{locked.get_status_display().lower()}.")

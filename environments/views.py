@@ -17,7 +17,7 @@ from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
 from .live import live_status
 from .models import STAGES, Blueprint, Environment
-from .selectors import environment_list, latest_rollout_job, version_choices
+from .selectors import LIFECYCLE_JOB_KINDS, environment_list, latest_rollout_job, version_choices
 from .services import environment_create
 
 
@@ -75,6 +75,8 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
     return render(request, "environments/environment_detail.html", {
         "environment": environment, "job": job, "job_running": job is not None and not job.finished,
         "job_done_ok": job is not None and job.state == job.SUCCEEDED,
+        "retry_destroy": environment.status == Environment.FAILED and getattr(
+            latest_rollout_job(environment, kinds=LIFECYCLE_JOB_KINDS), "kind", "") == "destroy",
         "components": environment.current_revision.snapshot["components"] if environment.current_revision else [],
         "versions": version_choices(environment.blueprint, services._versions_of(
             environment.current_revision.snapshot) if environment.current_revision else {}),

@@ -63,12 +63,23 @@ def test_retry_is_refused_unless_failed_and_idle(users, failed):
     assert AuditEvent.objects.filter(action="environment.retry", outcome="failure").count() == 3
 
 
-def test_a_failed_destroy_is_retried_as_a_destroy(users, failed, django_capture_on_commit_callbacks):
+def test_a_later_data_copy_job_does_not_change_what_is_retried(users, failed):
+    # A copy into the environment after the failed rollout: the retry still re-runs the rollout.
+    Job.objects.create(kind="data_copy", title="Copy", state=Job.FAILED, target_type="environments.environment",
+                       target_id=str(failed.pk))
+    job = environment_retry(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=failed)
+    assert job.kind == "rollout" and failed.rollouts.count() == 2
+
+
+def test_a_failed_destroy_is_retried_as_a_destroy(users, failed, django_capture_on_commit_callbacks, client):
     with django_capture_on_commit_callbacks(execute=True):
         environment_destroy(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=failed)
     failed.refresh_from_db()
     # An unreachable cluster fails the destroy; the environment says so instead of "destroying" forever.
     assert failed.status == "failed" and failed.status_message.startswith("destroy failed:")
+    client.force_login(users["qa"])
+    page = client.get(f"/environments/{failed.pk}/").content.decode()
+    assert "Retry destroy" in page and "Retry rollout" not in page
     with django_capture_on_commit_callbacks(execute=False):
         job = environment_retry(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=failed)
     failed.refresh_from_db()
