@@ -325,3 +325,59 @@ def test_live_regions_swap_what_changed_and_keep_what_a_person_is_typing(page: P
     page.evaluate("document.dispatchEvent(new CustomEvent('slipway:job-finished'))")
     expect(page.locator("#form")).to_contain_text("form 2", timeout=LIVE)
     expect(page.locator("#badge")).to_have_text("state 2")
+
+
+def test_cluster_and_run_pages_follow_a_terraform_run(page: Page) -> None:
+    """A Terraform run's rows change as its worker writes them: the pages follow without a reload.
+
+    The worker is played by this test writing the rows a plan writes (the real plan, apply and destroy
+    run in tests/e2e/test_cluster_journey.py); what is under test is what the pages show meanwhile.
+    """
+    from clusters.models import Cluster, TerraformRun
+    from portal.accounts import roles
+    from tests.factories import UserFactory
+
+    UserFactory(username="ada", roles=[roles.PLATFORM_ADMINS])
+    cluster = Cluster.objects.create(name="tf-live", kind="local", status=Cluster.PROVISIONING,
+                                     managed_by_terraform=True)
+    plan = Job.objects.create(kind="terraform.apply", title="Terraform apply: tf-live", state=Job.RUNNING,
+                              progress=30, target_type="clusters.cluster", target_id=str(cluster.pk))
+    run = TerraformRun.objects.create(cluster=cluster, action=TerraformRun.APPLY, plan_job=plan,
+                                      state=TerraformRun.RUNNING)
+
+    log_in(page, "ada")
+    page.goto(f"/clusters/{cluster.pk}/")
+    expect(page.locator("[data-cluster-status]")).to_have_text("provisioning")
+    expect(page.locator("#cluster-health [data-status]")).to_have_text("provisioning")
+    listing = page.context.new_page()
+    listing.goto("/clusters/")
+    row = listing.locator('#cluster-rows tr[data-cluster="tf-live"]')
+    expect(row.locator("[data-cluster-status]")).to_have_text("provisioning")
+    run_page = page.context.new_page()
+    run_page.goto(f"/clusters/runs/{run.pk}/")
+    expect(run_page.locator("[data-run-state-badge]")).to_have_text("planning")
+    for p in (page, listing, run_page):
+        mark_no_reload(p)
+
+    # The plan is ready: its job succeeded and the run waits for a Platform admin.
+    Job.objects.filter(pk=plan.pk).update(state=Job.SUCCEEDED, progress=100, message="awaiting approval")
+    TerraformRun.objects.filter(pk=run.pk).update(state=TerraformRun.AWAITING_APPROVAL, plan_summary={
+        "add": 1, "change": 0, "destroy": 0}, planned_at=plan.created_at)
+    expect(run_page.locator("[data-run-state-badge]")).to_have_text("awaiting approval", timeout=LIVE)
+    expect(run_page.locator("[data-job-stream] [data-job-state]")).to_have_text("awaiting approval", timeout=LIVE)
+    expect(run_page.get_by_role("button", name="Approve and apply")).to_be_visible()
+    expect(page.locator("#cluster-terraform")).to_contain_text(f"Run #{run.pk} is awaiting approval", timeout=LIVE)
+    screenshot_page(run_page, "live-run-awaiting-approval")
+
+    # Applied: the run succeeded and the cluster is ready, on every page that shows them.
+    TerraformRun.objects.filter(pk=run.pk).update(state=TerraformRun.SUCCEEDED, finished_at=plan.created_at)
+    Cluster.objects.filter(pk=cluster.pk).update(status=Cluster.READY, node_count=3, nodes_ready=3)
+    expect(run_page.locator("[data-run-state-badge]")).to_have_text("succeeded", timeout=LIVE)
+    expect(run_page.get_by_role("button", name="Approve and apply")).to_have_count(0)
+    expect(page.locator("[data-cluster-status]")).to_have_text("ready", timeout=LIVE)
+    expect(page.locator("#nodes-ready")).to_have_text("3 of 3")
+    expect(page.locator("#cluster-runs [data-run-row-state]")).to_have_text("succeeded")
+    expect(row.locator("[data-cluster-status]")).to_have_text("ready", timeout=LIVE)
+    screenshot_page(page, "live-cluster-ready")
+    for p in (page, listing, run_page):
+        assert_not_reloaded(p)
