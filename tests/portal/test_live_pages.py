@@ -37,6 +37,7 @@ def test_environment_pages_have_live_regions_and_one_badge(users, environment, c
     assert '<span class="badge badge-running" data-status="pending" data-live-transitional>pending</span>' in detail
     assert detail.index("data-job-stream") < detail.index("<h2>Facts</h2>")
     assert 'data-live-version="' + str(environment.rollouts.get().job.pk) + '"' in detail
+    assert "datacopy-rows" in regions(client.get("/data-copies/").content.decode())
     for url, region in (("/environments/", "environment-rows"), ("/", "dashboard-environments"),
                         ("/", "dashboard-jobs"), ("/jobs/", "job-rows")):
         html = client.get(url).content.decode()
