@@ -85,3 +85,10 @@ def no_cluster_reason() -> NoClusterReason | None:
     return NoClusterReason("none", (
         "No cluster is registered yet: a Platform admin can create one (Clusters → New cluster) or register one "
         "by kubeconfig (Clusters → Register an existing cluster)."))
+
+
+def plan_jobs_awaiting_approval(jobs: list) -> dict[Any, str]:
+    """Of these succeeded jobs, the plan jobs whose run now waits for approval (a jobs waiting rule)."""
+    ids = TerraformRun.objects.filter(plan_job__in=jobs, state=TerraformRun.AWAITING_APPROVAL).values_list(
+        "plan_job_id", flat=True)
+    return {job_id: "awaiting approval" for job_id in ids}

@@ -18,7 +18,6 @@ urlpatterns = [
     path("<int:cluster_id>/state/restore/", views.cluster_state_restore_view, name="cluster-state-restore"),
     path("<int:cluster_id>/state/accept/", views.cluster_state_accept_view, name="cluster-state-accept"),
     path("runs/<int:run_id>/", views.run_detail, name="terraform-run-detail"),
-    path("runs/<int:run_id>/summary/", views.run_summary, name="terraform-run-summary"),
     path("runs/<int:run_id>/approve/", views.run_approve, name="terraform-run-approve"),
     path("runs/<int:run_id>/discard/", views.run_discard, name="terraform-run-discard"),
 ]

@@ -191,13 +191,6 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "run": run, "job": run.apply_job or run.plan_job, "can_admin": rules.is_platform_admin(request.user)})
 
 
-@login_required
-def run_summary(request: HttpRequest, run_id: int) -> HttpResponse:
-    """The run's state, plan summary and approval buttons (polled by the run page while active)."""
-    return render(request, "clusters/_run_summary.html", {
-        "run": _run(request, run_id), "can_admin": rules.is_platform_admin(request.user)})
-
-
 def _decide(request: HttpRequest, run_id: int, use_case, success: str) -> HttpResponse:
     run = _run(request, run_id)
     try:

@@ -152,6 +152,14 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
                                            confirm_name=data.validated_data.get("confirm_name"))
         return _job_response(job)
 
+    @extend_schema(summary="Retry a failed environment: re-run its current revision (or a destroy that got stuck)",
+                   description="400 when the environment is not failed or a job is already running for it.",
+                   request=None, responses={202: JobSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = services.environment_retry(actor=self._actor(), user=request.user, environment=self.get_object())
+        return _job_response(job)
+
     @extend_schema(summary="Extend the expiry", request=ExtendSerializer,
                    responses={200: EnvironmentSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])

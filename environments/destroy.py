@@ -31,6 +31,11 @@ def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
         Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
                                                              status_message=f"destroy stuck: {exc}"[:2000])
         raise
+    except Exception as exc:
+        # Anything else (an unreachable cluster) must not leave it "destroying" forever: failed can be retried.
+        Environment.objects.filter(pk=environment.pk).update(
+            status=Environment.FAILED, status_message=f"destroy failed: {type(exc).__name__}: {exc}"[:2000])
+        raise
     retired = data_stores_retire(environment)
     if retired:
         reporter.log(f"{retired} data store(s) kept for the undo window, then removed")

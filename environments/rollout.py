@@ -38,11 +38,12 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
         reporter.log(f"superseded by r{environment.current_revision.number}: nothing to do")
         return
     _set_status(environment, Environment.DEPLOYING)
-    spec = spec_for(environment, revision)
-    manifests = render(spec)
-    reporter.log(f"rendered {len(manifests)} objects for {environment.name} r{revision.number}")
-    reporter.progress(10, "rendered")
     try:
+        # Inside the try: a revision that cannot render fails the environment too, never leaves it deploying.
+        spec = spec_for(environment, revision)
+        manifests = render(spec)
+        reporter.log(f"rendered {len(manifests)} objects for {environment.name} r{revision.number}")
+        reporter.progress(10, "rendered")
         # DNS first: a name someone else owns fails the rollout before anything is applied.
         hostnames_publish(environment=environment, reporter=reporter, actor=actor)
         data_stores_provision(environment, reporter.log)

@@ -13,8 +13,12 @@ from portal.accounts.models import Team
 from .models import Blueprint, Environment, ImageVersion
 
 
-def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Environment]:
-    """Environments ``user`` may see (own, team's, or all for Managers/Platform admins), filtered."""
+def environment_list(*, user: Any, filters: dict[str, str] | None = None,
+                     include_destroyed: bool = False) -> QuerySet[Environment]:
+    """Environments ``user`` may see (own, team's, or all for Managers/Platform admins), filtered.
+
+    Destroyed ones only when filtered by that status or with ``include_destroyed`` (an environment's own
+    page keeps showing it once destroyed, so a page open during the destroy ends on "destroyed")."""
     queryset = Environment.objects.select_related("cluster", "team", "owner", "blueprint", "current_revision")
     visible = rules.visible_filter(user)
     if visible is not None:
@@ -24,7 +28,7 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None) -> Que
         queryset = queryset.exclude(status=Environment.DESTROYED).exclude(Q(drift=[]) & Q(moved_tags=[]))
     elif filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
-    else:
+    elif not include_destroyed:
         queryset = queryset.exclude(status=Environment.DESTROYED)
     if filters.get("team"):
         queryset = queryset.filter(team__slug=filters["team"])
@@ -49,11 +53,15 @@ def versions_by_component(blueprint: Blueprint) -> dict[str, list[ImageVersion]]
     return {c.name: list(c.versions.filter(removed_from_registry=False)) for c in blueprint.components.order_by("name")}
 
 
-def latest_rollout_job(environment: Environment):
-    """The newest job about this environment (rollout or destroy)."""
+LIFECYCLE_JOB_KINDS = ("rollout", "destroy")
+
+
+def latest_rollout_job(environment: Environment, *, kinds: tuple[str, ...] | None = None):
+    """The newest job about this environment (rollout, destroy, data copy…), or of ``kinds`` only."""
     from portal.jobs.models import Job
 
-    return Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk)).first()
+    jobs = Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk))
+    return (jobs.filter(kind__in=kinds) if kinds else jobs).first()
 
 
 def catalog_list(filterset_class, filters: dict[str, str] | None = None):

@@ -21,6 +21,7 @@ from portal.jobs.services import job_create
 from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
+from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 from .versions import Picked, apply_pick, reference_of
 from .versions import resolve as resolve_versions
@@ -161,6 +162,42 @@ def environment_rollback(*, actor: Actor, user: Any, environment: Environment, n
             rollout = _rollout_start(actor=actor, environment=environment, revision=revision)
         scope.details.update(revision=revision.number, versions=_versions_of(target.snapshot))
     return rollout
+
+
+def environment_retry(*, actor: Actor, user: Any, environment: Environment) -> Any:
+    """Re-run what failed: the current revision's rollout (no new revision), or a destroy that got stuck.
+
+    Raises PermissionDenied, or ValidationError unless the environment is failed with no job running.
+    Idempotent: the row is locked and set pending/destroying before the job starts, so a second retry
+    (a double click, two tabs) is refused instead of starting a second job. Returns the new job.
+    """
+    from .tasks import destroy
+
+    with audited(actor=actor, action="environment.retry", obj=environment) as scope:
+        scope.team_slug = environment.team.slug
+        if not rules.can_change(user, environment):
+            raise PermissionDenied("You can retry environments of your own teams only, and production ones only "
+                                   "as a Platform admin.")
+        with transaction.atomic():
+            locked = Environment.objects.select_for_update().get(pk=environment.pk)
+            last = latest_rollout_job(locked)
+            if last is not None and not last.finished:
+                raise ValidationError(f"A job is already running for this environment ({last.title}); "
+                                      f"wait for it to end.")
+            last = latest_rollout_job(locked, kinds=LIFECYCLE_JOB_KINDS)  # what failed: a rollout or a destroy
+            if locked.status != Environment.FAILED:
+                raise ValidationError(f"Only a failed environment can be retried; this one is "
+                                      f"{locked.get_status_display().lower()}.")
+            scope.details.update(failure=locked.status_message[:500], revision=locked.current_revision.number)
+            if last is not None and last.kind == "destroy":
+                Environment.objects.filter(pk=locked.pk).update(status=Environment.DESTROYING, status_message="")
+                job = job_create(actor=actor, kind="destroy", title=f"Destroy {locked.name} (retry)", task=destroy,
+                                 target=locked, team=locked.team)
+            else:
+                Environment.objects.filter(pk=locked.pk).update(status=Environment.PENDING, status_message="")
+                job = _rollout_start(actor=actor, environment=locked, revision=locked.current_revision).job
+            scope.details.update(job=str(job.pk), kind=job.kind)
+    return job
 
 
 def environment_destroy(*, actor: Actor, user: Any | None, environment: Environment,

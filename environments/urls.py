@@ -13,6 +13,7 @@ from .logs import views as log_views
 ACTIONS = {
     "versions": views.environment_update_versions,
     "rollback": views.environment_rollback,
+    "retry": views.environment_retry,
     "destroy": views.environment_destroy,
     "extend": views.environment_extend,
     "document": views.environment_document,

@@ -17,7 +17,7 @@ from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
 from .live import live_status
 from .models import STAGES, Blueprint, Environment
-from .selectors import environment_list, latest_rollout_job, version_choices
+from .selectors import LIFECYCLE_JOB_KINDS, environment_list, latest_rollout_job, version_choices
 from .services import environment_create
 
 
@@ -82,11 +82,13 @@ def version_picker(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def environment_detail(request: HttpRequest, environment_id: int) -> HttpResponse:
-    environment = get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=environment_id)
-    if environment.status == Environment.DESTROYED:
-        raise PermissionDenied("This environment was destroyed.")
+    environment = get_object_or_404(environment_list(user=request.user, include_destroyed=True), pk=environment_id)
+    job = latest_rollout_job(environment)
     return render(request, "environments/environment_detail.html", {
-        "environment": environment, "job": latest_rollout_job(environment),
+        "environment": environment, "job": job, "job_running": job is not None and not job.finished,
+        "job_done_ok": job is not None and job.state == job.SUCCEEDED,
+        "retry_destroy": environment.status == Environment.FAILED and getattr(
+            latest_rollout_job(environment, kinds=LIFECYCLE_JOB_KINDS), "kind", "") == "destroy",
         "components": environment.current_revision.snapshot["components"] if environment.current_revision else [],
         "versions": version_choices(environment.blueprint, services._versions_of(
             environment.current_revision.snapshot) if environment.current_revision else {}),
@@ -131,6 +133,12 @@ def environment_rollback(request: HttpRequest, environment_id: int) -> HttpRespo
         number = 0
     return _act(request, environment_id, services.environment_rollback, f"Rolling back to r{number}.",
                 number=number)
+
+
+@login_required
+@require_POST
+def environment_retry(request: HttpRequest, environment_id: int) -> HttpResponse:
+    return _act(request, environment_id, services.environment_retry, "Retrying: the job is running again.")
 
 
 @login_required

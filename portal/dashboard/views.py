@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from environments.selectors import environment_list, environments_expiring
 from portal.accounts import rules
 from portal.audit.selectors import audit_event_list
-from portal.jobs.selectors import job_list
+from portal.jobs.selectors import job_list, jobs_with_waiting
 
 
 @never_cache
@@ -27,7 +27,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    context = {"recent_jobs": job_list(user=user)[:10], "environments": environment_list(user=user)[:10],
+    context = {"recent_jobs": jobs_with_waiting(job_list(user=user)[:10]),
+               "environments": environment_list(user=user)[:10],
                "expiring": environments_expiring(user=user, hours=settings.SLIPWAY_EXPIRY_NOTICE_HOURS)}
     if rules.can_view_audit(user):
         events, _ = audit_event_list(user=user)

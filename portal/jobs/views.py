@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from portal.audit.actor import Actor
 
 from .models import Job
-from .selectors import job_list
+from .selectors import job_list, jobs_with_waiting
 from .services import selfcheck_start
 
 
@@ -22,6 +22,7 @@ def job_index(request: HttpRequest) -> HttpResponse:
     if state:
         jobs = jobs.filter(state=state)
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    page.object_list = jobs_with_waiting(page.object_list)
     return render(request, "jobs/job_list.html", {"page": page, "state": state, "states": Job.STATES,
                                                   "query": f"state={state}" if state else ""})
 
@@ -29,7 +30,7 @@ def job_index(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_detail(request: HttpRequest, job_id) -> HttpResponse:
     job = get_object_or_404(job_list(user=request.user), pk=job_id)
-    return render(request, "jobs/job_detail.html", {"job": job})
+    return render(request, "jobs/job_detail.html", {"job": jobs_with_waiting([job])[0]})
 
 
 @login_required

@@ -1,10 +1,15 @@
 // Job streaming: backlog over REST first, then live events over the websocket, deduplicated by
 // sequence number. Reconnects with back-off; a finished job is shown from the stored log only.
+// When a job that was still running at page load ends, "slipway:job-finished" is dispatched on the
+// document, so the page's live regions (live-regions.js) show what the job changed.
 (function () {
   "use strict";
   const MAX_LINES = 20000; // bounded buffer: hours of output must not exhaust the page
+  const FINISHED = ["succeeded", "failed", "cancelled"];
 
   function setup(root) {
+    if (root.dataset.jobStreamReady) return;
+    root.dataset.jobStreamReady = "1";
     const log = root.querySelector("[data-job-log]");
     const stateEl = root.querySelector("[data-job-state]");
     const bar = root.querySelector("[data-job-progress]");
@@ -12,7 +17,10 @@
     const messageEl = root.querySelector("[data-job-message]");
     const notice = root.querySelector("[data-job-notice]");
     let lastSeq = 0;
-    let finished = ["succeeded", "failed", "cancelled"].includes(stateEl.textContent.trim());
+    const waiting = root.dataset.jobWaiting || ""; // e.g. "awaiting approval": succeeded, but not done
+    let finished = FINISHED.includes(stateEl.dataset.status || stateEl.textContent.trim());
+    const finishedAtLoad = finished;
+    let announced = false;
     let retry = 0;
 
     function appendLines(text) {
@@ -28,9 +36,16 @@
 
     function setStatus(state, progress, message) {
       if (state) {
-        stateEl.textContent = state;
-        stateEl.className = "badge badge-" + state;
-        finished = ["succeeded", "failed", "cancelled"].includes(state);
+        const waits = waiting && state === "succeeded";
+        stateEl.textContent = waits ? waiting : state;
+        stateEl.className = "badge badge-" + (waits ? "warning" : state);
+        stateEl.dataset.status = waits ? "awaiting_approval" : state;
+        finished = FINISHED.includes(state);
+        stateEl.toggleAttribute("data-live-transitional", !finished);
+        if (finished && !finishedAtLoad && !announced) {
+          announced = true;
+          document.dispatchEvent(new CustomEvent("slipway:job-finished", { detail: { state: state, root: root } }));
+        }
       }
       if (progress !== null && progress !== undefined) {
         bar.value = progress;
@@ -83,4 +98,9 @@
   }
 
   document.querySelectorAll("[data-job-stream]").forEach(setup);
+  // A live region swapped in may hold a new job's panel (a retry, a new revision): follow it too.
+  document.addEventListener("slipway:region-swapped", function (ev) {
+    ev.detail.region.querySelectorAll("[data-job-stream]").forEach(setup);
+    if (ev.detail.region.matches("[data-job-stream]")) setup(ev.detail.region);
+  });
 })();

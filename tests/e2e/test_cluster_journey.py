@@ -46,7 +46,9 @@ def cluster_name(live_asgi_server) -> Iterator[str]:
 
 
 def approve_and_watch(page: Page, summary: str) -> None:
-    expect(page.locator("[data-run-state-badge]")).to_have_text("Awaiting approval")
+    expect(page.locator("[data-run-state-badge]")).to_have_text("awaiting approval")
+    # The job behind the plan succeeded, but the run waits: the panel says so, not "succeeded".
+    expect(page.locator("[data-job-stream] [data-job-state]")).to_have_text("awaiting approval")
     expect(page.locator("[data-plan-summary]")).to_have_text(summary)
     expect(page.get_by_role("cell", name="terraform_data.control_plane")).to_be_visible()
     page.get_by_role("button", name="Approve and apply").click(timeout=TERRAFORM)
@@ -55,7 +57,7 @@ def approve_and_watch(page: Page, summary: str) -> None:
     stream = page.locator("[data-job-stream]")
     expect_job_succeeded(stream, TERRAFORM)
     expect(stream.locator("[data-job-progress]")).to_have_js_property("value", 100)
-    expect(page.locator("[data-run-state-badge]")).to_have_text("Succeeded")
+    expect(page.locator("[data-run-state-badge]")).to_have_text("succeeded")
 
 
 def test_admin_creates_a_local_cluster_approves_and_watches_the_apply(page: Page, screenshot, admin,
