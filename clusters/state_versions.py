@@ -67,7 +67,7 @@ def state_record(cluster: Cluster, backend: Backend) -> StateVersion | None:
 
 def state_versions(cluster: Cluster) -> list[dict[str, Any]]:
     """The state's S3 versions, newest first, each with its lineage/serial and whether it is the recorded one."""
-    backend = blueprints.workspace(cluster).backend
+    backend = blueprints.backend(cluster)
     versions = []
     for entry in backend.state_history()[:20]:
         version = None if entry["deleted"] else backend.state_version(entry["version_id"])
@@ -90,7 +90,7 @@ def cluster_state_restore(*, actor: Actor, user: Any, cluster: Cluster, version_
     with audited(actor=actor, action="cluster.terraform_state_restore", obj=cluster,
                  details={"version_id": version_id}) as scope:
         _require_idle_admin(user, cluster, "restore Terraform state")
-        backend = blueprints.workspace(cluster).backend
+        backend = blueprints.backend(cluster)
         known = {e["version_id"]: e for e in backend.state_history()}
         if version_id not in known or known[version_id]["deleted"]:
             raise ValidationError({"version_id": [f"{_where(backend)} has no version {version_id!r}; "
@@ -111,7 +111,7 @@ def cluster_state_accept(*, actor: Actor, user: Any, cluster: Cluster, reason: s
         _require_idle_admin(user, cluster, "accept a Terraform state")
         if len((reason or "").strip()) < 10:
             raise ValidationError({"reason": ["Say in a sentence why this state is right (at least 10 characters)."]})
-        backend = blueprints.workspace(cluster).backend
+        backend = blueprints.backend(cluster)
         current = backend.state_version()
         Cluster.objects.filter(pk=cluster.pk).update(state_lineage=current.lineage if current else "",
                                                      state_serial=current.serial if current else None)
@@ -128,7 +128,7 @@ def cluster_state_report(cluster: Cluster, *, with_versions: bool = False) -> di
     if not cluster.managed_by_terraform:
         return report
     try:
-        backend = blueprints.workspace(cluster).backend
+        backend = blueprints.backend(cluster)
         current = backend.state_version()
         report["current"] = {"lineage": current.lineage, "serial": current.serial} if current else None
         report["problem"] = state_problem(cluster, current, backend)

@@ -109,6 +109,7 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+@pytest.mark.timeout(900)
 def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -> None:
     portal = make_run()
     password = re.search(r"password: (\S+)", portal.output).group(1)
@@ -151,6 +152,10 @@ def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -
     expect(qa).to_have_url(re.compile(r"/environments/\d+/$"), timeout=SLOW)
     expect(qa.locator("[data-environment-status]")).to_have_text("ready", timeout=SLOW)
     shot(qa, "make-run-environment-ready")
+    # Its logs page shows what the demo pods print, on the first visit.
+    qa.get_by_role("link", name="Logs", exact=True).click()
+    expect(qa.locator(".log-lines")).to_contain_text("GET /", timeout=60_000)
+    shot(qa, "make-run-logs")
 
     # Ctrl-C: everything `make run` started stops, the clusters included.
     portal.stop()
@@ -178,11 +183,14 @@ def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -
     shot(admin, "make-run-cluster-after-restart")
 
     # ... and the Terraform-made cluster destroys for real: its state was kept, so the plan has it.
-    admin.get_by_label(re.compile("to destroy")).fill(cluster_name)
-    admin.get_by_role("button", name="Destroy cluster").click(timeout=SLOW)
+    admin.get_by_role("button", name="Destroy cluster").click()
+    dialog = admin.get_by_role("dialog")
+    dialog.get_by_label(re.compile("to confirm")).fill(cluster_name)
+    dialog.get_by_role("button", name="Destroy cluster").click(timeout=SLOW)
     expect(admin).to_have_url(re.compile(r"/clusters/runs/\d+/$"), timeout=SLOW)
     expect_job_succeeded(admin.locator("[data-job-stream]"), SLOW)
-    expect(admin.locator("[data-job-log]")).to_contain_text("Destroy complete! Resources: 1 destroyed.")
+    expect(admin.locator("[data-job-log]")).to_contain_text("Plan: 0 to add, 0 to change, 1 to destroy.")
+    expect(admin.locator("[data-job-log]")).to_contain_text("Apply complete! Resources: 0 added, 0 changed, 1 destroyed.")
     deadline = time.monotonic() + 30
     while port_open(api_port) and time.monotonic() < deadline:
         time.sleep(0.5)

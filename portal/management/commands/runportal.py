@@ -171,8 +171,15 @@ class Command(BaseCommand):
         kubeconfig = result.stdout.strip().splitlines()[-1]
         self.stdout.write("Local Kubernetes cluster is up.")
         facts = self.ctx.root / "facts.json"
-        call_command("register_local_cluster", kubeconfig=kubeconfig, facts=facts)
-        call_command("register_local_data_servers", facts=facts)
+        try:
+            call_command("register_local_cluster", kubeconfig=kubeconfig, facts=facts)
+            call_command("register_local_data_servers", facts=facts)
+        except Exception as exc:
+            # Said in one line the newcomer can act on, not as a thread's traceback.
+            self.stdout.write(self.style.ERROR(f"The local cluster is up but could not be registered: {exc}. "
+                                               f"Register it by hand: python manage.py register_local_cluster "
+                                               f"--kubeconfig {kubeconfig} --facts {facts}"))
+            return  # the pages then say the local cluster failed (clusters.local_status)
         # kwok's pods print nothing: give the demo blueprint's pods realistic logs (until Ctrl-C).
         self._spawn([sys.executable, str(settings.BASE_DIR / "manage.py"), "demo_pod_logs", "--kubeconfig", kubeconfig,
                      "--logs-dir", str(directory / "logs")], env)
