@@ -211,7 +211,7 @@ class Setup:
         self.session_cookie = client.cookies["sessionid"].value
 
     def append(self, text: str) -> None:
-        from tests.stack.kube import append_pod_log
+        from tests.stack.pod_logs import append_pod_log
 
         append_pod_log(self.namespace, self.pod, "web", text, client=self.api)
 

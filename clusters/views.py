@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -137,47 +140,40 @@ def cluster_destroy(request: HttpRequest, cluster_id: int) -> HttpResponse:
     return _start(request, cluster_id, action=TerraformRun.DESTROY, confirm_name=request.POST.get("confirm_name", ""))
 
 
-@login_required
-@require_POST
-def cluster_force_unlock(request: HttpRequest, cluster_id: int) -> HttpResponse:
+def _state_action(request: HttpRequest, cluster_id: int, act: Callable[..., Any],
+                  success: Callable[[Any], str], **fields: str) -> HttpResponse:
+    """Run one admin action on a cluster's Terraform state from a POST; its outcome as a flash message."""
     cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
     try:
-        provisioning.cluster_force_unlock(actor=Actor.from_request(request), user=request.user, cluster=cluster,
-                                          lock_id=request.POST.get("lock_id", ""))
+        result = act(actor=Actor.from_request(request), user=request.user, cluster=cluster,
+                     **{name: request.POST.get(name, "") for name in fields})
     except (ValidationError, PermissionDenied, TerraformError) as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, "The state lock was released. Start a new run to converge.")
+        messages.success(request, success(result))
     return redirect("cluster-detail", cluster_id=cluster.pk)
+
+
+@login_required
+@require_POST
+def cluster_force_unlock(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    return _state_action(request, cluster_id, provisioning.cluster_force_unlock,
+                         lambda _: "The state lock was released. Start a new run to converge.", lock_id="")
 
 
 @login_required
 @require_POST
 def cluster_state_restore_view(request: HttpRequest, cluster_id: int) -> HttpResponse:
-    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
-    try:
-        restored = cluster_state_restore(actor=Actor.from_request(request), user=request.user, cluster=cluster,
-                                         version_id=request.POST.get("version_id", ""))
-    except (ValidationError, PermissionDenied, TerraformError) as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, f"State version restored (lineage {restored.lineage}, serial {restored.serial}). "
-                                  "Plan again to see what it holds.")
-    return redirect("cluster-detail", cluster_id=cluster.pk)
+    return _state_action(request, cluster_id, cluster_state_restore,
+                         lambda restored: f"State version restored (lineage {restored.lineage}, serial "
+                                          f"{restored.serial}). Plan again to see what it holds.", version_id="")
 
 
 @login_required
 @require_POST
 def cluster_state_accept_view(request: HttpRequest, cluster_id: int) -> HttpResponse:
-    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
-    try:
-        cluster_state_accept(actor=Actor.from_request(request), user=request.user, cluster=cluster,
-                             reason=request.POST.get("reason", ""))
-    except (ValidationError, PermissionDenied, TerraformError) as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, "The current state is accepted; the next plan works from it.")
-    return redirect("cluster-detail", cluster_id=cluster.pk)
+    return _state_action(request, cluster_id, cluster_state_accept,
+                         lambda _: "The current state is accepted; the next plan works from it.", reason="")
 
 
 def _run(request: HttpRequest, run_id: int) -> TerraformRun:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.csv_export import csv_download
+from portal.form_errors import add_service_errors
 
 from . import blueprint_documents, catalog, documents
 from .catalog_filters import BlueprintFilter, ComponentFilter, ImageVersionFilter, RegistryFilter
@@ -21,7 +22,7 @@ from .catalog_tables import TABLES
 from .models import Blueprint, Component, Environment, Registry
 from .selectors import catalog_list
 from .version_sync import component_versions_sync
-from .views import _form_errors, document_errors, yaml_download
+from .views import document_errors, yaml_download
 
 FILTERS = {"components": ComponentFilter, "image-versions": ImageVersionFilter, "blueprints": BlueprintFilter,
            "registries": RegistryFilter}
@@ -87,7 +88,7 @@ def component_edit(request: HttpRequest, component_id: int | None = None) -> Htt
             saved = catalog.component_save(actor=Actor.from_request(request), user=request.user,
                                            component=component, name=name, **fields)
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Component {saved.name} saved.")
             return redirect("catalog-component", component_id=saved.pk)
@@ -156,7 +157,7 @@ def blueprint_edit(request: HttpRequest, blueprint_id: int | None = None) -> Htt
             blueprint, created = catalog.blueprint_save(actor=Actor.from_request(request), user=request.user,
                                                         **form.definition())
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Saved {blueprint}." if created else
                              f"Nothing changed: {blueprint} already has this definition.")
@@ -214,7 +215,7 @@ def registry_edit(request: HttpRequest, registry_id: int | None = None) -> HttpR
                                           name=data["name"], kind=data["kind"], url=data["url"],
                                           region=data["region"], credentials=form.credentials())
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Registry {saved.name} saved.")
             return redirect("catalog-registries")

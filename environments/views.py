@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from portal.accounts import rules
 from portal.audit.actor import Actor
+from portal.form_errors import add_service_errors
 
 from . import documents, drift, services
 from .compare import environments_diff
@@ -19,16 +20,6 @@ from .live import live_status
 from .models import STAGES, Blueprint, Environment
 from .selectors import LIFECYCLE_JOB_KINDS, environment_list, latest_rollout_job, version_choices
 from .services import environment_create
-
-
-def _form_errors(form, exc: ValidationError | PermissionDenied) -> None:
-    """Show a service's refusal on the form: field errors by field, the rest at the top."""
-    if isinstance(exc, PermissionDenied):
-        form.add_error(None, str(exc))
-        return
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, messages_ in errors.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 @login_required
@@ -50,7 +41,7 @@ def environment_new(request: HttpRequest) -> HttpResponse:
             environment = environment_create(actor=Actor.from_request(request), user=request.user,
                                              versions=form.versions(), **form.cleaned_data)
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Environment {environment.name} is being created.")
             return redirect("environment-detail", environment_id=environment.pk)
@@ -179,7 +170,7 @@ def environment_clone(request: HttpRequest, environment_id: int) -> HttpResponse
             environment = services.environment_clone(actor=Actor.from_request(request), user=request.user,
                                                      source=source, **form.cleaned_data)
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"{environment.name} is being created from {source.name}.")
             return redirect("environment-detail", environment_id=environment.pk)

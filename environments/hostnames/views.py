@@ -15,9 +15,9 @@ from clusters.models import Cluster
 from clusters.selectors import no_cluster_reason
 from portal.accounts import rules
 from portal.audit.actor import Actor
+from portal.form_errors import add_service_errors
 
 from ..selectors import environment_list
-from ..views import _form_errors
 from . import services
 from .forms import ClusterDnsForm, ExtraHostnamesForm, HostnameForm
 from .models import ClusterDns
@@ -53,7 +53,7 @@ def cluster_dns_edit(request: HttpRequest, cluster_id: int) -> HttpResponse:
             services.cluster_dns_set(actor=Actor.from_request(request), user=request.user, cluster=cluster,
                                      **form.cleaned_data)
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Hostname settings of {cluster.name} saved.")
             return redirect("hostnames-index")

@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
 
 from . import roles
 from .models import Team
@@ -49,11 +48,3 @@ class TeamForm(forms.Form):
             self.fields["slug"].disabled = True
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError | PermissionDenied) -> None:
-    """Show a service's refusal on the form: field errors by field, the rest at the top."""
-    if isinstance(exc, PermissionDenied):
-        form.add_error(None, str(exc))
-        return
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, messages_ in errors.items():
-        form.add_error(field if field in form.fields else None, messages_)

@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.csv_export import csv_download
+from portal.form_errors import add_service_errors
 
 from . import rules, services
-from .forms import TeamForm, UserCreateForm, UserEditForm, add_service_errors
+from .forms import TeamForm, UserCreateForm, UserEditForm
 from .models import Team
 from .selectors import PEOPLE_LISTS
 from .tables import TABLES

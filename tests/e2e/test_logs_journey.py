@@ -14,7 +14,7 @@ from environments.render.labels import MANAGED_BY
 from portal.accounts import roles
 from tests.environments.logs.support import make_environment, start_pod
 from tests.factories import TeamFactory, UserFactory
-from tests.stack.kube import append_pod_log
+from tests.stack.pod_logs import append_pod_log
 
 from .support import log_in
 

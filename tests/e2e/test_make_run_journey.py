@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.integration.test_make_run import free_port, server_ports, start_runportal
-from tests.stack.process import port_open
+from tests.integration.test_make_run import server_ports, start_runportal
+from tests.stack.process import free_port, port_open
 
 from .conftest import VIEWPORT
-from .support import ARTIFACTS, expect_job_succeeded
+from .support import ARTIFACTS, expect_job_succeeded, log_in
 
 pytestmark = pytest.mark.e2e
 SLOW = 180_000  # ms: Terraform runs and rollouts answer after their job (eager on `make run`'s worker: queued)
@@ -96,14 +96,6 @@ def new_page(browser: Browser, portal: RunPortal) -> Page:
     return context.new_page()
 
 
-def sign_in(page: Page, username: str, password: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
-
-
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -117,7 +109,7 @@ def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -
 
     # The admin creates a QA user (People) while the local control plane comes up.
     admin = new_page(browser, portal)
-    sign_in(admin, "admin", password)
+    log_in(admin, "admin", password)
     admin.goto("/people/users/new/")
     admin.get_by_label("Username").fill("quinn")
     admin.get_by_role("group", name="Roles").get_by_label("QA").check()
@@ -142,7 +134,7 @@ def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -
 
     # QA creates the demo environment on the local cluster and sees it Ready, without reloading.
     qa = new_page(browser, portal)
-    sign_in(qa, "quinn", quinn_password)
+    log_in(qa, "quinn", quinn_password)
     qa.get_by_role("link", name="New environment").click()
     qa.get_by_label("Name", exact=True).fill(environment)
     qa.get_by_label("Blueprint", exact=True).select_option(label="shop v1")
@@ -170,7 +162,7 @@ def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -
     portal = make_run()
     portal.wait_for(f"Local cluster {cluster_name} (Terraform) resumed.")
     admin = new_page(browser, portal)
-    sign_in(admin, "admin", password)
+    log_in(admin, "admin", password)
     admin.goto("/environments/")
     admin.get_by_role("link", name=environment, exact=True).click()
     expect(admin.locator("[data-environment-status]")).to_have_text("ready")

@@ -12,7 +12,8 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from tests.stack.kube import _pinned, append_pod_log
+from tests.stack.kube import _pinned
+from tests.stack.pod_logs import append_pod_log
 
 pytestmark = pytest.mark.integration
 
@@ -258,8 +259,7 @@ def test_a_stopped_standalone_cluster_resumes_with_what_it_held(tmp_path) -> Non
     import sys
 
     from tests.stack.kube import KwokCluster
-    from tests.stack.process import port_open
-    from tests.stack.spare_redis import free_port
+    from tests.stack.process import free_port, port_open
 
     free_tcp_port = free_port()
 

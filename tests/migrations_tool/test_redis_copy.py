@@ -225,7 +225,7 @@ def test_wrong_password_and_unreachable_server_are_clear_errors_without_the_pass
     with pytest.raises(CopyError, match="rejected the credentials"):
         RedisCopier().copy(none, source, {}, Progress())
 
-    from tests.stack.spare_redis import free_port
+    from tests.stack.process import free_port
 
     closed = Endpoint(kind="redis", host="127.0.0.1", port=free_port(), password="hunter2")
     with pytest.raises(CopyError, match=r"source Redis at 127\.0\.0\.1.*unreachable") as caught:

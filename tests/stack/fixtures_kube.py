@@ -57,5 +57,5 @@ def kube_namespace(kube_client: k8s.ApiClient, request: pytest.FixtureRequest) -
     except ApiException as exc:
         if exc.status != 404:
             raise
-    # Pod log files written with tests.stack.kube.append_pod_log for this namespace.
+    # Pod log files written with tests.stack.pod_logs.append_pod_log for this namespace.
     shutil.rmtree(Path(stack_up("kube")["SLIPWAY_KWOK_LOGS_DIR"]) / name, ignore_errors=True)

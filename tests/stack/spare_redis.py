@@ -4,19 +4,12 @@ server (another host, its own password) next to the stack's shared one."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .process import StackError, wait_for_port
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .process import StackError, free_port, wait_for_port
 
 
 @contextmanager

@@ -127,7 +127,7 @@ class DemoLogs:
 
     def feed_once(self) -> int:
         """Register and start new containers' logs, then add one line to each; returns the lines written."""
-        from tests.stack.kube import append_pod_log, register_pod_log
+        from tests.stack.pod_logs import append_pod_log, register_pod_log
 
         written = 0
         for namespace, pod, container, image in self.containers():

@@ -17,7 +17,8 @@ from clusters.models import Cluster
 from environments.models import Blueprint, Environment
 from environments.render.labels import NAME
 from portal.routing import websocket_urlpatterns
-from tests.stack.kube import KUBE_PORT, register_pod_log
+from tests.stack.kube import KUBE_PORT
+from tests.stack.pod_logs import register_pod_log
 
 app = URLRouter(websocket_urlpatterns)
 

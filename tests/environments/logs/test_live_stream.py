@@ -12,7 +12,7 @@ from kubernetes import client as k8s
 from environments.logs.consumers import LogStreamConsumer
 from portal.audit.models import AuditEvent
 from portal.streaming import CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN
-from tests.stack.kube import append_pod_log
+from tests.stack.pod_logs import append_pod_log
 
 from .support import Viewer, apiserver_connections, communicator, db, line, make_environment, start_pod
 

@@ -1,0 +1,100 @@
+"""Pod logs on the local control plane: kwok serves each container's log from a file this module writes.
+
+kwok cannot template a log path per pod, so each pod whose logs a test (or `make run`'s demo) writes
+gets its own kwok `Logs` object (named like the pod, in its namespace) pointing at
+<logs root>/<namespace>/<pod>/<container>.log. Every other pod falls back to the cluster-wide
+`ClusterLogs` default, an empty file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .kube import KWOK_GROUP, KWOK_VERSION, api_client, logs_dir, wait_until
+from .process import Context
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+
+def pod_log_path(logs_root: Path, namespace: str, pod: str, container: str, *, previous: bool = False) -> Path:
+    """The CRI log file kwok serves for one container (``previous`` is what `logs --previous` reads)."""
+    return logs_root / namespace / pod / f"{container}{'.previous' if previous else ''}.log"
+
+
+def _cri_lines(text: str, stream: str) -> str:
+    # CRI log format, as kubelet/containerd write it: "<RFC3339Nano> <stream> F <line>".
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "".join(f"{stamp} {stream} F {line}\n" for line in text.splitlines() or [""])
+
+
+def register_pod_log(namespace: str, pod: str, container: str, *, ctx: Context | None = None,
+                     client: ApiClient | None = None, logs_root: Path | None = None, timeout: float = 10.0) -> Path:
+    """Make kwok serve ``container``'s logs of ``pod`` from its own file; returns the file.
+
+    Idempotent. When the pod is already bound to a node this waits until the log endpoint really
+    serves the new file (kwok picks up Logs objects through a watch, so there is a short lag).
+    Another cluster than the stack's (`make run`'s) is named by ``client`` and ``logs_root``.
+    """
+    from kubernetes import client as k8s
+    from kubernetes.client.rest import ApiException
+
+    ctx = ctx or Context.default()
+    own_client = client is None
+    api = client or api_client(ctx)
+    root = logs_root or logs_dir(ctx)
+    try:
+        path = pod_log_path(root, namespace, pod, container)
+        previous = pod_log_path(root, namespace, pod, container, previous=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        previous.touch()
+        entry = {"containers": [container], "logsFile": str(path), "previousLogsFile": str(previous),
+                 "follow": True}
+        custom = k8s.CustomObjectsApi(api)
+        args = (KWOK_GROUP, KWOK_VERSION, namespace, "logs", pod)
+        try:
+            current = custom.get_namespaced_custom_object(*args)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            custom.create_namespaced_custom_object(*args[:4], {
+                "apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION}", "kind": "Logs",
+                "metadata": {"name": pod, "namespace": namespace}, "spec": {"logs": [entry]}})
+        else:
+            if any(container in e.get("containers", []) for e in current["spec"]["logs"]):
+                return path
+            current["spec"]["logs"].append(entry)  # resourceVersion is kept: a race gives 409
+            custom.replace_namespaced_custom_object(*args, current)
+        core = k8s.CoreV1Api(api)
+        try:
+            bound = bool(core.read_namespaced_pod(pod, namespace).spec.node_name)
+        except ApiException:
+            bound = False
+        if bound:
+            # The cluster-wide default has no previous-logs file, so `previous` reads fail until
+            # kwok serves this pod's own Logs object, and succeed (empty) once it does.
+            wait_until(f"logs of {namespace}/{pod}/{container}", lambda: core.read_namespaced_pod_log(
+                pod, namespace, container=container, previous=True) is not None, timeout)
+        return path
+    finally:
+        if own_client:
+            api.close()
+
+
+def append_pod_log(namespace: str, pod: str, container: str, text: str, *, stream: str = "stdout",
+                   previous: bool = False, ctx: Context | None = None, client: ApiClient | None = None,
+                   logs_root: Path | None = None) -> Path:
+    """Append ``text`` (one or more lines) to a container's log as served by the API server.
+
+    The first call for a container registers its log file with kwok (register_pod_log); followers
+    (`kubectl logs -f`, read_namespaced_pod_log(follow=True)) see the new lines immediately.
+    """
+    path = register_pod_log(namespace, pod, container, ctx=ctx, client=client, logs_root=logs_root)
+    if previous:
+        path = pod_log_path(path.parents[2], namespace, pod, container, previous=True)
+    with path.open("a") as log:  # one write per call: a follower never sees half a batch
+        log.write(_cri_lines(text, stream))
+    return path
