@@ -2,7 +2,8 @@
 
 `make run`'s own command starts everything (SQLite, Redis, MariaDB, a moto server that keeps its
 state, its own local control plane); the admin signs in with the password it printed, creates a QA
-user and a Terraform-made local cluster; QA creates the demo environment and sees it Ready. Then
+user, a manager and a Terraform-made local cluster; QA creates the demo environment, sees it Ready and
+its pods' logs; the manager finds it in the audit trail. Then
 `make run` is stopped (Ctrl-C) — nothing it started keeps running — and started again: the cluster
 made by Terraform is back, its state is there, and it destroys for real; the environment is still
 Ready with its workloads. Nothing here touches the test stack's servers or cluster.
@@ -116,6 +117,11 @@ def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -
     admin.get_by_role("group", name="Teams").get_by_label("Platform").check()
     admin.get_by_role("button", name="Create user").click()
     quinn_password = admin.get_by_test_id("one-time-password").text_content().strip()
+    admin.goto("/people/users/new/")
+    admin.get_by_label("Username").fill("mona")
+    admin.get_by_role("group", name="Roles").get_by_label("Managers").check()
+    admin.get_by_role("button", name="Create user").click()
+    mona_password = admin.get_by_test_id("one-time-password").text_content().strip()
 
     # `make run` registers its cluster and exactly the data servers it started.
     output = portal.wait_for('"data_servers"')
@@ -148,6 +154,16 @@ def test_first_hour_on_make_run_survives_a_restart(browser: Browser, make_run) -
     qa.get_by_role("link", name="Logs", exact=True).click()
     expect(qa.locator(".log-lines")).to_contain_text("GET /", timeout=60_000)
     shot(qa, "make-run-logs")
+
+    # A manager finds who created it in the audit trail.
+    manager = new_page(browser, portal)
+    log_in(manager, "mona", mona_password)
+    manager.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
+    manager.get_by_label("Actor").fill("quinn")
+    manager.get_by_role("button", name="Filter").click()
+    created = manager.locator("table tbody tr").filter(has_text="environment.create")
+    expect(created.first).to_contain_text(environment)
+    shot(manager, "make-run-manager-audit")
 
     # Ctrl-C: everything `make run` started stops, the clusters included.
     portal.stop()

@@ -16,7 +16,7 @@ from clusters.models import Cluster, TerraformRun
 from clusters.provisioning import cluster_force_unlock, terraform_run_start
 from clusters.terraform_jobs import reap_interrupted
 from portal.audit.actor import Actor
-from portal.jobs.models import Job, JobEvent
+from portal.jobs.models import Job
 from tests.factories import UserFactory
 from tests.reliability import worker
 from tests.reliability.worker import wait_for
@@ -61,8 +61,12 @@ def test_worker_killed_mid_apply_is_interrupted_and_recovers(redis_url, local_cl
     client = Celery("tf-killed-test-client", broker=url, set_as_current=False)
     try:
         client.send_task("clusters.terraform_plan", args=[str(job.pk), actor.to_dict()], queue=queue)
-        wait_for(lambda: JobEvent.objects.filter(job=job, text__contains="Provisioning with 'local-exec'").exists(),
-                 120, "the apply's provisioner")
+        # Killed while the provisioner seeds the control plane it started (a few seconds): kwokctl has
+        # logged its start and the state lock is held. The job's "Provisioning with 'local-exec'" line
+        # arrives in a batch, which on a fast machine was after the apply had ended and released the lock.
+        provisioner_log = terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name / "kwokctl.log"
+        backend = blueprints.backend(cluster)
+        wait_for(lambda: provisioner_log.exists() and backend.lock() is not None, 120, "the apply's provisioner")
         run.refresh_from_db()
         assert run.state == TerraformRun.APPLYING and run.worker_pid == first.pid
         terraform_pid = run.terraform_pid
