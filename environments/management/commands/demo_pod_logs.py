@@ -17,11 +17,14 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from kubernetes import client as k8s
+from kubernetes import watch
 
 from environments.models import Environment
+from environments.render.labels import MANAGED_BY
 
 DEMO_BLUEPRINT = "shop"  # seed_demo_blueprint's blueprint; its components name the containers
 LIVE = (Environment.PENDING, Environment.DEPLOYING, Environment.READY, Environment.FAILED)
@@ -110,37 +113,69 @@ class DemoLogs:
         self.rng = rng or random.Random()
         self.started: set[tuple[str, str, str]] = set()
 
+    def _namespaces(self) -> set[str]:
+        return set(Environment.objects.filter(blueprint__name=DEMO_BLUEPRINT, cluster__kind="local",
+                                              status__in=LIVE).values_list("namespace", flat=True))
+
+    @staticmethod
+    def _running(pod: Any) -> list[tuple[str, str, str, str]]:
+        if not pod.spec.node_name or pod.metadata.deletion_timestamp:
+            return []
+        return [(pod.metadata.namespace, pod.metadata.name, c.name, c.image) for c in pod.spec.containers
+                if c.name in LINES]
+
     def containers(self) -> list[tuple[str, str, str, str]]:
         """(namespace, pod, container, image) of every running web/api/worker container of the demo."""
         core = k8s.CoreV1Api(self.api)
-        namespaces = Environment.objects.filter(blueprint__name=DEMO_BLUEPRINT, cluster__kind="local",
-                                                status__in=LIVE).values_list("namespace", flat=True)
         found = []
-        for namespace in sorted(set(namespaces)):
-            pods = core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/managed-by=slipway").items
-            for pod in pods:
-                if not pod.spec.node_name or pod.metadata.deletion_timestamp:
-                    continue
-                found += [(namespace, pod.metadata.name, c.name, c.image) for c in pod.spec.containers
-                          if c.name in LINES]
+        for namespace in sorted(self._namespaces()):
+            for pod in core.list_namespaced_pod(namespace, label_selector=f"{MANAGED_BY}=slipway").items:
+                found += self._running(pod)
         return found
+
+    def _start(self, namespace: str, pod: str, container: str, image: str) -> int:
+        """Register a container's log file and write its start-up lines, once; the lines written."""
+        from tests.stack.pod_logs import append_pod_log, register_pod_log
+
+        if (namespace, pod, container) in self.started:
+            return 0
+        register_pod_log(namespace, pod, container, client=self.api, logs_root=self.logs_root)
+        lines = startup_lines(container, pod, image)
+        append_pod_log(namespace, pod, container, "\n".join(lines), client=self.api, logs_root=self.logs_root)
+        self.started.add((namespace, pod, container))
+        return len(lines)
 
     def feed_once(self) -> int:
         """Register and start new containers' logs, then add one line to each; returns the lines written."""
-        from tests.stack.pod_logs import append_pod_log, register_pod_log
+        from tests.stack.pod_logs import append_pod_log
 
         written = 0
         for namespace, pod, container, image in self.containers():
-            key = (namespace, pod, container)
-            if key not in self.started:
-                register_pod_log(namespace, pod, container, client=self.api, logs_root=self.logs_root)
-                lines = startup_lines(container, pod, image)
-                append_pod_log(namespace, pod, container, "\n".join(lines), client=self.api, logs_root=self.logs_root)
-                self.started.add(key)
-                written += len(lines)
+            written += self._start(namespace, pod, container, image)
             append_pod_log(namespace, pod, container, LINES[container](self.rng), client=self.api,
                            logs_root=self.logs_root)
             written += 1
+        return written
+
+    def start_new(self, seconds: float) -> int:
+        """Watch for ``seconds``, starting each demo container's log as soon as its pod is bound.
+
+        A log stream opened before a container's file is registered follows kwok's empty default and
+        never switches, so a person opening the logs page right after "ready" saw nothing; registering
+        on the pod's own event (not at the next round) closes that gap.
+        """
+        core, written = k8s.CoreV1Api(self.api), 0
+        namespaces = self._namespaces()
+        for event in watch.Watch().stream(core.list_pod_for_all_namespaces, label_selector=f"{MANAGED_BY}=slipway",
+                                          timeout_seconds=max(1, int(seconds))):
+            pod = event["object"]
+            if event["type"] == "DELETED":
+                continue
+            if pod.metadata.namespace not in namespaces:
+                namespaces = self._namespaces()  # an environment created since the watch began
+            if pod.metadata.namespace in namespaces:
+                for container in self._running(pod):
+                    written += self._start(*container)
         return written
 
 
@@ -165,4 +200,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"demo pod logs: {exc}")
             if once:
                 return
-            time.sleep(interval)
+            try:
+                feeder.start_new(interval)
+            except Exception as exc:
+                self.stderr.write(f"demo pod logs: {exc}")
+                time.sleep(interval)

@@ -34,3 +34,16 @@ def test_demo_environment_pods_get_startup_and_access_lines(kube_client, kube_na
     assert "celery@worker-4f1a ready" in worker and "] Task shop." in worker
     # A pod Slipway does not manage keeps kwok's default, empty log.
     assert core.read_namespaced_pod_log("not-slipways", kube_namespace, container="web") == ""
+
+
+def test_a_bound_pod_gets_its_log_at_once_not_at_the_next_round(kube_client, kube_namespace, kubeconfig_path,
+                                                                 users, team):
+    """Registered on the pod's own watch event: a logs page opened right after "ready" follows the real file."""
+    make_environment(kubeconfig_path, kube_namespace, team=team, owner=users["qa"])
+    start_pod(kube_client, kube_namespace, "web-1a2b", "web", labels=SLIPWAY, register_log=False)
+
+    feeder = DemoLogs(rng=random.Random(7))
+    assert feeder.start_new(1) == 3  # nginx's three start-up lines, without waiting for a feeding round
+    assert feeder.start_new(1) == 0  # once
+    log = k8s.CoreV1Api(kube_client).read_namespaced_pod_log("web-1a2b", kube_namespace, container="web")
+    assert log.startswith("/docker-entrypoint.sh: example.test/app:1 starting nginx on port 8080")
