@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: run test test-unit test-integration test-e2e test-reliability lint stack-up stack-down stack-status bench bench-environments bench-copy-redis bench-copy-s3 bench-copy-mariadb bench-logs venv
+.PHONY: run test test-unit test-integration test-e2e test-reliability test-security test-security-deep lint stack-up stack-down stack-status bench bench-environments bench-copy-redis bench-copy-s3 bench-copy-mariadb bench-logs venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test-e2e: venv
 
 test-reliability: venv
 	$(PY) -m pytest -m reliability
+
+test-security: venv
+	$(PY) -m pytest -m security
+
+# The security suite with many more generated examples per property (minutes, not part of `make test`).
+test-security-deep: venv
+	SLIPWAY_HYPOTHESIS_PROFILE=deep $(PY) -m pytest -m security
 
 lint: venv
 	$(VENV)/bin/ruff check .
