@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import ssl as ssl_lib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,28 +17,46 @@ from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.utils import parse_quantity
 
+from portal.quoting import quoted, shortened
+from portal.safe_yaml import YAMLRefused
+from portal.safe_yaml import load as load_yaml
+from portal.upstream import ServiceUnavailable
+
 
 class KubeconfigError(ValueError):
     """The kubeconfig cannot be used; the message says why, without echoing credentials."""
 
 
-def parse_kubeconfig(text: str) -> dict[str, Any]:
-    """Validate a kubeconfig and return its current context's cluster facts."""
+def load_kubeconfig(text: str) -> dict[str, Any]:
+    """The kubeconfig's YAML as a mapping whose clusters, contexts and users are lists of named
+    mappings (the shape every reader below relies on), through the bounded loader.
+    Raises KubeconfigError with a short reason."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise KubeconfigError("The kubeconfig is not valid YAML.") from exc
+        data = load_yaml(text, what="kubeconfig")
+    except YAMLRefused as exc:
+        raise KubeconfigError(str(exc)) from exc
     if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
         raise KubeconfigError("The kubeconfig has no clusters or contexts.")
+    for kind, inner in (("clusters", "cluster"), ("contexts", "context"), ("users", "user")):
+        entries = data.get(kind) or []
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get(inner) or {}, dict) for e in entries):
+            raise KubeconfigError(f"The kubeconfig's {kind} must be a list of {{name, {inner}: {{...}}}} entries.")
+    return data
+
+
+def parse_kubeconfig(text: str) -> dict[str, Any]:
+    """Validate a kubeconfig and return its current context's cluster facts."""
+    data = load_kubeconfig(text)
     current = data.get("current-context") or data["contexts"][0].get("name")
     context = next((c for c in data["contexts"] if c.get("name") == current), None)
     if context is None:
-        raise KubeconfigError(f"The kubeconfig's current context {current!r} is not defined.")
+        raise KubeconfigError(f"The kubeconfig's current context {quoted(current)} is not defined.")
     cluster_name = (context.get("context") or {}).get("cluster")
     cluster = next((c for c in data["clusters"] if c.get("name") == cluster_name), None)
     server = ((cluster or {}).get("cluster") or {}).get("server")
-    if not server:
-        raise KubeconfigError(f"The kubeconfig's cluster {cluster_name!r} has no server address.")
+    if not server or not isinstance(server, str):
+        raise KubeconfigError(f"The kubeconfig's cluster {quoted(cluster_name)} has no server address.")
     return {"context": current, "server": server}
 
 
@@ -46,7 +66,7 @@ def api_client(kubeconfig: str, *, retries: int | None = None) -> client.ApiClie
     ``retries=0`` makes an unreachable server fail at once (validation); None keeps the default.
     """
     configuration = client.Configuration()
-    config.load_kube_config_from_dict(_with_eks_tokens(yaml.safe_load(kubeconfig)),
+    config.load_kube_config_from_dict(_with_eks_tokens(load_kubeconfig(kubeconfig)),
                                       client_configuration=configuration, persist_config=False)
     if retries is not None:
         configuration.retries = retries
@@ -80,7 +100,7 @@ def kubeconfig_from_token(*, server: str, token: str, ca_data: str = "", name: s
 def connection_problem(exc: BaseException, server: str) -> str:
     """A plain-language reason for a failed call, naming the server but never the credentials."""
     if isinstance(exc, ConfigException):
-        return f"The kubeconfig cannot be used: {exc}"
+        return f"The kubeconfig cannot be used: {shortened(str(exc), 200)}"
     if isinstance(exc, ApiException):
         if exc.status == 401:
             return f"The API server at {server} rejected the credentials (401 Unauthorized): the token or " \
@@ -104,6 +124,26 @@ def connection_problem(exc: BaseException, server: str) -> str:
     return f"Calling the API server at {server} failed: {type(exc).__name__}."
 
 
+CONNECTION_ERRORS = (OSError, urllib3.exceptions.HTTPError, ApiException, ConfigException, KubeconfigError)
+
+
+@contextmanager
+def reaching(server: str) -> Iterator[None]:
+    """Around calls a request waits on: a cluster that cannot be reached (or refuses Slipway's
+    credentials) raises ServiceUnavailable with ``connection_problem``'s reason instead."""
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise ServiceUnavailable(connection_problem(exc, server or "?")) from exc
+
+
+@contextmanager
+def reachable_api(kubeconfig: str, server: str) -> Iterator[client.ApiClient]:
+    """``api_client`` for calls a request waits on: failures to reach the cluster raise ServiceUnavailable."""
+    with reaching(server), api_client(kubeconfig) as api:
+        yield api
+
+
 _FILE_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 
 
@@ -111,23 +151,25 @@ def check_self_contained(text: str) -> None:
     """Refuse what an uploaded kubeconfig must not make Slipway's server do: read its local files or
     run commands (exec plugins other than `aws eks get-token`, which is minted in-process; auth
     providers). Raises KubeconfigError naming the entry."""
-    data = yaml.safe_load(text)
+    data = load_kubeconfig(text)
     for kind, inner in (("clusters", "cluster"), ("users", "user")):
         for entry in data.get(kind) or []:
             body = entry.get(inner) or {}
             for key in _FILE_KEYS:
                 if body.get(key):
-                    raise KubeconfigError(f"The kubeconfig's {inner} {entry.get('name')!r} refers to a local file "
-                                          f"({key}); embed it instead ({key.removesuffix('File')}-data or token).")
-            if inner == "user" and body.get("exec"):
+                    raise KubeconfigError(f"The kubeconfig's {inner} {quoted(entry.get('name'))} refers to a local "
+                                          f"file ({key}); embed it instead ({key.removesuffix('File')}-data or token).")
+            exec_config = body.get("exec") if inner == "user" else None
+            if exec_config:
                 from .eks_auth import eks_exec_target
 
-                if eks_exec_target(body) is None:
-                    raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} runs a command "
-                                          f"({body['exec'].get('command')!r}); Slipway does not run commands from "
+                if not isinstance(exec_config, dict) or eks_exec_target(body) is None:
+                    command = exec_config.get("command") if isinstance(exec_config, dict) else exec_config
+                    raise KubeconfigError(f"The kubeconfig's user {quoted(entry.get('name'))} runs a command "
+                                          f"({quoted(command)}); Slipway does not run commands from "
                                           "kubeconfigs: use a token or client certificate.")
             if inner == "user" and body.get("auth-provider"):
-                raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} uses an auth provider; "
+                raise KubeconfigError(f"The kubeconfig's user {quoted(entry.get('name'))} uses an auth provider; "
                                       "use a token or client certificate.")
 
 
@@ -178,7 +220,7 @@ def async_endpoint(kubeconfig: str) -> AsyncEndpoint:
     if cached is not None and time.monotonic() - cached[0] < ENDPOINT_TTL_SECONDS:
         return cached[1]
     configuration = client.Configuration()
-    config.kube_config.KubeConfigLoader(config_dict=_with_eks_tokens(yaml.safe_load(kubeconfig))).load_and_set(configuration)
+    config.kube_config.KubeConfigLoader(config_dict=_with_eks_tokens(load_kubeconfig(kubeconfig))).load_and_set(configuration)
     if not configuration.verify_ssl:
         context: ssl_lib.SSLContext | bool = False
     else:

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_POST
 from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.form_errors import add_service_errors
+from portal.query_params import id_param
+from portal.upstream import ServiceUnavailable
 
 from . import documents, drift, services
 from .compare import environments_diff
@@ -66,7 +68,7 @@ def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
 @login_required
 def version_picker(request: HttpRequest) -> HttpResponse:
     """The version selects for one blueprint (swapped into the form by HTMX)."""
-    blueprint = Blueprint.objects.filter(pk=request.GET.get("blueprint") or None).first()
+    blueprint = Blueprint.objects.filter(pk=id_param(request.GET, "blueprint", what="a blueprint's id")).first()
     return render(request, "environments/_version_picker.html",
                   {"versions": version_choices(blueprint) if blueprint else None})
 
@@ -99,7 +101,7 @@ def _act(request: HttpRequest, environment_id: int, use_case, success: str, **kw
     environment = _visible(request, environment_id)
     try:
         use_case(actor=Actor.from_request(request), user=request.user, environment=environment, **kwargs)
-    except (ValidationError, PermissionDenied) as exc:
+    except (ValidationError, PermissionDenied, ServiceUnavailable) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         messages.error(request, text)
     else:
@@ -182,7 +184,7 @@ def environment_promote(request: HttpRequest, environment_id: int) -> HttpRespon
     target = _visible(request, environment_id)
     candidates = environment_list(user=request.user).filter(blueprint__name=target.blueprint.name).exclude(
         pk=target.pk)
-    source = candidates.filter(pk=request.GET.get("source") or request.POST.get("source") or None).first()
+    source = candidates.filter(pk=id_param(request.GET, "source") or id_param(request.POST, "source")).first()
     if request.method == "POST" and source is not None:
         return _act(request, environment_id, lambda **kw: services.environment_promote(source=source, **kw),
                     f"Promoting {source.name}'s versions.")
@@ -196,7 +198,7 @@ def environment_compare(request: HttpRequest, environment_id: int) -> HttpRespon
     environment = _visible(request, environment_id)
     others = environment_list(user=request.user).filter(blueprint__name=environment.blueprint.name).exclude(
         pk=environment.pk)
-    other = others.filter(pk=request.GET.get("with") or None).first()
+    other = others.filter(pk=id_param(request.GET, "with", what="the other environment's id")).first()
     rows = environments_diff(environment, other) if other else None
     counts = {}
     for row in rows or []:

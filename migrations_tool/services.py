@@ -18,6 +18,7 @@ from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.jobs.services import job_create
+from portal.quoting import quoted
 
 from .contracts import CopyError
 from .masking import missing_rules, parse_rules
@@ -50,7 +51,7 @@ def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, A
                 errors.append(str(exc))
             continue
         if key not in KIND_NAMES:
-            errors.append(f"Unknown option group {key!r}: use one of {', '.join(KIND_NAMES)} or 'masking'.")
+            errors.append(f"Unknown option group {quoted(key)}: use one of {', '.join(KIND_NAMES)} or 'masking'.")
             continue
         if not isinstance(value, dict):
             errors.append(f"Options for {key} must be an object.")

@@ -32,7 +32,7 @@ _DEV_SECRET_KEY = "slipway-development-only-secret-key-not-for-production"
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else _DEV_SECRET_KEY)
 if PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY == _DEV_SECRET_KEY):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters when "
-                               "SLIPWAY_ENV=production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))').")
+                               "SLIPWAY_ENV=production (python -c 'import secrets; print(secrets.token_urlsafe(50))').")
 
 # Off unless asked for, `make run` included: a QA user gets the friendly 403/404/500 pages, never Django's
 # technical ones (URL patterns, tracebacks, settings). Static files are served by WhiteNoise either way.
@@ -248,6 +248,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",
