@@ -66,9 +66,16 @@ def _text(source: str | bytes, what: str) -> str:
 def _refusal(exc: yaml.YAMLError, what: str) -> YAMLRefused:
     # The problem text is PyYAML's own words ("mapping values are not allowed here"); the snippet
     # PyYAML would add quotes the user's line, so only the position is kept.
-    problem = getattr(exc, "problem", None) or "it cannot be parsed"
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "it cannot be parsed"
     mark = getattr(exc, "problem_mark", None)
     return YAMLRefused(f"The {what} is not valid YAML: {' '.join(str(problem).split())[:120]}{_at(mark)}.")
+
+
+def _loader(source: str | bytes, what: str) -> _BoundedLoader:
+    try:  # the reader refuses control characters as soon as it is built
+        return _BoundedLoader(_text(source, what))
+    except yaml.YAMLError as exc:
+        raise _refusal(exc, what) from exc
 
 
 def load(source: str | bytes, *, what: str = "document") -> Any:
@@ -77,7 +84,7 @@ def load(source: str | bytes, *, what: str = "document") -> Any:
     Raises YAMLRefused (a ValueError) with a short reason naming ``what``: too large, not UTF-8,
     anchors/aliases, too deep, or a syntax error with its line and column.
     """
-    loader = _BoundedLoader(_text(source, what))
+    loader = _loader(source, what)
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
@@ -90,7 +97,7 @@ def load(source: str | bytes, *, what: str = "document") -> Any:
 
 def load_all(source: str | bytes, *, what: str = "manifest") -> list[Any]:
     """Every document of a multi-document stream (``---``), with the same bounds as ``load``."""
-    loader = _BoundedLoader(_text(source, what))
+    loader = _loader(source, what)
     try:
         documents = []
         while loader.check_data():

@@ -13,6 +13,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -87,6 +88,9 @@ def exception_handler(exc, context):
     else:
         message = _first_message(exc.detail)
     response.data = error_body(response.status_code, code, message, fields)
+    request = context.get("request")
+    if request is not None:  # errors are JSON whatever the endpoint renders (YAML documents, CSV exports)
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
     return response
 
 

@@ -11,7 +11,6 @@ from environments.models import Blueprint, Component
 from portal import safe_yaml
 
 
-
 def _levels(n: int) -> list[str]:
     """``n`` levels of 9 aliases each: 9**n leaves once expanded."""
     return ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
