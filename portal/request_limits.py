@@ -1,10 +1,13 @@
-"""Request bodies are bounded: larger than ``SLIPWAY_MAX_REQUEST_BYTES`` → 413, before anything parses them.
+"""What Slipway refuses before any view runs: request bodies larger than ``SLIPWAY_MAX_REQUEST_BYTES``
+(413), and NUL characters in query parameters (400: PostgreSQL cannot hold them in text, so a
+filter such as ``?q=%00`` used to end in a 500 from the database driver).
 
 Django limits form fields and ``request.body`` (``DATA_UPLOAD_MAX_MEMORY_SIZE``) but not uploaded
 files nor what DRF's parsers read from the stream, and its ASGI handler spools the whole body to
 disk before any view runs. Two doors, one limit: ``BoundedBodyASGI`` wraps the ASGI application
 (the production server) and stops reading once the limit is passed; ``RequestSizeMiddleware`` covers
-WSGI and the test client by the declared Content-Length.
+WSGI and the test client by the declared Content-Length. (Form fields and API strings refuse NUL
+through Django's and DRF's own validators.)
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ def _declared_length(value: str | bytes | None) -> int:
         return 0  # as Django reads it: a garbled Content-Length is an empty body
 
 
-class RequestSizeMiddleware:
+def nul_parameter_response(path: str) -> HttpResponse:
+    message = "Query parameters may not contain NUL characters (%00)."
+    if path.startswith("/api/"):
+        return JsonResponse(error_body(400, "invalid", message), status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+class RequestBoundsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -45,6 +55,9 @@ class RequestSizeMiddleware:
         limit = settings.SLIPWAY_MAX_REQUEST_BYTES
         if _declared_length(request.META.get("CONTENT_LENGTH")) > limit:
             return too_large_response(request.path, limit)
+        if "\x00" in request.META.get("QUERY_STRING", "") or any(
+                "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            return nul_parameter_response(request.path)
         return self.get_response(request)
 
 

@@ -114,3 +114,35 @@ def test_outside_library_errors_reaching_the_api_are_502_not_500(rf):
 
     response = exception_handler(ApiException(status=500, reason="boom"), {})
     assert response.status_code == 502 and response.data["error"]["code"] == "bad_gateway"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/v1/environments/?q=a%00b", "/api/v1/jobs/?state=%00",
+                                 "/api/v1/data-copies/?team=%00"])
+def test_nul_characters_in_query_parameters_are_a_400(qa_api, url):
+    assert "NUL" in _error(qa_api.get(url))["message"]
+
+
+@pytest.mark.django_db
+def test_nul_characters_in_page_filters_are_a_400(users):
+    client = Client()
+    client.force_login(users["qa"])
+    for url in ("/environments/?q=%00", "/clusters/?drift=%00", "/jobs/?state=%00"):
+        assert client.get(url).status_code == 400, url
+
+
+@pytest.mark.django_db
+def test_log_history_without_aws_is_503_with_the_reason(users, api_for, unreachable_environment, settings,
+                                                        monkeypatch):
+    """No credentials and no endpoint (as in these unit tests): CloudWatch cannot be asked."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    body = _error(api_for(users["qa"]).get(f"/api/v1/environments/{unreachable_environment.pk}/logs/history/"), 503)
+    assert "CloudWatch Logs" in body["message"]
+    client = Client()
+    client.force_login(users["qa"])
+    page = client.get(f"/environments/{unreachable_environment.pk}/log-history/", {"text": "x"})
+    assert page.status_code == 503 and b"CloudWatch Logs" in page.content
