@@ -228,3 +228,12 @@ async def test_asgi_stops_reading_a_streamed_body_past_the_limit(settings):
     await BoundedBodyASGI(app)({"type": "http", "path": "/x/", "headers": [(b"content-length", b"5000")]},
                                receive, send)
     assert sent[0]["status"] == 413
+
+
+@pytest.mark.django_db
+def test_deeply_nested_node_groups_json_on_the_new_cluster_form(admin_browser):
+    response = admin_browser.post("/clusters/new/", {"name": "deep", "kind": "local",
+                                                      "node_groups": "[" * 100_000 + "]" * 100_000})
+    assert response.status_code < 500
+    assert b"nested too deeply" in response.content
+    assert not Cluster.objects.filter(name="deep").exists()
