@@ -63,7 +63,6 @@ if PRODUCTION:
 # fields and request.body (Django's own limit), and YAML texts (portal/safe_yaml.py).
 SLIPWAY_MAX_REQUEST_BYTES = env.int("SLIPWAY_MAX_REQUEST_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SLIPWAY_MAX_REQUEST_BYTES
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 SLIPWAY_MAX_YAML_BYTES = env.int("SLIPWAY_MAX_YAML_BYTES", default=256 * 1024)
 
 SLIPWAY_INSTANCE_ID = env.str("SLIPWAY_INSTANCE_ID", default="slipway-local")
