@@ -88,9 +88,11 @@ def test_masking_rules_given_as_text_are_refused_with_the_reason():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("action", ["drift-check", "reconcile"])
+@pytest.mark.parametrize("action", ["drift-check", "reconcile", "switch", "retire"])
 def test_actions_on_an_unreachable_cluster_are_503_in_the_error_shape(users, api_for, unreachable_environment,
                                                                       action):
+    if action in ("switch", "retire"):
+        Environment.objects.filter(pk=unreachable_environment.pk).update(strategy="bluegreen", active_colour="blue")
     response = api_for(users["admin"]).post(f"/api/v1/environments/{unreachable_environment.pk}/{action}/")
     body = _error(response, 503)
     assert body["code"] == "service_unavailable"
