@@ -148,3 +148,13 @@ def test_log_history_without_aws_is_503_with_the_reason(users, api_for, unreacha
     client.force_login(users["qa"])
     page = client.get(f"/environments/{unreachable_environment.pk}/log-history/", {"text": "x"})
     assert page.status_code == 503 and b"CloudWatch Logs" in page.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [{"name": "x", "slug": "a\u0000b"}, {"name": "x", "slug": "t", "\u0000": 1},
+                                  {"name": "x", "slug": "t", "members": [["\u0000"]]}])
+def test_nul_characters_in_api_bodies_are_a_400(users, api_for, body):
+    """A slug is looked up in the database, where NUL cannot go (found by schemathesis, deep profile)."""
+    client = api_for(users["admin"])
+    assert "NUL" in _error(client.post("/api/v1/teams/", body, format="json"))["message"]
+    assert "NUL" in _error(client.post("/api/v1/teams/", {"name": "x", "slug": "a\u0000b"}))["message"]  # multipart
