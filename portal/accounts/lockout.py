@@ -1,0 +1,56 @@
+"""What a client locked out by django-axes is told: a page, or the API's error shape, with status 429.
+
+Axes counts failed sign-ins per account and client address (settings: AXES_*); this module only
+words the refusal, the same for the login page, the admin's and the API token endpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from axes.helpers import get_cool_off
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions, status
+
+from portal.api.errors import error_body
+
+LOCKED_OUT = status.HTTP_429_TOO_MANY_REQUESTS
+
+
+def lockout_seconds() -> int:
+    cool_off = get_cool_off()
+    return math.ceil(cool_off.total_seconds()) if cool_off else 0
+
+
+def lockout_message() -> str:
+    minutes = math.ceil(lockout_seconds() / 60)
+    wait = f"Try again in {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "Try again later"
+    return (f"Too many failed sign-ins for this account from your address. {wait}, "
+            "or ask a Platform admin to unlock it.")
+
+
+def _retry_after(response: HttpResponse) -> HttpResponse:
+    if lockout_seconds():
+        response["Retry-After"] = str(lockout_seconds())
+    return response
+
+
+def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the refusal for a locked-out sign-in (JSON under /api/, else a page)."""
+    if request.path.startswith("/api/"):
+        return _retry_after(JsonResponse(error_body(LOCKED_OUT, "locked_out", lockout_message()), status=LOCKED_OUT))
+    return _retry_after(render(request, "registration/locked_out.html", {"message": lockout_message()},
+                               status=LOCKED_OUT))
+
+
+class SignInLockedOut(exceptions.APIException):
+    """The API's form of the lockout (DRF requests are not seen by axes' middleware)."""
+
+    status_code = LOCKED_OUT
+    default_code = "locked_out"
+
+    def __init__(self) -> None:
+        super().__init__(lockout_message())
+        self.wait = lockout_seconds() or None
