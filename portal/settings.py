@@ -371,3 +371,4 @@ AXES_RESET_ON_SUCCESS = True
 # guesser hammering a locked account grows no rows.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are on the audit trail already
+AXES_ENABLE_ADMIN = False  # portal/accounts/admin.py registers an audited admin of the lockouts instead
