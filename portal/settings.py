@@ -359,7 +359,7 @@ if SLIPWAY_TRUSTED_PROXIES < 0:
 REST_FRAMEWORK["NUM_PROXIES"] = SLIPWAY_TRUSTED_PROXIES
 INSTALLED_APPS.append("axes")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
-AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+AUTHENTICATION_BACKENDS.insert(0, "portal.accounts.lockout.LockoutBackend")
 AXES_FAILURE_LIMIT = env.int("SLIPWAY_SIGN_IN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("SLIPWAY_SIGN_IN_COOLOFF_MINUTES", default=15.0) / 60  # hours
 # Per account and address: a guesser locks only themselves out, not the account's owner elsewhere.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -43,6 +44,22 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
         return _retry_after(JsonResponse(error_body(LOCKED_OUT, "locked_out", lockout_message()), status=LOCKED_OUT))
     return _retry_after(render(request, "registration/locked_out.html", {"message": lockout_message()},
                                status=LOCKED_OUT))
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """Axes' lockout check, first of AUTHENTICATION_BACKENDS, for every sign-in that comes with a request.
+
+    Every network sign-in passes its request (the login views, the admin's, the token endpoint's
+    serializer, OIDC). A call without one is server-side code (a shell, a test checking a password):
+    there is no client address to count against, so it is left to the next backends instead of
+    failing with axes' AxesBackendRequestParameterRequired.
+    """
+
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
+                     **kwargs: Any) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
 
 
 class SignInLockedOut(exceptions.APIException):
