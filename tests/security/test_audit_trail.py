@@ -18,6 +18,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
@@ -180,3 +181,11 @@ def test_unlocking_from_the_admin_is_audited(root_client, users):
     assert "post_data" not in event.details["changes"]
     guesser.post("/login/", {"username": "developer", "password": "pw-for-tests-1"})
     assert "_auth_user_id" in guesser.session
+
+
+def test_management_commands_that_write_leave_a_trace(db):
+    call_command("seed_demo_blueprint", verbosity=0)
+    event = AuditEvent.objects.get(action="blueprint.create")
+    assert (event.actor_name, event.object_repr) == ("system:seed-demo", "shop v1")
+    call_command("seed_demo_blueprint", verbosity=0)  # idempotent: nothing new, nothing audited
+    assert AuditEvent.objects.filter(action="blueprint.create").count() == 1
