@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from portal.request_context import forwarded_client
+from portal.request_context import forwarded_client, scope_source_ip
 
 PASSWORD = "pw-for-tests-1"
 LIMIT = 5  # AXES_FAILURE_LIMIT's default
@@ -141,3 +141,10 @@ def test_client_written_hops_never_decide_the_address(spoofed, proxies):
     forwarded = ", ".join([*(s.replace(",", "") for s in spoofed), *appended])
     expected = appended[0] if proxies else "192.0.2.1"
     assert forwarded_client("192.0.2.1", forwarded, proxies) == expected
+
+
+def test_websockets_read_the_address_by_the_same_rule(settings):
+    scope = {"client": ("192.0.2.1", 50000), "headers": [(b"x-forwarded-for", b"10.0.0.1, 198.51.100.7")]}
+    assert scope_source_ip(scope) == "192.0.2.1"  # no trusted proxy: the header is the client's text
+    settings.SLIPWAY_TRUSTED_PROXIES = 1
+    assert scope_source_ip(scope) == "198.51.100.7"
