@@ -148,3 +148,16 @@ def test_websockets_read_the_address_by_the_same_rule(settings):
     assert scope_source_ip(scope) == "192.0.2.1"  # no trusted proxy: the header is the client's text
     settings.SLIPWAY_TRUSTED_PROXIES = 1
     assert scope_source_ip(scope) == "198.51.100.7"
+
+
+def test_guessing_the_current_password_on_the_change_form_is_locked_out_too(users):
+    """A borrowed session must not turn the change-password form into an unlimited password oracle."""
+    client = Client(REMOTE_ADDR="203.0.113.10")
+    client.force_login(users["developer"])
+    change = {"new_password1": "brand-new-pass-4821", "new_password2": "brand-new-pass-4821"}
+    for n in range(LIMIT):
+        client.post("/password/change/", {"old_password": f"guess-{n}", **change})
+    response = client.post("/password/change/", {"old_password": PASSWORD, **change})
+    assert response.status_code == 429
+    users["developer"].refresh_from_db()
+    assert users["developer"].check_password(PASSWORD)
