@@ -365,6 +365,11 @@ AXES_COOLOFF_TIME = env.float("SLIPWAY_SIGN_IN_COOLOFF_MINUTES", default=15.0) /
 # Per account and address: a guesser locks only themselves out, not the account's owner elsewhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "portal.request_context.source_ip"
+AXES_USERNAME_CALLABLE = "portal.accounts.lockout.attempted_username"
+# Axes keeps the posted form of each failure and logs it: every password field is masked, not only
+# "password" (the change form posts old_password and new_password1/2); username and address as axes does.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2",
+                             "csrfmiddlewaretoken"]
 AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # A locked-out attempt is refused without being recorded: the cool-off runs from the lockout, and a

@@ -7,10 +7,12 @@ words the refusal, the same for the login page, the admin's and the API token en
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions, status
@@ -30,6 +32,18 @@ def lockout_message() -> str:
     wait = f"Try again in {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "Try again later"
     return (f"Too many failed sign-ins for this account from your address. {wait}, "
             "or ask a Platform admin to unlock it.")
+
+
+def attempted_username(request: Any, credentials: Mapping[str, Any] | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the username tried, cut to the longest an account can have.
+
+    The sender chooses it; uncut, a long one overflowed axes' column and the sign-in failed with a 500.
+    """
+    data = credentials if credentials is not None else getattr(request, "data", None) or request.POST
+    username = data.get("username") if isinstance(data, Mapping) else None
+    if username is None:
+        return None
+    return str(username)[:get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length]
 
 
 def _retry_after(response: HttpResponse) -> HttpResponse:

@@ -161,3 +161,20 @@ def test_guessing_the_current_password_on_the_change_form_is_locked_out_too(user
     assert response.status_code == 429
     users["developer"].refresh_from_db()
     assert users["developer"].check_password(PASSWORD)
+
+
+def test_an_overlong_username_is_refused_not_a_server_error(users):
+    api = APIClient(REMOTE_ADDR="203.0.113.11")
+    response = api.post("/api/v1/auth/token/", {"username": "u" * 5000, "password": "x"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+
+
+def test_the_lockout_counters_keep_no_password(users):
+    client = Client(REMOTE_ADDR="203.0.113.12")
+    client.post("/login/", {"username": "developer", "password": "almost-my-password"})
+    client.force_login(users["developer"])
+    client.post("/password/change/", {"old_password": "almost-my-password-2", "new_password1": "brand-new-pass-4821",
+                                      "new_password2": "brand-new-pass-4821"})
+    stored = "".join(AccessAttempt.objects.values_list("post_data", flat=True))
+    for secret in ("almost-my-password", "brand-new-pass-4821"):
+        assert secret not in stored
