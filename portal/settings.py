@@ -362,6 +362,8 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
 AUTHENTICATION_BACKENDS.insert(0, "portal.accounts.lockout.LockoutBackend")
 AXES_FAILURE_LIMIT = env.int("SLIPWAY_SIGN_IN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("SLIPWAY_SIGN_IN_COOLOFF_MINUTES", default=15.0) / 60  # hours
+# Across all usernames, from one address, within the cool-off (portal/accounts/lockout.py).
+SLIPWAY_SIGN_IN_ADDRESS_LIMIT = env.int("SLIPWAY_SIGN_IN_ADDRESS_LIMIT", default=30)
 # Per account and address: a guesser locks only themselves out, not the account's owner elsewhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "portal.request_context.source_ip"

@@ -1,7 +1,10 @@
-"""What a client locked out by django-axes is told: a page, or the API's error shape, with status 429.
+"""The sign-in lockout around django-axes, and what a locked-out client is told.
 
-Axes counts failed sign-ins per account and client address (settings: AXES_*); this module only
-words the refusal, the same for the login page, the admin's and the API token endpoint.
+Axes counts failed sign-ins per account and client address (settings: AXES_*). On top, one
+address is refused once it has failed SLIPWAY_SIGN_IN_ADDRESS_LIMIT times across all usernames
+(password spraying: one guess at each of many accounts never reaches the per-account limit).
+The refusal is a page, or the API's error shape, with status 429, alike for the login page, the
+admin's, the change-password form and the API token endpoint.
 """
 
 from __future__ import annotations
@@ -11,13 +14,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
 from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from rest_framework import exceptions, status
 
 from portal.api.errors import error_body
+from portal.request_context import source_ip
 
 LOCKED_OUT = status.HTTP_429_TOO_MANY_REQUESTS
 
@@ -30,8 +39,17 @@ def lockout_seconds() -> int:
 def lockout_message() -> str:
     minutes = math.ceil(lockout_seconds() / 60)
     wait = f"Try again in {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "Try again later"
-    return (f"Too many failed sign-ins for this account from your address. {wait}, "
-            "or ask a Platform admin to unlock it.")
+    return f"Too many failed sign-ins from your address. {wait}, or ask a Platform admin to unlock it."
+
+
+def address_failures(ip_address: str | None) -> int:
+    """Failed sign-ins from ``ip_address`` within the cool-off, whatever the usernames tried."""
+    if not ip_address:
+        return 0
+    recent = AccessAttempt.objects.filter(ip_address=ip_address)
+    if get_cool_off():
+        recent = recent.filter(attempt_time__gte=timezone.now() - get_cool_off())
+    return recent.aggregate(total=Sum("failures_since_start"))["total"] or 0
 
 
 def attempted_username(request: Any, credentials: Mapping[str, Any] | None = None) -> str | None:
@@ -73,6 +91,10 @@ class LockoutBackend(AxesStandaloneBackend):
                      **kwargs: Any) -> None:
         if request is None:
             return None
+        if address_failures(source_ip(request)) >= settings.SLIPWAY_SIGN_IN_ADDRESS_LIMIT:
+            # Flagged as axes flags its own refusals: the middleware (or the token view) answers 429.
+            request.axes_locked_out = True
+            raise AxesBackendPermissionDenied("too many failed sign-ins from this address")
         return super().authenticate(request, username, password, **kwargs)
 
 

@@ -29,7 +29,7 @@ def test_repeated_wrong_passwords_pause_sign_in(page: Page, screenshot) -> None:
         expect(page.get_by_text("Your username and password didn't match")).to_be_visible()
     sign_in(page, "lee", "guess-4")
     expect(page.get_by_role("heading", name="Sign-in paused")).to_be_visible()
-    expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins for this account")
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins from your address")
     screenshot("sign-in-locked-out")
 
     # The right password does not get through while the lockout lasts.

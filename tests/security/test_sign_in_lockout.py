@@ -178,3 +178,18 @@ def test_the_lockout_counters_keep_no_password(users):
     stored = "".join(AccessAttempt.objects.values_list("post_data", flat=True))
     for secret in ("almost-my-password", "brand-new-pass-4821"):
         assert secret not in stored
+
+
+def test_spraying_one_password_over_many_usernames_pauses_the_address(users, settings):
+    settings.SLIPWAY_SIGN_IN_ADDRESS_LIMIT = 30
+    sprayer = Client(REMOTE_ADDR="203.0.113.13")
+    for n in range(30):  # one guess each: no account reaches its own limit
+        sprayer.post("/login/", {"username": f"person{n}", "password": "Summer2026!"})
+    refused = sprayer.post("/login/", {"username": "developer", "password": PASSWORD})
+    assert refused.status_code == 429 and not _signed_in(sprayer)
+    elsewhere = Client(REMOTE_ADDR="198.51.100.30")
+    elsewhere.post("/login/", {"username": "developer", "password": PASSWORD})
+    assert _signed_in(elsewhere)
+    call_command("axes_reset_ip", "203.0.113.13")
+    sprayer.post("/login/", {"username": "developer", "password": PASSWORD})
+    assert _signed_in(sprayer)
