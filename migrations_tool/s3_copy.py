@@ -187,14 +187,18 @@ class S3Copier:
         side = Side(store, role="environment")
         region = side.client.meta.region_name
         kwargs = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        # Look first: in us-east-1, CreateBucket on a bucket this account already owns succeeds silently.
+        if self._exists(side):
+            if (holder := self._holder(side)) != owner.marker:
+                raise CopyError(_refusal(bucket, holder, "take over"))
+            return store
         try:
             with side.errors("create"):
                 side.client.create_bucket(Bucket=bucket, **kwargs)
         except CopyError as exc:
             if "BucketAlreadyOwnedByYou" not in str(exc):
                 raise
-            holder = self._holder(side)
-            if holder != owner.marker:
+            if (holder := self._holder(side)) != owner.marker:
                 raise CopyError(_refusal(bucket, holder, "take over")) from None
             return store
         with side.errors("tag"):
@@ -226,6 +230,17 @@ class S3Copier:
         except CopyError as exc:
             if "does not exist" not in str(exc):
                 raise
+
+    @staticmethod
+    def _exists(side: Side) -> bool:
+        try:
+            with side.errors("look for"):
+                side.client.head_bucket(Bucket=side.bucket)
+        except (CopyError, ObjectGone) as exc:
+            if isinstance(exc, ObjectGone) or "does not exist" in str(exc):
+                return False
+            raise
+        return True
 
     @staticmethod
     def _holder(side: Side) -> str | None:

@@ -1,0 +1,269 @@
+"""Names Slipway derives for outside systems never collide, and Slipway touches only what it marked.
+
+Two environments of different teams whose names share a long prefix get distinct databases, users,
+Redis prefixes and buckets on the real shared servers; removing one leaves the other's data intact;
+a store that exists without Slipway's ownership marker (or with another owner's) is refused with the
+reason, before anything is changed.
+"""
+
+import re
+import uuid
+from urllib.parse import urlparse
+
+import pymysql
+import pytest
+import redis
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clusters.models import Cluster
+from environments.models import Blueprint, Environment
+from migrations_tool import mariadb_accounts
+from migrations_tool.contracts import CopyError, Endpoint, StoreOwner
+from migrations_tool.models import DataServer, DataStore
+from migrations_tool.provisioning import data_store_deprovision, data_stores_provision, store_owner
+from migrations_tool.redis_copy import RedisCopier
+from migrations_tool.s3_copy import OWNER_TAG, S3Copier, bucket_name
+from portal import aws
+from portal.derived_names import DNS_LABEL, MARIADB, REDIS_PREFIX, bounded_name, owner_marker
+from tests.factories import TeamFactory, UserFactory
+from tests.stack.spare_redis import spare_redis
+
+# -- every derived identifier is valid for its system and distinct per owner (property) ------------
+
+VALID = {
+    "mariadb": (MARIADB, re.compile(r"^[a-z0-9_]{1,32}$")),
+    "redis": (REDIS_PREFIX, re.compile(r"^[a-z0-9._-]{1,100}$")),
+    "dns": (DNS_LABEL, re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")),
+}
+names = st.one_of(st.text(max_size=300), st.from_regex(r"[a-z][a-z0-9-]{40,80}", fullmatch=True))
+
+
+@given(first=names, second=names, pks=st.lists(st.integers(1, 10**12), min_size=2, max_size=2, unique=True))
+def test_derived_identifiers_are_valid_and_distinct_for_distinct_owners(first, second, pks):
+    owners = [StoreOwner(first, owner_marker("environment", pks[0])),
+              StoreOwner(second, owner_marker("environment", pks[1]))]
+    for rule, valid in VALID.values():
+        made = [bounded_name(o.readable, o.marker, rule) for o in owners]
+        assert all(valid.match(n) for n in made), made
+        assert made[0] != made[1]
+        assert made[0] == bounded_name(first, owners[0].marker, rule)  # stable
+    buckets = [bucket_name("slipway-shared", o) for o in owners]
+    for bucket in buckets:
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", bucket) and "--" not in bucket, bucket
+    assert buckets[0] != buckets[1]
+
+
+def test_colliding_prefixes_differ_by_construction():
+    shared = "checkout-regression-suite-for-the-payments-team-"  # 48 characters in common
+    a, b = (StoreOwner(shared + tail, owner_marker("environment", pk)) for tail, pk in (("a", 1), ("b", 2)))
+    assert mariadb_accounts.database_name(a) != mariadb_accounts.database_name(b)
+    assert len(mariadb_accounts.database_name(a)) <= 32
+
+
+# -- the real shared servers ------------------------------------------------------------------------
+
+LONG = "payments-checkout-regression-suite-with-a-very-long-name"  # 57: environment names allow 59
+
+
+@pytest.fixture
+def two_teams_environments(request, db):
+    """Two environments of different teams on one cluster. By default their names share the first 57
+    characters; with ``@pytest.mark.parametrize("two_teams_environments", ["reused"], indirect=True)``
+    the second has the very same name, made after the first was destroyed (its stores still retiring)."""
+    reused = getattr(request, "param", "") == "reused"
+    cluster = Cluster.objects.create(name=f"c-{uuid.uuid4().hex[:8]}", kind="local", kubeconfig="{}")
+    blueprint = Blueprint.objects.create(
+        name=f"bp-{uuid.uuid4().hex[:8]}", version=1,
+        backing_services=[{"kind": "mariadb", "name": "db"}, {"kind": "redis", "name": "cache"},
+                          {"kind": "s3", "name": "files"}])
+    made = []
+    for suffix in ("-a", "-b"):
+        team = TeamFactory(slug=f"team{suffix}")
+        owner = UserFactory(username=f"qa{suffix}", roles=["qa"], teams=[team])
+        status = Environment.DESTROYED if reused and suffix == "-a" else Environment.PENDING
+        made.append(Environment.objects.create(name=LONG + ("-a" if reused else suffix), cluster=cluster,
+                                               namespace=f"slw-x{suffix}", stage="qa", blueprint=blueprint,
+                                               team=team, owner=owner, status=status))
+    return cluster, made
+
+
+def _mariadb_server(cluster, mariadb_url):
+    url = urlparse(mariadb_url)
+    return DataServer.objects.create(cluster=cluster, kind="mysql", host=url.hostname, port=url.port,
+                                     user=url.username, password=url.password)
+
+
+def _connect(store, **kwargs):
+    return pymysql.connect(host=store.host, port=store.port, user=store.user, password=str(store.password),
+                           autocommit=True, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    with spare_redis(password=f"pw-{uuid.uuid4().hex}") as server:
+        yield server
+
+
+def _redis(server, db=0):
+    return redis.Redis(host=server["host"], port=server["port"], password=server["password"], db=db)
+
+
+@pytest.mark.parametrize("two_teams_environments", ["prefix", "reused"], indirect=True)
+def test_mariadb_long_colliding_names_get_their_own_database_and_user(two_teams_environments, mariadb_url):
+    cluster, (first, second) = two_teams_environments
+    _mariadb_server(cluster, mariadb_url)
+    data_stores_provision(first)
+    store_a = DataStore.objects.get(environment=first, kind="mysql")
+    conn = _connect(store_a, database=store_a.database)
+    conn.cursor().execute("CREATE TABLE orders (id INT PRIMARY KEY)")
+    conn.cursor().execute("INSERT INTO orders VALUES (1)")
+    conn.close()
+
+    data_stores_provision(second)
+    store_b = DataStore.objects.get(environment=second, kind="mysql")
+    assert (store_a.database, store_a.user) != (store_b.database, store_b.user)
+    assert store_a.user != store_b.user and store_a.owner_marker != store_b.owner_marker
+
+    data_store_deprovision(store_b)
+    conn = _connect(store_a, database=store_a.database)  # first's password was not changed by second
+    cur = conn.cursor()
+    cur.execute("SELECT id FROM orders")
+    assert cur.fetchall() == ((1,),)
+    conn.close()
+    data_store_deprovision(store_a)
+
+
+def test_mariadb_database_without_marker_or_of_another_owner_is_refused(db, mariadb_url):
+    url = urlparse(mariadb_url)
+    server = Endpoint(kind="mysql", host=url.hostname, port=url.port, user=url.username, password=url.password)
+    owner = StoreOwner(LONG, f"test-{uuid.uuid4().hex}/environment/1")
+    name = mariadb_accounts.database_name(owner)
+    admin = _connect(server)
+    admin.cursor().execute(f"CREATE DATABASE `{name}`")  # someone else's database, no marker
+    admin.cursor().execute(f"CREATE TABLE `{name}`.precious (id INT)")
+    try:
+        with pytest.raises(CopyError, match="without Slipway's ownership marker"):
+            mariadb_accounts.provision(server, owner)
+        with pytest.raises(CopyError, match="without Slipway's ownership marker"):
+            mariadb_accounts.deprovision(Endpoint(kind="mysql", database=name, user=name), server, owner.marker)
+        cur = admin.cursor()
+        cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (name,))
+        assert cur.fetchone() and not _user_exists(cur, name)
+    finally:
+        admin.cursor().execute(f"DROP DATABASE `{name}`")
+
+    mine = mariadb_accounts.provision(server, owner)
+    thief = StoreOwner(LONG, f"test-{uuid.uuid4().hex}/environment/1")  # another installation, same pk
+    with pytest.raises(CopyError, match="belongs to"):
+        mariadb_accounts.deprovision(mine, server, thief.marker)
+    assert _connect(mine, database=mine.database)  # still there
+    mariadb_accounts.deprovision(mine, server, owner.marker)
+    mariadb_accounts.deprovision(mine, server, owner.marker)  # idempotent
+    assert not _user_exists(admin.cursor(), name)
+    admin.close()
+
+
+def _user_exists(cur, user):
+    cur.execute("SELECT 1 FROM mysql.user WHERE User = %s", (user,))
+    return cur.fetchone() is not None
+
+
+def test_legacy_stores_sharing_a_database_are_not_dropped(two_teams_environments, mariadb_url):
+    """Stores made before markers (cut names) may share a database: destroying one must not drop it."""
+    cluster, (first, second) = two_teams_environments
+    server = _mariadb_server(cluster, mariadb_url)
+    shared = {"placement": DataStore.SHARED, "server": server, "host": server.host, "port": server.port,
+              "kind": "mysql", "user": "slw_payments_checkout_regression", "database": f"legacy_{uuid.uuid4().hex[:8]}"}
+    admin = _connect(server.server_endpoint())
+    admin.cursor().execute(f"CREATE DATABASE `{shared['database']}`")
+    try:
+        DataStore.objects.create(environment=first, name="db", **shared)
+        second_store = DataStore.objects.create(environment=second, name="db", **shared)
+        with pytest.raises(CopyError, match=f"also the store of environment {first.name}"):
+            data_store_deprovision(second_store)
+        cur = admin.cursor()
+        cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (shared["database"],))
+        assert cur.fetchone()
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{shared['database']}`")
+        admin.close()
+
+
+@pytest.mark.parametrize("two_teams_environments", ["prefix", "reused"], indirect=True)
+def test_redis_prefixes_of_long_colliding_names_are_distinct_and_marked(two_teams_environments, redis_server):
+    cluster, (first, second) = two_teams_environments
+    _redis(redis_server).flushall()
+    DataServer.objects.create(cluster=cluster, kind="redis", host=redis_server["host"], port=redis_server["port"],
+                              password=redis_server["password"], mode="prefix", database="5")
+    data_stores_provision(first)
+    data_stores_provision(second)
+    a, b = (DataStore.objects.get(environment=e, kind="redis") for e in (first, second))
+    assert a.prefix != b.prefix and not a.prefix.startswith(b.prefix) and not b.prefix.startswith(a.prefix)
+    client = _redis(redis_server, db=5)
+    client.set(f"{a.prefix}cart", "first's")
+    client.set(f"{b.prefix}cart", "second's")
+
+    with pytest.raises(CopyError, match="not registered to"):  # another owner's marker
+        RedisCopier().deprovision(a.store_endpoint(), a.server.server_endpoint(), b.owner_marker)
+    data_store_deprovision(b)
+    assert client.get(f"{a.prefix}cart") == b"first's" and client.get(f"{b.prefix}cart") is None
+
+    # keys already under the prefix an owner would get, put there by nobody Slipway knows
+    stranger = StoreOwner(LONG, f"test-{uuid.uuid4().hex}/environment/9")
+    taken = f"envs:{bounded_name(stranger.readable, stranger.marker, REDIS_PREFIX)}:"
+    client.set(f"{taken}session", "not slipway's")
+    server = Endpoint(kind="redis", host=redis_server["host"], port=redis_server["port"],
+                      password=redis_server["password"], database="5", prefix="envs:")
+    with pytest.raises(CopyError, match="without Slipway's ownership marker"):
+        RedisCopier().provision(server, stranger)
+    with pytest.raises(CopyError, match="no ownership marker"):
+        RedisCopier().deprovision(Endpoint(**{**server.__dict__, "prefix": taken}), server, stranger.marker)
+    assert client.get(f"{taken}session") == b"not slipway's"
+    client.close()
+
+
+def test_redis_db_mode_deprovision_refuses_a_db_registered_to_another_owner(redis_server):
+    _redis(redis_server).flushall()
+    server = Endpoint(kind="redis", host=redis_server["host"], port=redis_server["port"],
+                      password=redis_server["password"], database="0")
+    mine = StoreOwner(LONG, "test/environment/1")
+    store = RedisCopier().provision(server, mine)
+    _redis(redis_server, db=int(store.database)).set("k", "v")
+    with pytest.raises(CopyError, match="registered to test/environment/1"):
+        RedisCopier().deprovision(store, server, "test/environment/2")
+    assert _redis(redis_server, db=int(store.database)).get("k") == b"v"
+    RedisCopier().deprovision(store, server, mine.marker)
+    assert _redis(redis_server, db=int(store.database)).dbsize() == 0
+
+
+@pytest.mark.parametrize("two_teams_environments", ["prefix", "reused"], indirect=True)
+def test_s3_buckets_of_long_colliding_names_are_distinct_tagged_and_guarded(two_teams_environments, aws_settings):
+    cluster, (first, second) = two_teams_environments
+    DataServer.objects.create(cluster=cluster, kind="s3", database="slipway-sec")
+    data_stores_provision(first)
+    data_stores_provision(second)
+    a, b = (DataStore.objects.get(environment=e, kind="s3") for e in (first, second))
+    assert a.database != b.database
+    s3 = aws.client("s3")
+    tags = s3.get_bucket_tagging(Bucket=a.database)["TagSet"]
+    assert {"Key": OWNER_TAG, "Value": store_owner(first).marker} in tags
+    s3.put_object(Bucket=a.database, Key="invoice.pdf", Body=b"first's")
+
+    with pytest.raises(CopyError, match="belongs to"):
+        S3Copier().deprovision(a.store_endpoint(), a.server.server_endpoint(), b.owner_marker)
+    data_store_deprovision(b)
+    assert s3.get_object(Bucket=a.database, Key="invoice.pdf")["Body"].read() == b"first's"
+    data_store_deprovision(a)
+
+    stranger = StoreOwner(LONG, f"test-{uuid.uuid4().hex}/environment/3")
+    foreign = bucket_name("slipway-sec", stranger)
+    s3.create_bucket(Bucket=foreign)  # exists, untagged: not Slipway's
+    try:
+        with pytest.raises(CopyError, match="without Slipway's ownership tag"):
+            S3Copier().provision(Endpoint(kind="s3", database="slipway-sec"), stranger)
+        with pytest.raises(CopyError, match="without Slipway's ownership tag"):
+            S3Copier().deprovision(Endpoint(kind="s3", database=foreign), Endpoint(kind="s3"), stranger.marker)
+        assert foreign in [x["Name"] for x in s3.list_buckets()["Buckets"]]
+    finally:
+        s3.delete_bucket(Bucket=foreign)
