@@ -8,16 +8,26 @@ reason, before anything is changed.
 
 import re
 import uuid
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pymysql
 import pytest
 import redis
+from django.core.management import call_command
 from hypothesis import given
 from hypothesis import strategies as st
+from kubernetes import client as k8s
 
 from clusters.models import Cluster
+from clusters.services import cluster_register
+from environments.kube.namespace import delete_namespace
 from environments.models import Blueprint, Environment
+from environments.render import render
+from environments.render.labels import OWNER_MARKER
+from environments.render.spec import EnvironmentSpec
+from environments.rollout import run_rollout
+from environments.services import environment_create, environment_destroy
 from migrations_tool import mariadb_accounts
 from migrations_tool.contracts import CopyError, Endpoint, StoreOwner
 from migrations_tool.models import DataServer, DataStore
@@ -25,7 +35,9 @@ from migrations_tool.provisioning import data_store_deprovision, data_stores_pro
 from migrations_tool.redis_copy import RedisCopier
 from migrations_tool.s3_copy import OWNER_TAG, S3Copier, bucket_name
 from portal import aws
+from portal.audit.actor import Actor
 from portal.derived_names import DNS_LABEL, MARIADB, REDIS_PREFIX, bounded_name, owner_marker
+from portal.jobs.runner import execute_job
 from tests.factories import TeamFactory, UserFactory
 from tests.stack.spare_redis import spare_redis
 
@@ -267,3 +279,49 @@ def test_s3_buckets_of_long_colliding_names_are_distinct_tagged_and_guarded(two_
         assert foreign in [x["Name"] for x in s3.list_buckets()["Buckets"]]
     finally:
         s3.delete_bucket(Bucket=foreign)
+
+
+# -- namespaces on the real (kwok) control plane ------------------------------------------------------
+
+@pytest.mark.parametrize("marker", ["", "slipway-0123456789ab/environment/1"])
+def test_a_namespace_not_marked_as_the_environments_is_neither_taken_over_nor_deleted(
+        marker, db, users, team, kubeconfig_path, kube_client, settings, django_capture_on_commit_callbacks):
+    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
+    call_command("seed_demo_blueprint", verbosity=0)
+    qa = users["qa"]
+    cluster = cluster_register(actor=Actor.system("test"), name="local", kind="local",
+                               kubeconfig=Path(kubeconfig_path).read_text(), make_default=True)
+    environment = environment_create(actor=Actor.for_user(qa), user=qa, cluster=cluster,
+                                     name=f"{LONG[:50]}-{uuid.uuid4().hex[:8]}", stage="qa", team=team,
+                                     blueprint=Blueprint.objects.get(name="shop"),
+                                     versions={"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"})
+    core = k8s.CoreV1Api(kube_client)
+    # Someone else's namespace under the very name: labelled as Slipway's, but not marked as this environment's.
+    labels = {"app.kubernetes.io/managed-by": "slipway", "slipway.io/environment": "someone-else"}
+    annotations = {OWNER_MARKER: marker} if marker else {}
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=environment.namespace, labels=labels,
+                                                                    annotations=annotations)))
+    try:
+        job = environment.rollouts.get().job
+        assert execute_job(str(job.pk), Actor.for_user(qa), run_rollout) == "failed"
+        environment.refresh_from_db()
+        reason = f"belongs to {marker}" if marker else "without Slipway's ownership marker"
+        assert environment.status == Environment.FAILED and reason in environment.status_message
+        assert core.list_namespaced_resource_quota(environment.namespace).items == []  # nothing applied
+
+        with django_capture_on_commit_callbacks(execute=True):
+            destroy_job = environment_destroy(actor=Actor.for_user(qa), user=qa, environment=environment)
+        destroy_job.refresh_from_db()
+        environment.refresh_from_db()
+        assert destroy_job.state == "failed" and "destroy refused" in environment.status_message
+        assert reason in environment.status_message
+        assert core.read_namespace(environment.namespace).status.phase == "Active"  # still there
+    finally:
+        delete_namespace(kube_client, environment.namespace, timeout=60)
+
+
+def test_the_environments_namespace_carries_its_marker(db):
+    spec = EnvironmentSpec(name="shop", namespace="slw-shop", team="payments", owner="qa", stage="qa", revision=1,
+                           owner_marker=owner_marker("environment", 7))
+    namespace = next(m for m in render(spec) if m["kind"] == "Namespace")
+    assert namespace["metadata"]["annotations"][OWNER_MARKER] == owner_marker("environment", 7)
