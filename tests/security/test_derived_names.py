@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from kubernetes import client as k8s
 
 from clusters.models import Cluster
+from clusters.provisioning import state_key_for
 from clusters.services import cluster_register
 from environments.kube.namespace import delete_namespace
 from environments.models import Blueprint, Environment
@@ -325,3 +326,14 @@ def test_the_environments_namespace_carries_its_marker(db):
                            owner_marker=owner_marker("environment", 7))
     namespace = next(m for m in render(spec) if m["kind"] == "Namespace")
     assert namespace["metadata"]["annotations"][OWNER_MARKER] == owner_marker("environment", 7)
+
+
+def test_terraform_state_keys_differ_between_installations_sharing_a_bucket(settings):
+    """The state bucket's default name is the same everywhere: a cluster 'prod' of two installations (or a
+    re-created 'prod') must not share a state, or one's apply would take over the other's infrastructure."""
+    cluster = Cluster(pk=3, name="prod", kind="aws-eks")
+    settings.SLIPWAY_INSTANCE_ID = "first"
+    first = state_key_for(cluster)
+    settings.SLIPWAY_INSTANCE_ID = "second"
+    assert first != state_key_for(cluster) and first.startswith("clusters/prod-")
+    assert state_key_for(cluster) != state_key_for(Cluster(pk=4, name="prod", kind="aws-eks"))
