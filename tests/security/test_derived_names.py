@@ -23,6 +23,7 @@ from clusters.models import Cluster
 from clusters.provisioning import state_key_for
 from clusters.services import cluster_register
 from environments.kube.namespace import delete_namespace
+from environments.logs.cloudwatch import log_group
 from environments.models import Blueprint, Environment
 from environments.render import render
 from environments.render.labels import OWNER_MARKER
@@ -36,6 +37,7 @@ from migrations_tool.provisioning import data_store_deprovision, data_stores_pro
 from migrations_tool.redis_copy import RedisCopier
 from migrations_tool.s3_copy import OWNER_TAG, S3Copier, bucket_name
 from portal import aws
+from portal.accounts import roles
 from portal.audit.actor import Actor
 from portal.derived_names import DNS_LABEL, MARIADB, REDIS_PREFIX, bounded_name, owner_marker
 from portal.jobs.runner import execute_job
@@ -93,7 +95,7 @@ def two_teams_environments(request, db):
     made = []
     for suffix in ("-a", "-b"):
         team = TeamFactory(slug=f"team{suffix}")
-        owner = UserFactory(username=f"qa{suffix}", roles=["qa"], teams=[team])
+        owner = UserFactory(username=f"qa{suffix}", roles=[roles.QA], teams=[team])
         status = Environment.DESTROYED if reused and suffix == "-a" else Environment.PENDING
         made.append(Environment.objects.create(name=LONG + ("-a" if reused else suffix), cluster=cluster,
                                                namespace=f"slw-x{suffix}", stage="qa", blueprint=blueprint,
@@ -337,3 +339,28 @@ def test_terraform_state_keys_differ_between_installations_sharing_a_bucket(sett
     settings.SLIPWAY_INSTANCE_ID = "second"
     assert first != state_key_for(cluster) and first.startswith("clusters/prod-")
     assert state_key_for(cluster) != state_key_for(Cluster(pk=4, name="prod", kind="aws-eks"))
+
+
+def test_a_name_used_again_gets_its_own_namespace_and_log_group(db, users):
+    """Names are unique per cluster among live environments only: a name used again after a destroy must
+    not land in the old environment's namespace, nor read its CloudWatch log history (another team's)."""
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = Cluster.objects.create(name="shared", kind="local", kubeconfig="{}")
+    blueprint = Blueprint.objects.get(name="shop")
+    name = LONG + "-a"  # 59 characters: "slw-" + name is the longest namespace there is
+    made = []
+    for slug in ("team-a", "team-b"):
+        team = TeamFactory(slug=slug)
+        qa = UserFactory(username=f"qa-{slug}", roles=[roles.QA], teams=[team])
+        environment = environment_create(actor=Actor.for_user(qa), user=qa, cluster=cluster, name=name, stage="qa",
+                                         team=team, blueprint=blueprint,
+                                         versions={"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"})
+        Environment.objects.filter(pk=environment.pk).update(status=Environment.DESTROYED)
+        made.append(environment)
+    first, second = made
+    assert first.namespace == f"slw-{name}"  # unchanged for a name used once
+    assert second.namespace != first.namespace and len(second.namespace) <= 63
+    assert VALID["dns"][1].match(second.namespace)
+    assert log_group(cluster.name, first.namespace) != log_group(cluster.name, second.namespace)
+    second.refresh_from_db()
+    assert second.namespace == made[1].namespace  # stored, never derived again
