@@ -22,6 +22,10 @@ from kubernetes import client as k8s
 from clusters.models import Cluster
 from clusters.provisioning import state_key_for
 from clusters.services import cluster_register
+from environments.hostnames import route53
+from environments.hostnames.names import ownership_name, ownership_value
+from environments.hostnames.ownership import HostnameTaken, check_available, claim_of, delete_group
+from environments.hostnames.route53 import Change, RecordSet
 from environments.kube.namespace import delete_namespace
 from environments.logs.cloudwatch import log_group
 from environments.models import Blueprint, Environment
@@ -29,7 +33,7 @@ from environments.render import render
 from environments.render.labels import OWNER_MARKER
 from environments.render.spec import EnvironmentSpec
 from environments.rollout import run_rollout
-from environments.services import environment_create, environment_destroy
+from environments.services import NAMESPACE_NAME, environment_create, environment_destroy
 from migrations_tool import mariadb_accounts
 from migrations_tool.contracts import CopyError, Endpoint, StoreOwner
 from migrations_tool.models import DataServer, DataStore
@@ -50,6 +54,7 @@ VALID = {
     "mariadb": (MARIADB, re.compile(r"^[a-z0-9_]{1,32}$")),
     "redis": (REDIS_PREFIX, re.compile(r"^[a-z0-9._-]{1,100}$")),
     "dns": (DNS_LABEL, re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")),
+    "namespace": (NAMESPACE_NAME, re.compile(r"^slw-[a-z0-9]([-a-z0-9]{0,57}[a-z0-9])?$")),
 }
 names = st.one_of(st.text(max_size=300), st.from_regex(r"[a-z][a-z0-9-]{40,80}", fullmatch=True))
 
@@ -364,3 +369,22 @@ def test_a_name_used_again_gets_its_own_namespace_and_log_group(db, users):
     assert log_group(cluster.name, first.namespace) != log_group(cluster.name, second.namespace)
     second.refresh_from_db()
     assert second.namespace == made[1].namespace  # stored, never derived again
+
+
+def test_route53_names_of_another_environment_or_nobody_are_refused(db, route53_zone):
+    """Route 53 already keeps an ownership TXT beside each name (environments/hostnames/ownership.py):
+    covered here with long colliding names so the store-by-store list is complete."""
+    zone = route53_zone["name"].rstrip(".")
+    first, second = (f"{LONG}{tail}.{zone}" for tail in ("-a", "-b"))
+    assert first != second
+    route53.change(route53_zone["id"], [[
+        Change("CREATE", RecordSet(name=first, type="CNAME", ttl=60, values=("lb.example.net",))),
+        Change("CREATE", RecordSet(name=ownership_name(first), type="TXT", ttl=60, values=(ownership_value(1),)))]])
+    route53.change(route53_zone["id"], [[
+        Change("CREATE", RecordSet(name=second, type="CNAME", ttl=60, values=("someone.example.org",)))]])
+    with pytest.raises(HostnameTaken, match="environment #1"):
+        check_available(route53_zone["id"], first, environment_id=2, live_environment_ids={1, 2})
+    with pytest.raises(HostnameTaken, match="not created by Slipway"):
+        check_available(route53_zone["id"], second, environment_id=2, live_environment_ids={1, 2})
+    assert delete_group(claim_of(route53_zone["id"], first), environment_id=2) == []
+    assert delete_group(claim_of(route53_zone["id"], second), environment_id=None) == []
