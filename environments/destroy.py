@@ -8,7 +8,6 @@ from clusters import kubeclient
 from migrations_tool.provisioning import data_stores_retire
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
-from portal.derived_names import owner_marker
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 
@@ -28,7 +27,7 @@ def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
         reporter.progress(10, "deleting namespace")
         with kubeclient.api_client(environment.cluster.kubeconfig) as api:
             check_namespace_owner(api, environment.namespace, environment=environment.name,
-                                  marker=owner_marker("environment", environment.pk))
+                                  marker=environment.ownership_marker)
             delete_namespace(api, environment.namespace, timeout=settings.SLIPWAY_DESTROY_TIMEOUT_SECONDS)
     except (NamespaceStuck, Route53Error) as exc:
         Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,

@@ -42,7 +42,7 @@ def namespace_for(environment: Environment) -> str:
     taken = Environment.objects.filter(cluster_id=environment.cluster_id, namespace=plain).exclude(pk=environment.pk)
     if not taken.exists():
         return plain
-    return bounded_name(environment.name, owner_marker("environment", environment.pk), NAMESPACE_NAME)
+    return bounded_name(environment.name, environment.ownership_marker, NAMESPACE_NAME)
 
 
 class _Intent:
@@ -93,8 +93,10 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
                     backing_passwords=new_backing_passwords(blueprint), strategy=strategy,
                     active_colour="blue" if strategy == "bluegreen" else "", hostname=hostname,
                 )
+                environment.owner_marker = owner_marker("environment", environment.pk)
                 environment.namespace = namespace_for(environment)
-                Environment.objects.filter(pk=environment.pk).update(namespace=environment.namespace)
+                Environment.objects.filter(pk=environment.pk).update(namespace=environment.namespace,
+                                                                     owner_marker=environment.owner_marker)
                 hostname_reserve(environment)
                 revision = EnvironmentRevision.objects.create(environment=environment, number=1, snapshot=snapshot,
                                                               message="created", created_by_id=actor.user_id)

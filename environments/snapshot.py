@@ -6,8 +6,6 @@ import json
 import secrets
 from typing import Any
 
-from portal.derived_names import owner_marker
-
 from .models import Blueprint, Environment, EnvironmentRevision
 from .versions import Picked, apply_pick
 
@@ -69,5 +67,5 @@ def spec_for(environment: Environment, revision: EnvironmentRevision):
         backing_services=backing, in_cluster_backing=environment.stage != "prod",
         colour=snap.get("colour", ""), active_colour=environment.active_colour or snap.get("colour", ""),
         persistent_backing=environment.cluster.kind != "local",
-        owner_marker=owner_marker("environment", environment.pk),
+        owner_marker=environment.ownership_marker,
     )

@@ -19,7 +19,6 @@ from environments.models import Environment
 from portal.accounts.rules import PRODUCTION_STAGES
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
-from portal.derived_names import owner_marker
 
 from .contracts import CopyError, StoreOwner
 from .copiers import available_kinds, copier_for
@@ -37,7 +36,7 @@ IN_CLUSTER_PORTS = {"mariadb": 3306, "redis": 6379}
 def store_owner(environment: Environment) -> StoreOwner:
     """Whom an environment's stores on shared servers belong to: names are derived from it (unique per
     environment however long its name, see ``portal.derived_names``) and servers keep its marker."""
-    return StoreOwner(readable=environment.name, marker=owner_marker("environment", environment.pk))
+    return StoreOwner(readable=environment.name, marker=environment.ownership_marker)
 
 
 def data_stores_provision(environment: Environment, log: Callable[[str], None] = logger.info) -> list[DataStore]:

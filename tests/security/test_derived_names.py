@@ -388,3 +388,18 @@ def test_route53_names_of_another_environment_or_nobody_are_refused(db, route53_
         check_available(route53_zone["id"], second, environment_id=2, live_environment_ids={1, 2})
     assert delete_group(claim_of(route53_zone["id"], first), environment_id=2) == []
     assert delete_group(claim_of(route53_zone["id"], second), environment_id=None) == []
+
+
+def test_an_environments_marker_is_fixed_at_creation(db, users, team, settings):
+    """Markers are compared before destroying: moving the database or renaming the instance must not make
+    Slipway disown (and refuse to remove) what it made."""
+    call_command("seed_demo_blueprint", verbosity=0)
+    cluster = Cluster.objects.create(name="local", kind="local", kubeconfig="{}")
+    environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=cluster,
+                                     name="fixed", stage="qa", team=team, blueprint=Blueprint.objects.get(name="shop"),
+                                     versions={"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"})
+    made = owner_marker("environment", environment.pk)
+    settings.SLIPWAY_INSTANCE_ID = "moved-elsewhere"
+    environment = Environment.objects.get(pk=environment.pk)
+    assert environment.ownership_marker == made == store_owner(environment).marker
+    assert owner_marker("environment", environment.pk) != made
