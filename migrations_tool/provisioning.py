@@ -18,6 +18,7 @@ from django.utils import timezone
 from environments.models import Environment
 from portal.accounts.rules import PRODUCTION_STAGES
 from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 
 from .contracts import CopyError, StoreOwner
@@ -118,8 +119,20 @@ def data_stores_deprovision_due(*, now=None) -> int:
             "server", "environment__team"):
         try:
             data_store_deprovision(store)
-        except CopyError:
+        except CopyError as exc:
             logger.exception("cannot remove data store %s yet", store.pk)
+            _record_refusal_once(store, str(exc))
             continue
         removed += 1
     return removed
+
+
+def _record_refusal_once(store: DataStore, reason: str) -> None:
+    """Why a store stays (e.g. it is not marked as its environment's): in the audit trail once, for the
+    Platform admin to act on, not at every round of the reaper."""
+    if AuditEvent.objects.filter(action="data_store.removal_failed", object_type="migrations_tool.datastore",
+                                 object_id=str(store.pk)).exists():
+        return
+    audit_record(actor=Actor.system("provisioning"), action="data_store.removal_failed", obj=store,
+                 team_slug=store.environment.team.slug, outcome=AuditEvent.FAILURE, error=reason,
+                 details={"environment": store.environment.name, "kind": store.kind, "database": store.database})

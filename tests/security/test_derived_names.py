@@ -15,6 +15,7 @@ import pymysql
 import pytest
 import redis
 from django.core.management import call_command
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 from kubernetes import client as k8s
@@ -37,12 +38,18 @@ from environments.services import NAMESPACE_NAME, environment_create, environmen
 from migrations_tool import mariadb_accounts
 from migrations_tool.contracts import CopyError, Endpoint, StoreOwner
 from migrations_tool.models import DataServer, DataStore
-from migrations_tool.provisioning import data_store_deprovision, data_stores_provision, store_owner
+from migrations_tool.provisioning import (
+    data_store_deprovision,
+    data_stores_deprovision_due,
+    data_stores_provision,
+    store_owner,
+)
 from migrations_tool.redis_copy import RedisCopier
 from migrations_tool.s3_copy import OWNER_TAG, S3Copier, bucket_name
 from portal import aws
 from portal.accounts import roles
 from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
 from portal.derived_names import DNS_LABEL, MARIADB, REDIS_PREFIX, bounded_name, owner_marker
 from portal.jobs.runner import execute_job
 from tests.factories import TeamFactory, UserFactory
@@ -202,6 +209,10 @@ def test_legacy_stores_sharing_a_database_are_not_dropped(two_teams_environments
         second_store = DataStore.objects.create(environment=second, name="db", **shared)
         with pytest.raises(CopyError, match=f"also the store of environment {first.name}"):
             data_store_deprovision(second_store)
+        DataStore.objects.filter(pk=second_store.pk).update(state=DataStore.RETIRING, remove_after=timezone.now())
+        assert data_stores_deprovision_due() == data_stores_deprovision_due() == 0  # the reaper keeps it too
+        refusals = AuditEvent.objects.filter(action="data_store.removal_failed", object_id=str(second_store.pk))
+        assert [(e.outcome, first.name in e.error) for e in refusals] == [("failure", True)]  # once, with why
         cur = admin.cursor()
         cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (shared["database"],))
         assert cur.fetchone()
