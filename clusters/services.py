@@ -12,9 +12,9 @@ from kubernetes import client
 from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
-from portal.crypto import redact
 from portal.jobs.models import Job
 from portal.jobs.services import job_create
+from portal.redaction import redact
 
 from . import access, kubeclient
 from .models import Cluster
