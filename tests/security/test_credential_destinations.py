@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from clusters import kubeclient
 from clusters.models import Cluster
 from clusters.services import cluster_check_health, cluster_register_existing
+from environments.registries import RegistryError
+from environments.registries.v2 import V2Registry
 from portal import aws
 from portal.audit.actor import Actor
 
@@ -159,3 +161,70 @@ def test_the_stack_cluster_kubeconfig_with_inline_certificates_is_accepted(kubec
     # https, CA and client certificate inline: the ordinary case still works.
     kubeclient.check_self_contained(Path(kubeconfig_path).read_text())
     assert kubeclient.probe(Path(kubeconfig_path).read_text())["version"]
+
+
+class ChallengingRegistry:
+    """A loopback v2 registry whose answers steer credentials: a Bearer challenge naming ``realm``, and a
+    tag list whose next-page link points at ``next_link``."""
+
+    def __init__(self, *, realm: str, next_link: str = "") -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.startswith("/token"):
+                    self._json(200, b'{"token": "registry-bearer-123456"}')
+                elif not self.headers.get("Authorization"):
+                    self.send_response(401)
+                    own = f"http://127.0.0.1:{self.server.server_address[1]}"
+                    self.send_header("WWW-Authenticate", f'Bearer realm="{realm.replace("{self}", own)}",service="r"')
+                    self.end_headers()
+                else:
+                    self._json(200, b'{"tags": ["v1"]}', link=next_link)
+
+            def _json(self, status, body, link=""):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if link:
+                    self.send_header("Link", f'<{link}>; rel="next"')
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+REGISTRY_CREDENTIALS = {"username": "robot", "password": "registry-pw-123456"}
+
+
+def test_registry_credentials_never_go_over_plain_http_to_another_host():
+    registry = V2Registry(name="plain", url="http://registry.example.com", credentials=dict(REGISTRY_CREDENTIALS))
+    registry.credentials["token"] = "registry-bearer-123456"
+    registry._bearer["repository:app:pull"] = "registry-bearer-123456"  # a token from an earlier call
+    with pytest.raises(RegistryError, match="credentials go only over https"):
+        registry.tag_names("app")
+
+
+def test_a_registry_cannot_send_its_credentials_to_a_plain_http_token_service():
+    registry = ChallengingRegistry(realm="http://tokens.example.com/token")
+    try:
+        with pytest.raises(RegistryError, match="credentials go only over https"):
+            V2Registry(name="r", url=registry.url, credentials=dict(REGISTRY_CREDENTIALS)).tag_names("app")
+    finally:
+        registry.close()
+
+
+def test_a_registry_next_page_link_cannot_carry_the_token_elsewhere(listener):
+    registry = ChallengingRegistry(realm="{self}/token", next_link=f"{listener.url}/v2/app/tags/list?last=v1")
+    try:
+        with pytest.raises(RegistryError, match="next-page link to another server"):
+            V2Registry(name="r", url=registry.url, credentials=dict(REGISTRY_CREDENTIALS)).tag_names("app")
+    finally:
+        registry.close()
+    assert listener.seen == []
