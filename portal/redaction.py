@@ -51,8 +51,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@\"']*:)[^\s@/\"']+(@)"), rf"\1{MASK}\2"),
     # key = "quoted value, spaces and all" / key: 'value' / "key": "value".
     (re.compile(rf"(?i)((?:{_KEY_WORDS})[\"']?\s*[:=]\s*)(\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*')"), rf"\1{MASK}"),
-    # key=value unquoted.
-    (re.compile(rf"(?i)((?:{_KEY_WORDS})[\"']?\s*[:=]\s*)([^\s\"',;]+)"), rf"\1{MASK}"),
+    # key=value unquoted (MySQL's "using password: YES" says only whether one was sent).
+    (re.compile(rf"(?i)((?:{_KEY_WORDS})[\"']?\s*[:=]\s*)(?!(?:YES|NO)\))([^\s\"',;]+)"), rf"\1{MASK}"),
     # Command lines: --password PW / --password=PW, and the MySQL client's glued -pPW.
     (re.compile(r"(?i)(--(?:password|pass|passwd|token|secret)(?:=|\s+))(\"[^\"]*\"|'[^']*'|\S+)"), rf"\1{MASK}"),
     (re.compile(r"(?:(?<=\s)|^)(-p)(\"[^\"]*\"|'[^']*'|[^\s\"'-]\S*)"), rf"\1{MASK}"),
