@@ -6,6 +6,8 @@ import secrets
 
 import pymysql
 
+from portal.redaction import hold
+
 from .contracts import CopyError, Endpoint
 from .mariadb_connection import connect, reason
 from .mariadb_schema import quote_name
@@ -20,6 +22,7 @@ def provision(server: Endpoint, name: str) -> Endpoint:
     """Create (or re-key) the environment's database and user; idempotent. Returns its own endpoint."""
     database = user = _identifier(name)
     password = secrets.token_urlsafe(24)
+    hold(password)  # masked in the job's output from now, before it is stored encrypted
     conn = connect(server, database=False, side="shared")
     try:
         cur = conn.cursor()

@@ -124,7 +124,9 @@ class _HeldSecrets:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: OrderedDict[str, None] = OrderedDict()
-        self._redactor = Redactor()
+        self._redactor: Redactor | None = Redactor()
+        # Raw stored secrets already taken apart (a kubeconfig is parsed once, not on every decrypt).
+        self._parts: OrderedDict[str, frozenset[str]] = OrderedDict()
 
     def add(self, values: Iterable[str]) -> None:
         with self._lock:
@@ -138,10 +140,28 @@ class _HeldSecrets:
             while len(self._values) > MAX_HELD:
                 self._values.popitem(last=False)
             if changed:
-                self._redactor = Redactor(self._values)
+                self._redactor = None  # rebuilt on next use: loading a list of N secrets compiles once
 
     def redactor(self) -> Redactor:
-        return self._redactor
+        redactor = self._redactor
+        if redactor is None:
+            with self._lock:
+                redactor = self._redactor = self._redactor or Redactor(self._values)
+        return redactor
+
+    def parts_of(self, raw: str) -> frozenset[str]:
+        """``secret_parts(raw)``, remembered (a kubeconfig is parsed once, not on every decrypt)."""
+        with self._lock:
+            parts = self._parts.get(raw)
+            if parts is not None:
+                self._parts.move_to_end(raw)
+                return parts
+        parts = frozenset(secret_parts(raw))
+        with self._lock:
+            self._parts[raw] = parts
+            while len(self._parts) > MAX_HELD:
+                self._parts.popitem(last=False)
+        return parts
 
     def values(self) -> list[str]:
         with self._lock:
@@ -204,7 +224,7 @@ def hold(*values: Any) -> None:
     parts: set[str] = set()
     for value in values:
         if value:
-            parts |= secret_parts(value)
+            parts |= _held.parts_of(str(value))
     if parts:
         _held.add(parts)
 
