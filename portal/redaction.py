@@ -91,7 +91,9 @@ def literal_forms(secret: str) -> set[str]:
     forms = {secret, quote(secret, safe=""), quote_plus(secret), escaped, escaped.replace("/", "\\/")}
     forms |= _base64_forms(secret.encode())
     if "\n" in secret:
-        forms |= {line.strip() for line in secret.splitlines() if len(line.strip()) >= 16}
+        # PEM armour lines are not secret, and masking them would hide the block from the PEM pattern.
+        forms |= {line.strip() for line in secret.splitlines()
+                  if len(line.strip()) >= 16 and not line.strip().startswith("-----")}
     return {f for f in forms if len(f) >= MIN_LITERAL}
 
 

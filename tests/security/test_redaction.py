@@ -145,3 +145,9 @@ def test_audit_details_are_redacted():
     details = redact_value({"url": "redis://:audit-Secret-999@cache", "nested": [{"password": "x1234567"}]})
     assert "audit-Secret-999" not in str(details)
     assert "x1234567" not in str(details)
+
+
+def test_a_held_pem_key_does_not_stop_other_pem_keys_being_masked():
+    hold("-----BEGIN RSA PRIVATE KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n-----END RSA PRIVATE KEY-----\n")
+    cleaned = redact(f"key follows\n{PEM}\nafter")
+    assert "VTLw7onLRnrq0" not in cleaned and "MIIEpAIBAAKCAQEAu1SU1Lf" not in cleaned
