@@ -151,3 +151,36 @@ def test_a_held_pem_key_does_not_stop_other_pem_keys_being_masked():
     hold("-----BEGIN RSA PRIVATE KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n-----END RSA PRIVATE KEY-----\n")
     cleaned = redact(f"key follows\n{PEM}\nafter")
     assert "VTLw7onLRnrq0" not in cleaned and "MIIEpAIBAAKCAQEAu1SU1Lf" not in cleaned
+
+
+def test_a_job_stores_and_sends_streamed_output_with_a_split_secret_masked(db):
+    from portal.jobs.models import Job
+    from portal.jobs.reporting import JobReporter
+
+    hold("job-Stream-Secret-5150")
+    job = Job.objects.create(kind="test", title="streamed")
+    reporter = JobReporter(job, flush_seconds=0)  # every write is stored at once: the worst case
+    for chunk in ("connecting with job-Str", "eam-Secret-5150 to the ", "server\nready", "\n"):
+        reporter.write(chunk)
+    reporter.flush()
+    stored = "\n".join(job.events.values_list("text", flat=True))
+    assert "job-Str" not in stored and "eam-Secret-5150" not in stored
+    assert f"connecting with {MASK} to the server" in stored and "ready" in stored
+
+
+_TEXT = st.text(st.characters(blacklist_characters="*", blacklist_categories=("Cs",)), max_size=40)
+_SECRETS = st.text(st.characters(blacklist_characters="*\n", blacklist_categories=("Cs", "Zs")), min_size=6,
+                   max_size=40)
+
+
+@given(secret=_SECRETS, before=_TEXT, after=_TEXT, cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=4))
+def test_no_held_literal_survives_any_surrounding_text_or_split(secret, before, after, cuts):
+    text = f"{before}{secret}{after}\n"
+    stream = StreamRedactor(literals=[secret])
+    out, last = "", 0
+    for cut in sorted({c % len(text) for c in cuts}):
+        out += stream.feed(text[last:cut])
+        last = cut
+    out += stream.feed(text[last:]) + stream.close()
+    assert secret not in out
+    assert quote(secret, safe="") not in Redactor([secret])(f"{before}{quote(secret, safe='')}{after}")
