@@ -26,6 +26,7 @@ from django.conf import settings
 from python_terraform import IsFlagged, Terraform
 
 from portal import aws
+from portal.redaction import hold, redact
 
 from .terraform_config import cli_config, plugin_mirror
 
@@ -33,7 +34,6 @@ TFVARS_FILE = "slipway.auto.tfvars.json"
 BACKEND_FILE = "slipway.s3.tfbackend"
 LOCK_ERROR = "Error acquiring the state lock"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_MASK = "********"
 _SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read": "<=", "noop": " "}
 
 
@@ -168,10 +168,7 @@ def render_event(line: str, *, masks: Iterable[str] = ()) -> str | None:
         text = _render_json(event) if isinstance(event, dict) else line
     if text is None:
         return None
-    for secret in masks:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, _MASK)
-    return text
+    return redact(text, literals=masks)
 
 
 def _render_json(event: dict[str, Any]) -> str | None:
@@ -194,6 +191,27 @@ def _render_json(event: dict[str, Any]) -> str | None:
     return message or None
 
 
+_SENSITIVE_VARIABLE = re.compile(r'variable\s+"([^"]+)"\s*\{[^{}]*?\bsensitive\s*=\s*true', re.S)
+_SECRET_NAME = re.compile(r"(?i)password|passwd|secret|token|private_key|api_key|access_key|credential")
+
+
+def sensitive_variables(blueprint: str, variables: dict[str, Any]) -> set[str]:
+    """The names among ``variables`` whose values are secrets: declared ``sensitive = true`` by the
+    blueprint, or named like a credential (a site's or a cluster's extra inputs)."""
+    declared: set[str] = set()
+    for path in blueprint_dir(blueprint).glob("*.tf"):
+        declared |= set(_SENSITIVE_VARIABLE.findall(path.read_text()))
+    return {name for name in variables if name in declared or _SECRET_NAME.search(name)}
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _leaf_strings(v)]
+    return [str(value)] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     # A killed worker takes its Terraform down too, as a crash would on another host: the run is
     # then reported interrupted (with the lock it leaves) instead of finishing unobserved.
@@ -208,6 +226,9 @@ class Workspace:
         self.name, self.blueprint, self.backend, self.variables = name, blueprint, backend, variables
         self.dir = Path(root or settings.SLIPWAY_TERRAFORM_DIR) / name
         self.masks: set[str] = {os.environ.get("AWS_SECRET_ACCESS_KEY", ""), os.environ.get("AWS_SESSION_TOKEN", "")}
+        secret_names = sensitive_variables(blueprint, variables)
+        self.masks |= set(_leaf_strings({k: v for k, v in variables.items() if k in secret_names}))
+        hold(*self.masks)
         self._terraform = Terraform(working_dir=str(self.dir), terraform_bin_path=settings.SLIPWAY_TERRAFORM_BIN)
 
     # --- files ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
+from portal.redaction import redact
 
 from .hostnames.engine import hostnames_publish
 from .hostnames.ownership import HostnameTaken
@@ -27,7 +28,7 @@ _POLICY_KINDS = frozenset({"Namespace", "ResourceQuota", "LimitRange"})
 
 
 def _set_status(environment: Environment, status: str, message: str = "") -> None:
-    Environment.objects.filter(pk=environment.pk).update(status=status, status_message=message[:2000])
+    Environment.objects.filter(pk=environment.pk).update(status=status, status_message=redact(message)[:2000])
 
 
 def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:

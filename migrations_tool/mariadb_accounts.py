@@ -16,6 +16,7 @@ import secrets
 import pymysql
 
 from portal.derived_names import MARIADB, bounded_name
+from portal.redaction import hold
 
 from .contracts import CopyError, Endpoint, StoreOwner
 from .mariadb_connection import connect, reason
@@ -34,6 +35,7 @@ def provision(server: Endpoint, owner: StoreOwner) -> Endpoint:
     Raises CopyError, before changing anything, when the name is held by anyone but ``owner``."""
     database = user = database_name(owner)
     password = secrets.token_urlsafe(24)
+    hold(password)  # masked in the job's output from now, before it is stored encrypted
     conn = connect(server, database=False, side="shared")
     try:
         cur = conn.cursor()

@@ -317,7 +317,7 @@ SLIPWAY_OIDC_ROLE_MAP = env.dict("SLIPWAY_OIDC_ROLE_MAP", default={})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.crypto.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "portal.redaction.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

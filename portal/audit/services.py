@@ -10,15 +10,16 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from portal.crypto import redact
+from portal.redaction import redact, redact_value
 
 from .actor import Actor
 from .models import AuditEvent
 
 
 def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
-    # Round-trip through Django's encoder so dates, UUIDs and decimals are stored as JSON.
-    return json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
+    # Round-trip through Django's encoder so dates, UUIDs and decimals are stored as JSON; the trail
+    # is append-only, so a secret that slipped into the details could never be removed: mask it now.
+    return redact_value(json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder)))
 
 
 def _object_facts(obj: Any) -> dict[str, str]:
