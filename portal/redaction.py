@@ -169,6 +169,12 @@ class _HeldSecrets:
         with self._lock:
             return list(self._values)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._parts.clear()
+            self._redactor = Redactor()
+
 
 _held = _HeldSecrets()
 
@@ -233,6 +239,12 @@ def hold(*values: Any) -> None:
 
 def held() -> list[str]:
     return _held.values()
+
+
+def forget_held() -> None:
+    """Forget every held secret. For tests: one test's secrets (the stack's password ``slipway``)
+    must not mask the words another test asserts on."""
+    _held.clear()
 
 
 def redact(text: str, *, literals: Iterable[str] = ()) -> str:

@@ -3,6 +3,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from portal.accounts import roles
+from portal.redaction import forget_held
 from tests.factories import TeamFactory, UserFactory
 from tests.stack.fixtures import in_ci
 
@@ -48,6 +49,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         for statement in AUDIT_FLUSH_ALLOWED.get(connection.vendor, []):
             cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def _forget_held_secrets():
+    """Secrets are held per process; each test starts with none held by an earlier test."""
+    yield
+    forget_held()
 
 
 @pytest.fixture
