@@ -22,6 +22,7 @@ from portal.jobs.services import job_create
 from .contracts import CopyError
 from .masking import missing_rules, parse_rules
 from .models import KIND_NAMES, DataCopy, DataServer
+from .row_filter import row_filter_errors
 
 _STORE_OPTIONS = {
     "mysql": {"include_tables", "exclude_tables", "filters"},
@@ -62,9 +63,9 @@ def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, A
         for name in ("include_tables", "exclude_tables"):
             if name in value and not (isinstance(value[name], list) and all(isinstance(t, str) for t in value[name])):
                 errors.append(f"{key}.{name} must be a list of table names.")
-        if "filters" in value and not (isinstance(value["filters"], dict)
-                                       and all(isinstance(v, str) for v in value["filters"].values())):
-            errors.append(f"{key}.filters must map table names to WHERE expressions.")
+        if "filters" in value:
+            # Parsed here for a 400 with the reason; the worker parses them again against the real columns.
+            errors += row_filter_errors(value["filters"])
     if errors:
         raise ValidationError({"options": errors})
     return options
