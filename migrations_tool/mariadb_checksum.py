@@ -34,7 +34,7 @@ def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: RowFilter
         digest = "0"
     sql = f"SELECT COUNT(*), {digest} FROM {quote_name(table.name)}"
     if where is not None:
-        sql += f" WHERE ({where.sql(conn.literal)})"
+        sql += f" WHERE ({where.sql(conn.escape)})"
     cur.execute(sql)
     rows, total = cur.fetchone()
     return int(rows), str(total)

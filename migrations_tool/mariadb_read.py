@@ -52,7 +52,7 @@ class Task:
 def read_batches(conn, task: Task, plan: Plan, chunk_rows: int) -> Iterator[Batch]:
     """Yield (table, format, payload, rows, bytes) batches for one task, in primary-key order.
 
-    Statements here are sent without client-side parameters: values are written by ``conn.literal``,
+    Statements here are sent without client-side parameters: values are written by ``conn.escape``,
     so a ``%`` in a filter's value or in a table or column name is never taken for a placeholder."""
     if task.table.integer_pk and task.table.name not in plan.rules:
         yield from _read_ranges(conn, task, plan, chunk_rows)
@@ -75,7 +75,7 @@ def _read_ranges(conn, task: Task, plan: Plan, chunk_rows: int) -> Iterator[Batc
         if first is None:
             return
         low, high = (first - 1 if low is None else low), (last if high is None else high)
-    where = f" AND ({plan.filters[table.name].sql(conn.literal)})" if table.name in plan.filters else ""
+    where = f" AND ({plan.filters[table.name].sql(conn.escape)})" if table.name in plan.filters else ""
     select = (f"SELECT CAST(GROUP_CONCAT({fmt.select} SEPARATOR {fmt.separator_sql}) AS BINARY), COUNT(*) "
               f"FROM {name} WHERE {key} > ")
     step = chunk_rows
@@ -103,7 +103,7 @@ def _read_rows(conn, task: Task, plan: Plan, chunk_rows: int) -> Iterator[Batch]
     select = fmt.select
     pk = table.primary_key
     pk_count = len(pk)
-    where = [f"({plan.filters[table.name].sql(conn.literal)})"] if table.name in plan.filters else []
+    where = [f"({plan.filters[table.name].sql(conn.escape)})"] if table.name in plan.filters else []
     if task.high is not None:
         where.append(f"{quote_name(pk[0])} <= {int(task.high)}")
     cur = conn.cursor() if pk else conn.cursor(pymysql.cursors.SSCursor)
@@ -111,7 +111,7 @@ def _read_rows(conn, task: Task, plan: Plan, chunk_rows: int) -> Iterator[Batch]
     while True:
         clauses = list(where)
         if last is not None and pk:
-            clauses.append(_after(pk[:len(last)], last, conn.literal))
+            clauses.append(_after(pk[:len(last)], last, conn.escape))
         sql = f"SELECT {select}{''.join(', ' + quote_name(p) for p in pk)} FROM {quote_name(table.name)}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)

@@ -53,7 +53,7 @@ UNITS = frozenset("MICROSECOND SECOND MINUTE HOUR DAY WEEK MONTH QUARTER YEAR".s
 # Names for what was refused, in the words of the person who wrote it.
 _REFUSED = {exp.Select: "a subquery", exp.Subquery: "a subquery", exp.Union: "UNION", exp.Intersect: "INTERSECT",
             exp.Except: "EXCEPT", exp.Exists: "EXISTS", exp.All: "ALL (…)", exp.Any: "ANY (…)",
-            exp.Parameter: "a user variable (@name)", exp.SessionParameter: "a system variable (@@name)",
+            exp.Parameter: "a user variable (@name)", exp.PropertyEQ: "an assignment (:=)", exp.SessionParameter: "a system variable (@@name)",
             exp.Placeholder: "a placeholder", exp.HexString: "a hex literal", exp.BitString: "a bit literal",
             exp.ByteString: "a byte string", exp.National: "a national string (N'…')",
             exp.Introducer: "a character set introducer (_charset'…')", exp.Collate: "COLLATE",
@@ -82,7 +82,7 @@ class RowFilter:
 
     def sql(self, literal: Callable[[Any], str]) -> str:
         """The condition for ``WHERE``, each value written by ``literal`` (use the connection's own
-        ``conn.literal``, which knows the server's escaping mode). Never passed through ``%`` formatting."""
+        ``conn.escape``, which knows the server's escaping mode). Never passed through ``%`` formatting."""
         return "".join(part if isinstance(part, str) else literal(part.value) for part in self.parts)
 
     def text(self) -> str:
@@ -196,6 +196,8 @@ class _Renderer:
                 raise self.refuse("IS with something other than NULL, TRUE or FALSE")
             return ["(", *self.render(node.this), " IS ", *self.render(node.expression), ")"]
         if kind is exp.In:
+            if node.args.get("query") is not None:
+                raise self.refuse("a subquery")
             self.only(node, "this", "expressions")
             if not node.expressions:
                 raise self.refuse("IN without a list of values")
