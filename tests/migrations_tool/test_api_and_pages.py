@@ -100,3 +100,52 @@ def test_pages_form_detail_list(copy_world, django_capture_on_commit_callbacks):
     manager.force_login(copy_world["users"]["manager"])
     assert manager.get(f"/environments/{target.pk}/copy-data/").status_code == 404
     assert manager.get(f"/data-copies/{copy.pk}/").status_code == 200
+
+
+BYPASS = "id >= 1 /* ' */ OR (SELECT COUNT(*) FROM customers) > 0 /* ' */"
+
+
+def test_api_refuses_a_hostile_row_filter_with_the_reason(copy_world, api_for):
+    """Row filters are parsed at the edge: 400 in the error shape, saying why, and no copy recorded."""
+    api = api_for(copy_world["users"]["qa"])
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"]}
+    for filters, reason in (({"orders": BYPASS}, "comments are not allowed"),
+                            ({"orders": "id IN (SELECT id FROM customers)"}, "subquery"),
+                            ({"orders": "SLEEP(5) = 0"}, "'SLEEP'"),
+                            ({"orders": "customers.email LIKE '%@corp%'"}, "another table"),
+                            ({"orders": "id = 1; DROP TABLE customers"}, "';' is not allowed"),
+                            ({"orders": 5}, "is empty"),
+                            ("id = 1", "must map table names")):
+        response = api.post("/api/v1/data-copies/", {**body, "options": {"mysql": {"filters": filters}}},
+                            format="json")
+        assert response.status_code == 400, response.content
+        error = response.json()["error"]
+        assert reason in error["message"] and reason in " ".join(error["fields"]["options"])
+    assert not DataCopy.objects.exists()
+
+
+def test_api_accepts_a_filter_with_percent_and_copies_the_matching_rows(copy_world, api_for,
+                                                                        django_capture_on_commit_callbacks):
+    fill(copy_world["source_ep"], customers=5)
+    api = api_for(copy_world["users"]["qa"])
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"],
+            "options": {"mysql": {"include_tables": ["customers"],
+                                  "filters": {"customers": "email LIKE 'user1%' OR name LIKE '%O''Hara%' AND id < 3"}}}}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/data-copies/", body, format="json")
+    assert response.status_code == 202, response.json()
+    assert DataCopy.objects.get().state == DataCopy.VERIFIED
+    expected = query(copy_world["source_ep"], "SELECT id FROM customers WHERE email LIKE 'user1%%' "
+                                              "OR name LIKE '%%O''Hara%%' AND id < 3 ORDER BY id", ())
+    assert query(copy_world["target_ep"], "SELECT id FROM customers ORDER BY id") == expected == ((1,), (2,))
+
+
+def test_form_shows_why_a_row_filter_is_refused(copy_world):
+    browser = Client()
+    browser.force_login(copy_world["users"]["qa"])
+    target = copy_world["target"]
+    response = browser.post(f"/environments/{target.pk}/copy-data/", {
+        "source": copy_world["source"].pk, "stores": ["mysql"], "filters": f"orders: {BYPASS}"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "comments are not allowed" in page
+    assert not DataCopy.objects.exists()
