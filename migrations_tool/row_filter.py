@@ -53,7 +53,8 @@ UNITS = frozenset("MICROSECOND SECOND MINUTE HOUR DAY WEEK MONTH QUARTER YEAR".s
 # Names for what was refused, in the words of the person who wrote it.
 _REFUSED = {exp.Select: "a subquery", exp.Subquery: "a subquery", exp.Union: "UNION", exp.Intersect: "INTERSECT",
             exp.Except: "EXCEPT", exp.Exists: "EXISTS", exp.All: "ALL (…)", exp.Any: "ANY (…)",
-            exp.Parameter: "a user variable (@name)", exp.PropertyEQ: "an assignment (:=)", exp.SessionParameter: "a system variable (@@name)",
+            exp.Parameter: "a user variable (@name)", exp.PropertyEQ: "an assignment (:=)",
+            exp.SessionParameter: "a system variable (@@name)",
             exp.Placeholder: "a placeholder", exp.HexString: "a hex literal", exp.BitString: "a bit literal",
             exp.ByteString: "a byte string", exp.National: "a national string (N'…')",
             exp.Introducer: "a character set introducer (_charset'…')", exp.Collate: "COLLATE",

@@ -180,8 +180,12 @@ def test_arbitrary_text_either_refused_or_rendered_safe(text):
 def _check_any(text: str) -> None:
     try:
         accepted = parse_row_filter(text, table=TABLE, columns=COLUMNS)
-    except RowFilterError as refused:
-        assert str(refused) and len(str(refused)) < 700
+    except RowFilterError as exc:
+        refused = str(exc)
+    else:
+        refused = None
+    if refused is not None:
+        assert refused and len(refused) < 700
         return
     assert_reads_only_its_own_table(accepted.text())
     assert not accepted.columns - set(COLUMNS)
@@ -259,11 +263,14 @@ def test_the_server_runs_what_is_accepted_as_one_select_of_the_table(server, tex
     conn = server["conn"]
     sql = f"SELECT COUNT(*) FROM `{TABLE}` WHERE {accepted.sql(conn.escape)}"
     assert_reads_only_its_own_table(accepted.sql(conn.escape))
+    code = None
     try:
         conn.cursor().execute(f"SET STATEMENT max_statement_time=2 FOR {sql}")
     except pymysql.MySQLError as exc:
-        # Values may be out of range for the server (data errors); the SQL itself is always well-formed.
-        assert exc.args[0] not in (1064, 1054, 1146, 1305), (sql, exc)
+        code = exc.args[0]
+    # Values may be out of range for the server (data errors); the SQL itself is always well-formed:
+    # no syntax error, unknown column, unknown table or unknown function.
+    assert code not in (1064, 1054, 1146, 1305), sql
 
 
 def test_a_copy_with_percent_and_like_copies_exactly_the_matching_rows(mariadb_database):
