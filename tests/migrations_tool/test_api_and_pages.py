@@ -149,3 +149,12 @@ def test_form_shows_why_a_row_filter_is_refused(copy_world):
     page = response.content.decode()
     assert response.status_code == 200 and "comments are not allowed" in page
     assert not DataCopy.objects.exists()
+
+
+def test_api_refuses_a_fixed_masking_value_that_is_not_one_sql_value(copy_world, api_for):
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"],
+            "options": {"masking": {"customers.name": {"rule": "fixed", "value": ["a', 'b", "c"]}}}}
+    response = api_for(copy_world["users"]["qa"]).post("/api/v1/data-copies/", body, format="json")
+    assert response.status_code == 400
+    assert "must be text, a number or null" in response.json()["error"]["message"]
+    assert not DataCopy.objects.exists()
