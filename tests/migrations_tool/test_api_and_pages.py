@@ -158,3 +158,27 @@ def test_api_refuses_a_fixed_masking_value_that_is_not_one_sql_value(copy_world,
     assert response.status_code == 400
     assert "must be text, a number or null" in response.json()["error"]["message"]
     assert not DataCopy.objects.exists()
+
+
+def test_api_checks_filter_columns_against_the_source_when_it_answers(copy_world, api_for):
+    fill(copy_world["source_ep"], customers=2)
+    api = api_for(copy_world["users"]["qa"])
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"]}
+    for filters, reason in (({"orders": "amount > 1 AND nosuch = 1"}, "'nosuch', which is not a column of 'orders'"),
+                            ({"no_such_table": "id = 1"}, "qa-source has no table of that name"),
+                            ({"orders": "customer_email LIKE '%@corp.example' AND email = ''"}, "'email'")):
+        response = api.post("/api/v1/data-copies/", {**body, "options": {"mysql": {"filters": filters}}},
+                            format="json")
+        assert response.status_code == 400 and reason in response.json()["error"]["message"], response.content
+    assert not DataCopy.objects.exists()
+
+
+def test_an_unreachable_source_leaves_the_column_check_to_the_worker(copy_world, api_for):
+    from migrations_tool.models import DataStore
+    from tests.stack.process import free_port
+
+    DataStore.objects.filter(environment=copy_world["source"]).update(port=free_port())
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"],
+            "options": {"mysql": {"filters": {"orders": "nosuch = 1"}}}}
+    response = api_for(copy_world["users"]["qa"]).post("/api/v1/data-copies/", body, format="json")
+    assert response.status_code == 202
