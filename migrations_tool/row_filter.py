@@ -136,6 +136,8 @@ def _parse(expression: str, where: str) -> exp.Expression:
         if any(token.token_type == TokenType.SEMICOLON for token in tokens):
             raise RowFilterError(f"{where}: ';' is not allowed; a filter is one condition, not statements.")
         trees = _DIALECT.parse(expression)
+    except RowFilterError:
+        raise
     except TokenError:
         raise RowFilterError(f"{where} cannot be read: check its quotes.") from None
     except ParseError as exc:
@@ -145,6 +147,10 @@ def _parse(expression: str, where: str) -> exp.Expression:
         raise RowFilterError(f"{where} is not a valid condition{position}: {reason[:120]}.") from None
     except RecursionError:
         raise RowFilterError(f"{where} is nested too deeply.") from None
+    except Exception:
+        # The parser itself fails on some malformed input (seen: "DATE_SUB(" raises AttributeError in
+        # sqlglot 30.31); malformed is the writer's mistake to hear about, not a server error.
+        raise RowFilterError(f"{where} is not a valid condition.") from None
     if len(trees) != 1 or trees[0] is None:
         raise RowFilterError(f"{where} must be one condition.")
     return trees[0]

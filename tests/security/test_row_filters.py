@@ -71,6 +71,7 @@ REFUSED = [
     ("created_at > NOW() - INTERVAL 1 DAY_HOUR", "interval unit"),
     ("note = 'unterminated", "quotes"),
     ("id = 1 AND", "not a valid condition"),
+    ("DATE_SUB(", "not a valid condition"),  # crashes the parser itself
     ("", "empty"),
     ("id = 1\x00", "control character"),
     ("(" * 60 + "id" + ")" * 60, "nested"),
@@ -203,6 +204,7 @@ def _trees(hostile: bool):
     leaf = st.one_of(_VALUE, _COLUMN, *([_HOSTILE] if hostile else []))
 
     def extend(inner):
+        # Each form is parenthesized whole, so the text means the tree it was generated as.
         binary = st.tuples(inner, st.sampled_from(["=", "<>", "<", ">=", "<=>", "+", "-", "*", "/", "DIV", "%",
                                                    "AND", "OR"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
         return st.one_of(
@@ -218,7 +220,7 @@ def _trees(hostile: bool):
             st.tuples(inner, st.integers(0, 99), st.sampled_from(["DAY", "HOUR", "MONTH"]))
               .map(lambda t: f"DATE_SUB({t[0]}, INTERVAL {t[1]} {t[2]})"),
             st.tuples(st.integers(0, 99)).map(lambda t: f"(NOW() - INTERVAL {t[0]} DAY)"),
-        )
+        ).map(lambda text: f"({text})")
     return st.recursive(leaf, extend, max_leaves=8)
 
 
