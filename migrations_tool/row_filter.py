@@ -95,8 +95,8 @@ def parse_row_filter(expression: str, *, table: str, columns: Iterable[str] | No
     """Parse ``expression`` as a filter of ``table``; raise RowFilterError (with the reason) unless allowed.
 
     With ``columns`` (the table's real columns, read from the server) every column must be one of them;
-    without (the web form or API, which cannot see the source schema), any unqualified column name
-    passes and the worker checks it again with the real list before anything runs.
+    without (the shape check at the web edge, where the source may not answer), any unqualified column
+    name passes and the worker checks it again with the real list before anything runs.
     """
     where = f"Row filter for {_shown(table)}"
     if not isinstance(expression, str) or not expression.strip():

@@ -8,6 +8,7 @@ issue's bypasses, a real copy, and property-based checks that whatever is accept
 reading only the table's own columns, literals and the allowed functions and operators.
 """
 
+import uuid
 from urllib.parse import urlparse
 
 import pymysql
@@ -240,7 +241,7 @@ def test_trees_with_hostile_leaves_are_refused_or_render_safe(text):
 def server(mariadb_url):
     url = urlparse(mariadb_url)
     facts = {"host": url.hostname, "port": url.port, "user": url.username, "password": url.password}
-    name = f"rowfilter_{__import__('uuid').uuid4().hex[:10]}"
+    name = f"rowfilter_{uuid.uuid4().hex[:10]}"
     conn = pymysql.connect(**facts, autocommit=True)
     cur = conn.cursor()
     cur.execute(f"CREATE DATABASE `{name}`")
