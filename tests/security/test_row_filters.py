@@ -256,6 +256,7 @@ def server(mariadb_url):
     conn.close()
 
 
+@pytest.mark.integration
 @given(_trees(hostile=True))
 def test_the_server_runs_what_is_accepted_as_one_select_of_the_table(server, text):
     """The rendered condition, escaped by a real connection, is valid MariaDB: never a syntax error."""
@@ -276,6 +277,7 @@ def test_the_server_runs_what_is_accepted_as_one_select_of_the_table(server, tex
     assert code not in (1064, 1054, 1146, 1305), sql
 
 
+@pytest.mark.integration
 def test_a_copy_with_percent_and_like_copies_exactly_the_matching_rows(mariadb_database):
     """A ``%`` in a filter or in a column name crashed the copier (pymysql's %-formatting of the
     statement); a LIKE with ``\\%`` must still mean a literal percent sign."""
@@ -309,6 +311,7 @@ def test_a_copy_with_percent_and_like_copies_exactly_the_matching_rows(mariadb_d
         conn.close()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("expression", [
     "id >= 1 /* ' */ AND (SELECT COUNT(*) FROM customers WHERE email > CHAR(117)) > 0 /* ' */",
     "id = 1 /* ' */ OR SLEEP(3) = 0 /* ' */",
