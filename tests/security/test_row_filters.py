@@ -21,6 +21,7 @@ from sqlglot import exp
 from migrations_tool.contracts import CopyError, Endpoint
 from migrations_tool.mariadb import MariaDBCopier
 from migrations_tool.row_filter import RowFilterError, parse_row_filter, row_filter_errors
+from tests.migrations_tool.conftest import copy_world, fill, mariadb_pair  # noqa: F401 (fixtures shared with the app's tests)
 
 TABLE = "orders"
 COLUMNS = ["id", "customer_id", "customer_email", "amount", "note", "created_at", "rate%"]
@@ -338,3 +339,32 @@ def test_the_comment_bypass_reads_nothing_on_the_source(mariadb_database, expres
     finally:
         cur.execute(f"DROP DATABASE `{target_name}`")
         conn.close()
+
+
+# -- through the API, as a signed-in QA user ------------------------------------------------------------------
+@pytest.mark.integration
+def test_the_api_answers_any_row_filter_with_a_reason_or_accepts_only_safe_ones(copy_world, api_for):  # noqa: F811
+    """Hostile strings and trees posted as a row filter: a 400 in the error shape naming the reason and no
+    copy recorded, or a 202 for a filter the worker would accept too — never a 500."""
+    from migrations_tool.models import DataCopy
+
+    fill(copy_world["source_ep"], customers=2)
+    api = api_for(copy_world["users"]["qa"])
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"]}
+    orders = ["id", "customer_id", "customer_email", "amount", "note"]
+
+    @given(st.one_of(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=10).map(" ".join),
+                     _trees(hostile=True), st.text(max_size=40)))
+    def post(text):
+        response = api.post("/api/v1/data-copies/", {**body, "options": {"mysql": {"filters": {"orders": text}}}},
+                            format="json")
+        assert response.status_code in (202, 400), (text, response.status_code)
+        if response.status_code == 400:
+            error = response.json()["error"]
+            assert error["code"] == "invalid" and error["message"] and error["fields"]["options"], text
+            assert not DataCopy.objects.exists()
+        else:
+            assert parse_row_filter(text, table="orders", columns=orders)
+            DataCopy.objects.all().delete()  # queued only (no worker here): the next post may start one
+
+    post()
