@@ -182,3 +182,14 @@ def test_an_unreachable_source_leaves_the_column_check_to_the_worker(copy_world,
             "options": {"mysql": {"filters": {"orders": "nosuch = 1"}}}}
     response = api_for(copy_world["users"]["qa"]).post("/api/v1/data-copies/", body, format="json")
     assert response.status_code == 202
+
+
+def test_api_refuses_nul_characters_in_options_instead_of_failing_on_the_database(copy_world, api_for):
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"]}
+    api = api_for(copy_world["users"]["qa"])
+    for options in ({"mysql": {"filters": {"orders": "id = 1\u0000"}}}, {"mysql": {"filters": {"ord\u0000": "id = 1"}}},
+                    {"redis": {"patterns": ["a\u0000"]}}):
+        response = api.post("/api/v1/data-copies/", {**body, "options": options}, format="json")
+        assert response.status_code == 400, response.content
+        assert "NUL" in response.json()["error"]["message"]
+    assert not DataCopy.objects.exists()
