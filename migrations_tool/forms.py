@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from .models import KINDS
+from .row_filter import row_filter_errors
 from .selectors import CopySources
 
 
@@ -62,7 +63,11 @@ class DataCopyForm(forms.Form):
             self.initial["stores"] = sources.shared[only.pk]
 
     def clean_filters(self) -> dict[str, str]:
-        return parse_lines(self.cleaned_data["filters"], ":", "Row filters")
+        filters = parse_lines(self.cleaned_data["filters"], ":", "Row filters")
+        errors = row_filter_errors(filters)
+        if errors:
+            raise forms.ValidationError(errors)
+        return filters
 
     def clean_masking(self) -> dict[str, Any]:
         rules = parse_lines(self.cleaned_data["masking"], "=", "Masking rules")

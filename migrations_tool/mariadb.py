@@ -32,7 +32,7 @@ from .mariadb_load import Spool
 from .mariadb_read import STATEMENT_BYTES, Plan, Task, read_batches
 from .mariadb_schema import Schema, Table, quote_name, read_schema
 from .masking import Masker, parse_rules
-from .row_filter import validate_filter
+from .row_filter import parse_row_filter
 
 _DONE = object()
 
@@ -138,7 +138,9 @@ class MariaDBCopier:
         for name, expression in (options.get("filters") or {}).items():
             if name not in schema.tables:
                 raise CopyError(f"Row filter for unknown table {name!r}.")
-            filters[name] = validate_filter(expression, [c.name for c in schema.tables[name].columns], table=name)
+            # Checked again here against the real columns: the web edge could not see the source schema.
+            filters[name] = parse_row_filter(expression, table=name,
+                                             columns=[c.name for c in schema.tables[name].columns])
         rules = parse_rules(options.get("masking") or {})
         for table, columns in rules.items():
             known = {c.name for c in schema.tables[table].columns} if table in schema.tables else set()

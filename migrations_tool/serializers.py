@@ -81,6 +81,20 @@ class DataCopyCreateSerializer(serializers.Serializer):
                                             help_text="Platform admins: why unmasked personal data may leave "
                                                       "production (audited)")
 
+    def validate_options(self, value: dict) -> dict:
+        # PostgreSQL's jsonb cannot hold U+0000: a NUL anywhere in the options would fail the copy's
+        # row (and the audit event of the refusal) with a server error instead of this answer.
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, dict):
+                pending += [*item.keys(), *item.values()]
+            elif isinstance(item, list):
+                pending += item
+            elif isinstance(item, str) and "\x00" in item:
+                raise serializers.ValidationError("Options must not contain NUL characters (\\u0000).")
+        return value
+
 
 class CopySourceSerializer(serializers.Serializer):
     id = serializers.IntegerField()

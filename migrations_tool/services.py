@@ -20,8 +20,10 @@ from portal.audit.services import audited
 from portal.jobs.services import job_create
 
 from .contracts import CopyError
+from .mariadb_schema import table_columns
 from .masking import missing_rules, parse_rules
 from .models import KIND_NAMES, DataCopy, DataServer
+from .row_filter import RowFilterError, parse_row_filter, row_filter_errors
 
 _STORE_OPTIONS = {
     "mysql": {"include_tables", "exclude_tables", "filters"},
@@ -62,12 +64,32 @@ def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, A
         for name in ("include_tables", "exclude_tables"):
             if name in value and not (isinstance(value[name], list) and all(isinstance(t, str) for t in value[name])):
                 errors.append(f"{key}.{name} must be a list of table names.")
-        if "filters" in value and not (isinstance(value["filters"], dict)
-                                       and all(isinstance(v, str) for v in value["filters"].values())):
-            errors.append(f"{key}.filters must map table names to WHERE expressions.")
+        if "filters" in value:
+            # Parsed here for a 400 with the reason; the worker parses them again against the real columns.
+            errors += row_filter_errors(value["filters"])
     if errors:
         raise ValidationError({"options": errors})
     return options
+
+
+def _check_filter_columns(source: Environment, filters: dict[str, str]) -> None:
+    """Row filters against the source's real tables and columns, when its server answers quickly;
+    otherwise the worker refuses them (before reading a row) with the same reasons."""
+    store = _stores_of(source, ["mysql"])["mysql"]
+    columns = table_columns(store.store_endpoint(), filters)
+    if columns is None:
+        return
+    errors = []
+    for table, expression in filters.items():
+        if table not in columns:
+            errors.append(f"Row filter for {table[:64]!r}: {source.name} has no table of that name.")
+            continue
+        try:
+            parse_row_filter(expression, table=table, columns=columns[table])
+        except RowFilterError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ValidationError({"options": errors})
 
 
 def _stores_of(environment: Environment, kinds: list[str]) -> dict[str, Any]:
@@ -105,6 +127,8 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
         if missing:
             raise ValidationError({"stores": missing})
         _validate_options(stores, options)
+        if "mysql" in stores and (options.get("mysql") or {}).get("filters"):
+            _check_filter_columns(source, options["mysql"]["filters"])
         if target.stage in rules.PRODUCTION_STAGES and confirm != target.name:
             raise ValidationError({"confirm": [f"Copying into production overwrites its data: type the target's "
                                                f"name ({target.name}) to confirm."]})
