@@ -20,8 +20,9 @@ from portal.audit.services import audited
 from portal.jobs.services import job_create
 
 from .contracts import CopyError
-from .masking import missing_rules, parse_rules
+from .masking import parse_rules
 from .models import KIND_NAMES, DataCopy, DataServer
+from .policy import copy_policy_decide, direction_of
 
 _STORE_OPTIONS = {
     "mysql": {"include_tables", "exclude_tables", "filters"},
@@ -59,9 +60,10 @@ def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, A
         unknown = sorted(set(value) - allowed) if allowed is not None else []
         if unknown:
             errors.append(f"Unknown {key} option(s): {', '.join(unknown)}.")
-        for name in ("include_tables", "exclude_tables"):
+        for name, what in (("include_tables", "table names"), ("exclude_tables", "table names"),
+                           ("include", "key patterns"), ("exclude", "key patterns"), ("exclude_prefixes", "prefixes")):
             if name in value and not (isinstance(value[name], list) and all(isinstance(t, str) for t in value[name])):
-                errors.append(f"{key}.{name} must be a list of table names.")
+                errors.append(f"{key}.{name} must be a list of {what}.")
         if "filters" in value and not (isinstance(value["filters"], dict)
                                        and all(isinstance(v, str) for v in value["filters"].values())):
             errors.append(f"{key}.filters must map table names to WHERE expressions.")
@@ -108,16 +110,17 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
         if target.stage in rules.PRODUCTION_STAGES and confirm != target.name:
             raise ValidationError({"confirm": [f"Copying into production overwrites its data: type the target's "
                                                f"name ({target.name}) to confirm."]})
-        if source.stage in rules.PRODUCTION_STAGES and "mysql" in stores:
-            unmasked = missing_rules(list(source.blueprint.personal_data or []), parse_rules(options.get("masking")))
-            if unmasked and not override_reason.strip():
-                raise ValidationError({"masking": [f"Copying from production requires a masking rule for every "
-                                                   f"personal-data column; missing: {', '.join(unmasked)}."]})
-            if unmasked and not rules.is_platform_admin(user):
-                raise PermissionDenied("Only a Platform admin can copy unmasked personal data out of production.")
-            scope.details["override"] = {"reason": override_reason.strip(), "unmasked": unmasked} if unmasked else None
-        elif override_reason:
-            override_reason = ""
+        try:
+            policy = copy_policy_decide(user=user, source=source, target=target, stores=stores, options=options,
+                                        override_reason=override_reason)
+        except (ValidationError, PermissionDenied):
+            scope.details["policy"] = {"direction": direction_of(source, target), "refused": True}
+            raise
+        options, override_reason = policy.options, policy.reason
+        scope.details.update(options=options, policy=policy.audit())
+        scope.details["override"] = ({"reason": policy.reason, "stores": policy.overridden,
+                                      "unmasked": policy.stores.get("mysql", {}).get("unmasked", [])}
+                                     if policy.overridden else None)
         if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists():
             raise ValidationError({"target": [f"A copy into {target.name} is already running."]})
         with transaction.atomic():
