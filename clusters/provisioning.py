@@ -108,16 +108,22 @@ def cluster_create(*, actor: Actor, user: Any, name: str, kind: str, region: str
             raise ValidationError({"kind": [str(exc)]}) from exc
         if kind == Cluster.AWS_EKS and not region:
             raise ValidationError({"region": ["An AWS EKS cluster needs a region."]})
-        with transaction.atomic():
+        taken = ValidationError({"name": [f"A cluster named {name!r} already exists."]})
+        try:
+            with transaction.atomic():
+                if Cluster.objects.filter(name=name).exists():
+                    raise taken
+                cluster = Cluster.objects.create(
+                    name=name, kind=kind, managed_by_terraform=True, status=Cluster.PENDING,
+                    region=region or ("local" if kind == Cluster.LOCAL else ""), kubernetes_version=kubernetes_version,
+                    node_groups=groups, terraform_vars={**(terraform_vars or {}), **blueprints.initial_vars(kind)},
+                    state_bucket=settings.SLIPWAY_TERRAFORM_STATE_BUCKET,
+                    state_key=f"clusters/{name}/terraform.tfstate", created_by_id=actor.user_id)
+                run = start_run(actor=actor, cluster=cluster, action=TerraformRun.APPLY)
+        except IntegrityError as exc:  # the same name created by a concurrent request between check and insert
             if Cluster.objects.filter(name=name).exists():
-                raise ValidationError({"name": [f"A cluster named {name!r} already exists."]})
-            cluster = Cluster.objects.create(
-                name=name, kind=kind, managed_by_terraform=True, status=Cluster.PENDING,
-                region=region or ("local" if kind == Cluster.LOCAL else ""), kubernetes_version=kubernetes_version,
-                node_groups=groups, terraform_vars={**(terraform_vars or {}), **blueprints.initial_vars(kind)},
-                state_bucket=settings.SLIPWAY_TERRAFORM_STATE_BUCKET,
-                state_key=f"clusters/{name}/terraform.tfstate", created_by_id=actor.user_id)
-            run = start_run(actor=actor, cluster=cluster, action=TerraformRun.APPLY)
+                raise taken from exc
+            raise
         scope.obj = cluster
         scope.details.update(run=run.pk, node_groups=groups, region=cluster.region)
     return run

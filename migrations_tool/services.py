@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from environments.models import Environment
@@ -29,7 +29,7 @@ _STORE_OPTIONS = {
     "redis": None,  # free-form: the Redis copier's own options (patterns, mapping…)
     "s3": None,
 }
-ACTIVE = (DataCopy.QUEUED, DataCopy.RUNNING, DataCopy.UNDOING)
+ACTIVE = DataCopy.ACTIVE
 
 
 def masking_key() -> str:
@@ -121,14 +121,20 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
         scope.details["override"] = ({"reason": policy.reason, "stores": policy.overridden,
                                       "unmasked": policy.stores.get("mysql", {}).get("unmasked", [])}
                                      if policy.overridden else None)
+        busy = ValidationError({"target": [f"A copy into {target.name} is already running."]})
         if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists():
-            raise ValidationError({"target": [f"A copy into {target.name} is already running."]})
-        with transaction.atomic():
-            job = job_create(actor=actor, kind="data_copy", task=data_copy_task, target=target, team=target.team,
-                             title=f"Copy {', '.join(stores)} from {source.name} to {target.name}")
-            copy = DataCopy.objects.create(source=source, target=target, team=target.team, stores=stores,
-                                           options=options, job=job, started_by_id=actor.user_id,
-                                           policy_override=override_reason.strip())
+            raise busy
+        try:
+            with transaction.atomic():
+                job = job_create(actor=actor, kind="data_copy", task=data_copy_task, target=target, team=target.team,
+                                 title=f"Copy {', '.join(stores)} from {source.name} to {target.name}")
+                copy = DataCopy.objects.create(source=source, target=target, team=target.team, stores=stores,
+                                               options=options, job=job, started_by_id=actor.user_id,
+                                               policy_override=override_reason.strip())
+        except IntegrityError as exc:  # another request started one between our check and insert
+            if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists():
+                raise busy from exc
+            raise
         scope.obj = copy
         scope.details["copy"] = copy.pk
     return copy
@@ -158,13 +164,17 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
         if last_undoable(copy.target) != copy:
             raise ValidationError("Only the last copy into an environment can be undone, within "
                                   f"{settings.SLIPWAY_DATA_COPY_UNDO_HOURS:g} hours, and only once.")
-        with transaction.atomic():
-            locked = DataCopy.objects.select_for_update().get(pk=copy.pk)
-            if locked.state not in (DataCopy.VERIFIED, DataCopy.FAILED):
-                raise ValidationError("This copy is already being undone.")
-            job = job_create(actor=actor, kind="data_copy_undo", task=undo_task, target=copy.target,
-                             team=copy.target.team, title=f"Undo copy into {copy.target.name}")
-            DataCopy.objects.filter(pk=copy.pk).update(state=DataCopy.UNDOING, undo_job=job)
+        try:
+            with transaction.atomic():
+                locked = DataCopy.objects.select_for_update().get(pk=copy.pk)
+                if locked.state not in (DataCopy.VERIFIED, DataCopy.FAILED):
+                    raise ValidationError("This copy is already being undone.")
+                job = job_create(actor=actor, kind="data_copy_undo", task=undo_task, target=copy.target,
+                                 team=copy.target.team, title=f"Undo copy into {copy.target.name}")
+                DataCopy.objects.filter(pk=copy.pk).update(state=DataCopy.UNDOING, undo_job=job)
+        except IntegrityError as exc:  # a copy into the target started between our check and the update
+            raise ValidationError(f"Another copy into {copy.target.name} is queued or running; "
+                                  "undo after it.") from exc
         copy.refresh_from_db()
     return copy
 

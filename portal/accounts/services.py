@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -279,9 +279,14 @@ def team_create(*, actor: Actor, by: Any, slug: str, name: str, members: Iterabl
         scope.team_slug = slug
         rules.require_platform_admin(by, MANAGE_PEOPLE)
         _check_team(slug, name)
-        with transaction.atomic():
-            team = Team.objects.create(slug=slug, name=name)
-            team.members.set(list(members))
+        try:
+            with transaction.atomic():
+                team = Team.objects.create(slug=slug, name=name)
+                team.members.set(list(members))
+        except IntegrityError as exc:  # the same slug created by a concurrent request between check and insert
+            if Team.objects.filter(slug=slug).exists():
+                raise ValidationError({"slug": [f"A team with the slug '{slug}' already exists."]}) from exc
+            raise
         scope.obj = team
         scope.details["changes"] = changes_between(None, team_snapshot(team))
     return team
