@@ -1,0 +1,176 @@
+"""Class 10: one thing at a time where it matters, held by the database (partial unique constraints).
+
+Each race fires concurrent requests from threads, each with its own connection to the real PostgreSQL,
+released together by a barrier: exactly one wins, the others get the same clear 4xx as a sequential
+second request. Jobs are only queued here (no eager run), so the winner stays active while the others try.
+"""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from clusters.models import Cluster
+from environments.models import Blueprint, Environment
+from migrations_tool.models import DataCopy, DataStore
+from portal.accounts import roles
+from portal.accounts.models import Team
+from portal.celery import app as celery_app
+from portal.jobs.models import Job
+from tests.factories import JobFactory, TeamFactory, UserFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+RACERS = 4
+
+
+@pytest.fixture(autouse=True)
+def queued_not_run(monkeypatch):
+    """Jobs go to the (in-memory) broker instead of running in the request: the winner stays active."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+
+
+def race(user, method, path, bodies):
+    """POST (or …) every body at once, one thread and connection each; the responses in thread order."""
+    barrier = threading.Barrier(len(bodies))
+    responses = [None] * len(bodies)
+
+    def attempt(index, body):
+        client = APIClient()
+        client.force_authenticate(user)
+        try:
+            barrier.wait()
+            responses[index] = getattr(client, method)(path, body, format="json")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(i, b)) for i, b in enumerate(bodies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def one_winner(responses, won, refusal):
+    codes = [r.status_code for r in responses]
+    assert codes.count(won) == 1, [(r.status_code, r.json()) for r in responses]
+    refused = [r for r in responses if r.status_code != won]
+    assert all(r.status_code == 400 for r in refused), [(r.status_code, r.content[:300]) for r in refused]
+    assert all(refusal in r.json()["error"]["message"] + str(r.json()["error"].get("fields")) for r in refused)
+
+
+@pytest.fixture
+def world():
+    team = TeamFactory(slug="race")
+    qa = UserFactory(username="qa-racer", roles=[roles.QA], teams=[team])
+    admin = UserFactory(username="admin-racer", roles=[roles.PLATFORM_ADMINS])
+    cluster = Cluster.objects.create(name="race-cluster", kind="existing", kubeconfig="{}")
+    blueprint = Blueprint.objects.create(name="race-bp")
+
+    def environment(name):
+        env = Environment.objects.create(name=name, cluster=cluster, namespace=f"slw-{name}", blueprint=blueprint,
+                                         stage="qa", team=team, owner=qa, status="ready")
+        # never reached: the copies are only queued
+        DataStore.objects.create(environment=env, kind="mysql", name="db", host="127.0.0.1", port=1, database=name)
+        return env
+
+    return {"team": team, "qa": qa, "admin": admin, "cluster": cluster, "source": environment("race-src"),
+            "target": environment("race-dst")}
+
+
+def test_the_database_holds_one_active_copy_per_target(world):
+    """Whatever path writes the row (a service, a shell, a future endpoint), a second active copy is refused."""
+    def copy(state):
+        return DataCopy.objects.create(source=world["source"], target=world["target"], team=world["team"],
+                                       stores=["mysql"], job=JobFactory(), state=state)
+
+    copy(DataCopy.VERIFIED)
+    copy(DataCopy.QUEUED)
+    for state in DataCopy.ACTIVE:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            copy(state)
+    copy(DataCopy.FAILED)  # finished copies are history, any number of them
+
+
+def test_concurrent_copies_into_one_target_start_exactly_one(world):
+    body = {"source": world["source"].pk, "target": world["target"].pk, "stores": ["mysql"]}
+    responses = race(world["qa"], "post", "/api/v1/data-copies/", [body] * RACERS)
+    one_winner(responses, 202, "already running")
+    assert DataCopy.objects.filter(target=world["target"]).count() == 1
+    assert Job.objects.filter(kind="data_copy").count() == 1  # nothing half-created by the losers
+
+
+def test_an_undo_racing_new_copies_into_its_target_lets_one_through(world):
+    done = DataCopy.objects.create(source=world["source"], target=world["target"], team=world["team"],
+                                   stores=["mysql"], job=JobFactory(), state=DataCopy.VERIFIED,
+                                   snapshots={"mysql": {"kind": "mysql"}}, started_by=world["qa"],
+                                   finished_at=timezone.now(), undo_until=timezone.now() + timedelta(hours=1))
+    copy_body = {"source": world["source"].pk, "target": world["target"].pk, "stores": ["mysql"]}
+    barrier = threading.Barrier(RACERS)
+    results = []
+
+    def attempt(index):
+        client = APIClient()
+        client.force_authenticate(world["qa"])
+        try:
+            barrier.wait()
+            if index == 0:
+                results.append(client.post(f"/api/v1/data-copies/{done.pk}/undo/"))
+            else:
+                results.append(client.post("/api/v1/data-copies/", copy_body, format="json"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in results].count(202) == 1, [(r.status_code, r.json()) for r in results]
+    assert all(r.status_code == 400 for r in results if r.status_code != 202)
+    assert DataCopy.objects.filter(target=world["target"], state__in=DataCopy.ACTIVE).count() == 1
+
+
+def test_concurrent_destroys_of_one_environment_start_one_job(world):
+    target = world["target"]
+    responses = race(world["qa"], "post", f"/api/v1/environments/{target.pk}/destroy/", [{}] * RACERS)
+    one_winner(responses, 202, "already queued")
+    assert Job.objects.filter(kind="destroy", target_id=str(target.pk)).count() == 1
+    # a second destroy while the first is queued gets the same answer
+    again = race(world["qa"], "post", f"/api/v1/environments/{target.pk}/destroy/", [{}])
+    assert again[0].status_code == 400 and "already queued" in again[0].json()["error"]["message"]
+
+
+def test_concurrent_dns_sweeps_start_one(world):
+    responses = race(world["admin"], "post", "/api/v1/dns/sweeps/", [{}] * RACERS)
+    one_winner(responses, 202, "already queued")
+    assert Job.objects.filter(kind="dns-sweep").count() == 1
+
+
+def test_concurrent_add_on_installs_on_one_cluster_start_one(world):
+    cluster = world["cluster"]
+    responses = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/addons/", [{}] * RACERS)
+    codes = [r.status_code for r in responses]
+    won = next(c for c in codes if c < 300)
+    one_winner(responses, won, "already queued")
+    assert Job.objects.filter(kind="cluster-addons").count() == 1
+
+
+def test_concurrent_creations_of_one_team_slug_give_one_team_and_clear_refusals(world):
+    body = {"slug": "twins", "name": "Twins"}
+    responses = race(world["admin"], "post", "/api/v1/teams/", [body] * RACERS)
+    one_winner(responses, 201, "already exists")
+    assert Team.objects.filter(slug="twins").count() == 1
+
+
+def test_concurrent_creations_of_one_cluster_name_give_one_cluster_and_clear_refusals(world, settings):
+    body = {"name": "twin-cluster", "kind": "local"}
+    responses = race(world["admin"], "post", "/api/v1/clusters/", [body] * RACERS)
+    codes = [r.status_code for r in responses]
+    won = next(c for c in codes if c < 300)
+    one_winner(responses, won, "already")
+    assert Cluster.objects.filter(name="twin-cluster").count() == 1
