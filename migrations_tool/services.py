@@ -10,13 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from environments.models import Environment
 from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.concurrency import refused_when_taken
 from portal.jobs.services import job_create
 
 from .contracts import CopyError
@@ -121,20 +121,19 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
         scope.details["override"] = ({"reason": policy.reason, "stores": policy.overridden,
                                       "unmasked": policy.stores.get("mysql", {}).get("unmasked", [])}
                                      if policy.overridden else None)
-        busy = ValidationError({"target": [f"A copy into {target.name} is already running."]})
-        if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists():
-            raise busy
-        try:
-            with transaction.atomic():
-                job = job_create(actor=actor, kind="data_copy", task=data_copy_task, target=target, team=target.team,
-                                 title=f"Copy {', '.join(stores)} from {source.name} to {target.name}")
-                copy = DataCopy.objects.create(source=source, target=target, team=target.team, stores=stores,
-                                               options=options, job=job, started_by_id=actor.user_id,
-                                               policy_override=override_reason.strip())
-        except IntegrityError as exc:  # another request started one between our check and insert
+        def busy() -> ValidationError | None:
             if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists():
-                raise busy from exc
-            raise
+                return ValidationError({"target": [f"A copy into {target.name} is already running."]})
+            return None
+
+        if refusal := busy():
+            raise refusal
+        with refused_when_taken(busy):  # DataCopy's one_active_copy_per_target decides a race
+            job = job_create(actor=actor, kind="data_copy", task=data_copy_task, target=target, team=target.team,
+                             title=f"Copy {', '.join(stores)} from {source.name} to {target.name}")
+            copy = DataCopy.objects.create(source=source, target=target, team=target.team, stores=stores,
+                                           options=options, job=job, started_by_id=actor.user_id,
+                                           policy_override=override_reason.strip())
         scope.obj = copy
         scope.details["copy"] = copy.pk
     return copy
@@ -164,17 +163,15 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
         if last_undoable(copy.target) != copy:
             raise ValidationError("Only the last copy into an environment can be undone, within "
                                   f"{settings.SLIPWAY_DATA_COPY_UNDO_HOURS:g} hours, and only once.")
-        try:
-            with transaction.atomic():
-                locked = DataCopy.objects.select_for_update().get(pk=copy.pk)
-                if locked.state not in (DataCopy.VERIFIED, DataCopy.FAILED):
-                    raise ValidationError("This copy is already being undone.")
-                job = job_create(actor=actor, kind="data_copy_undo", task=undo_task, target=copy.target,
-                                 team=copy.target.team, title=f"Undo copy into {copy.target.name}")
-                DataCopy.objects.filter(pk=copy.pk).update(state=DataCopy.UNDOING, undo_job=job)
-        except IntegrityError as exc:  # a copy into the target started between our check and the update
-            raise ValidationError(f"Another copy into {copy.target.name} is queued or running; "
-                                  "undo after it.") from exc
+        # A copy into the target started between the check above and this update: the constraint refuses.
+        with refused_when_taken(lambda: ValidationError(f"Another copy into {copy.target.name} is queued or "
+                                                        "running; undo after it.")):
+            locked = DataCopy.objects.select_for_update().get(pk=copy.pk)
+            if locked.state not in (DataCopy.VERIFIED, DataCopy.FAILED):
+                raise ValidationError("This copy is already being undone.")
+            job = job_create(actor=actor, kind="data_copy_undo", task=undo_task, target=copy.target,
+                             team=copy.target.team, title=f"Undo copy into {copy.target.name}")
+            DataCopy.objects.filter(pk=copy.pk).update(state=DataCopy.UNDOING, undo_job=job)
         copy.refresh_from_db()
     return copy
 

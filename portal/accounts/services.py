@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -27,6 +27,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record, audited
+from portal.concurrency import refused_when_taken
 
 from . import roles, rules
 from .models import Team
@@ -97,9 +98,13 @@ def audit_model_change(*, actor: Actor, action: str, obj: Any, before: dict[str,
 def _check_username(username: str, *, exclude_pk: int | None = None) -> None:
     if not USERNAME_PATTERN.match(username or ""):
         raise ValidationError({"username": [f"'{username}' is not a valid username. {USERNAME_RULE}"]})
+    if refusal := _username_taken(username, exclude_pk=exclude_pk):
+        raise refusal
+
+
+def _username_taken(username: str, *, exclude_pk: int | None = None) -> ValidationError | None:
     taken = get_user_model().objects.filter(username__iexact=username).exclude(pk=exclude_pk).first()
-    if taken is not None:
-        raise ValidationError({"username": [f"The username '{taken.username}' is taken."]})
+    return None if taken is None else ValidationError({"username": [f"The username '{taken.username}' is taken."]})
 
 
 def _check_email(email: str) -> None:
@@ -182,7 +187,7 @@ def user_create(*, actor: Actor, by: Any, username: str, email: str = "", first_
         _check_email(email)
         groups = _role_groups(role_names)
         teams = list(teams)
-        with transaction.atomic():
+        with refused_when_taken(lambda: _username_taken(username)):  # a concurrent twin loses on the unique name
             user = get_user_model().objects.create_user(username=username, email=email, first_name=first_name,
                                                         last_name=last_name)
             user.groups.set(groups)
@@ -268,8 +273,14 @@ def _check_team(slug: str, name: str, *, exclude_pk: int | None = None) -> None:
                                         "hyphens, at most 63, not starting or ending with a hyphen."]})
     if not (name or "").strip():
         raise ValidationError({"name": ["Give the team a name."]})
+    if refusal := _team_taken(slug, exclude_pk=exclude_pk):
+        raise refusal
+
+
+def _team_taken(slug: str, *, exclude_pk: int | None = None) -> ValidationError | None:
     if Team.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
-        raise ValidationError({"slug": [f"A team with the slug '{slug}' already exists."]})
+        return ValidationError({"slug": [f"A team with the slug '{slug}' already exists."]})
+    return None
 
 
 def team_create(*, actor: Actor, by: Any, slug: str, name: str, members: Iterable[Any] = ()) -> Team:
@@ -279,14 +290,9 @@ def team_create(*, actor: Actor, by: Any, slug: str, name: str, members: Iterabl
         scope.team_slug = slug
         rules.require_platform_admin(by, MANAGE_PEOPLE)
         _check_team(slug, name)
-        try:
-            with transaction.atomic():
-                team = Team.objects.create(slug=slug, name=name)
-                team.members.set(list(members))
-        except IntegrityError as exc:  # the same slug created by a concurrent request between check and insert
-            if Team.objects.filter(slug=slug).exists():
-                raise ValidationError({"slug": [f"A team with the slug '{slug}' already exists."]}) from exc
-            raise
+        with refused_when_taken(lambda: _team_taken(slug)):  # Team.slug is unique: a concurrent twin loses here
+            team = Team.objects.create(slug=slug, name=name)
+            team.members.set(list(members))
         scope.obj = team
         scope.details["changes"] = changes_between(None, team_snapshot(team))
     return team

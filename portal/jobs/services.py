@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.concurrency import refused_when_taken
 
 from .models import Job
 
@@ -22,20 +23,17 @@ def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = 
     """
     target_type = target._meta.label_lower if target is not None else ""
     target_id = str(target.pk) if target is not None else ""
-    try:
-        with transaction.atomic():  # a savepoint: the caller's transaction survives a refusal
-            job = Job.objects.create(
-                kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
-                target_type=target_type, target_id=target_id,
-                target_repr=str(target)[:200] if target is not None else "",
-            )
-    except IntegrityError as exc:
+    def busy() -> ValidationError | None:
         active = Job.objects.filter(kind=kind, target_type=target_type, target_id=target_id,
                                     state__in=(Job.QUEUED, Job.RUNNING)).first()
-        if active is None:
-            raise
-        raise ValidationError(f"{active.title} is already {active.state} (job {active.pk}); wait for it to "
-                              "finish.") from exc
+        return None if active is None else ValidationError(
+            f"{active.title} is already {active.state} (job {active.pk}); wait for it to finish.")
+
+    with refused_when_taken(busy):  # a savepoint: the caller's transaction survives a refusal
+        job = Job.objects.create(
+            kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
+            target_type=target_type, target_id=target_id, target_repr=str(target)[:200] if target is not None else "",
+        )
     transaction.on_commit(lambda: task.delay(str(job.pk), actor.to_dict()))
     return job
 

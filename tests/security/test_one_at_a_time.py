@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -174,3 +175,21 @@ def test_concurrent_creations_of_one_cluster_name_give_one_cluster_and_clear_ref
     won = next(c for c in codes if c < 300)
     one_winner(responses, won, "already")
     assert Cluster.objects.filter(name="twin-cluster").count() == 1
+
+
+def test_concurrent_creations_of_one_username_give_one_user_and_clear_refusals(world):
+    body = {"username": "twin", "roles": [roles.QA]}
+    responses = race(world["admin"], "post", "/api/v1/users/", [body] * RACERS)
+    codes = [r.status_code for r in responses]
+    won = next(c for c in codes if c < 300)
+    one_winner(responses, won, "is taken")
+    assert get_user_model().objects.filter(username="twin").count() == 1
+
+
+def test_concurrent_terraform_runs_on_one_cluster_start_one(world, settings):
+    """The rule the others follow (TerraformRun's one_active_terraform_run), through the API."""
+    cluster = Cluster.objects.create(name="tf-race", kind="local", managed_by_terraform=True, status="ready")
+    responses = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/runs/", [{"action": "plan"}] * RACERS)
+    codes = [r.status_code for r in responses]
+    won = next(c for c in codes if c < 300)
+    one_winner(responses, won, "already has run")
