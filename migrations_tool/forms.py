@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from .models import KINDS
+from .policy import PersonalData
 from .selectors import CopySources
 
 
@@ -46,7 +47,7 @@ class DataCopyForm(forms.Form):
                                       label="Platform admins: why unmasked personal data may leave production")
 
     def __init__(self, *args: Any, sources: CopySources, target, **kwargs: Any) -> None:
-        personal = list(target.blueprint.personal_data or [])
+        personal = PersonalData.of(target.blueprint).entries("mysql")
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("masking", "\n".join(f"{c} = {_suggested_rule(c)}" for c in personal))
         kwargs["initial"].setdefault("stores", sources.kinds)

@@ -222,3 +222,12 @@ def test_api_page_and_command_decide_alike(three_store_world, api_for):
         call_command("copydata", "--from", "qa-source", "--to", "qa-target", "--stores", "s3", "--as", "qa",
                      "--override-reason", REASON, stdout=io.StringIO())
     assert not DataCopy.objects.exists()
+
+
+def test_the_form_suggests_masking_for_the_personal_columns_of_either_form(copy_world):
+    browser = Client()
+    browser.force_login(copy_world["users"]["qa"])
+    for personal in (["customers.email"], {"mysql": ["customers.email"], "redis": ["session:*"]}):
+        stage(copy_world, personal=personal)
+        form = browser.get(f"/environments/{copy_world['target'].pk}/copy-data/").content.decode()
+        assert "customers.email = email" in form and "redis = " not in form and "session:*" not in form
