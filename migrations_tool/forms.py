@@ -44,7 +44,8 @@ class DataCopyForm(forms.Form):
                               help_text="rules: email, name, phone, hash, null, keep, fixed:VALUE")
     confirm = forms.CharField(required=False, label="Type the target environment's name to confirm")
     override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                      label="Platform admins: why unmasked personal data may leave production")
+                                      label="Platform admins: why production data that is not masked or "
+                                            "excluded may leave production")
 
     def __init__(self, *args: Any, sources: CopySources, target, **kwargs: Any) -> None:
         personal = PersonalData.of(target.blueprint).entries("mysql")

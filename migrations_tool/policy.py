@@ -52,15 +52,19 @@ class PersonalData:
     def of(cls, blueprint: Any) -> PersonalData:
         raw = blueprint.personal_data or []
         if isinstance(raw, Mapping):
-            return cls({kind: tuple(str(v) for v in values or []) for kind, values in raw.items()
-                        if kind in _NAMES})
-        return cls({"mysql": tuple(str(v) for v in raw)})
+            return cls({kind: _entries(values) for kind, values in raw.items() if kind in _NAMES})
+        return cls({"mysql": _entries(raw)})
 
     def classified(self, kind: str) -> bool:
         return kind in self.declared
 
     def entries(self, kind: str) -> list[str]:
         return list(self.declared.get(kind, ()))
+
+
+def _entries(values: Any) -> tuple[str, ...]:
+    # A single string is one entry (a hand-edited blueprint), never a list of its characters.
+    return (values,) if isinstance(values, str) else tuple(str(v) for v in values or [])
 
 
 @dataclass

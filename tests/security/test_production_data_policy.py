@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from environments.models import Environment
+from environments.models import Blueprint, Environment
 from migrations_tool.models import DataCopy
+from migrations_tool.policy import PersonalData
 from migrations_tool.services import data_copy_start
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
@@ -231,3 +232,12 @@ def test_the_form_suggests_masking_for_the_personal_columns_of_either_form(copy_
         stage(copy_world, personal=personal)
         form = browser.get(f"/environments/{copy_world['target'].pk}/copy-data/").content.decode()
         assert "customers.email = email" in form and "redis = " not in form and "session:*" not in form
+
+
+@pytest.mark.parametrize(("declared", "expected"), [
+    ([], {"mysql": ()}),  # the default: MariaDB classified (nothing personal), Redis and S3 not
+    (["customers.email"], {"mysql": ("customers.email",)}),
+    ({"redis": "session:*", "s3": [], "ftp": ["x"]}, {"redis": ("session:*",), "s3": ()}),
+])
+def test_what_a_blueprint_declares(declared, expected):
+    assert dict(PersonalData.of(Blueprint(name="b", personal_data=declared)).declared) == expected
