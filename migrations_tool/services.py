@@ -72,6 +72,11 @@ def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, A
     return options
 
 
+def _refusal_if_active(target: Environment, message: Any) -> ValidationError | None:
+    """``ValidationError(message)`` when a copy or undo is writing into ``target`` (one at a time)."""
+    return ValidationError(message) if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists() else None
+
+
 def _stores_of(environment: Environment, kinds: list[str]) -> dict[str, Any]:
     found = {s.kind: s for s in environment.data_stores.filter(kind__in=kinds, state="ready")}
     return found
@@ -121,10 +126,9 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
         scope.details["override"] = ({"reason": policy.reason, "stores": policy.overridden,
                                       "unmasked": policy.stores.get("mysql", {}).get("unmasked", [])}
                                      if policy.overridden else None)
+
         def busy() -> ValidationError | None:
-            if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists():
-                return ValidationError({"target": [f"A copy into {target.name} is already running."]})
-            return None
+            return _refusal_if_active(target, {"target": [f"A copy into {target.name} is already running."]})
 
         if refusal := busy():
             raise refusal
@@ -164,8 +168,8 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
             raise ValidationError("Only the last copy into an environment can be undone, within "
                                   f"{settings.SLIPWAY_DATA_COPY_UNDO_HOURS:g} hours, and only once.")
         # A copy into the target started between the check above and this update: the constraint refuses.
-        with refused_when_taken(lambda: ValidationError(f"Another copy into {copy.target.name} is queued or "
-                                                        "running; undo after it.")):
+        with refused_when_taken(lambda: _refusal_if_active(copy.target, f"Another copy into {copy.target.name} "
+                                                                        "is queued or running; undo after it.")):
             locked = DataCopy.objects.select_for_update().get(pk=copy.pk)
             if locked.state not in (DataCopy.VERIFIED, DataCopy.FAILED):
                 raise ValidationError("This copy is already being undone.")

@@ -12,7 +12,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
 
-from .models import Job
+from .models import EXCLUSIVE_KINDS, Job
 
 
 def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None) -> Job:
@@ -23,7 +23,10 @@ def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = 
     """
     target_type = target._meta.label_lower if target is not None else ""
     target_id = str(target.pk) if target is not None else ""
+
     def busy() -> ValidationError | None:
+        if kind not in EXCLUSIVE_KINDS:
+            return None
         active = Job.objects.filter(kind=kind, target_type=target_type, target_id=target_id,
                                     state__in=(Job.QUEUED, Job.RUNNING)).first()
         return None if active is None else ValidationError(
