@@ -5,7 +5,9 @@ released together by a barrier: exactly one wins, the others get the same clear 
 second request. Jobs are only queued here (no eager run), so the winner stays active while the others try.
 """
 
+import json
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,8 +17,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clusters.models import Cluster
+from clusters.terraform import Backend, StateLocked
 from environments.models import Blueprint, Environment
 from migrations_tool.models import DataCopy, DataStore
+from portal import aws
 from portal.accounts import roles
 from portal.accounts.models import Team
 from portal.celery import app as celery_app
@@ -193,3 +197,51 @@ def test_concurrent_terraform_runs_on_one_cluster_start_one(world, settings):
     codes = [r.status_code for r in responses]
     won = next(c for c in codes if c < 300)
     one_winner(responses, won, "already has run")
+
+
+@pytest.fixture
+def state_cluster(aws_settings):
+    """A Terraform-managed cluster whose versioned state bucket on moto holds two state versions."""
+    s3 = aws.client("s3")
+    bucket, key = f"race-state-{uuid.uuid4().hex[:8]}", "clusters/race/terraform.tfstate"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    versions = [s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"lineage": "l-1", "serial": serial}).encode())
+                ["VersionId"] for serial in (1, 2)]
+    cluster = Cluster.objects.create(name="race-tf", kind="local", managed_by_terraform=True, status="ready",
+                                     state_bucket=bucket, state_key=key, state_lineage="l-1", state_serial=2)
+    yield {"cluster": cluster, "s3": s3, "bucket": bucket, "key": key, "versions": versions}
+    listing = s3.list_object_versions(Bucket=bucket)
+    for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def serial_of(world):
+    return json.loads(world["s3"].get_object(Bucket=world["bucket"], Key=world["key"])["Body"].read())["serial"]
+
+
+def test_a_state_restore_waits_its_turn_behind_terraforms_state_lock(world, state_cluster):
+    """A run holding Terraform's lock file (as `use_lockfile` writes it) and a restore never overlap."""
+    s3, cluster, older = state_cluster["s3"], state_cluster["cluster"], state_cluster["versions"][0]
+    lock_key = f"{state_cluster['key']}.tflock"
+    s3.put_object(Bucket=state_cluster["bucket"], Key=lock_key, Body=json.dumps(
+        {"ID": "run-lock-1", "Operation": "OperationTypeApply", "Who": "worker@host"}).encode())
+    refused = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/state/restore/", [{"version_id": older}])
+    assert refused[0].status_code == 400, refused[0].content[:300]
+    assert "locked" in refused[0].json()["error"]["message"] and "run-lock-1" in refused[0].json()["error"]["message"]
+    assert serial_of(state_cluster) == 2  # nothing was restored under the run's feet
+
+    s3.delete_object(Bucket=state_cluster["bucket"], Key=lock_key)  # the run ended
+    done = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/state/restore/", [{"version_id": older}])
+    assert done[0].status_code == 200 and serial_of(state_cluster) == 1
+    assert Backend(bucket=state_cluster["bucket"], key=state_cluster["key"], region="us-east-1").lock() is None
+
+
+def test_two_holders_of_the_state_lock_cannot_overlap(state_cluster):
+    backend = Backend(bucket=state_cluster["bucket"], key=state_cluster["key"], region="us-east-1")
+    with backend.holding_lock(operation="slipway state restore", who="alice") as held:
+        with pytest.raises(StateLocked) as second, backend.holding_lock(operation="slipway state accept", who="bob"):
+            pass
+        assert second.value.lock["ID"] == held["ID"] and second.value.lock["Who"] == "alice"
+    assert backend.lock() is None
