@@ -138,7 +138,10 @@ def guard_rail_refusal(*, user: Any, by: Any, is_active: bool, is_superuser: boo
     """Why giving ``user`` this state would break a guard rail, or "" (shared with the Django admin's form).
 
     Nobody deactivates themselves, and the last active Platform admin (or superuser) stays one.
+    Call it inside the transaction that makes the change: it locks the Platform admins role first, so two
+    admins removing each other at once are decided one after the other (the second sees the first's change).
     """
+    Group.objects.select_for_update().filter(name=roles.PLATFORM_ADMINS).first()
     if user.pk == by.pk and user.is_active and not is_active:
         return "You cannot deactivate yourself."
     stays_admin = is_active and (is_superuser or roles.PLATFORM_ADMINS in set(role_names))
@@ -238,10 +241,11 @@ def user_deactivate(*, actor: Actor, by: Any, user: Any) -> Any:
     with audited(actor=actor, action="user.deactivate", obj=user) as scope:
         rules.require_platform_admin(by, MANAGE_PEOPLE)
         before = user_snapshot(user)
-        _refuse(guard_rail_refusal(user=user, by=by, is_active=False, is_superuser=user.is_superuser,
-                                   role_names=before["roles"]))
-        user.is_active = False
-        user.save(update_fields=["is_active"])
+        with transaction.atomic():
+            _refuse(guard_rail_refusal(user=user, by=by, is_active=False, is_superuser=user.is_superuser,
+                                       role_names=before["roles"]))
+            user.is_active = False
+            user.save(update_fields=["is_active"])
         scope.details["changes"] = changes_between(before, user_snapshot(user))
     return user
 

@@ -245,3 +245,28 @@ def test_two_holders_of_the_state_lock_cannot_overlap(state_cluster):
             pass
         assert second.value.lock["ID"] == held["ID"] and second.value.lock["Who"] == "alice"
     assert backend.lock() is None
+
+
+def test_two_last_admins_removing_each_other_at_once_leave_one(world):
+    """Not a uniqueness but the same check-then-act: "the last active Platform admin stays one"."""
+    first, second = world["admin"], UserFactory(username="admin-twin", roles=[roles.PLATFORM_ADMINS])
+    barrier, results = threading.Barrier(2), []
+
+    def deactivate(by, whom):
+        client = APIClient()
+        client.force_authenticate(by)
+        try:
+            barrier.wait()
+            results.append(client.post(f"/api/v1/users/{whom.pk}/deactivate/"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deactivate, args=pair) for pair in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in results) == [200, 400], [(r.status_code, r.content[:200]) for r in results]
+    refused = next(r for r in results if r.status_code == 400)
+    assert "last active Platform admin" in refused.json()["error"]["message"]
+    assert get_user_model().objects.filter(is_active=True, groups__name=roles.PLATFORM_ADMINS).count() == 1
