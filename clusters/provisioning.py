@@ -20,6 +20,7 @@ from portal.accounts import rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
+from portal.derived_names import owner_marker, stable_suffix
 from portal.jobs.models import Job
 from portal.jobs.services import job_create
 
@@ -88,6 +89,13 @@ def start_run(*, actor: Actor, cluster: Cluster, action: str) -> TerraformRun:
     return run
 
 
+def state_key_for(cluster: Cluster) -> str:
+    """The cluster's Terraform state key: its name plus a suffix of this installation and its id, so two
+    installations sharing a state bucket (the default bucket name is the same everywhere) never share
+    a state. Stored on the cluster when it is created; existing clusters keep theirs."""
+    return f"clusters/{cluster.name}-{stable_suffix(owner_marker('cluster', cluster.pk))}/terraform.tfstate"
+
+
 def cluster_create(*, actor: Actor, user: Any, name: str, kind: str, region: str = "", kubernetes_version: str = "",
                    node_groups: Any = None, terraform_vars: dict[str, Any] | None = None) -> TerraformRun:
     """Record a Terraform-managed cluster and start its first apply run. Raises ValidationError/PermissionDenied."""
@@ -108,6 +116,7 @@ def cluster_create(*, actor: Actor, user: Any, name: str, kind: str, region: str
             raise ValidationError({"kind": [str(exc)]}) from exc
         if kind == Cluster.AWS_EKS and not region:
             raise ValidationError({"region": ["An AWS EKS cluster needs a region."]})
+
         def taken() -> ValidationError | None:
             if Cluster.objects.filter(name=name).exists():
                 return ValidationError({"name": [f"A cluster named {name!r} already exists."]})
@@ -120,8 +129,9 @@ def cluster_create(*, actor: Actor, user: Any, name: str, kind: str, region: str
                 name=name, kind=kind, managed_by_terraform=True, status=Cluster.PENDING,
                 region=region or ("local" if kind == Cluster.LOCAL else ""), kubernetes_version=kubernetes_version,
                 node_groups=groups, terraform_vars={**(terraform_vars or {}), **blueprints.initial_vars(kind)},
-                state_bucket=settings.SLIPWAY_TERRAFORM_STATE_BUCKET,
-                state_key=f"clusters/{name}/terraform.tfstate", created_by_id=actor.user_id)
+                state_bucket=settings.SLIPWAY_TERRAFORM_STATE_BUCKET, created_by_id=actor.user_id)
+            cluster.state_key = state_key_for(cluster)
+            cluster.save(update_fields=["state_key"])
             run = start_run(actor=actor, cluster=cluster, action=TerraformRun.APPLY)
         scope.obj = cluster
         scope.details.update(run=run.pk, node_groups=groups, region=cluster.region)

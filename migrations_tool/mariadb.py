@@ -24,7 +24,7 @@ from typing import Any
 import pymysql
 
 from . import mariadb_accounts, mariadb_dump, mariadb_load
-from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink, StoreOwner
 from .mariadb_checksum import table_digest as _digest
 from .mariadb_connection import connect
 from .mariadb_connection import reason as _reason
@@ -387,11 +387,11 @@ class MariaDBCopier:
             conn.close()
         mariadb_dump.load_from_s3(target, snapshot, progress)
 
-    def provision(self, server: Endpoint, name: str) -> Endpoint:
-        return mariadb_accounts.provision(server, name)
+    def provision(self, server: Endpoint, owner: StoreOwner) -> Endpoint:
+        return mariadb_accounts.provision(server, owner)
 
-    def deprovision(self, store: Endpoint, server: Endpoint) -> None:
-        mariadb_accounts.deprovision(store, server)
+    def deprovision(self, store: Endpoint, server: Endpoint, owner: str | None) -> None:
+        mariadb_accounts.deprovision(store, server, owner)
 
 
 def _run_each(connections: list[Any], fn: Callable[[Any], None]) -> None:

@@ -3,7 +3,7 @@
 Every function checks that ``by`` (the signed-in user acting) is a Platform admin, validates, writes,
 and appends one audit event whose details hold the changed fields as ``{"changes": {field:
 {"before": …, "after": …}}}``; a refused or failed attempt is audited as a failure. The Django
-admin screens of the same models log through ``audit_model_change`` with the same snapshots.
+admin screens of the same models log through ``portal.audit.admin`` with the same snapshots.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from portal.audit.actor import Actor
-from portal.audit.services import audit_record, audited
+from portal.audit.services import audited, changes_between
 from portal.concurrency import refused_when_taken
 
 from . import roles, rules
@@ -73,23 +73,6 @@ def team_snapshot(team: Team) -> dict[str, Any]:
 def role_snapshot(group: Group) -> dict[str, Any]:
     perms = group.permissions.values_list("content_type__app_label", "codename") if group.pk else []
     return {"name": group.name, "permissions": sorted(f"{app}.{code}" for app, code in perms)}
-
-
-def changes_between(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """``{field: {"before": …, "after": …}}`` for the fields that differ (a missing side is None)."""
-    before, after = before or {}, after or {}
-    return {key: {"before": before.get(key), "after": after.get(key)}
-            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
-
-
-def audit_model_change(*, actor: Actor, action: str, obj: Any, before: dict[str, Any] | None,
-                       after: dict[str, Any] | None, via: str, team_slug: str = "",
-                       note: str = "") -> None:
-    """Audit a change made outside these services (the Django admin), in the services' shape."""
-    details: dict[str, Any] = {"changes": changes_between(before, after), "via": via}
-    if note:
-        details["note"] = note
-    audit_record(actor=actor, action=action, obj=obj, team_slug=team_slug, details=details)
 
 
 # --- checks --------------------------------------------------------------------------------------------------------

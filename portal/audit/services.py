@@ -47,6 +47,22 @@ def audit_record(*, actor: Actor, action: str, obj: Any = None, object_type: str
     )
 
 
+def changes_between(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``{field: {"before": …, "after": …}}`` for the fields that differ (a missing side is None)."""
+    before, after = before or {}, after or {}
+    return {key: {"before": before.get(key), "after": after.get(key)}
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
+
+
+def audit_model_change(*, actor: Actor, action: str, obj: Any, before: dict[str, Any] | None,
+                       after: dict[str, Any] | None, via: str, team_slug: str = "", note: str = "") -> AuditEvent:
+    """Audit a change made outside the services (the Django admin), in the services' shape."""
+    details: dict[str, Any] = {"changes": changes_between(before, after), "via": via}
+    if note:
+        details["note"] = note
+    return audit_record(actor=actor, action=action, obj=obj, team_slug=team_slug, details=details)
+
+
 @dataclass
 class AuditScope:
     """What an ``audited`` block learns while it runs: the object it acted on and the details."""

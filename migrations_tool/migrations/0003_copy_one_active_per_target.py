@@ -20,7 +20,7 @@ def fail_duplicates(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("migrations_tool", "0001_initial"),
+        ("migrations_tool", "0002_data_store_owner_marker"),
     ]
 
     operations = [
