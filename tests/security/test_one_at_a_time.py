@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from clusters.models import Cluster
 from clusters.terraform import Backend, StateLocked
-from environments.models import Blueprint, Environment
+from environments.models import Blueprint, Environment, EnvironmentRevision
 from migrations_tool.models import DataCopy, DataStore
 from portal import aws
 from portal.accounts import roles
@@ -270,3 +270,19 @@ def test_two_last_admins_removing_each_other_at_once_leave_one(world):
     refused = next(r for r in results if r.status_code == 400)
     assert "last active Platform admin" in refused.json()["error"]["message"]
     assert get_user_model().objects.filter(is_active=True, groups__name=roles.PLATFORM_ADMINS).count() == 1
+
+
+@pytest.mark.parametrize("failed_job", ["rollout", "destroy"])
+def test_concurrent_retries_of_a_failed_environment_start_one_job(world, failed_job):
+    """Held by a row lock on the environment (and, for a destroy, by one_active_exclusive_job as well)."""
+    environment = world["target"]
+    revision = EnvironmentRevision.objects.create(environment=environment, number=1, snapshot={"components": []})
+    Environment.objects.filter(pk=environment.pk).update(current_revision=revision, status=Environment.FAILED)
+    JobFactory(kind=failed_job, state=Job.FAILED, target_type="environments.environment",
+               target_id=str(environment.pk))
+    responses = race(world["qa"], "post", f"/api/v1/environments/{environment.pk}/retry/", [{}] * RACERS)
+    one_winner(responses, 202, "")
+    for refused in (r for r in responses if r.status_code == 400):  # the second sees the job, or the new status
+        message = refused.json()["error"]["message"]
+        assert "already running" in message or "Only a failed environment can be retried" in message, message
+    assert Job.objects.filter(target_id=str(environment.pk), state=Job.QUEUED).count() == 1
