@@ -17,8 +17,11 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,15 @@ class TerraformError(RuntimeError):
 
 class TerraformInterrupted(TerraformError):
     """The Terraform process was killed (signal) before it finished: state and lock may be left behind."""
+
+
+class StateLocked(TerraformError):
+    """Someone (a run, or another state change) holds the state lock; ``lock`` is its lock info."""
+
+    def __init__(self, lock: dict[str, Any]) -> None:
+        self.lock = lock
+        super().__init__(f"The state is locked (lock {lock.get('ID', '?')}, {lock.get('Operation') or 'operation'} "
+                         f"by {lock.get('Who') or 'someone'}).")
 
 
 class BlueprintMissing(TerraformError):
@@ -117,6 +129,28 @@ class Backend:
             return json.loads(body)
         except ValueError:
             return {"ID": "", "Info": "unreadable lock file"}
+
+    @contextmanager
+    def holding_lock(self, *, operation: str, who: str) -> Iterator[dict[str, Any]]:
+        """Hold Terraform's own state lock while the block changes or reads the state outside Terraform.
+
+        The lock file is written only if absent (S3's conditional write, as ``use_lockfile`` does), so a
+        run and a state restore never overlap: whichever comes second is refused. Raises StateLocked
+        with the holder's lock info. The lock is Terraform's format, so force-unlock releases a stale one.
+        """
+        s3 = aws.client("s3", region=self.region)
+        info = {"ID": str(uuid.uuid4()), "Operation": operation, "Info": "", "Who": who, "Version": "slipway",
+                "Created": datetime.now(UTC).isoformat(), "Path": f"{self.bucket}/{self.key}"}
+        try:
+            s3.put_object(Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(info).encode(), IfNoneMatch="*")
+        except s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            raise StateLocked(self.lock() or {}) from None
+        try:
+            yield info
+        finally:
+            s3.delete_object(Bucket=self.bucket, Key=self.lock_key)
 
     def state_version(self, version_id: str | None = None) -> StateVersion | None:
         """Lineage and serial of the state object (or of one S3 version of it); None when there is none."""

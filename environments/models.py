@@ -107,7 +107,8 @@ class Blueprint(models.Model):
     backing_services = models.JSONField(default=list, blank=True)
     # {"prod": {"web": {"replicas": 3, "autoscaling_min": 3, "autoscaling_max": 10}}}
     stage_overrides = models.JSONField(default=dict, blank=True)
-    # ["users.email", "users.name"]: columns holding personal data, which a copy out of production must mask.
+    # What a copy out of production must mask or leave out (migrations_tool/policy.py): ["users.email"] (MariaDB
+    # columns), or per store {"mysql": ["users.email"], "redis": ["session:*"], "s3": ["uploads/"]}.
     personal_data = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,6 +21,7 @@ from portal.redaction import redact
 from .contracts import SNAPSHOT_PREFIX, CopyError, SnapshotSink
 from .copiers import copier_for
 from .models import DataCopy, DataStore
+from .policy import store_options_enforced
 from .services import masking_key, undo_deadline
 
 _UNITS = ("rows", "keys", "objects", "bytes")
@@ -91,7 +92,8 @@ def snapshot_sink(copy: DataCopy, kind: str) -> SnapshotSink:
 
 
 def _options_for(copy: DataCopy, kind: str) -> dict[str, Any]:
-    options = dict(copy.options.get(kind) or {})
+    # The policy's exclusions again, from the source's blueprint: a copy row never carries more than it allows.
+    options = store_options_enforced(copy.source, copy.target, kind, copy.options.get(kind) or {})
     if kind == "mysql":
         options["masking"] = copy.options.get("masking") or {}
         options["masking_key"] = masking_key()

@@ -1,7 +1,9 @@
 """S3 copier: every object under the source prefix to the target prefix, many at once.
 
 Options: ``workers`` (objects in flight, default 16), ``mirror`` (delete
-target objects under the prefix that the source does not hold), ``multipart_threshold`` / ``part_size`` (bytes; see
+target objects under the prefix that the source does not hold), ``exclude_prefixes`` (keys, relative to
+the store's prefix, that the copy neither reads, writes, mirrors away nor verifies: where the production-data
+policy leaves personal objects out), ``multipart_threshold`` / ``part_size`` (bytes; see
 ``s3_store.Tuning``), ``verify`` (default on), ``verify_sample`` (objects whose content hash and
 headers are compared, default 20). Objects whose size and ETag already match are skipped, so a
 re-run after a kill only moves what is missing. Keys under ``contracts.SNAPSHOT_PREFIX`` (the undo
@@ -55,7 +57,8 @@ class S3Copier:
             raise CopyError("source and target overlap: same bucket and nested prefixes")
         if f"/{SNAPSHOT_PREFIX}" in f"/{target.prefix}":
             raise CopyError(f"the target prefix {target.prefix!r} is inside the undo snapshots ({SNAPSHOT_PREFIX})")
-        wanted, present = src.listing(), dst.listing()
+        excluded = _exclusions(options)
+        wanted, present = _without(src.listing(), excluded), _without(dst.listing(), excluded)
         todo = {rel: info for rel, info in wanted.items() if not _unchanged(info, present.get(rel))}
         total_bytes = sum(i.size for i in wanted.values())
         progress(objects_total=len(wanted), objects_done=len(wanted) - len(todo), bytes_total=total_bytes,
@@ -96,7 +99,9 @@ class S3Copier:
         always listed afresh."""
         workers = int(options.get("workers") or DEFAULT_WORKERS)
         src, dst = Side(source, role="source", pool=workers), Side(target, role="target", pool=workers)
-        left, right = (src.listing() if source_listing is None else source_listing), dst.listing()
+        excluded = _exclusions(options)
+        left = _without(src.listing() if source_listing is None else source_listing, excluded)
+        right = _without(dst.listing(), excluded)
         common = sorted(set(left) & set(right))
         details: dict[str, Any] = {
             "source_objects": len(left), "target_objects": len(right),
@@ -272,6 +277,15 @@ def _refusal(bucket: str, holder: str | None, verb: str) -> str:
         return (f"bucket {bucket!r} exists without Slipway's ownership tag ({OWNER_TAG}); "
                 f"Slipway will not {verb} what it did not create.")
     return f"bucket {bucket!r} belongs to {holder} (tag {OWNER_TAG}); Slipway will not {verb} another owner's bucket."
+
+
+def _exclusions(options: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(p) for p in options.get("exclude_prefixes") or [])
+
+
+def _without(listing: Mapping[str, ObjectInfo], excluded: tuple[str, ...]) -> dict[str, ObjectInfo]:
+    """The listing less every key under one of the ``excluded`` prefixes."""
+    return {rel: info for rel, info in listing.items() if not rel.startswith(excluded)} if excluded else dict(listing)
 
 
 def _unchanged(info: ObjectInfo, there: ObjectInfo | None) -> bool:
