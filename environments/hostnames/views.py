@@ -66,8 +66,8 @@ def cluster_dns_edit(request: HttpRequest, cluster_id: int) -> HttpResponse:
 def dns_sweep(request: HttpRequest) -> HttpResponse:
     try:
         job = dns_sweep_start(actor=Actor.from_request(request), user=request.user)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
+    except (PermissionDenied, ValidationError) as exc:  # not an admin, or a sweep already queued or running
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("hostnames-index")
     messages.success(request, "DNS sweep started; its report appears on the Hostnames page.")
     return redirect("job-detail", job_id=job.pk)
