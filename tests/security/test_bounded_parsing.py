@@ -4,6 +4,7 @@ endpoint and form that parses YAML, kubeconfigs or JSON: a fast 4xx with a short
 import time
 
 import pytest
+import yaml
 from django.test import Client
 
 from clusters.models import Cluster
@@ -237,3 +238,16 @@ def test_deeply_nested_node_groups_json_on_the_new_cluster_form(admin_browser):
     assert response.status_code < 500
     assert b"nested too deeply" in response.content
     assert not Cluster.objects.filter(name="deep").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("exec_config", ["rm -rf /", {"command": "aws", "args": "eks get-token"},
+                                         {"command": "aws", "args": ["eks", "get-token", ["--cluster-name"], "x"]},
+                                         {"command": "aws", "args": {"eks": 1}}])
+def test_register_refuses_odd_exec_shapes_with_a_400(admin_api, exec_config):
+    kubeconfig = yaml.safe_dump({"clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                                 "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                                 "users": [{"name": "u", "user": {"exec": exec_config}}]})
+    response = admin_api.post("/api/v1/clusters/register/", {"name": "hostile", "kubeconfig": kubeconfig},
+                              format="json")
+    assert "kubeconfig" in _error(response).get("fields", {})
