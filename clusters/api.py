@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from portal.accounts import rules
+from portal.accounts import authz, rules
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
@@ -49,6 +49,9 @@ def _valid(serializer_class, request):
     retrieve=extend_schema(summary="One cluster", responses={200: ClusterSerializer, **ERROR_RESPONSES}),
 )
 class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.cluster_can)
+    # Lock and state reports carry Terraform internals: read like Terraform runs.
+    authz_actions = {"lock": (authz.terraform_run_can, authz.VIEW), "state": (authz.terraform_run_can, authz.VIEW)}
     serializer_class = ClusterSerializer
     filterset_fields = ["kind", "status", "is_default", "drift_status", "managed_by_terraform"]
 
@@ -157,6 +160,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                            responses={200: TerraformRunDetailSerializer, **ERROR_RESPONSES}),
 )
 class TerraformRunViewSet(viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.terraform_run_can)
     filterset_fields = ["cluster", "action", "state"]
     ordering_fields = ["created_at"]
 

@@ -9,6 +9,7 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
@@ -105,6 +106,10 @@ def _plan_data(plan: documents.Plan) -> dict:
                          responses={201: EnvironmentSerializer, **ERROR_RESPONSES}),
 )
 class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.environment_can)
+    # Promote's preview is part of changing the target; clone reads its source (the use case judges the
+    # target team); a document applies into the team it names (judged by the use case).
+    authz_actions = {"promote": (authz.environment_can, authz.CHANGE), "clone": (authz.environment_can, authz.VIEW)}
     serializer_class = EnvironmentSerializer
 
     def get_queryset(self):

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from clusters import kubeclient
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
@@ -67,7 +67,7 @@ def environment_reconcile(*, actor: Actor, user: Any, environment: Environment) 
     """Re-apply the current revision over any drift and prune extras; returns what remains (normally [])."""
     with audited(actor=actor, action="environment.reconcile", obj=environment) as scope:
         scope.team_slug = environment.team.slug
-        if user is not None and not rules.can_change(user, environment):
+        if user is not None and not authz.environment_can(user, authz.CHANGE, environment):
             raise PermissionDenied("You can reconcile environments of your own teams only.")
         if environment.status not in (Environment.READY, Environment.FAILED):
             raise ValidationError("Reconcile a ready or failed environment, not one that is " + environment.status)

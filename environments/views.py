@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.accounts import rules
+from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.form_errors import add_service_errors
 
@@ -85,7 +85,7 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
             environment.current_revision.snapshot) if environment.current_revision else {}),
         "revisions": environment.revisions.select_related("created_by")[:50],
         "live": live_status(environment) if environment.status not in (Environment.DESTROYED,) else None,
-        "can_change": rules.can_change(request.user, environment),
+        "can_change": authz.environment_can(request.user, authz.CHANGE, environment),
         "hostname_records": environment.hostname_records.all(), "has_dns": hasattr(environment.cluster, "dns"),
         "is_admin": rules.is_platform_admin(request.user)})
 

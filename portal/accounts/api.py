@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.csv_export import csv_download
@@ -59,12 +60,14 @@ class ObtainTokenView(APIView):
 
 
 class MeView(APIView):
+    authz_open = True  # the caller's own profile
     @extend_schema(summary="The signed-in user, with roles and teams", responses={200: MeSerializer, **ERROR_RESPONSES})
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
 
 class PeopleViewSet(viewsets.GenericViewSet):
+    authz_rule = staticmethod(authz.people_can)
     """Shared by the users and teams endpoints: the actor, the CSV export and the service call."""
 
     table = ""
