@@ -242,7 +242,7 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     @action(detail=True, methods=["post"], url_path="drift-check")
     def drift_check(self, request, pk=None):
         environment = self.get_object()
-        drift.environment_drift_check(actor=self._actor(), environment=environment)
+        drift.environment_drift_check(actor=self._actor(), user=request.user, environment=environment)
         environment.refresh_from_db()
         return Response(EnvironmentSerializer(environment).data)
 

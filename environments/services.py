@@ -27,6 +27,8 @@ from .versions import Picked, apply_pick, reference_of
 from .versions import resolve as resolve_versions
 
 NAMESPACE_PREFIX = "slw-"
+CHANGE_REFUSED = ("You can change environments of your own teams only, and production ones only as a "
+                  "Platform admin.")
 
 
 def _resolve_versions(blueprint: Blueprint, versions: dict[str, str], *, current: dict[str, str] | None = None
@@ -93,8 +95,7 @@ def _rollout_start(*, actor: Actor, environment: Environment, revision: Environm
 
 def _require_change(user: Any, environment: Environment) -> None:
     if not authz.environment_can(user, authz.CHANGE, environment):
-        raise PermissionDenied("You can change environments of your own teams only, and production ones only as a "
-                               "Platform admin.")
+        raise PermissionDenied(CHANGE_REFUSED)
     if environment.status in (Environment.DESTROYING, Environment.DESTROYED):
         raise ValidationError("This environment is being destroyed.")
 

@@ -35,6 +35,7 @@ def environment_index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def environment_new(request: HttpRequest) -> HttpResponse:
+    _require_create(request)
     form = EnvironmentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -56,6 +57,7 @@ def environment_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
     """The cluster field of "New environment", which the page polls (HTMX) while a cluster is on its way."""
+    _require_create(request)
     form = EnvironmentForm(user=request.user)
     if form.choices.cluster_state and form.choices.cluster_state == request.GET.get("waiting"):
         return HttpResponse(status=204)  # still waiting, for the same reason: HTMX leaves the page alone
@@ -66,6 +68,7 @@ def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
 @login_required
 def version_picker(request: HttpRequest) -> HttpResponse:
     """The version selects for one blueprint (swapped into the form by HTMX)."""
+    _require_create(request)
     blueprint = Blueprint.objects.filter(pk=request.GET.get("blueprint") or None).first()
     return render(request, "environments/_version_picker.html",
                   {"versions": version_choices(blueprint) if blueprint else None})
@@ -90,6 +93,11 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
         "is_admin": rules.is_platform_admin(request.user)})
 
 
+def _require_create(request: HttpRequest) -> None:
+    authz.require(authz.environment_can(request.user, authz.CREATE, None),
+                  "Only QA, Developers and Platform admins create environments.")
+
+
 def _visible(request: HttpRequest, environment_id: int) -> Environment:
     return get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=environment_id)
 
@@ -97,6 +105,7 @@ def _visible(request: HttpRequest, environment_id: int) -> Environment:
 def _act(request: HttpRequest, environment_id: int, use_case, success: str, **kwargs) -> HttpResponse:
     """Run one use case from a POSTed button or form; errors become flash messages on the page."""
     environment = _visible(request, environment_id)
+    authz.require(authz.environment_can(request.user, authz.CHANGE, environment), services.CHANGE_REFUSED)
     try:
         use_case(actor=Actor.from_request(request), user=request.user, environment=environment, **kwargs)
     except (ValidationError, PermissionDenied) as exc:
@@ -180,6 +189,7 @@ def environment_clone(request: HttpRequest, environment_id: int) -> HttpResponse
 @login_required
 def environment_promote(request: HttpRequest, environment_id: int) -> HttpResponse:
     target = _visible(request, environment_id)
+    authz.require(authz.environment_can(request.user, authz.CHANGE, target), services.CHANGE_REFUSED)
     candidates = environment_list(user=request.user).filter(blueprint__name=target.blueprint.name).exclude(
         pk=target.pk)
     source = candidates.filter(pk=request.GET.get("source") or request.POST.get("source") or None).first()
@@ -208,8 +218,7 @@ def environment_compare(request: HttpRequest, environment_id: int) -> HttpRespon
 @login_required
 @require_POST
 def environment_drift_check(request: HttpRequest, environment_id: int) -> HttpResponse:
-    return _act(request, environment_id, lambda actor, user, environment: drift.environment_drift_check(
-        actor=actor, environment=environment), "Drift checked.")
+    return _act(request, environment_id, drift.environment_drift_check, "Drift checked.")
 
 
 @login_required
@@ -243,6 +252,7 @@ def document_errors(exc: ValidationError | PermissionDenied) -> list[str]:
 @login_required
 def environment_import(request: HttpRequest) -> HttpResponse:
     """Paste (or upload) a document, see the plan, then apply it with a second, confirming POST."""
+    _require_create(request)
     source = request.POST.get("document", "")
     upload = request.FILES.get("file")
     if upload is not None:

@@ -77,6 +77,8 @@ def data_copy_progress(request: HttpRequest, copy_id: int) -> HttpResponse:
 @require_POST
 def data_copy_undo(request: HttpRequest, copy_id: int) -> HttpResponse:
     copy = _visible_copy(request, copy_id)
+    authz.require(authz.data_copy_can(request.user, authz.CHANGE, copy),
+                  "You can undo copies only into your own teams' non-production environments.")
     try:
         services.data_copy_undo(actor=Actor.from_request(request), user=request.user, copy=copy)
     except (ValidationError, PermissionDenied) as exc:

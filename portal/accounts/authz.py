@@ -31,6 +31,7 @@ VIEW = "view"
 CHANGE = "change"
 CREATE = "create"
 ACTIONS = frozenset({VIEW, CHANGE, CREATE})
+NO_ROLE = "Your account has no role in Slipway yet; ask a Platform admin for one."
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ def _team_object_can(user: Any, action: str, obj: Any) -> bool:
         return False
     if rules.is_platform_admin(user):
         return True
+    if obj is None and action == VIEW:
+        return True  # listing the kind: the selectors then filter the rows to the user's own
     if action == VIEW:
         return rules.is_manager(user) or _member_or_owner(user, obj)
     if not rules.is_self_service(user) or _is_production(obj):
@@ -118,6 +121,8 @@ def hostname_can(user: Any, action: str, environment: Any) -> bool:
 def data_copy_can(user: Any, action: str, copy_or_target: Any) -> bool:
     """A data copy is judged by its TARGET environment (the one written); pass a DataCopy, or the
     target Environment for CREATE (the caller also needs VIEW of the source)."""
+    if copy_or_target is None:
+        return _team_object_can(user, action, None)  # listing copies, or whether one may start copies at all
     target = getattr(copy_or_target, "target", copy_or_target)
     if action == CREATE:
         return _team_object_can(user, CHANGE, target)
@@ -179,7 +184,7 @@ def cluster_dns_can(user: Any, action: str, cluster: Any = None) -> bool:
     return _admin_object_can(user, action, readers="roles")
 
 
-def audit_can(user: Any, action: str = VIEW) -> bool:
+def audit_can(user: Any, action: str = VIEW, obj: Any = None) -> bool:
     """The audit trail: Managers and Platform admins read it; nobody changes it."""
     _check_action(action)
     return action == VIEW and _admin_object_can(user, VIEW, readers="oversight")

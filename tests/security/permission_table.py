@@ -51,6 +51,7 @@ POLICIES: dict[str, dict[str, dict[str, bool]]] = {
     "self_service": dict.fromkeys(SCOPES, _SELF_SERVICE),
     "oversight": dict.fromkeys(SCOPES, _OVERSIGHT),
     "admin": dict.fromkeys(SCOPES, _ADMIN),
+    "staff": dict.fromkeys(SCOPES, _policy(qa=D, developer=D, manager=D, admin=D)),
     # Team objects: read by the team (production included), Managers and admins.
     "team_view": {"own": _ANY_ROLE, "other": _OVERSIGHT, "prod": _ANY_ROLE},
     # Team objects: changed by the team's QA/Developers (never production) and admins; also CREATE
@@ -66,6 +67,7 @@ class Route:
     methods: dict[str, str]
     kind: str | None = None
     bodies: dict[str, Callable[[dict[str, Any], str], dict]] = field(default_factory=dict)
+    query: str = ""
     note: str = ""
 
 
@@ -77,7 +79,7 @@ def _env_body(world: dict[str, Any], scope: str) -> dict:
 
 def _env_form(world: dict[str, Any], scope: str) -> dict:
     body = _env_body(world, scope)
-    return {**{k: v for k, v in body.items() if k != "versions"},
+    return {**{k: v for k, v in body.items() if k != "versions"}, "strategy": "rolling", "ttl_hours": "24",
             **{f"version-{name}": tag for name, tag in world["versions"].items()}}
 
 
@@ -117,15 +119,15 @@ TABLE: dict[str, Route] = {
     "healthz": Route({"GET": "public"}),
     "favicon.ico": Route({"GET": "public"}),
     "login": Route({"GET": "public"}),
-    "logout": Route({"POST": "public"}),
+    "logout": Route({"POST": "public"}, note="answers with a redirect to the sign-in page, for everyone"),
     "password-set": Route({"GET": "public"}, note="the token in the link authorizes; a bad one shows a message"),
     "password-change": Route({"GET": "signed_in"}),
     "api-token": Route({"POST": "public"}, note="credentials in the body authorize"),
-    "api-schema": Route({"GET": "signed_in"}),
-    "api-docs": Route({"GET": "signed_in"}),
+    "api-schema": Route({"GET": "public"}, note="the API's description holds no data"),
+    "api-docs": Route({"GET": "public"}),
     "api:api-root": Route({"GET": "signed_in"}),
     "api:api-me": Route({"GET": "signed_in"}),
-    "admin:*": Route({"GET": "admin"}, note="Django admin: superusers only; the world's admin is a superuser"),
+    "admin:*": Route({"GET": "staff"}, note="Django admin: staff accounts only, which no role gives"),
     # People (users, teams): Platform admins
     "people-users": Route({"GET": "admin"}),
     "people-user-new": Route({"GET": "admin", "POST": "admin"}),
@@ -153,13 +155,13 @@ TABLE: dict[str, Route] = {
     "environment-cluster-field": Route({"GET": "self_service"}),
     "environment-import": Route({"GET": "self_service", "POST": "team_change"}, bodies={"POST": _import_form}),
     "environment-detail": Route({"GET": "team_view"}, kind="env"),
-    "environment-update-versions": Route({"GET": "team_change", "POST": "team_change"}, kind="env"),
+    "environment-update-versions": Route({"POST": "team_change"}, kind="env"),
     "environment-rollback": Route({"POST": "team_change"}, kind="env"),
     "environment-retry": Route({"POST": "team_change"}, kind="env"),
     "environment-destroy": Route({"POST": "team_change"}, kind="env"),
     "environment-extend": Route({"POST": "team_change"}, kind="env"),
     "environment-document": Route({"GET": "team_view"}, kind="env"),
-    "environment-diff": Route({"GET": "team_view"}, kind="env"),
+    "environment-diff": Route({"GET": "team_view"}, kind="env", query="from=1&to=1"),
     "environment-switch": Route({"POST": "team_change"}, kind="env"),
     "environment-retire": Route({"POST": "team_change"}, kind="env"),
     "environment-drift-check": Route({"POST": "team_change"}, kind="env"),
@@ -277,7 +279,7 @@ TABLE: dict[str, Route] = {
     "datacopy-undo": Route({"POST": "team_change"}, kind="copy"),
     "api:data-copy-list": Route({"GET": "any_role", "POST": "team_change"}, bodies={"POST": _copy_body}),
     "api:data-copy-export": Route({"GET": "any_role"}),
-    "api:data-copy-sources": Route({"GET": "any_role"}),
+    "api:data-copy-sources": Route({"GET": "self_service"}, note="the sources offered when starting a copy"),
     "api:data-copy-detail": Route({"GET": "team_view"}, kind="copy"),
     "api:data-copy-undo": Route({"POST": "team_change"}, kind="copy"),
     "api:data-server-list": Route({"GET": "admin", "POST": "admin"}),
