@@ -61,14 +61,16 @@ class ObtainTokenView(APIView):
 
 class MeView(APIView):
     authz_open = True  # the caller's own profile
+
     @extend_schema(summary="The signed-in user, with roles and teams", responses={200: MeSerializer, **ERROR_RESPONSES})
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
 
 class PeopleViewSet(viewsets.GenericViewSet):
-    authz_rule = staticmethod(authz.people_can)
     """Shared by the users and teams endpoints: the actor, the CSV export and the service call."""
+
+    authz_rule = staticmethod(authz.people_can)
 
     table = ""
 
@@ -174,6 +176,8 @@ class TeamApiFilter(TeamFilter):
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PeopleViewSet):
     """Teams: every signed-in user reads them; Platform admins create them and set their members."""
 
+    authz_rule = staticmethod(authz.team_can)
+    authz_actions = {"export": (authz.people_can, authz.VIEW)}
     queryset = Team.objects.prefetch_related("members")
     serializer_class = TeamMembersSerializer
     filterset_class = TeamApiFilter

@@ -196,6 +196,11 @@ def people_can(user: Any, action: str, obj: Any = None) -> bool:
     return has_role(user) and rules.is_platform_admin(user)
 
 
+def team_can(user: Any, action: str, team: Any = None) -> bool:
+    """Teams: every role reads them (to choose one for a new environment); Platform admins change them."""
+    return _admin_object_can(user, action, readers="roles")
+
+
 def token_can(user: Any, action: str, token_owner: Any) -> bool:
     """API tokens: a person's own (any active account may hold one); Platform admins manage all."""
     _check_action(action)

@@ -145,9 +145,9 @@ TABLE: dict[str, Route] = {
     "api:user-deactivate": Route({"POST": "admin"}, kind="user"),
     "api:user-reactivate": Route({"POST": "admin"}, kind="user"),
     "api:user-reset-password": Route({"POST": "admin"}, kind="user"),
-    "api:team-list": Route({"GET": "admin", "POST": "admin"}),
+    "api:team-list": Route({"GET": "any_role", "POST": "admin"}, note="teams are read to choose one"),
     "api:team-export": Route({"GET": "admin"}),
-    "api:team-detail": Route({"GET": "admin", "PATCH": "admin"}, kind="team"),
+    "api:team-detail": Route({"GET": "any_role", "PATCH": "admin"}, kind="team"),
     # Environments
     "environment-list": Route({"GET": "any_role"}),
     "environment-new": Route({"GET": "self_service", "POST": "team_change"}, bodies={"POST": _env_form}),
