@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from portal.accounts import authz, rules
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
@@ -34,7 +34,7 @@ from .terraform import TerraformError
 
 
 def _require_admin(request, what: str) -> None:
-    if not rules.is_platform_admin(request.user):
+    if not authz.cluster_can(request.user, authz.CHANGE):
         raise PermissionDenied(f"Only Platform admins {what}.")
 
 

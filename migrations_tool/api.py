@@ -9,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from environments.selectors import environment_list
-from portal.accounts import authz, rules
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 
@@ -125,7 +125,7 @@ class DataServerViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        if not getattr(self, "swagger_fake_view", False) and not rules.is_platform_admin(self.request.user):
+        if not getattr(self, "swagger_fake_view", False) and not authz.data_server_can(self.request.user, authz.VIEW):
             raise PermissionDenied("Only Platform admins see shared data servers.")
         return DataServer.objects.select_related("cluster")
 
