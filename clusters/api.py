@@ -50,6 +50,8 @@ def _valid(serializer_class, request):
 )
 class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     authz_rule = staticmethod(authz.cluster_can)
+    authz_messages = {authz.CREATE: "Only Platform admins can create clusters.",
+                      authz.CHANGE: "Only Platform admins change clusters."}
     # Lock and state reports carry Terraform internals: read like Terraform runs.
     authz_actions = {"lock": (authz.terraform_run_can, authz.VIEW), "state": (authz.terraform_run_can, authz.VIEW)}
     serializer_class = ClusterSerializer

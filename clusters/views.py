@@ -85,7 +85,7 @@ def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
     reads_runs = authz.terraform_run_can(request.user, authz.VIEW)
     return render(request, "clusters/cluster_detail.html", {
         "cluster": cluster, "runs": runs, "page": runs, "lock": cluster_lock(cluster) if reads_runs else None,
-        "state": cluster_state_report(cluster) if reads_runs else None,
+        "state": cluster_state_report(cluster) if reads_runs else None, "reads_runs": reads_runs,
         "environments": cluster_environments(user=request.user, cluster=cluster),
         "active": cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first(),
         "can_admin": authz.cluster_can(request.user, authz.CHANGE), "actions": [

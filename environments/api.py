@@ -109,7 +109,11 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     authz_rule = staticmethod(authz.environment_can)
     # Promote's preview is part of changing the target; clone reads its source (the use case judges the
     # target team); a document applies into the team it names (judged by the use case).
-    authz_actions = {"promote": (authz.environment_can, authz.CHANGE), "clone": (authz.environment_can, authz.VIEW)}
+    # Planning a document only reads (Managers may preview); applying it is judged by the use case.
+    authz_actions = {"promote": (authz.environment_can, authz.CHANGE), "clone": (authz.environment_can, authz.VIEW),
+                     "apply_document": (authz.environment_can, authz.VIEW)}
+    authz_messages = {authz.CHANGE: services.CHANGE_REFUSED,
+                      authz.CREATE: "Only QA, Developers and Platform admins create environments."}
     serializer_class = EnvironmentSerializer
 
     def get_queryset(self):

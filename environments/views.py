@@ -103,14 +103,16 @@ def _visible(request: HttpRequest, environment_id: int) -> Environment:
 
 
 def _act(request: HttpRequest, environment_id: int, use_case, success: str, **kwargs) -> HttpResponse:
-    """Run one use case from a POSTed button or form; errors become flash messages on the page."""
+    """Run one use case from a POSTed button or form; invalid input becomes a flash message on the page.
+
+    A refusal is the use case's own (it decides with ``authz.environment_can`` and audits the
+    attempt) and answers 403, not a redirect that would look like success.
+    """
     environment = _visible(request, environment_id)
-    authz.require(authz.environment_can(request.user, authz.CHANGE, environment), services.CHANGE_REFUSED)
     try:
         use_case(actor=Actor.from_request(request), user=request.user, environment=environment, **kwargs)
-    except (ValidationError, PermissionDenied) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, text)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, success)
     return redirect("environment-detail", environment_id=environment.pk)

@@ -43,6 +43,8 @@ COPY_FILTERS = [OpenApiParameter("state", OpenApiTypes.STR, description="queued,
 class DataCopyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     authz_rule = staticmethod(authz.data_copy_can)
     authz_actions = {"sources": (authz.data_copy_can, authz.CREATE)}
+    authz_messages = {authz.CREATE: "You can copy data only into your own teams' non-production environments.",
+                      authz.CHANGE: "You can undo copies only into your own teams' non-production environments."}
     serializer_class = DataCopySerializer
     filter_backends: list = []
 
@@ -121,6 +123,7 @@ class DataStoreViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class DataServerViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     authz_rule = staticmethod(authz.data_server_can)
+    authz_messages = dict.fromkeys(authz.ACTIONS, "Only Platform admins see shared data servers.")
     serializer_class = DataServerSerializer
     filter_backends: list = []
 

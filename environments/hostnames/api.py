@@ -35,6 +35,7 @@ from .sweep import dns_sweep_start
 )
 class ClusterDnsViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     authz_rule = staticmethod(authz.cluster_dns_can)
+    authz_messages = {authz.CHANGE: "Only Platform admins can change a cluster's hostname settings."}
     serializer_class = ClusterDnsSerializer
     queryset = cluster_dns_list()
     lookup_field = "cluster__name"
@@ -57,6 +58,7 @@ def _environment(request, pk: int):
 
 class EnvironmentHostnamesView(APIView):
     authz_rule = staticmethod(authz.hostname_can)
+    authz_messages = {authz.CHANGE: "You can change hostnames of your own teams' environments only."}
 
     def authz_object(self):
         return _environment(self.request, self.kwargs["pk"])
@@ -92,6 +94,7 @@ class EnvironmentHostnamesView(APIView):
 )
 class DnsSweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     authz_rule = staticmethod(authz.operations_can)
+    authz_messages = dict.fromkeys((authz.VIEW, authz.CREATE), "Only Platform admins can sweep DNS zones.")
     serializer_class = DnsSweepSerializer
 
     def get_queryset(self):

@@ -71,6 +71,7 @@ class PeopleViewSet(viewsets.GenericViewSet):
     """Shared by the users and teams endpoints: the actor, the CSV export and the service call."""
 
     authz_rule = staticmethod(authz.people_can)
+    authz_messages = dict.fromkeys(authz.ACTIONS, f"Only Platform admins {services.MANAGE_PEOPLE}.")
 
     table = ""
 
@@ -177,7 +178,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PeopleViewSe
     """Teams: every signed-in user reads them; Platform admins create them and set their members."""
 
     authz_rule = staticmethod(authz.team_can)
-    authz_actions = {"export": (authz.people_can, authz.VIEW)}
+    authz_actions = {"export": (authz.people_can, authz.VIEW, f"Only Platform admins {services.MANAGE_PEOPLE}.")}
     queryset = Team.objects.prefetch_related("members")
     serializer_class = TeamMembersSerializer
     filterset_class = TeamApiFilter

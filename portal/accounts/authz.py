@@ -132,8 +132,8 @@ def data_copy_can(user: Any, action: str, copy_or_target: Any) -> bool:
 
 
 def data_store_can(user: Any, action: str, store: Any) -> bool:
-    """An environment's data store: like its environment."""
-    return environment_can(user, action, store.environment)
+    """An environment's data store: like its environment (``store=None``: listing stores)."""
+    return environment_can(user, action, store.environment if store is not None else None)
 
 
 def data_server_can(user: Any, action: str, server: Any = None) -> bool:
@@ -174,9 +174,9 @@ def image_version_can(user: Any, action: str, obj: Any = None) -> bool:
 
 
 def operations_can(user: Any, action: str, obj: Any = None) -> bool:
-    """Platform operations (the worker self-check, DNS zone sweeps): admins run them and read them."""
-    _check_action(action)
-    return has_role(user) and rules.is_platform_admin(user)
+    """Platform operations (the worker self-check, DNS zone sweeps): admins run them; Managers read
+    their reports."""
+    return _admin_object_can(user, action, readers="oversight")
 
 
 def cluster_dns_can(user: Any, action: str, cluster: Any = None) -> bool:

@@ -3,7 +3,8 @@
 A view names its object kind's function (``authz_rule = staticmethod(authz.environment_can)``). Safe methods ask
 VIEW; other methods ask CHANGE of the object in the URL, or CREATE (may this user create this kind
 at all; the use case then judges the chosen target). ``authz_actions`` overrides an action:
-``{"promote": (authz.environment_can, authz.CHANGE)}``. A view without ``authz_rule`` is refused: an
+``{"promote": (authz.environment_can, authz.CHANGE)}`` (a third item: the refusal's message);
+``authz_messages`` maps an action to the refusal's message. A view without ``authz_rule`` is refused: an
 endpoint added without a decision serves nobody.
 
 The object in the URL is loaded through the view's own (permission-filtered) lookup, so an object
@@ -19,6 +20,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from portal.accounts import authz
+from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record
 
 
 class Authorized(BasePermission):
@@ -32,27 +36,42 @@ class Authorized(BasePermission):
             return True  # the caller's own things (their profile) or credentials in the body
         if getattr(view, "swagger_fake_view", False) or hasattr(view, "api_root_dict"):
             return True  # the schema generator; the router's root view (a list of links, no data)
+        if not hasattr(view, request.method.lower()):
+            return True  # a method the endpoint does not serve: DRF answers 405
+
         if not authz.has_role(user):
             raise PermissionDenied(authz.NO_ROLE)
-        decide, action = self._decision(request, view)
+        decide, action, message = self._decision(request, view)
         target = self._target(view)
         if not decide(user, action, target):
-            raise PermissionDenied(getattr(view, "authz_message", None) or
-                                   "You do not have permission to perform this action.")
+            message = (message or getattr(view, "authz_messages", {}).get(action) or
+                       "You do not have permission to perform this action.")
+            if request.method not in SAFE_METHODS:
+                self._audit_refusal(request, view, target, message)
+            raise PermissionDenied(message)
         return True
 
     @staticmethod
-    def _decision(request, view) -> tuple[Any, str]:
+    def _audit_refusal(request, view, target: Any, message: str) -> None:
+        """A refused write is audited as the use case would have been ("component.create": failure)."""
+        kind = getattr(view, "basename", None) or type(view).__name__
+        use_case = getattr(view, "action", None) or request.method.lower()
+        audit_record(actor=Actor.from_request(request), action=f"{kind}.{use_case}".replace("-", "_"), obj=target,
+                     outcome=AuditEvent.FAILURE, error=message)
+
+    @staticmethod
+    def _decision(request, view) -> tuple[Any, str, str | None]:
         overrides = getattr(view, "authz_actions", {})
         name = getattr(view, "action", None) or request.method.lower()
         if name in overrides:
-            return overrides[name]
+            decide, action, *message = overrides[name]
+            return decide, action, message[0] if message else None
         decide = getattr(view, "authz_rule", None)
         if decide is None:
             raise PermissionDenied("This endpoint has no authorization rule.")
         if request.method in SAFE_METHODS:
-            return decide, authz.VIEW
-        return decide, authz.CHANGE if Authorized._has_object(view) else authz.CREATE
+            return decide, authz.VIEW, None
+        return decide, authz.CHANGE if Authorized._has_object(view) else authz.CREATE, None
 
     @staticmethod
     def _has_object(view) -> bool:

@@ -23,7 +23,7 @@ from .services import selfcheck_start
 )
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     authz_rule = staticmethod(authz.job_can)
-    authz_actions = {"selfcheck": (authz.operations_can, authz.CHANGE)}
+    authz_actions = {"selfcheck": (authz.operations_can, authz.CHANGE, "Only Platform admins can run the self-check.")}
     serializer_class = JobSerializer
     filterset_fields = ["kind", "state", "target_type", "target_id"]
     ordering_fields = ["created_at"]

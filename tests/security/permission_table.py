@@ -202,8 +202,8 @@ TABLE: dict[str, Route] = {
     "dns-sweep": Route({"POST": "admin"}),
     "api:cluster-dns-list": Route({"GET": "any_role"}),
     "api:cluster-dns-detail": Route({"GET": "any_role", "PUT": "admin"}, kind="cluster_dns"),
-    "api:dns-sweep-list": Route({"GET": "admin", "POST": "admin"}),
-    "api:dns-sweep-detail": Route({"GET": "admin"}, kind="dns_sweep"),
+    "api:dns-sweep-list": Route({"GET": "oversight", "POST": "admin"}),
+    "api:dns-sweep-detail": Route({"GET": "oversight"}, kind="dns_sweep"),
     # Catalog: every role reads; admins change; QA/Developers add image versions
     "catalog-components": Route({"GET": "any_role"}),
     "catalog-image-versions": Route({"GET": "any_role"}),
