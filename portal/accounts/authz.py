@@ -201,14 +201,6 @@ def team_can(user: Any, action: str, team: Any = None) -> bool:
     return _admin_object_can(user, action, readers="roles")
 
 
-def token_can(user: Any, action: str, token_owner: Any) -> bool:
-    """API tokens: a person's own (any active account may hold one); Platform admins manage all."""
-    _check_action(action)
-    if not _signed_in(user):
-        return False
-    return rules.is_platform_admin(user) or getattr(token_owner, "pk", token_owner) == user.pk
-
-
 def require(allowed: bool, message: str) -> None:
     """Raise PermissionDenied(message) unless ``allowed``: the one way a refusal is raised."""
     if not allowed:
