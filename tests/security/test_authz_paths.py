@@ -65,3 +65,15 @@ def test_a_manager_cannot_trigger_a_drift_check_that_writes(world):  # noqa: F81
                                 environment=environment)
     environment.refresh_from_db()
     assert environment.drift_checked_at is None
+
+
+def test_terraform_internals_are_shown_only_to_those_who_read_runs(world, client):  # noqa: F811
+    """The cluster page hides runs, the state and its lock from QA and Developers, as the run pages do."""
+    cluster = world["cluster"]
+    cluster.managed_by_terraform = True
+    cluster.save()
+    for role, shown in (("developer", False), ("qa", False), ("manager", True), ("admin", True)):
+        client.force_login(world["people"][role])
+        page = client.get(f"/clusters/{cluster.pk}/").content.decode()
+        assert ('id="cluster-runs"' in page) is shown and ('id="cluster-state"' in page) is shown, role
+        assert client.get(f"/clusters/runs/{world['objects']['run'].pk}/").status_code == (200 if shown else 404)
