@@ -80,7 +80,7 @@ def main() -> None:
         print(f"ratio (aws s3 sync time / Slipway time, best of {args.rounds}): {ratio:.2f}x  (goal >= 2x)")
     finally:
         for bucket in buckets:
-            S3Copier().deprovision(Endpoint(kind="s3", database=bucket), Endpoint(kind="s3"))
+            S3Copier().deprovision(Endpoint(kind="s3", database=bucket), Endpoint(kind="s3"), None)
 
 
 def setup_django() -> None:

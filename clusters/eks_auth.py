@@ -12,6 +12,7 @@ from typing import Any
 from botocore.signers import RequestSigner
 
 from portal import aws
+from portal.redaction import hold
 
 TOKEN_PREFIX = "k8s-aws-v1."
 _TTL_SECONDS = 60  # what aws-iam-authenticator expects; the token itself is accepted for 15 minutes
@@ -27,7 +28,9 @@ def eks_token(*, cluster_name: str, region: str, credentials: dict[str, str] | N
         {"method": "GET", "url": f"{sts.meta.endpoint_url}/?Action=GetCallerIdentity&Version=2011-06-15",
          "body": {}, "headers": {"x-k8s-aws-id": cluster_name}, "context": {}},
         region_name=region, expires_in=_TTL_SECONDS, operation_name="")
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+    token = TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+    hold(token)
+    return token
 
 
 def eks_exec_target(user: dict[str, Any]) -> tuple[str, str] | None:

@@ -47,12 +47,21 @@ class ClusterCreateForm(forms.Form):
             raise forms.ValidationError(f"Node groups are not valid JSON: {exc}") from exc
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea whose submitted value is never sent back to the browser (as PasswordInput with
+    ``render_value=False``): a refused kubeconfig holds credentials, and pages never show secrets."""
+
+    def format_value(self, value):
+        return None
+
+
 class ClusterRegisterForm(forms.Form):
     """An existing cluster: a kubeconfig (pasted or uploaded), or endpoint + CA + token."""
 
     name = forms.SlugField(max_length=63, help_text="Lower-case letters, digits and '-'.")
-    kubeconfig = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "autocomplete": "off", "spellcheck": "false"}),
-                                 required=False, help_text="Paste a kubeconfig (its current context is used).")
+    kubeconfig = forms.CharField(widget=SecretTextarea(attrs={"rows": 8, "autocomplete": "off", "spellcheck": "false"}),
+                                 required=False, help_text="Paste a kubeconfig (its current context is used; "
+                                                           "after an error, paste it again: it is not sent back).")
     kubeconfig_file = forms.FileField(required=False, label="or upload a kubeconfig file")
     server = forms.CharField(max_length=300, required=False, label="API server endpoint",
                              help_text="https://… — instead of a kubeconfig, with a token")

@@ -15,9 +15,8 @@ from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.utils import parse_quantity
 
-
-class KubeconfigError(ValueError):
-    """The kubeconfig cannot be used; the message says why, without echoing credentials."""
+from .eks_auth import eks_token
+from .kubeconfig_policy import KubeconfigError, check_eks_target, check_kubeconfig, eks_targets
 
 
 def parse_kubeconfig(text: str) -> dict[str, Any]:
@@ -46,21 +45,27 @@ def api_client(kubeconfig: str, *, retries: int | None = None) -> client.ApiClie
     ``retries=0`` makes an unreachable server fail at once (validation); None keeps the default.
     """
     configuration = client.Configuration()
-    config.load_kube_config_from_dict(_with_eks_tokens(yaml.safe_load(kubeconfig)),
-                                      client_configuration=configuration, persist_config=False)
+    config.load_kube_config_from_dict(_loadable(kubeconfig), client_configuration=configuration,
+                                      persist_config=False)
     if retries is not None:
         configuration.retries = retries
     return client.ApiClient(configuration=configuration)
 
 
-def _with_eks_tokens(data: Any) -> Any:
-    """Replace `aws eks get-token` exec users by a token minted in-process (no AWS CLI needed)."""
-    from .eks_auth import eks_exec_target, eks_token
-
-    for entry in (data or {}).get("users", []) if isinstance(data, dict) else []:
-        target = eks_exec_target(entry.get("user") or {})
-        if target:
-            entry["user"] = {"token": eks_token(cluster_name=target[0], region=target[1])}
+def _loadable(kubeconfig: str) -> dict[str, Any]:
+    """The kubeconfig as the kubernetes client may load it: checked against ``kubeconfig_policy`` on
+    every use, with each `aws eks get-token` user replaced by a token minted in-process for the
+    endpoint EKS reports (no AWS CLI runs, and no user command ever does). Raises KubeconfigError."""
+    data = yaml.safe_load(kubeconfig)
+    check_kubeconfig(data)
+    minted: dict[str, dict[str, str]] = {}
+    for target in eks_targets(data):
+        check_eks_target(target)
+        minted[target.user] = {"token": eks_token(cluster_name=target.cluster_name, region=target.region)}
+    for entry in data.get("users") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("user"), dict) and entry["user"].get("exec"):
+            # An EKS user no context sends anywhere gets no token; nothing is left to execute.
+            entry["user"] = minted.get(str(entry.get("name", "")), {})
     return data
 
 
@@ -79,6 +84,8 @@ def kubeconfig_from_token(*, server: str, token: str, ca_data: str = "", name: s
 
 def connection_problem(exc: BaseException, server: str) -> str:
     """A plain-language reason for a failed call, naming the server but never the credentials."""
+    if isinstance(exc, KubeconfigError):
+        return str(exc)
     if isinstance(exc, ConfigException):
         return f"The kubeconfig cannot be used: {exc}"
     if isinstance(exc, ApiException):
@@ -104,31 +111,11 @@ def connection_problem(exc: BaseException, server: str) -> str:
     return f"Calling the API server at {server} failed: {type(exc).__name__}."
 
 
-_FILE_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
-
-
 def check_self_contained(text: str) -> None:
-    """Refuse what an uploaded kubeconfig must not make Slipway's server do: read its local files or
-    run commands (exec plugins other than `aws eks get-token`, which is minted in-process; auth
-    providers). Raises KubeconfigError naming the entry."""
-    data = yaml.safe_load(text)
-    for kind, inner in (("clusters", "cluster"), ("users", "user")):
-        for entry in data.get(kind) or []:
-            body = entry.get(inner) or {}
-            for key in _FILE_KEYS:
-                if body.get(key):
-                    raise KubeconfigError(f"The kubeconfig's {inner} {entry.get('name')!r} refers to a local file "
-                                          f"({key}); embed it instead ({key.removesuffix('File')}-data or token).")
-            if inner == "user" and body.get("exec"):
-                from .eks_auth import eks_exec_target
-
-                if eks_exec_target(body) is None:
-                    raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} runs a command "
-                                          f"({body['exec'].get('command')!r}); Slipway does not run commands from "
-                                          "kubeconfigs: use a token or client certificate.")
-            if inner == "user" and body.get("auth-provider"):
-                raise KubeconfigError(f"The kubeconfig's user {entry.get('name')!r} uses an auth provider; "
-                                      "use a token or client certificate.")
+    """Refuse, before anything is stored, a kubeconfig that would make Slipway's server read its
+    local files, run commands, use a proxy, or send credentials over http or unverified TLS
+    (see ``kubeconfig_policy``; EKS endpoints are checked when a client is built). Raises KubeconfigError."""
+    check_kubeconfig(yaml.safe_load(text))
 
 
 def _ready(node: client.V1Node) -> bool:
@@ -178,7 +165,7 @@ def async_endpoint(kubeconfig: str) -> AsyncEndpoint:
     if cached is not None and time.monotonic() - cached[0] < ENDPOINT_TTL_SECONDS:
         return cached[1]
     configuration = client.Configuration()
-    config.kube_config.KubeConfigLoader(config_dict=_with_eks_tokens(yaml.safe_load(kubeconfig))).load_and_set(configuration)
+    config.kube_config.KubeConfigLoader(config_dict=_loadable(kubeconfig)).load_and_set(configuration)
     if not configuration.verify_ssl:
         context: ssl_lib.SSLContext | bool = False
     else:

@@ -12,13 +12,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from python_terraform import IsFlagged
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.concurrency import refused_when_taken
+from portal.derived_names import owner_marker, stable_suffix
 from portal.jobs.models import Job
 from portal.jobs.services import job_create
 
@@ -70,22 +72,28 @@ def start_run(*, actor: Actor, cluster: Cluster, action: str) -> TerraformRun:
     """Save a queued run and its plan job (inside the caller's transaction)."""
     from .tasks import terraform_plan
 
-    active = cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first()
-    if active is not None:
-        raise ValidationError(f"Cluster {cluster.name} already has run #{active.pk} ({active.action}, "
-                              f"{active.get_state_display().lower()}); approve or discard it, or wait for it "
-                              f"to finish.")
-    try:
-        with transaction.atomic():
-            run = TerraformRun.objects.create(cluster=cluster, action=action, started_by_id=actor.user_id,
-                                              started_by_name=actor.name)
-    except IntegrityError as exc:  # another request started one between our check and insert
-        raise ValidationError(f"Cluster {cluster.name} already has a Terraform run in progress; wait for it "
-                              f"to finish.") from exc
+    def busy() -> ValidationError | None:
+        active = cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first()
+        return None if active is None else ValidationError(
+            f"Cluster {cluster.name} already has run #{active.pk} ({active.action}, "
+            f"{active.get_state_display().lower()}); approve or discard it, or wait for it to finish.")
+
+    if refusal := busy():
+        raise refusal
+    with refused_when_taken(busy):  # another request started one between our check and insert
+        run = TerraformRun.objects.create(cluster=cluster, action=action, started_by_id=actor.user_id,
+                                          started_by_name=actor.name)
     run.plan_job = job_create(actor=actor, kind=f"terraform.{action}", title=f"Terraform {action}: {cluster.name}",
                               task=terraform_plan, target=cluster)
     run.save(update_fields=["plan_job"])
     return run
+
+
+def state_key_for(cluster: Cluster) -> str:
+    """The cluster's Terraform state key: its name plus a suffix of this installation and its id, so two
+    installations sharing a state bucket (the default bucket name is the same everywhere) never share
+    a state. Stored on the cluster when it is created; existing clusters keep theirs."""
+    return f"clusters/{cluster.name}-{stable_suffix(owner_marker('cluster', cluster.pk))}/terraform.tfstate"
 
 
 def cluster_create(*, actor: Actor, user: Any, name: str, kind: str, region: str = "", kubernetes_version: str = "",
@@ -108,15 +116,22 @@ def cluster_create(*, actor: Actor, user: Any, name: str, kind: str, region: str
             raise ValidationError({"kind": [str(exc)]}) from exc
         if kind == Cluster.AWS_EKS and not region:
             raise ValidationError({"region": ["An AWS EKS cluster needs a region."]})
-        with transaction.atomic():
+
+        def taken() -> ValidationError | None:
             if Cluster.objects.filter(name=name).exists():
-                raise ValidationError({"name": [f"A cluster named {name!r} already exists."]})
+                return ValidationError({"name": [f"A cluster named {name!r} already exists."]})
+            return None
+
+        if refusal := taken():
+            raise refusal
+        with refused_when_taken(taken):  # the same name created by a concurrent request: Cluster.name is unique
             cluster = Cluster.objects.create(
                 name=name, kind=kind, managed_by_terraform=True, status=Cluster.PENDING,
                 region=region or ("local" if kind == Cluster.LOCAL else ""), kubernetes_version=kubernetes_version,
                 node_groups=groups, terraform_vars={**(terraform_vars or {}), **blueprints.initial_vars(kind)},
-                state_bucket=settings.SLIPWAY_TERRAFORM_STATE_BUCKET,
-                state_key=f"clusters/{name}/terraform.tfstate", created_by_id=actor.user_id)
+                state_bucket=settings.SLIPWAY_TERRAFORM_STATE_BUCKET, created_by_id=actor.user_id)
+            cluster.state_key = state_key_for(cluster)
+            cluster.save(update_fields=["state_key"])
             run = start_run(actor=actor, cluster=cluster, action=TerraformRun.APPLY)
         scope.obj = cluster
         scope.details.update(run=run.pk, node_groups=groups, region=cluster.region)

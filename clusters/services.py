@@ -12,9 +12,9 @@ from kubernetes import client
 from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
-from portal.crypto import redact
 from portal.jobs.models import Job
 from portal.jobs.services import job_create
+from portal.redaction import redact
 
 from . import access, kubeclient
 from .models import Cluster
@@ -59,6 +59,8 @@ def cluster_register(*, actor: Actor, name: str, kind: str, kubeconfig: str, mak
     with audited(actor=actor, action="cluster.register", details={"name": name, "kind": kind}) as scope:
         try:
             facts = kubeclient.parse_kubeconfig(kubeconfig)
+            # Every kubeconfig Slipway stores (registered, or output by a blueprint) obeys the same rules.
+            kubeclient.check_self_contained(kubeconfig)
         except kubeclient.KubeconfigError as exc:
             raise ValidationError({"kubeconfig": [str(exc)]}) from exc
         version = verify_cluster_access(kubeconfig, field=error_field) if verify else ""

@@ -10,6 +10,8 @@ written reason, accepting the state as it is now. Both are audited.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +22,7 @@ from portal.audit.services import audited
 
 from . import blueprints
 from .models import Cluster, TerraformRun
-from .terraform import Backend, StateVersion, TerraformError
+from .terraform import Backend, StateLocked, StateVersion, TerraformError
 
 
 class StateWentBackwards(TerraformError):
@@ -85,6 +87,18 @@ def _require_idle_admin(user: Any, cluster: Cluster, what: str) -> None:
         raise ValidationError(f"Run #{working.pk} is still {working.get_state_display().lower()}; wait for it first.")
 
 
+@contextmanager
+def _holding_state(backend: Backend, user: Any, cluster: Cluster, operation: str) -> Iterator[None]:
+    """Terraform's own state lock for the block: a run that starts meanwhile waits or fails on the lock,
+    and a change while a run (or another admin's restore) holds it is refused — one at a time."""
+    try:
+        with backend.holding_lock(operation=operation, who=user.get_username()):
+            yield
+    except StateLocked as exc:
+        raise ValidationError(f"{cluster.name}: {exc} Wait for it to finish, or force-unlock a stale lock from the "
+                              "cluster page.") from exc
+
+
 def cluster_state_restore(*, actor: Actor, user: Any, cluster: Cluster, version_id: str) -> StateVersion:
     """Make an earlier S3 version of the cluster's state current again (audited). Raises ValidationError."""
     with audited(actor=actor, action="cluster.terraform_state_restore", obj=cluster,
@@ -95,8 +109,9 @@ def cluster_state_restore(*, actor: Actor, user: Any, cluster: Cluster, version_
         if version_id not in known or known[version_id]["deleted"]:
             raise ValidationError({"version_id": [f"{_where(backend)} has no version {version_id!r}; "
                                                   f"choose one of the versions listed on the cluster page."]})
-        backend.restore_state(version_id)
-        restored = backend.state_version()
+        with _holding_state(backend, user, cluster, "slipway state restore"):
+            backend.restore_state(version_id)
+            restored = backend.state_version()
         problem = state_problem(cluster, restored, backend)
         scope.details.update(lineage=restored.lineage if restored else "", serial=restored.serial if restored else None,
                              still_refused=problem)
@@ -112,9 +127,10 @@ def cluster_state_accept(*, actor: Actor, user: Any, cluster: Cluster, reason: s
         if len((reason or "").strip()) < 10:
             raise ValidationError({"reason": ["Say in a sentence why this state is right (at least 10 characters)."]})
         backend = blueprints.backend(cluster)
-        current = backend.state_version()
-        Cluster.objects.filter(pk=cluster.pk).update(state_lineage=current.lineage if current else "",
-                                                     state_serial=current.serial if current else None)
+        with _holding_state(backend, user, cluster, "slipway state accept"):  # not a state a run is writing
+            current = backend.state_version()
+            Cluster.objects.filter(pk=cluster.pk).update(state_lineage=current.lineage if current else "",
+                                                         state_serial=current.serial if current else None)
         cluster.state_lineage = current.lineage if current else ""
         cluster.state_serial = current.serial if current else None
         scope.details["accepted"] = {"lineage": cluster.state_lineage, "serial": cluster.state_serial}

@@ -17,8 +17,11 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from django.conf import settings
 from python_terraform import IsFlagged, Terraform
 
 from portal import aws
+from portal.redaction import hold, redact
 
 from .terraform_config import cli_config, plugin_mirror
 
@@ -33,7 +37,6 @@ TFVARS_FILE = "slipway.auto.tfvars.json"
 BACKEND_FILE = "slipway.s3.tfbackend"
 LOCK_ERROR = "Error acquiring the state lock"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_MASK = "********"
 _SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read": "<=", "noop": " "}
 
 
@@ -43,6 +46,15 @@ class TerraformError(RuntimeError):
 
 class TerraformInterrupted(TerraformError):
     """The Terraform process was killed (signal) before it finished: state and lock may be left behind."""
+
+
+class StateLocked(TerraformError):
+    """Someone (a run, or another state change) holds the state lock; ``lock`` is its lock info."""
+
+    def __init__(self, lock: dict[str, Any]) -> None:
+        self.lock = lock
+        super().__init__(f"The state is locked (lock {lock.get('ID', '?')}, {lock.get('Operation') or 'operation'} "
+                         f"by {lock.get('Who') or 'someone'}).")
 
 
 class BlueprintMissing(TerraformError):
@@ -118,6 +130,28 @@ class Backend:
         except ValueError:
             return {"ID": "", "Info": "unreadable lock file"}
 
+    @contextmanager
+    def holding_lock(self, *, operation: str, who: str) -> Iterator[dict[str, Any]]:
+        """Hold Terraform's own state lock while the block changes or reads the state outside Terraform.
+
+        The lock file is written only if absent (S3's conditional write, as ``use_lockfile`` does), so a
+        run and a state restore never overlap: whichever comes second is refused. Raises StateLocked
+        with the holder's lock info. The lock is Terraform's format, so force-unlock releases a stale one.
+        """
+        s3 = aws.client("s3", region=self.region)
+        info = {"ID": str(uuid.uuid4()), "Operation": operation, "Info": "", "Who": who, "Version": "slipway",
+                "Created": datetime.now(UTC).isoformat(), "Path": f"{self.bucket}/{self.key}"}
+        try:
+            s3.put_object(Bucket=self.bucket, Key=self.lock_key, Body=json.dumps(info).encode(), IfNoneMatch="*")
+        except s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            raise StateLocked(self.lock() or {}) from None
+        try:
+            yield info
+        finally:
+            s3.delete_object(Bucket=self.bucket, Key=self.lock_key)
+
     def state_version(self, version_id: str | None = None) -> StateVersion | None:
         """Lineage and serial of the state object (or of one S3 version of it); None when there is none."""
         s3 = aws.client("s3", region=self.region)
@@ -168,10 +202,7 @@ def render_event(line: str, *, masks: Iterable[str] = ()) -> str | None:
         text = _render_json(event) if isinstance(event, dict) else line
     if text is None:
         return None
-    for secret in masks:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, _MASK)
-    return text
+    return redact(text, literals=masks)
 
 
 def _render_json(event: dict[str, Any]) -> str | None:
@@ -194,6 +225,27 @@ def _render_json(event: dict[str, Any]) -> str | None:
     return message or None
 
 
+_SENSITIVE_VARIABLE = re.compile(r'variable\s+"([^"]+)"\s*\{[^{}]*?\bsensitive\s*=\s*true', re.S)
+_SECRET_NAME = re.compile(r"(?i)password|passwd|secret|token|private_key|api_key|access_key|credential")
+
+
+def sensitive_variables(blueprint: str, variables: dict[str, Any]) -> set[str]:
+    """The names among ``variables`` whose values are secrets: declared ``sensitive = true`` by the
+    blueprint, or named like a credential (a site's or a cluster's extra inputs)."""
+    declared: set[str] = set()
+    for path in blueprint_dir(blueprint).glob("*.tf"):
+        declared |= set(_SENSITIVE_VARIABLE.findall(path.read_text()))
+    return {name for name in variables if name in declared or _SECRET_NAME.search(name)}
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _leaf_strings(v)]
+    return [str(value)] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     # A killed worker takes its Terraform down too, as a crash would on another host: the run is
     # then reported interrupted (with the lock it leaves) instead of finishing unobserved.
@@ -208,6 +260,9 @@ class Workspace:
         self.name, self.blueprint, self.backend, self.variables = name, blueprint, backend, variables
         self.dir = Path(root or settings.SLIPWAY_TERRAFORM_DIR) / name
         self.masks: set[str] = {os.environ.get("AWS_SECRET_ACCESS_KEY", ""), os.environ.get("AWS_SESSION_TOKEN", "")}
+        secret_names = sensitive_variables(blueprint, variables)
+        self.masks |= set(_leaf_strings({k: v for k, v in variables.items() if k in secret_names}))
+        hold(*self.masks)
         self._terraform = Terraform(working_dir=str(self.dir), terraform_bin_path=settings.SLIPWAY_TERRAFORM_BIN)
 
     # --- files ------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from python_terraform import IsFlagged
 
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
-from portal.crypto import redact
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
+from portal.redaction import hold, redact
 
 from . import addons, blueprints, kubeclient
 from .models import Cluster, TerraformRun
@@ -296,6 +296,7 @@ def _record_state(cluster: Cluster, workspace: Workspace, emit: RunLog) -> None:
 def _register_outputs(run: TerraformRun, workspace: Workspace, emit: RunLog, actor: Actor) -> None:
     public, secret = split_outputs(workspace.capture_json("output"))
     workspace.masks.update(str(v) for v in secret.values() if v)
+    hold(*workspace.masks)
     run.outputs = public
     _save(run, "outputs")
     cluster = Cluster.objects.get(pk=run.cluster_id)

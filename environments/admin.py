@@ -1,4 +1,12 @@
+"""Django admin screens of the catalog and environments; every change reaches the audit trail.
+
+Environments and their revisions are read-only here: they are created, changed and destroyed
+through the services (rollout, hostnames, data stores), which a row edit or delete would skip.
+"""
+
 from django.contrib import admin
+
+from portal.audit.admin import AuditedAdminMixin
 
 from .models import Blueprint, Component, Environment, EnvironmentRevision, ImageVersion, Registry
 
@@ -9,39 +17,49 @@ class ImageVersionInline(admin.TabularInline):
 
 
 @admin.register(Component)
-class ComponentAdmin(admin.ModelAdmin):
+class ComponentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "image_repository", "container_port", "replicas")
     search_fields = ("name", "image_repository")
     inlines = [ImageVersionInline]
+    audit_kind = "component"
 
 
 @admin.register(Blueprint)
-class BlueprintAdmin(admin.ModelAdmin):
+class BlueprintAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "version", "created_at")
     filter_horizontal = ("components",)
+    audit_kind = "blueprint"
 
 
-@admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "cluster", "stage", "team", "owner", "status", "created_at")
-    list_filter = ("status", "stage", "team")
-    readonly_fields = [f.name for f in Environment._meta.fields]
-
-    def has_add_permission(self, request):
-        return False  # environments are created through the service (audit, rollout)
-
-
-@admin.register(EnvironmentRevision)
-class EnvironmentRevisionAdmin(admin.ModelAdmin):
-    list_display = ("environment", "number", "message", "created_by", "created_at")
-    readonly_fields = [f.name for f in EnvironmentRevision._meta.fields]
+class ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Viewable, never added, changed or deleted from the admin (the services own the lifecycle)."""
 
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(ReadOnlyAdmin):
+    list_display = ("name", "cluster", "stage", "team", "owner", "status", "created_at")
+    list_filter = ("status", "stage", "team")
+    audit_kind = "environment"
+
+
+@admin.register(EnvironmentRevision)
+class EnvironmentRevisionAdmin(ReadOnlyAdmin):
+    list_display = ("environment", "number", "message", "created_by", "created_at")
+    audit_kind = "environment_revision"
+
 
 @admin.register(Registry)
-class RegistryAdmin(admin.ModelAdmin):
+class RegistryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "url", "region")
     # Credentials are set through the catalog (write-only), never shown here.
     exclude = ("credentials",)
+    audit_kind = "registry"

@@ -10,10 +10,11 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
+from portal.redaction import redact
 
 from .hostnames.engine import hostnames_release
 from .hostnames.route53 import Route53Error
-from .kube.namespace import NamespaceStuck, delete_namespace
+from .kube.namespace import NamespaceNotOurs, NamespaceStuck, check_namespace_owner, delete_namespace
 from .models import Environment
 
 
@@ -26,15 +27,21 @@ def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
         reporter.log(f"deleting namespace {environment.namespace}")
         reporter.progress(10, "deleting namespace")
         with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+            check_namespace_owner(api, environment.namespace, environment=environment.name,
+                                  marker=environment.ownership_marker)
             delete_namespace(api, environment.namespace, timeout=settings.SLIPWAY_DESTROY_TIMEOUT_SECONDS)
     except (NamespaceStuck, Route53Error) as exc:
         Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
-                                                             status_message=f"destroy stuck: {exc}"[:2000])
+                                                             status_message=redact(f"destroy stuck: {exc}")[:2000])
+        raise
+    except NamespaceNotOurs as exc:
+        Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
+                                                             status_message=f"destroy refused: {exc}"[:2000])
         raise
     except Exception as exc:
         # Anything else (an unreachable cluster) must not leave it "destroying" forever: failed can be retried.
         Environment.objects.filter(pk=environment.pk).update(
-            status=Environment.FAILED, status_message=f"destroy failed: {type(exc).__name__}: {exc}"[:2000])
+            status=Environment.FAILED, status_message=redact(f"destroy failed: {type(exc).__name__}: {exc}")[:2000])
         raise
     retired = data_stores_retire(environment)
     if retired:

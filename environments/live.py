@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client
 
 from clusters import kubeclient
-from portal.crypto import redact
+from portal.redaction import redact
 
 from .models import Environment
 

@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from portal.crypto import EncryptedTextField
+from portal.derived_names import owner_marker
 
 DNS_LABEL = RegexValidator(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
                            "Use lower-case letters, digits and '-', starting and ending with a letter or digit "
@@ -106,7 +107,8 @@ class Blueprint(models.Model):
     backing_services = models.JSONField(default=list, blank=True)
     # {"prod": {"web": {"replicas": 3, "autoscaling_min": 3, "autoscaling_max": 10}}}
     stage_overrides = models.JSONField(default=dict, blank=True)
-    # ["users.email", "users.name"]: columns holding personal data, which a copy out of production must mask.
+    # What a copy out of production must mask or leave out (migrations_tool/policy.py): ["users.email"] (MariaDB
+    # columns), or per store {"mysql": ["users.email"], "redis": ["session:*"], "s3": ["uploads/"]}.
     personal_data = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -154,6 +156,10 @@ class Environment(models.Model):
     moved_tags = models.JSONField(default=list, blank=True)
     # JSON {backing service name: password}, generated at creation; never in snapshots, pages or APIs.
     backing_passwords = EncryptedTextField(blank=True, default="")
+    # Slipway's ownership marker for what this environment owns outside (namespace annotation, data
+    # store registries and tags), fixed at creation so a later change of SLIPWAY_INSTANCE_ID or of the
+    # database's address cannot make Slipway disown (and refuse to destroy) its own objects.
+    owner_marker = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,6 +174,11 @@ class Environment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def ownership_marker(self) -> str:
+        """The stored marker; rows made without the services (fixtures, benches) get the derived one."""
+        return self.owner_marker or owner_marker("environment", self.pk)
 
 
 class EnvironmentRevision(models.Model):

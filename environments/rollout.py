@@ -12,11 +12,13 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
+from portal.redaction import redact
 
 from .hostnames.engine import hostnames_publish
 from .hostnames.ownership import HostnameTaken
 from .hostnames.route53 import Route53Error
 from .kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
+from .kube.namespace import NamespaceNotOurs, check_namespace_owner
 from .kube.wait import RolloutFailed, wait_quotas_enforced, wait_ready
 from .models import Environment
 from .render import object_key, render
@@ -26,7 +28,7 @@ _POLICY_KINDS = frozenset({"Namespace", "ResourceQuota", "LimitRange"})
 
 
 def _set_status(environment: Environment, status: str, message: str = "") -> None:
-    Environment.objects.filter(pk=environment.pk).update(status=status, status_message=message[:2000])
+    Environment.objects.filter(pk=environment.pk).update(status=status, status_message=redact(message)[:2000])
 
 
 def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
@@ -44,6 +46,9 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
         manifests = render(spec)
         reporter.log(f"rendered {len(manifests)} objects for {environment.name} r{revision.number}")
         reporter.progress(10, "rendered")
+        # An existing namespace that is not this environment's fails the rollout before anything is made.
+        with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+            check_namespace_owner(api, environment.namespace, marker=spec.owner_marker, environment=environment.name)
         # DNS first: a name someone else owns fails the rollout before anything is applied.
         hostnames_publish(environment=environment, reporter=reporter, actor=actor)
         data_stores_provision(environment, reporter.log)
@@ -78,7 +83,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
             reporter.log(f"waiting for {total} workload(s) to become ready")
             wait_ready(api, namespace=environment.namespace, deployments=deployments, statefulsets=statefulsets,
                        timeout=settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS, on_progress=progress)
-    except (RolloutFailed, HostnameTaken, Route53Error) as exc:
+    except (RolloutFailed, HostnameTaken, Route53Error, NamespaceNotOurs) as exc:
         _set_status(environment, Environment.FAILED, str(exc))
         raise
     except (urllib3.exceptions.HTTPError, OSError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from portal.accounts import authz
 from portal.accounts.models import Team
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record, audited
+from portal.derived_names import DNS_LABEL as DNS_LABEL_RULE
+from portal.derived_names import bounded_name, owner_marker
 from portal.jobs.services import job_create
 
 from .expiry_notice import send_expiry_notice
@@ -29,6 +32,19 @@ from .versions import resolve as resolve_versions
 NAMESPACE_PREFIX = "slw-"
 CHANGE_REFUSED = ("You can change environments of your own teams only, and production ones only as a "
                   "Platform admin.")
+NAMESPACE_NAME = replace(DNS_LABEL_RULE, prefix=NAMESPACE_PREFIX)
+
+
+def namespace_for(environment: Environment) -> str:
+    """The namespace a new environment gets: ``slw-<name>`` while no other environment of the cluster
+    (live or destroyed) ever had it, else ``slw-<name head>-<suffix of the environment's marker>``, so a
+    name used again never lands in an old environment's namespace, nor its CloudWatch log group
+    (``/slipway/<cluster>/<namespace>``), whose history belongs to the earlier owner."""
+    plain = NAMESPACE_PREFIX + environment.name
+    taken = Environment.objects.filter(cluster_id=environment.cluster_id, namespace=plain).exclude(pk=environment.pk)
+    if not taken.exists():
+        return plain
+    return bounded_name(environment.name, environment.ownership_marker, NAMESPACE_NAME)
 
 
 def _resolve_versions(blueprint: Blueprint, versions: dict[str, str], *, current: dict[str, str] | None = None
@@ -66,12 +82,16 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         try:
             with transaction.atomic():
                 environment = Environment.objects.create(
-                    name=name, cluster=cluster, namespace=NAMESPACE_PREFIX + name, blueprint=blueprint,
+                    name=name, cluster=cluster, namespace="", blueprint=blueprint,
                     stage=stage, team=team, owner_id=actor.user_id, status=Environment.PENDING,
                     expires_at=timezone.now() + timedelta(hours=ttl_hours) if ttl_hours else None,
                     backing_passwords=new_backing_passwords(blueprint), strategy=strategy,
                     active_colour="blue" if strategy == "bluegreen" else "", hostname=hostname,
                 )
+                environment.owner_marker = owner_marker("environment", environment.pk)
+                environment.namespace = namespace_for(environment)
+                Environment.objects.filter(pk=environment.pk).update(namespace=environment.namespace,
+                                                                     owner_marker=environment.owner_marker)
                 hostname_reserve(environment)
                 revision = EnvironmentRevision.objects.create(environment=environment, number=1, snapshot=snapshot,
                                                               message="created", created_by_id=actor.user_id)

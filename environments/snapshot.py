@@ -67,4 +67,5 @@ def spec_for(environment: Environment, revision: EnvironmentRevision):
         backing_services=backing, in_cluster_backing=environment.stage != "prod",
         colour=snap.get("colour", ""), active_colour=environment.active_colour or snap.get("colour", ""),
         persistent_backing=environment.cluster.kind != "local",
+        owner_marker=environment.ownership_marker,
     )

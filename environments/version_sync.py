@@ -20,6 +20,7 @@ from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record, audited
+from portal.redaction import redact
 
 from .models import Component, ImageVersion
 from .registries import RegistryError, RegistryTag, adapter_for
@@ -77,8 +78,8 @@ def _sync(component: Component, details: dict[str, Any]) -> dict[str, list[str]]
     try:
         tags = adapter_for(component.registry).tags(component.repository, known=known)
     except RegistryError as exc:
-        Component.objects.filter(pk=component.pk).update(versions_sync_error=str(exc)[:2000])
-        raise ValidationError({"repository": [str(exc)]}) from exc
+        Component.objects.filter(pk=component.pk).update(versions_sync_error=redact(str(exc))[:2000])
+        raise ValidationError({"repository": [redact(str(exc))]}) from exc
     changes = _write(component, tags, timezone.now())
     details.update(changes, tags=len(tags))
     if changes["moved"] or changes["restored"]:

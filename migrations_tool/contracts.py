@@ -46,6 +46,16 @@ class Endpoint:
 ProgressFn = Callable[..., None]
 
 
+@dataclass(frozen=True)
+class StoreOwner:
+    """Who a store on a shared server belongs to: ``readable`` (the environment's name, for people)
+    and ``marker`` (``portal.derived_names.owner_marker``), which names are derived from and which
+    the server keeps next to the store as Slipway's ownership marker."""
+
+    readable: str
+    marker: str
+
+
 class CopyError(Exception):
     """A copy or verification failed for a reason a person can act on (message is shown verbatim,
     so it must never contain a secret)."""
@@ -91,9 +101,13 @@ class Copier(Protocol):
     def restore(self, target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:
         """Put ``target`` back exactly as it was when ``snapshot`` was taken."""
 
-    def provision(self, server: Endpoint, name: str) -> Endpoint:
+    def provision(self, server: Endpoint, owner: StoreOwner) -> Endpoint:
         """Create an environment's own store on a shared server (database + user, db index or key
-        prefix, bucket); idempotent. Returns the environment's endpoint (with its own credentials)."""
+        prefix, bucket), named by ``portal.derived_names`` from ``owner`` and marked as ``owner``'s;
+        idempotent. Raises CopyError (and touches nothing) when the store already exists without
+        ``owner``'s marker. Returns the environment's endpoint (with its own credentials)."""
 
-    def deprovision(self, store: Endpoint, server: Endpoint) -> None:
-        """Remove everything ``provision`` created; idempotent (missing is fine)."""
+    def deprovision(self, store: Endpoint, server: Endpoint, owner: str | None) -> None:
+        """Remove everything ``provision`` created; idempotent (missing is fine). Raises CopyError (and
+        removes nothing) unless the store carries marker ``owner``; ``None`` is for stores made before
+        markers existed, whose caller has ruled out a shared name itself."""

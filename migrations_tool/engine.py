@@ -16,10 +16,12 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
+from portal.redaction import redact
 
 from .contracts import SNAPSHOT_PREFIX, CopyError, SnapshotSink
 from .copiers import copier_for
 from .models import DataCopy, DataStore
+from .policy import store_options_enforced
 from .services import masking_key, undo_deadline
 
 _UNITS = ("rows", "keys", "objects", "bytes")
@@ -90,7 +92,8 @@ def snapshot_sink(copy: DataCopy, kind: str) -> SnapshotSink:
 
 
 def _options_for(copy: DataCopy, kind: str) -> dict[str, Any]:
-    options = dict(copy.options.get(kind) or {})
+    # The policy's exclusions again, from the source's blueprint: a copy row never carries more than it allows.
+    options = store_options_enforced(copy.source, copy.target, kind, copy.options.get(kind) or {})
     if kind == "mysql":
         options["masking"] = copy.options.get("masking") or {}
         options["masking_key"] = masking_key()
@@ -113,7 +116,7 @@ def run_data_copy(job: Job, reporter: JobReporter, actor: Actor) -> None:
         for index, kind in enumerate(copy.stores):
             _copy_store(copy, kind, reporter, index)
     except Exception as exc:
-        message = str(exc) if isinstance(exc, CopyError) else f"{type(exc).__name__}: {exc}"
+        message = redact(str(exc) if isinstance(exc, CopyError) else f"{type(exc).__name__}: {exc}")
         _set(copy, state=DataCopy.FAILED, error=message[:5000], finished_at=timezone.now())
         audit_record(actor=actor, action="data_copy.failed", obj=copy, team_slug=copy.team.slug,
                      details={"stores": copy.stores, "restorable": sorted(copy.snapshots)}, outcome="failure",
@@ -171,7 +174,7 @@ def run_data_copy_undo(job: Job, reporter: JobReporter, actor: Actor) -> None:
             progress.flush(phase="restored")
     except Exception as exc:
         # Back to an undoable state: the snapshot is intact and the undo can be retried.
-        _set(copy, state=DataCopy.FAILED, error=f"undo failed: {exc}"[:5000])
+        _set(copy, state=DataCopy.FAILED, error=redact(f"undo failed: {exc}")[:5000])
         raise
     _set(copy, state=DataCopy.UNDONE)
     audit_record(actor=actor, action="data_copy.undone", obj=copy, team_slug=copy.team.slug,

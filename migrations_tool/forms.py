@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 
 from .models import KINDS
+from .policy import PersonalData
+from .row_filter import row_filter_errors
 from .selectors import CopySources
 
 
@@ -43,10 +45,11 @@ class DataCopyForm(forms.Form):
                               help_text="rules: email, name, phone, hash, null, keep, fixed:VALUE")
     confirm = forms.CharField(required=False, label="Type the target environment's name to confirm")
     override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                      label="Platform admins: why unmasked personal data may leave production")
+                                      label="Platform admins: why production data that is not masked or "
+                                            "excluded may leave production")
 
     def __init__(self, *args: Any, sources: CopySources, target, **kwargs: Any) -> None:
-        personal = list(target.blueprint.personal_data or [])
+        personal = PersonalData.of(target.blueprint).entries("mysql")
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("masking", "\n".join(f"{c} = {_suggested_rule(c)}" for c in personal))
         kwargs["initial"].setdefault("stores", sources.kinds)
@@ -62,7 +65,11 @@ class DataCopyForm(forms.Form):
             self.initial["stores"] = sources.shared[only.pk]
 
     def clean_filters(self) -> dict[str, str]:
-        return parse_lines(self.cleaned_data["filters"], ":", "Row filters")
+        filters = parse_lines(self.cleaned_data["filters"], ":", "Row filters")
+        errors = row_filter_errors(filters)
+        if errors:
+            raise forms.ValidationError(errors)
+        return filters
 
     def clean_masking(self) -> dict[str, Any]:
         rules = parse_lines(self.cleaned_data["masking"], "=", "Masking rules")

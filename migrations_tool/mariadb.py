@@ -24,7 +24,7 @@ from typing import Any
 import pymysql
 
 from . import mariadb_accounts, mariadb_dump, mariadb_load
-from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink, StoreOwner
 from .mariadb_checksum import table_digest as _digest
 from .mariadb_connection import connect
 from .mariadb_connection import reason as _reason
@@ -32,7 +32,7 @@ from .mariadb_load import Spool
 from .mariadb_read import STATEMENT_BYTES, Plan, Task, read_batches
 from .mariadb_schema import Schema, Table, quote_name, read_schema
 from .masking import Masker, parse_rules
-from .row_filter import validate_filter
+from .row_filter import parse_row_filter
 
 _DONE = object()
 
@@ -138,7 +138,9 @@ class MariaDBCopier:
         for name, expression in (options.get("filters") or {}).items():
             if name not in schema.tables:
                 raise CopyError(f"Row filter for unknown table {name!r}.")
-            filters[name] = validate_filter(expression, [c.name for c in schema.tables[name].columns], table=name)
+            # Checked again here against the real columns: the web edge could not see the source schema.
+            filters[name] = parse_row_filter(expression, table=name,
+                                             columns=[c.name for c in schema.tables[name].columns])
         rules = parse_rules(options.get("masking") or {})
         for table, columns in rules.items():
             known = {c.name for c in schema.tables[table].columns} if table in schema.tables else set()
@@ -387,11 +389,11 @@ class MariaDBCopier:
             conn.close()
         mariadb_dump.load_from_s3(target, snapshot, progress)
 
-    def provision(self, server: Endpoint, name: str) -> Endpoint:
-        return mariadb_accounts.provision(server, name)
+    def provision(self, server: Endpoint, owner: StoreOwner) -> Endpoint:
+        return mariadb_accounts.provision(server, owner)
 
-    def deprovision(self, store: Endpoint, server: Endpoint) -> None:
-        mariadb_accounts.deprovision(store, server)
+    def deprovision(self, store: Endpoint, server: Endpoint, owner: str | None) -> None:
+        mariadb_accounts.deprovision(store, server, owner)
 
 
 def _run_each(connections: list[Any], fn: Callable[[Any], None]) -> None:

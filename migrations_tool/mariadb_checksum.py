@@ -7,9 +7,10 @@ from typing import Any
 
 from .mariadb_schema import Table, quote_name
 from .masking import Rule
+from .row_filter import RowFilter
 
 
-def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: str | None, *,
+def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: RowFilter | None, *,
                  same_server_version: bool = False) -> tuple[int, Any]:
     """Row count and order-independent sums of row checksums over the unmasked columns."""
     cur = conn.cursor()
@@ -31,7 +32,9 @@ def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: str | Non
         digest = f"CONCAT(IFNULL(SUM(CRC32({row})), 0), '-', IFNULL(SUM(CRC32C({row})), 0))"
     else:
         digest = "0"
-    sql = f"SELECT COUNT(*), {digest} FROM {quote_name(table.name)}" + (f" WHERE ({where})" if where else "")
+    sql = f"SELECT COUNT(*), {digest} FROM {quote_name(table.name)}"
+    if where is not None:
+        sql += f" WHERE ({where.sql(conn.escape)})"
     cur.execute(sql)
     rows, total = cur.fetchone()
     return int(rows), str(total)

@@ -2,6 +2,12 @@
 
 The password reaches the client tools through ``MYSQL_PWD`` (never on a command line that ``ps``
 shows), and their stderr is the error message when they fail.
+
+A dump is data written by the environment's users (rows, routine bodies) and lives in their own
+bucket, where they can replace it; replaying it must run SQL on their server and nothing on the
+worker. The ``mariadb`` client (10.11) would obey its own commands in the stream — ``\\!``/``system``
+(a shell), ``\\.``/``source`` and ``\\T``/``tee`` (files), ``connect`` (the credentials to another
+host) — and upload the worker's files for ``LOAD DATA LOCAL``. ``RESTORE_OPTIONS`` turns all of that off.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from portal import aws
 from .contracts import CopyError, Endpoint, ProgressFn, SnapshotSink
 
 _DEFINER = r"s/DEFINER=`[^`]*`@`[^`]*`//g"
+# --binary-mode: no client commands are parsed at all except DELIMITER (which dumps of routines need)
+# and \C; --sandbox: refuse the ones touching files or a shell, should one still be parsed;
+# --local-infile=0: LOAD DATA LOCAL cannot read the worker's files. --no-defaults comes first (the
+# client's rule) so no option file on the worker can turn any of it back on.
+RESTORE_OPTIONS = ("--no-defaults", "--binary-mode", "--sandbox", "--local-infile=0", "--batch")
 
 
 def _env(endpoint: Endpoint) -> dict[str, str]:
@@ -66,7 +77,7 @@ def load_from_s3(target: Endpoint, snapshot: Mapping[str, Any], progress: Progre
     gunzip = subprocess.Popen(["gzip", "-dc"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     # Objects are recreated by the target's own user, whoever defined them on the dumped server.
     sed = subprocess.Popen(["sed", "-e", _DEFINER], stdin=gunzip.stdout, stdout=subprocess.PIPE)
-    client = subprocess.Popen(["mariadb", *_args(target), target.database], stdin=sed.stdout,
+    client = subprocess.Popen(["mariadb", *RESTORE_OPTIONS, *_args(target), target.database], stdin=sed.stdout,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(target))
     gunzip.stdout.close()
     sed.stdout.close()

@@ -7,7 +7,7 @@ except for tables with masked columns, which are decoded, masked and re-encoded 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from pymysql.converters import escape_item
 from .mariadb_load import RowFormat
 from .mariadb_schema import Table, quote_name
 from .masking import Masker, Rule
+from .row_filter import RowFilter
 
 STATEMENT_BYTES = 4 * 1024 * 1024
 _GROUP_BYTES = STATEMENT_BYTES // 2  # aim of one server-joined batch: room to grow before it is cut
@@ -32,7 +33,7 @@ class Plan:
     tables: list[Table]
     views: dict[str, str]
     replaced: list[str]  # target tables/views dropped before the copy
-    filters: dict[str, str]
+    filters: dict[str, RowFilter]  # rendered from a parsed tree, never the user's text
     rules: dict[str, dict[str, Rule]]
     masker: Masker | None
     verify: bool
@@ -49,7 +50,10 @@ class Task:
 
 
 def read_batches(conn, task: Task, plan: Plan, chunk_rows: int) -> Iterator[Batch]:
-    """Yield (table, format, payload, rows, bytes) batches for one task, in primary-key order."""
+    """Yield (table, format, payload, rows, bytes) batches for one task, in primary-key order.
+
+    Statements here are sent without client-side parameters: values are written by ``conn.escape``,
+    so a ``%`` in a filter's value or in a table or column name is never taken for a placeholder."""
     if task.table.integer_pk and task.table.name not in plan.rules:
         yield from _read_ranges(conn, task, plan, chunk_rows)
     else:
@@ -71,13 +75,13 @@ def _read_ranges(conn, task: Task, plan: Plan, chunk_rows: int) -> Iterator[Batc
         if first is None:
             return
         low, high = (first - 1 if low is None else low), (last if high is None else high)
-    where = f" AND ({plan.filters[table.name]})" if table.name in plan.filters else ""
-    sql = (f"SELECT CAST(GROUP_CONCAT({fmt.select} SEPARATOR {fmt.separator_sql}) AS BINARY), COUNT(*) "
-           f"FROM {name} WHERE {key} > %s AND {key} <= %s{where}")
+    where = f" AND ({plan.filters[table.name].sql(conn.escape)})" if table.name in plan.filters else ""
+    select = (f"SELECT CAST(GROUP_CONCAT({fmt.select} SEPARATOR {fmt.separator_sql}) AS BINARY), COUNT(*) "
+              f"FROM {name} WHERE {key} > ")
     step = chunk_rows
     while low < high:
         upper = min(high, low + step)
-        cur.execute(sql, (low, upper))
+        cur.execute(f"{select}{int(low)} AND {key} <= {int(upper)}{where}")
         data, rows = cur.fetchone()
         if cur.warning_count and _cut_short(cur):
             if upper - low > 1:
@@ -99,22 +103,21 @@ def _read_rows(conn, task: Task, plan: Plan, chunk_rows: int) -> Iterator[Batch]
     select = fmt.select
     pk = table.primary_key
     pk_count = len(pk)
-    where = [f"({plan.filters[table.name]})"] if table.name in plan.filters else []
+    where = [f"({plan.filters[table.name].sql(conn.escape)})"] if table.name in plan.filters else []
     if task.high is not None:
         where.append(f"{quote_name(pk[0])} <= {int(task.high)}")
     cur = conn.cursor() if pk else conn.cursor(pymysql.cursors.SSCursor)
     last: tuple | None = (task.low,) if task.low is not None else None
     while True:
-        clauses, args = list(where), []
+        clauses = list(where)
         if last is not None and pk:
-            clause, args = _after(pk[:len(last)], last)
-            clauses.append(clause)
+            clauses.append(_after(pk[:len(last)], last, conn.escape))
         sql = f"SELECT {select}{''.join(', ' + quote_name(p) for p in pk)} FROM {quote_name(table.name)}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         if pk:
             sql += " ORDER BY " + ", ".join(quote_name(p) for p in pk) + f" LIMIT {chunk_rows}"
-        cur.execute(sql, args or None)
+        cur.execute(sql)
         while True:
             rows = cur.fetchmany(chunk_rows) if not pk else cur.fetchall()
             if not rows:
@@ -141,14 +144,13 @@ def _masked_row(row, table: Table, rules: dict[str, Rule], masker: Masker) -> st
     return "(" + ",".join(values) + ")"
 
 
-def _after(columns: list[str], values: tuple) -> tuple[str, list[Any]]:
+def _after(columns: list[str], values: tuple, literal: Callable[[Any], str]) -> str:
     """Keyset condition ``(a, b) > (x, y)`` written so the primary key's index serves it."""
-    ors, args = [], []
+    ors = []
     for i in range(len(columns)):
-        ands = [f"{quote_name(c)} = %s" for c in columns[:i]] + [f"{quote_name(columns[i])} > %s"]
-        ors.append("(" + " AND ".join(ands) + ")")
-        args += list(values[:i]) + [values[i]]
-    return "(" + " OR ".join(ors) + ")", args
+        ands = [f"{quote_name(c)} = {literal(v)}" for c, v in zip(columns[:i], values[:i], strict=True)]
+        ors.append("(" + " AND ".join([*ands, f"{quote_name(columns[i])} > {literal(values[i])}"]) + ")")
+    return "(" + " OR ".join(ors) + ")"
 
 
 def _statements(name: str, fmt: RowFormat, texts: list[str]) -> Iterator[Batch]:

@@ -7,7 +7,13 @@ and the keys are built once afterwards (much cheaper than maintaining them row b
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import pymysql
+
+from .contracts import CopyError, Endpoint
+from .mariadb_connection import connect
 
 _DEFINER = re.compile(r"\s+DEFINER\s*=\s*(`[^`]*`|'[^']*'|\S+)@(`[^`]*`|'[^']*'|\S+)", re.IGNORECASE)
 _DEFERRABLE = re.compile(r"^\s*(UNIQUE KEY|KEY|FULLTEXT KEY|SPATIAL KEY|CONSTRAINT\s+`[^`]+`\s+FOREIGN KEY)\b")
@@ -148,3 +154,26 @@ def read_schema(cur, database: str) -> Schema:
         cur.execute(f"SHOW CREATE {kind} {quote_name(database)}.{quote_name(name)}")
         routines[f"{kind} {name}"] = strip_definer(cur.fetchone()[2])
     return Schema(tables, views, triggers, routines)
+
+
+def table_columns(endpoint: Endpoint, tables: Iterable[str], *, timeout: int = 3) -> dict[str, list[str]] | None:
+    """The columns of those of ``tables`` that exist in the endpoint's database, in order; None when the
+    server cannot be asked within ``timeout`` seconds (a request must not wait on it: the copy's
+    worker reads the schema anyway)."""
+    wanted = list(tables)
+    try:
+        conn = connect(endpoint, side="source", connect_timeout=timeout, read_timeout=timeout)
+    except CopyError:
+        return None
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s "
+                    "AND TABLE_NAME IN %s ORDER BY TABLE_NAME, ORDINAL_POSITION", (endpoint.database, wanted or [""]))
+        found: dict[str, list[str]] = {}
+        for table, column in cur.fetchall():
+            found.setdefault(table, []).append(column)
+        return found
+    except pymysql.MySQLError:
+        return None
+    finally:
+        conn.close()

@@ -39,7 +39,12 @@ class Rule:
         if not isinstance(raw, Mapping) or raw.get("rule") not in RULES:
             raise CopyError(f"Unknown masking rule {raw!r}{' for ' + where if where else ''}; "
                             f"use one of {', '.join(RULES)}.")
-        return cls(raw["rule"], raw.get("value"))
+        value = raw.get("value")
+        # The fixed value is written into the copied rows as one SQL literal: a list or an object
+        # would be rendered as a row constructor or refused mid-copy.
+        if not isinstance(value, str | int | float | None):
+            raise CopyError(f"The fixed value{' for ' + where if where else ''} must be text, a number or null.")
+        return cls(raw["rule"], value)
 
 
 def parse_rules(raw: Mapping[str, Any]) -> dict[str, dict[str, Rule]]:

@@ -12,6 +12,8 @@ from .contracts import Endpoint
 KINDS = [("mysql", "MySQL/MariaDB"), ("redis", "Redis"), ("s3", "S3")]
 KIND_NAMES = [k for k, _ in KINDS]
 REDIS_STORE_PREFIX = "slipway-env:"
+# A copy in these states writes (or is about to write) into its target: one at a time per target.
+ACTIVE_COPY_STATES = ("queued", "running", "undoing")
 
 
 class _Connection(models.Model):
@@ -76,6 +78,9 @@ class DataStore(_Connection):
     prefix = models.CharField(max_length=255, blank=True, default="")
     state = models.CharField(max_length=10, choices=STATES, default=READY)
     remove_after = models.DateTimeField(null=True, blank=True)
+    # The ownership marker written next to a shared store (registry row, Redis registry entry, bucket
+    # tag) when it was made; empty for stores made before markers existed (see provisioning).
+    owner_marker = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,6 +107,7 @@ class DataCopy(models.Model):
     UNDONE = "undone"
     STATES = [(QUEUED, "Queued"), (RUNNING, "Running"), (VERIFIED, "Verified"), (FAILED, "Failed"),
               (UNDOING, "Undoing"), (UNDONE, "Undone")]
+    ACTIVE = ACTIVE_COPY_STATES
 
     source = models.ForeignKey("environments.Environment", on_delete=models.PROTECT, related_name="copies_out")
     target = models.ForeignKey("environments.Environment", on_delete=models.PROTECT, related_name="copies_in")
@@ -129,6 +135,12 @@ class DataCopy(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["target", "-created_at"], name="datacopy_target_idx"),
                    models.Index(fields=["state"], name="datacopy_state_idx")]
+        constraints = [
+            # One copy (or undo) writing into a target at a time, held by the database: a check in the
+            # service alone let concurrent requests all start.
+            models.UniqueConstraint(fields=["target"], condition=models.Q(state__in=ACTIVE_COPY_STATES),
+                                    name="one_active_copy_per_target"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source.name} → {self.target.name} ({', '.join(self.stores)})"

@@ -18,9 +18,10 @@ from django.utils import timezone
 from environments.models import Environment
 from portal.accounts.rules import PRODUCTION_STAGES
 from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 
-from .contracts import CopyError
+from .contracts import CopyError, StoreOwner
 from .copiers import available_kinds, copier_for
 from .models import DataServer, DataStore
 from .services import undo_deadline
@@ -33,9 +34,10 @@ STORE_KINDS = {"mariadb": "mysql", "mysql": "mysql", "redis": "redis", "s3": "s3
 IN_CLUSTER_PORTS = {"mariadb": 3306, "redis": 6379}
 
 
-def store_name(environment: Environment) -> str:
-    """The database / user / bucket name an environment gets on a shared server (unique per environment)."""
-    return f"slw-{environment.name}-{environment.pk}"[:63]
+def store_owner(environment: Environment) -> StoreOwner:
+    """Whom an environment's stores on shared servers belong to: names are derived from it (unique per
+    environment however long its name, see ``portal.derived_names``) and servers keep its marker."""
+    return StoreOwner(readable=environment.name, marker=environment.ownership_marker)
 
 
 def data_stores_provision(environment: Environment, log: Callable[[str], None] = logger.info) -> list[DataStore]:
@@ -52,8 +54,10 @@ def data_stores_provision(environment: Environment, log: Callable[[str], None] =
             log(f"the {kind} copier is not installed: {backing['name']} gets no store on the shared server")
             server = None
         if server is not None:
-            endpoint = copier_for(kind).provision(server.server_endpoint(), store_name(environment))
-            fields = {"placement": DataStore.SHARED, "server": server, "host": endpoint.host, "port": endpoint.port,
+            owner = store_owner(environment)
+            endpoint = copier_for(kind).provision(server.server_endpoint(), owner)
+            fields = {"owner_marker": owner.marker, "placement": DataStore.SHARED, "server": server,
+                      "host": endpoint.host, "port": endpoint.port,
                       "user": endpoint.user, "password": str(endpoint.password or ""), "database": endpoint.database,
                       "prefix": endpoint.prefix, "endpoint_url": endpoint.endpoint_url, "region": endpoint.region}
         elif backing["kind"] in IN_CLUSTER_PORTS:
@@ -85,11 +89,26 @@ def data_stores_retire(environment: Environment) -> int:
 def data_store_deprovision(store: DataStore) -> None:
     """Remove one store's database/keys/bucket (in-cluster ones went with the namespace). Idempotent."""
     if store.placement == DataStore.SHARED and store.server is not None:
-        copier_for(store.kind).deprovision(store.store_endpoint(), store.server.server_endpoint())
+        if not store.owner_marker:
+            _refuse_shared_legacy_store(store)
+        copier_for(store.kind).deprovision(store.store_endpoint(), store.server.server_endpoint(),
+                                           store.owner_marker or None)
     DataStore.objects.filter(pk=store.pk).update(state=DataStore.REMOVED)
     audit_record(actor=Actor.system("provisioning"), action="data_store.removed", obj=store,
                  team_slug=store.environment.team.slug,
                  details={"environment": store.environment.name, "kind": store.kind, "database": store.database})
+
+
+def _refuse_shared_legacy_store(store: DataStore) -> None:
+    """A store made before ownership markers was named by cutting the environment's name, so two
+    environments may hold the same database/prefix/bucket: remove it only when no other store uses it."""
+    others = (DataStore.objects.filter(server=store.server, kind=store.kind, database=store.database,
+                                       prefix=store.prefix).exclude(pk=store.pk).exclude(state=DataStore.REMOVED)
+              .select_related("environment"))
+    if other := others.first():
+        raise CopyError(f"{store.kind} store {store.database}{store.prefix} on {store.server} is also the store "
+                        f"of environment {other.environment.name} (made before ownership markers); it is not "
+                        "removed. A Platform admin must separate them by hand.")
 
 
 def data_stores_deprovision_due(*, now=None) -> int:
@@ -100,8 +119,20 @@ def data_stores_deprovision_due(*, now=None) -> int:
             "server", "environment__team"):
         try:
             data_store_deprovision(store)
-        except CopyError:
+        except CopyError as exc:
             logger.exception("cannot remove data store %s yet", store.pk)
+            _record_refusal_once(store, str(exc))
             continue
         removed += 1
     return removed
+
+
+def _record_refusal_once(store: DataStore, reason: str) -> None:
+    """Why a store stays (e.g. it is not marked as its environment's): in the audit trail once, for the
+    Platform admin to act on, not at every round of the reaper."""
+    if AuditEvent.objects.filter(action="data_store.removal_failed", object_type="migrations_tool.datastore",
+                                 object_id=str(store.pk)).exists():
+        return
+    audit_record(actor=Actor.system("provisioning"), action="data_store.removal_failed", obj=store,
+                 team_slug=store.environment.team.slug, outcome=AuditEvent.FAILURE, error=reason,
+                 details={"environment": store.environment.name, "kind": store.kind, "database": store.database})

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import queue
 import random
-import re
 import tempfile
 import threading
 import uuid
@@ -25,7 +24,7 @@ from typing import Any, ClassVar
 
 import redis
 
-from migrations_tool.contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from migrations_tool.contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink, StoreOwner
 from migrations_tool.redis_keyspace import (
     DEFAULT_BATCH,
     REGISTRY_KEY,
@@ -37,6 +36,7 @@ from migrations_tool.redis_keyspace import (
     scan_batches,
 )
 from migrations_tool.redis_snapshot import read_records, write_header, write_record
+from portal.derived_names import REDIS_PREFIX, bounded_name
 
 DEFAULT_SAMPLE = 100
 
@@ -281,24 +281,25 @@ class RedisCopier:
 
     # -- backing store per environment ---------------------------------------------------------------
 
-    def provision(self, server: Endpoint, name: str) -> Endpoint:
-        """A logical db (or, when ``server.prefix`` is set, a key prefix under it) for environment
-        ``name``, recorded in the server's ``slipway:dbmap`` hash so the same name always gets the same
-        store. A db that holds keys nobody registered is never handed out. Raises CopyError when full."""
+    def provision(self, server: Endpoint, owner: StoreOwner) -> Endpoint:
+        """A logical db (or, when ``server.prefix`` is set, a key prefix under it) for ``owner``,
+        recorded in the server's ``slipway:dbmap`` hash under ``owner.marker`` (the ownership marker),
+        so the same owner always gets the same store. A db or prefix that holds keys nobody
+        registered, or that is registered to another owner, is never handed out. Raises CopyError
+        when full or refused."""
         client = connect(server)
         with guarded("shared", server):
             if server.prefix:
-                slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
-                client.hsetnx(REGISTRY_KEY, name, f"prefix:{server.prefix}{slug}:")
-                value = client.hget(REGISTRY_KEY, name).decode()
+                prefix = f"{server.prefix}{bounded_name(owner.readable, owner.marker, REDIS_PREFIX)}:"
+                value = self._claim_prefix(client, server, owner.marker, prefix)
             else:
                 try:
                     databases = int(client.config_get("databases").get("databases", 16))
                 except redis.ResponseError:  # CONFIG is often disabled on managed servers
                     databases = 16
-                value = client.eval(_ALLOCATE_DB, 1, REGISTRY_KEY, name, databases, db_index(server))
+                value = client.eval(_ALLOCATE_DB, 1, REGISTRY_KEY, owner.marker, databases, db_index(server))
                 if not value:
-                    raise CopyError(f"no free logical database left on the shared Redis for {name!r}")
+                    raise CopyError(f"no free logical database left on the shared Redis for {owner.readable!r}")
                 value = value.decode()
         client.close()
         kind, _, where = value.partition(":")
@@ -308,15 +309,45 @@ class RedisCopier:
         return Endpoint(kind="redis", host=server.host, port=server.port, user=server.user,
                         password=server.password, database=where)
 
-    def deprovision(self, store: Endpoint, server: Endpoint) -> None:
-        """Delete the store's keys (its prefix, or FLUSHDB of its db) and its registry entry.
-        Only a db the registry assigned is flushed; a store already gone is fine."""
+    @staticmethod
+    def _claim_prefix(client: redis.Redis, server: Endpoint, marker: str, prefix: str) -> str:
+        value = f"prefix:{prefix}"
+        registry = {f.decode(): v.decode() for f, v in client.hgetall(REGISTRY_KEY).items()}
+        if registry.get(marker) == value:
+            return value
+        others = [f for f, v in registry.items() if v == value and f != marker]
+        if others:
+            raise CopyError(f"Redis prefix {prefix!r} is registered to {others[0]}; Slipway will not take over "
+                            "another owner's keys.")
+        if _holds_keys(client, Endpoint(kind="redis", database=server.database, prefix=prefix)):
+            raise CopyError(f"Redis prefix {prefix!r} already holds keys without Slipway's ownership marker "
+                            f"(no entry in {REGISTRY_KEY}); Slipway will not take them over.")
+        if not client.hsetnx(REGISTRY_KEY, marker, value) and client.hget(REGISTRY_KEY, marker).decode() != value:
+            raise CopyError(f"the Redis registry already gives {marker} another store")
+        return value
+
+    def deprovision(self, store: Endpoint, server: Endpoint, owner: str | None) -> None:
+        """Delete the store's keys (its prefix, or FLUSHDB of its db) and its registry entry; a store
+        already gone is fine. Only a store the registry gives to ``owner`` is touched (``None``: a store
+        made before markers, whose caller ruled out sharing: then only a registered db is flushed)."""
         value = f"prefix:{store.prefix}" if store.prefix else f"db:{db_index(store)}"
         registry = connect(server)
         with guarded("shared", server):
-            owners = [f for f, v in registry.hgetall(REGISTRY_KEY).items() if v.decode() == value]
+            owners = [f.decode() for f, v in registry.hgetall(REGISTRY_KEY).items() if v.decode() == value]
         client = connect(store)
         with guarded("shared", store):
+            if owner is not None and owner not in owners:
+                if store.prefix:
+                    holds_keys = _holds_keys(client, store)
+                else:
+                    holds_keys = db_index(store) != db_index(server) and client.dbsize() > 0
+                client.close()
+                registry.close()
+                if owners or holds_keys:
+                    marker = f"registered to {owners[0]}" if owners else "no ownership marker"
+                    raise CopyError(f"Redis store {value} is not registered to {owner} ({marker}); "
+                                    "Slipway will not delete its keys.")
+                return  # already removed
             if store.prefix:
                 for keys in scan_batches(client, Scope.of(store), DEFAULT_BATCH):
                     client.unlink(*keys)
@@ -326,6 +357,10 @@ class RedisCopier:
                 registry.hdel(REGISTRY_KEY, *owners)
         client.close()
         registry.close()
+
+
+def _holds_keys(client: redis.Redis, store: Endpoint) -> bool:
+    return next(iter(scan_batches(client, Scope.of(store), DEFAULT_BATCH)), None) is not None
 
 
 # KEYS[1] registry hash; ARGV: name, number of dbs, registry db. Atomic, so two environments created

@@ -1,7 +1,9 @@
 """S3 copier: every object under the source prefix to the target prefix, many at once.
 
 Options: ``workers`` (objects in flight, default 16), ``mirror`` (delete
-target objects under the prefix that the source does not hold), ``multipart_threshold`` / ``part_size`` (bytes; see
+target objects under the prefix that the source does not hold), ``exclude_prefixes`` (keys, relative to
+the store's prefix, that the copy neither reads, writes, mirrors away nor verifies: where the production-data
+policy leaves personal objects out), ``multipart_threshold`` / ``part_size`` (bytes; see
 ``s3_store.Tuning``), ``verify`` (default on), ``verify_sample`` (objects whose content hash and
 headers are compared, default 20). Objects whose size and ETag already match are skipped, so a
 re-run after a kill only moves what is missing. Keys under ``contracts.SNAPSHOT_PREFIX`` (the undo
@@ -10,23 +12,34 @@ snapshots of the environment owning the bucket) are never copied, overwritten, m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from migrations_tool.contracts import SNAPSHOT_PREFIX, CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink
+from migrations_tool.contracts import (
+    SNAPSHOT_PREFIX,
+    CopyError,
+    CopyReport,
+    Endpoint,
+    ProgressFn,
+    SnapshotSink,
+    StoreOwner,
+)
 from migrations_tool.s3_store import ObjectGone, ObjectInfo, Side, Tuning, transfer
+from portal.derived_names import S3_BUCKET, bounded_name
 
 # Objects in flight, server-side or streamed (a streamed one holds up to a part). Measured on the moto
 # server: 64 sent no faster than 8-16 (the server is CPU-bound) and cost ~40% more client CPU.
 DEFAULT_WORKERS = 16
 DEFAULT_SAMPLE = 20
+# The bucket tag that says which Slipway object a bucket belongs to (its ownership marker).
+OWNER_TAG = "slipway-owner"
 
 
 class S3Copier:
@@ -44,7 +57,8 @@ class S3Copier:
             raise CopyError("source and target overlap: same bucket and nested prefixes")
         if f"/{SNAPSHOT_PREFIX}" in f"/{target.prefix}":
             raise CopyError(f"the target prefix {target.prefix!r} is inside the undo snapshots ({SNAPSHOT_PREFIX})")
-        wanted, present = src.listing(), dst.listing()
+        excluded = _exclusions(options)
+        wanted, present = _without(src.listing(), excluded), _without(dst.listing(), excluded)
         todo = {rel: info for rel, info in wanted.items() if not _unchanged(info, present.get(rel))}
         total_bytes = sum(i.size for i in wanted.values())
         progress(objects_total=len(wanted), objects_done=len(wanted) - len(todo), bytes_total=total_bytes,
@@ -85,7 +99,9 @@ class S3Copier:
         always listed afresh."""
         workers = int(options.get("workers") or DEFAULT_WORKERS)
         src, dst = Side(source, role="source", pool=workers), Side(target, role="target", pool=workers)
-        left, right = (src.listing() if source_listing is None else source_listing), dst.listing()
+        excluded = _exclusions(options)
+        left = _without(src.listing() if source_listing is None else source_listing, excluded)
+        right = _without(dst.listing(), excluded)
         common = sorted(set(left) & set(right))
         details: dict[str, Any] = {
             "source_objects": len(left), "target_objects": len(right),
@@ -166,28 +182,43 @@ class S3Copier:
 
     # -- a bucket per environment ------------------------------------------------------------------
 
-    def provision(self, server: Endpoint, name: str) -> Endpoint:
-        """Create the environment's bucket (``<server.database or 'slipway'>-<name>``, DNS-safe);
-        idempotent. Raises CopyError when the name is taken by another account."""
-        bucket = bucket_name(server.database or "slipway", name)
+    def provision(self, server: Endpoint, owner: StoreOwner) -> Endpoint:
+        """Create ``owner``'s bucket (``<server.database or 'slipway'>-<name head>-<suffix>``, DNS-safe)
+        and tag it with the ownership marker; idempotent. Raises CopyError when the name is taken by
+        another account, or the bucket exists without ``owner``'s tag."""
+        bucket = bucket_name(server.database or "slipway", owner)
         store = Endpoint(kind="s3", user=server.user, password=server.password, database=bucket,
                          endpoint_url=server.endpoint_url, region=server.region)
         side = Side(store, role="environment")
         region = side.client.meta.region_name
         kwargs = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        # Look first: in us-east-1, CreateBucket on a bucket this account already owns succeeds silently.
+        if self._exists(side):
+            if (holder := self._holder(side)) != owner.marker:
+                raise CopyError(_refusal(bucket, holder, "take over"))
+            return store
         try:
             with side.errors("create"):
                 side.client.create_bucket(Bucket=bucket, **kwargs)
         except CopyError as exc:
             if "BucketAlreadyOwnedByYou" not in str(exc):
                 raise
+            if (holder := self._holder(side)) != owner.marker:
+                raise CopyError(_refusal(bucket, holder, "take over")) from None
+            return store
+        with side.errors("tag"):
+            side.client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": OWNER_TAG,
+                                                                               "Value": owner.marker}]})
         return store
 
-    def deprovision(self, store: Endpoint, server: Endpoint) -> None:
+    def deprovision(self, store: Endpoint, server: Endpoint, owner: str | None) -> None:
         """Delete every object version under the store (and the bucket itself when the store is a
-        whole bucket); a bucket already gone is fine."""
+        whole bucket); a bucket already gone is fine. Raises CopyError, deleting nothing, unless the
+        bucket carries ``owner``'s tag (``None``: a bucket made before markers)."""
         side = Side(store, role="environment")
         try:
+            if owner is not None and (holder := self._holder(side)) != owner:
+                raise CopyError(_refusal(store.database, holder, "empty or delete"))
             with side.errors("empty"):
                 # First page again until empty: deleting while paginating skips entries on some servers.
                 while doomed := [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in self._first_versions(side)]:
@@ -206,19 +237,55 @@ class S3Copier:
                 raise
 
     @staticmethod
+    def _exists(side: Side) -> bool:
+        try:
+            with side.errors("look for"):
+                side.client.head_bucket(Bucket=side.bucket)
+        except (CopyError, ObjectGone) as exc:
+            if isinstance(exc, ObjectGone) or "does not exist" in str(exc):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _holder(side: Side) -> str | None:
+        """The bucket's ownership tag, or None when it has none (CopyError when the bucket is missing)."""
+        try:
+            with side.errors("read the tags of"):
+                tags = side.client.get_bucket_tagging(Bucket=side.bucket).get("TagSet", [])
+        except CopyError as exc:
+            if "NoSuchTagSet" in str(exc):
+                return None
+            raise
+        return next((t["Value"] for t in tags if t["Key"] == OWNER_TAG), None)
+
+    @staticmethod
     def _first_versions(side: Side) -> list[dict[str, Any]]:
         page = side.client.list_object_versions(Bucket=side.bucket, Prefix=side.prefix, MaxKeys=1000)
         return page.get("Versions", []) + page.get("DeleteMarkers", [])
 
 
-def bucket_name(base: str, name: str) -> str:
-    """A DNS-safe bucket name (3–63 of a-z 0-9 -), with a short hash of the environment name whenever
-    the name had to be changed, so two environment names never share a bucket."""
-    slug = re.sub(r"[^a-z0-9-]+", "-", f"{base}-{name}".lower()).strip("-")
-    slug = re.sub(r"-{2,}", "-", slug)
-    if slug != f"{base}-{name}" or len(slug) > 63:
-        slug = f"{slug[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-    return slug
+def bucket_name(base: str, owner: StoreOwner) -> str:
+    """A DNS-safe bucket name (3–63 of a-z 0-9 -): the server's base, the owner's name cut to fit and a
+    suffix of the owner's marker, so two owners never share a bucket however long their names."""
+    head = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]+", "-", base.lower())).strip("-")[:30].rstrip("-") or "slipway"
+    return bounded_name(owner.readable, owner.marker, replace(S3_BUCKET, prefix=f"{head}-"))
+
+
+def _refusal(bucket: str, holder: str | None, verb: str) -> str:
+    if holder is None:
+        return (f"bucket {bucket!r} exists without Slipway's ownership tag ({OWNER_TAG}); "
+                f"Slipway will not {verb} what it did not create.")
+    return f"bucket {bucket!r} belongs to {holder} (tag {OWNER_TAG}); Slipway will not {verb} another owner's bucket."
+
+
+def _exclusions(options: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(p) for p in options.get("exclude_prefixes") or [])
+
+
+def _without(listing: Mapping[str, ObjectInfo], excluded: tuple[str, ...]) -> dict[str, ObjectInfo]:
+    """The listing less every key under one of the ``excluded`` prefixes."""
+    return {rel: info for rel, info in listing.items() if not rel.startswith(excluded)} if excluded else dict(listing)
 
 
 def _unchanged(info: ObjectInfo, there: ObjectInfo | None) -> bool:

@@ -78,8 +78,22 @@ class DataCopyCreateSerializer(serializers.Serializer):
     confirm = serializers.CharField(required=False, default="", allow_blank=True,
                                     help_text="the target's name, required when the target is production")
     override_reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000,
-                                            help_text="Platform admins: why unmasked personal data may leave "
-                                                      "production (audited)")
+                                            help_text="Platform admins: why production data that the blueprint "
+                                                      "does not mask or exclude may leave production (audited)")
+
+    def validate_options(self, value: dict) -> dict:
+        # PostgreSQL's jsonb cannot hold U+0000: a NUL anywhere in the options would fail the copy's
+        # row (and the audit event of the refusal) with a server error instead of this answer.
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, dict):
+                pending += [*item.keys(), *item.values()]
+            elif isinstance(item, list):
+                pending += item
+            elif isinstance(item, str) and "\x00" in item:
+                raise serializers.ValidationError("Options must not contain NUL characters (\\u0000).")
+        return value
 
 
 class CopySourceSerializer(serializers.Serializer):

@@ -10,25 +10,28 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from environments.models import Environment
 from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.concurrency import refused_when_taken
 from portal.jobs.services import job_create
 
 from .contracts import CopyError
-from .masking import missing_rules, parse_rules
+from .mariadb_schema import table_columns
+from .masking import parse_rules
 from .models import KIND_NAMES, DataCopy, DataServer
+from .policy import copy_policy_decide, direction_of
+from .row_filter import RowFilterError, parse_row_filter, row_filter_errors
 
 _STORE_OPTIONS = {
     "mysql": {"include_tables", "exclude_tables", "filters"},
     "redis": None,  # free-form: the Redis copier's own options (patterns, mapping…)
     "s3": None,
 }
-ACTIVE = (DataCopy.QUEUED, DataCopy.RUNNING, DataCopy.UNDOING)
+ACTIVE = DataCopy.ACTIVE
 
 
 def masking_key() -> str:
@@ -59,15 +62,41 @@ def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, A
         unknown = sorted(set(value) - allowed) if allowed is not None else []
         if unknown:
             errors.append(f"Unknown {key} option(s): {', '.join(unknown)}.")
-        for name in ("include_tables", "exclude_tables"):
+        for name, what in (("include_tables", "table names"), ("exclude_tables", "table names"),
+                           ("include", "key patterns"), ("exclude", "key patterns"), ("exclude_prefixes", "prefixes")):
             if name in value and not (isinstance(value[name], list) and all(isinstance(t, str) for t in value[name])):
-                errors.append(f"{key}.{name} must be a list of table names.")
-        if "filters" in value and not (isinstance(value["filters"], dict)
-                                       and all(isinstance(v, str) for v in value["filters"].values())):
-            errors.append(f"{key}.filters must map table names to WHERE expressions.")
+                errors.append(f"{key}.{name} must be a list of {what}.")
+        if "filters" in value:
+            # Parsed here for a 400 with the reason; the worker parses them again against the real columns.
+            errors += row_filter_errors(value["filters"])
     if errors:
         raise ValidationError({"options": errors})
     return options
+
+
+def _check_filter_columns(source: Environment, filters: dict[str, str]) -> None:
+    """Row filters against the source's real tables and columns, when its server answers quickly;
+    otherwise the worker refuses them (before reading a row) with the same reasons."""
+    store = _stores_of(source, ["mysql"])["mysql"]
+    columns = table_columns(store.store_endpoint(), filters)
+    if columns is None:
+        return
+    errors = []
+    for table, expression in filters.items():
+        if table not in columns:
+            errors.append(f"Row filter for {table[:64]!r}: {source.name} has no table of that name.")
+            continue
+        try:
+            parse_row_filter(expression, table=table, columns=columns[table])
+        except RowFilterError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ValidationError({"options": errors})
+
+
+def _refusal_if_active(target: Environment, message: Any) -> ValidationError | None:
+    """``ValidationError(message)`` when a copy or undo is writing into ``target`` (one at a time)."""
+    return ValidationError(message) if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists() else None
 
 
 def _stores_of(environment: Environment, kinds: list[str]) -> dict[str, Any]:
@@ -105,22 +134,29 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
         if missing:
             raise ValidationError({"stores": missing})
         _validate_options(stores, options)
+        if "mysql" in stores and (options.get("mysql") or {}).get("filters"):
+            _check_filter_columns(source, options["mysql"]["filters"])
         if target.stage in rules.PRODUCTION_STAGES and confirm != target.name:
             raise ValidationError({"confirm": [f"Copying into production overwrites its data: type the target's "
                                                f"name ({target.name}) to confirm."]})
-        if source.stage in rules.PRODUCTION_STAGES and "mysql" in stores:
-            unmasked = missing_rules(list(source.blueprint.personal_data or []), parse_rules(options.get("masking")))
-            if unmasked and not override_reason.strip():
-                raise ValidationError({"masking": [f"Copying from production requires a masking rule for every "
-                                                   f"personal-data column; missing: {', '.join(unmasked)}."]})
-            if unmasked and not rules.is_platform_admin(user):
-                raise PermissionDenied("Only a Platform admin can copy unmasked personal data out of production.")
-            scope.details["override"] = {"reason": override_reason.strip(), "unmasked": unmasked} if unmasked else None
-        elif override_reason:
-            override_reason = ""
-        if DataCopy.objects.filter(target=target, state__in=ACTIVE).exists():
-            raise ValidationError({"target": [f"A copy into {target.name} is already running."]})
-        with transaction.atomic():
+        try:
+            policy = copy_policy_decide(user=user, source=source, target=target, stores=stores, options=options,
+                                        override_reason=override_reason)
+        except (ValidationError, PermissionDenied):
+            scope.details["policy"] = {"direction": direction_of(source, target), "refused": True}
+            raise
+        options, override_reason = policy.options, policy.reason
+        scope.details.update(options=options, policy=policy.audit())
+        scope.details["override"] = ({"reason": policy.reason, "stores": policy.overridden,
+                                      "unmasked": policy.stores.get("mysql", {}).get("unmasked", [])}
+                                     if policy.overridden else None)
+
+        def busy() -> ValidationError | None:
+            return _refusal_if_active(target, {"target": [f"A copy into {target.name} is already running."]})
+
+        if refusal := busy():
+            raise refusal
+        with refused_when_taken(busy):  # DataCopy's one_active_copy_per_target decides a race
             job = job_create(actor=actor, kind="data_copy", task=data_copy_task, target=target, team=target.team,
                              title=f"Copy {', '.join(stores)} from {source.name} to {target.name}")
             copy = DataCopy.objects.create(source=source, target=target, team=target.team, stores=stores,
@@ -155,7 +191,9 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
         if last_undoable(copy.target) != copy:
             raise ValidationError("Only the last copy into an environment can be undone, within "
                                   f"{settings.SLIPWAY_DATA_COPY_UNDO_HOURS:g} hours, and only once.")
-        with transaction.atomic():
+        # A copy into the target started between the check above and this update: the constraint refuses.
+        with refused_when_taken(lambda: _refusal_if_active(copy.target, f"Another copy into {copy.target.name} "
+                                                                        "is queued or running; undo after it.")):
             locked = DataCopy.objects.select_for_update().get(pk=copy.pk)
             if locked.state not in (DataCopy.VERIFIED, DataCopy.FAILED):
                 raise ValidationError("This copy is already being undone.")

@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from django.conf import settings
+
+from portal.redaction import hold
 
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
 
@@ -22,7 +25,10 @@ def endpoint_for(service: str) -> str | None:
 def session(*, region: str | None = None, credentials: dict[str, str] | None = None) -> boto3.session.Session:
     """A session from explicit credentials (e.g. a cluster's stored keys) or the default chain."""
     kwargs: dict[str, Any] = {"region_name": region or settings.AWS_REGION}
+    # The keys a job uses are secrets it holds: masked wherever a tool or an error echoes them.
+    hold(os.environ.get("AWS_SECRET_ACCESS_KEY"), os.environ.get("AWS_SESSION_TOKEN"))
     if credentials:
+        hold(credentials.get("secret_access_key"), credentials.get("session_token"))
         kwargs.update(aws_access_key_id=credentials["access_key_id"],
                       aws_secret_access_key=credentials["secret_access_key"],
                       aws_session_token=credentials.get("session_token"))

@@ -1,24 +1,27 @@
-"""Secrets at rest: Fernet encryption with key rotation, an encrypted model field, log redaction.
+"""Secrets at rest: Fernet encryption with key rotation and an encrypted model field.
 
 Keys come from ``SLIPWAY_ENCRYPTION_KEYS`` (comma-separated Fernet keys). The first key encrypts
 and every key decrypts, so rotation is: generate a key (``manage.py rotate_secrets --new-key``),
 put it first in the list, keep the old ones, run ``manage.py rotate_secrets`` to re-encrypt every
 stored secret with the new key, then drop the old keys. Outside production, with no key set, a key
 is derived from ``SECRET_KEY`` so a laptop works without configuration.
+
+Every value the field encrypts or decrypts is also handed to ``portal.redaction.hold``: a secret
+Slipway holds is masked in every log line, job output and stored message of the process.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import logging
-import re
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+
+from portal.redaction import hold
 
 PREFIX = "fernet:"
 
@@ -79,7 +82,9 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
-        return Secret(decrypt(value))
+        secret = Secret(decrypt(value))
+        hold(secret)
+        return secret
 
     def to_python(self, value):
         if value is None or isinstance(value, Secret):
@@ -91,6 +96,7 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value):
         if value is None or value == "":
             return value
+        hold(value)
         return encrypt(str(value))
 
 
@@ -100,25 +106,3 @@ def encrypted_fields() -> list[tuple[type[models.Model], str]]:
 
     return [(model, field.name) for model in apps.get_models() for field in model._meta.get_fields()
             if isinstance(field, EncryptedTextField)]
-
-
-_SECRET_PATTERNS = re.compile(
-    r"(?i)((?:password|passwd|secret|token|api[_-]?key|client-key-data|client-certificate-data"
-    r"|aws_secret_access_key|authorization)[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]+)"
-)
-
-
-def redact(text: str) -> str:
-    """Mask values that look like credentials in free text (log lines, error messages)."""
-    return _SECRET_PATTERNS.sub(lambda m: m.group(1) + "********", text)
-
-
-class RedactSecretsFilter(logging.Filter):
-    """A logging filter that masks credential-looking values in every record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True

@@ -319,7 +319,7 @@ SLIPWAY_OIDC_ROLE_MAP = env.dict("SLIPWAY_OIDC_ROLE_MAP", default={})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.crypto.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "portal.redaction.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -350,3 +350,34 @@ SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",
                                       default="environments.logs.cloudwatch.CloudWatchLogHistory")
+
+# Sign-in lockout (django-axes) on every password sign-in (the login page, the admin's, the API
+# token endpoint), and the client address behind reverse proxies. SLIPWAY_TRUSTED_PROXIES is the
+# number of proxies in front of Slipway that append to X-Forwarded-For; with 0 the header is
+# ignored (a client writes it). The audit trail, the lockout and DRF's throttles all read it.
+SLIPWAY_TRUSTED_PROXIES = env.int("SLIPWAY_TRUSTED_PROXIES", default=0)
+if SLIPWAY_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("SLIPWAY_TRUSTED_PROXIES must be 0 (no proxy) or the number of trusted proxies")
+REST_FRAMEWORK["NUM_PROXIES"] = SLIPWAY_TRUSTED_PROXIES
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
+AUTHENTICATION_BACKENDS.insert(0, "portal.accounts.lockout.LockoutBackend")
+AXES_FAILURE_LIMIT = env.int("SLIPWAY_SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("SLIPWAY_SIGN_IN_COOLOFF_MINUTES", default=15.0) / 60  # hours
+# Across all usernames, from one address, within the cool-off (portal/accounts/lockout.py).
+SLIPWAY_SIGN_IN_ADDRESS_LIMIT = env.int("SLIPWAY_SIGN_IN_ADDRESS_LIMIT", default=30)
+# Per account and address: a guesser locks only themselves out, not the account's owner elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "portal.request_context.source_ip"
+AXES_USERNAME_CALLABLE = "portal.accounts.lockout.attempted_username"
+# Axes keeps the posted form of each failure and logs it: every password field is masked, not only
+# "password" (the change form posts old_password and new_password1/2); username and address as axes does.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2",
+                             "csrfmiddlewaretoken"]
+AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# A locked-out attempt is refused without being recorded: the cool-off runs from the lockout, and a
+# guesser hammering a locked account grows no rows.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are on the audit trail already
+AXES_ENABLE_ADMIN = False  # portal/accounts/admin.py registers an audited admin of the lockouts instead

@@ -1,7 +1,9 @@
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from portal.accounts import roles
+from portal.redaction import forget_held
 from tests.factories import TeamFactory, UserFactory
 from tests.stack.fixtures import in_ci
 
@@ -30,6 +32,30 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped in CI (CI=true turns skips into failures): {reason}"
+
+
+# Django's flush between transactional tests empties every table, the audit trail too, which the
+# database refuses everywhere else (portal/audit/migrations/0003_append_only_truncate_and_sqlite.py).
+# Only the test database lets that statement through; tests/security/test_audit_trail.py turns the
+# refusal back on to prove it.
+AUDIT_FLUSH_ALLOWED = {
+    "postgresql": ["ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate"],
+    "sqlite": ["DROP TRIGGER IF EXISTS audit_auditevent_no_delete"],
+}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for statement in AUDIT_FLUSH_ALLOWED.get(connection.vendor, []):
+            cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def _forget_held_secrets():
+    """Secrets are held per process; each test starts with none held by an earlier test."""
+    yield
+    forget_held()
 
 
 @pytest.fixture

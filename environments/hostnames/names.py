@@ -7,12 +7,13 @@ than at the name itself because a CNAME may not share its name with any other re
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from portal.derived_names import instance_id
 
 PLACEHOLDERS = ("environment", "team", "stage", "cluster", "zone")
 OWNERSHIP_PREFIX = "_slipway."
@@ -24,11 +25,7 @@ _LITERAL = re.compile(r"^[a-z0-9.-]*$")
 def owner_id() -> str:
     """This instance's owner id: ``SLIPWAY_DNS_OWNER_ID``, or one derived from the instance id and the
     database it keeps its environments in (stable across restarts, different for two installations)."""
-    if settings.SLIPWAY_DNS_OWNER_ID:
-        return settings.SLIPWAY_DNS_OWNER_ID
-    db = settings.DATABASES["default"]
-    seed = f"{settings.SLIPWAY_INSTANCE_ID}|{db.get('HOST', '')}|{db.get('PORT', '')}|{db.get('NAME', '')}"
-    return "slipway-" + hashlib.sha256(seed.encode()).hexdigest()[:12]
+    return settings.SLIPWAY_DNS_OWNER_ID or instance_id()
 
 
 def normalize(name: str) -> str:

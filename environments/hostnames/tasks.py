@@ -1,6 +1,7 @@
 """Celery tasks for hostnames: the sweep job, and its periodic (beat) trigger."""
 
 from celery import shared_task
+from django.core.exceptions import ValidationError
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
@@ -20,4 +21,8 @@ def dns_sweep() -> str:
     running = Job.objects.filter(kind="dns-sweep", state__in=[Job.QUEUED, Job.RUNNING]).first()
     if running is not None:
         return str(running.pk)
-    return str(dns_sweep_start(actor=Actor.system("dns-sweeper"), user=None).pk)
+    try:
+        return str(dns_sweep_start(actor=Actor.system("dns-sweeper"), user=None).pk)
+    except ValidationError:  # an admin's sweep started in between: the database let only one through
+        return str(Job.objects.filter(kind="dns-sweep", state__in=[Job.QUEUED, Job.RUNNING]).values_list(
+            "pk", flat=True).first())

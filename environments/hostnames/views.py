@@ -67,8 +67,8 @@ def dns_sweep(request: HttpRequest) -> HttpResponse:
     authz.require(authz.operations_can(request.user, authz.CHANGE), "Only Platform admins can sweep DNS zones.")
     try:
         job = dns_sweep_start(actor=Actor.from_request(request), user=request.user)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
+    except (PermissionDenied, ValidationError) as exc:  # not an admin, or a sweep already queued or running
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("hostnames-index")
     messages.success(request, "DNS sweep started; its report appears on the Hostnames page.")
     return redirect("job-detail", job_id=job.pk)

@@ -12,12 +12,44 @@ from kubernetes.dynamic.exceptions import DynamicApiError
 from kubernetes.dynamic.resource import Resource, ResourceList
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from ..render.labels import ENVIRONMENT, MANAGED_BY, OWNER_MARKER
 from .objects import dynamic_client
 
 # Kinds listed in full when a namespace is stuck; objects of any other kind are listed only when
 # they carry finalizers (the usual reason a namespace cannot finish terminating).
 COMMON_KINDS = {"Pod", "Deployment", "StatefulSet", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim"}
 MAX_LISTED = 25
+
+
+class NamespaceNotOurs(Exception):
+    """The namespace exists but carries another owner's marker, or none: Slipway will not apply into
+    it or delete it. The message says whose it is, for people."""
+
+
+def check_namespace_owner(api: client.ApiClient, name: str, *, marker: str, environment: str) -> None:
+    """Raise NamespaceNotOurs unless namespace ``name`` is missing or belongs to ``marker``.
+
+    A namespace made before markers existed is accepted when Slipway's own labels name this
+    environment (``managed-by=slipway``, ``slipway.io/environment=<environment>``); the next apply
+    stamps the marker on it.
+    """
+    try:
+        meta = client.CoreV1Api(api).read_namespace(name).metadata
+    except ApiException as exc:
+        if exc.status == 404:
+            return
+        raise
+    holder = (meta.annotations or {}).get(OWNER_MARKER)
+    if holder == marker:
+        return
+    if holder:
+        raise NamespaceNotOurs(f"namespace {name} belongs to {holder} (annotation {OWNER_MARKER}); Slipway will "
+                               "not apply into or delete another owner's namespace.")
+    labels = meta.labels or {}
+    if labels.get(MANAGED_BY) == "slipway" and labels.get(ENVIRONMENT) == environment:
+        return
+    raise NamespaceNotOurs(f"namespace {name} exists without Slipway's ownership marker ({OWNER_MARKER}); Slipway "
+                           "will not apply into or delete a namespace it did not create.")
 
 
 class NamespaceStuck(Exception):

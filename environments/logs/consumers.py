@@ -19,6 +19,7 @@ from clusters.kubeclient import AsyncEndpoint, async_endpoint
 from portal.accounts import authz
 from portal.accounts.rules import PRODUCTION_STAGES
 from portal.audit.actor import Actor
+from portal.request_context import scope_source_ip
 from portal.streaming import CLOSE_BAD_REQUEST, StreamConsumer
 
 from ..models import Environment
@@ -68,8 +69,7 @@ class LogStreamConsumer(StreamConsumer):
 
     def _audit(self, environment: Environment, selection) -> None:
         user = self.scope["user"]
-        client = self.scope.get("client") or [None]
-        actor = Actor(name=user.get_username(), user_id=user.pk, source_ip=client[0])
+        actor = Actor(name=user.get_username(), user_id=user.pk, source_ip=scope_source_ip(self.scope))
         environment_logs_opened(actor=actor, environment=environment, what="live", details=selection.describe())
 
     def _emit(self, message: dict, droppable: bool) -> None:

@@ -28,16 +28,16 @@ def environment_logs_opened(*, actor: Actor, environment: Environment, what: str
 def environment_log_search(*, actor: Actor, environment: Environment, search: dict[str, Any]) -> HistoryPage:
     """One page of ``environment``'s log history (``search``: HistorySearchForm.cleaned_data).
 
-    Raises HistoryQueryError when the backend refuses the query. The first page of a production
-    search is audited; following pages belong to the same search.
+    Raises HistoryQueryError when the backend refuses the query. Every page of a production search
+    is audited: each returns more of production's logs, and a cursor can be reused or handed on
+    without the first page ever being asked for again.
     """
     query = HistoryQuery(cluster=environment.cluster.name, namespace=environment.namespace,
                          component=search.get("component") or "", pod=search.get("pod") or "",
                          start=search.get("start"), end=search.get("end"), text=search.get("text") or TextQuery(),
                          cursor=search.get("cursor") or "", limit=search.get("limit") or 100)
     page = history_backend().search(query)
-    if not query.cursor:
-        environment_logs_opened(actor=actor, environment=environment, what="history", details={
-            "component": query.component, "pod": query.pod, "text": asdict(query.text),
-            "start": query.start, "end": query.end})
+    environment_logs_opened(actor=actor, environment=environment, what="history", details={
+        "component": query.component, "pod": query.pod, "text": asdict(query.text),
+        "start": query.start, "end": query.end, "next_page": bool(query.cursor), "events": len(page.events)})
     return page

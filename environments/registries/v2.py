@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -30,6 +31,22 @@ INDEX_TYPES = MANIFEST_TYPES[:2]
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
+def _may_carry_credentials(url: str) -> bool:
+    """Credentials travel only over https, or over http to this machine (a development registry)."""
+    scheme, host, _port = _origin(url)
+    if scheme == "https":
+        return True
+    try:
+        return scheme == "http" and (host == "localhost" or ip_address(host).is_loopback)
+    except ValueError:
+        return False
 
 
 def _parse_created(value: Any) -> datetime | None:
@@ -85,6 +102,9 @@ class V2Registry:
         return response
 
     def _raw(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if (kwargs.get("auth") or "Authorization" in (kwargs.get("headers") or {})) and not _may_carry_credentials(url):
+            raise RegistryError(f"Registry '{self.name}' would send its credentials over plain http to "
+                                f"{_origin(url)[1][:100]}: credentials go only over https.")
         try:
             return self.http.request(method, url, timeout=self.timeout, allow_redirects=True, **kwargs)
         except requests.RequestException as exc:
@@ -136,6 +156,10 @@ class V2Registry:
                 raise RegistryError(f"Registry '{self.name}' sent a tag list that is not JSON.") from exc
             link = _NEXT_LINK.search(response.headers.get("Link", ""))
             url = urljoin(self.base, link.group(1)) if link else None
+            if url and _origin(url) != _origin(self.base):
+                # The next page carries the bearer token: it goes to the registry itself, nowhere else.
+                raise RegistryError(f"Registry '{self.name}' sent a next-page link to another server "
+                                    f"({_origin(url)[1][:100]}); Slipway follows links only on {self.base}.")
         return names
 
     def digest(self, repository: str, reference: str) -> str:

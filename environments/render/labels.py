@@ -18,6 +18,9 @@ STAGE = "slipway.io/stage"
 COLOUR = "slipway.io/colour"
 REVISION = "slipway.io/revision"
 CONFIG_CHECKSUM = "slipway.io/config-checksum"
+# On the namespace: which Slipway object it belongs to (portal.derived_names.owner_marker). Checked
+# before an environment applies into an existing namespace or deletes it.
+OWNER_MARKER = "slipway.io/owner-marker"
 
 _LABEL_VALUE_MAX = 63
 _INVALID_LABEL_CHARS = re.compile(r"[^A-Za-z0-9._-]+")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .labels import OWNER, STAGE, TEAM, base_labels, metadata, sanitize_label_value
+from .labels import OWNER, OWNER_MARKER, STAGE, TEAM, base_labels, metadata, sanitize_label_value
 from .spec import EnvironmentSpec
 
 # Container defaults for anything that does not declare resources (e.g. an init container added
@@ -34,11 +34,14 @@ def _namespace(spec: EnvironmentSpec) -> dict:
         OWNER: sanitize_label_value(spec.owner),
         STAGE: spec.stage,
     }
+    # The label is lossy (e-mail "@" becomes "-"); the annotation keeps the owner as entered.
+    annotations = {OWNER: spec.owner}
+    if spec.owner_marker:
+        annotations[OWNER_MARKER] = spec.owner_marker
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        # The label is lossy (e-mail "@" becomes "-"); the annotation keeps the owner as entered.
-        "metadata": {"name": spec.namespace, "labels": labels, "annotations": {OWNER: spec.owner}},
+        "metadata": {"name": spec.namespace, "labels": labels, "annotations": annotations},
     }
 
 

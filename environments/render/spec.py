@@ -84,6 +84,9 @@ class EnvironmentSpec:
     quota_memory_limit: str = ""
     # Namespace of the ingress controller, the only other namespace allowed to reach the pods.
     ingress_controller_namespace: str = "ingress-nginx"
+    # The environment's ownership marker (portal.derived_names.owner_marker), annotated on its
+    # namespace; empty only in specs that are rendered but never applied (golden files, diffs).
+    owner_marker: str = ""
 
     @property
     def selected_colour(self) -> str:

@@ -1,73 +1,29 @@
-"""Django admin screens of users, roles (groups) and teams, whose every change reaches the audit trail.
+"""Django admin screens of users, roles (groups), teams and sign-in lockouts, audited like the services.
 
-The portal's People pages are the everyday way; these screens stay for break-glass work. Each
-save snapshots the object before (read back from the database, since the admin has already
-changed the instance in memory) and after, and logs the difference through the same function and
-in the same shape as the services, tagged ``"via": "django-admin"``.
+The portal's People pages are the everyday way; these screens stay for break-glass work. Every
+change goes to the audit trail through ``portal.audit.admin`` with the services' snapshots, so an
+admin edit and a People page edit look the same there. Removing a lockout row unlocks the account
+for that address (as ``manage.py axes_reset_username`` does), and is audited as ``sign_in_lockout.delete``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from portal.audit.actor import Actor
+from portal.audit.admin import AuditedAdminMixin
 
 from .models import Team
-from .services import audit_model_change, guard_rail_refusal, role_snapshot, team_snapshot, user_snapshot
+from .services import guard_rail_refusal, role_snapshot, team_snapshot, user_snapshot
 
 User = get_user_model()
-VIA = "django-admin"
-
-
-class AuditedAdminMixin:
-    """Hooks the admin's own change log (addition, change, deletion) to the audit trail."""
-
-    audit_kind = ""  # the action prefix: "user", "team", "role"
-
-    def snapshot(self, obj: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def team_slug(self, obj: Any) -> str:
-        return ""
-
-    def save_model(self, request, obj, form, change) -> None:
-        # Before the row and its many-to-many fields are written: the database still has the old state.
-        if change and obj.pk:
-            obj._slipway_before = self.snapshot(type(obj).objects.get(pk=obj.pk))
-        super().save_model(request, obj, form, change)
-
-    def _audit(self, request, obj, action: str, before, after, note: str = "") -> None:
-        audit_model_change(actor=Actor.from_request(request), action=f"{self.audit_kind}.{action}", obj=obj,
-                           before=before, after=after, via=VIA, team_slug=self.team_slug(obj), note=note)
-
-    def log_addition(self, request, obj, message):
-        self._audit(request, obj, "create", None, self.snapshot(obj))
-        return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        before = getattr(obj, "_slipway_before", None)
-        if before is None:  # a change without save_model: the admin's password form
-            self._audit(request, obj, "update", None, None, note=_message_text(message))
-        else:
-            self._audit(request, obj, "update", before, self.snapshot(obj))
-        return super().log_change(request, obj, message)
-
-    def log_deletions(self, request, queryset):
-        for obj in queryset:
-            self._audit(request, obj, "delete", self.snapshot(obj), None)
-        return super().log_deletions(request, queryset)
-
-
-def _message_text(message: Any) -> str:
-    if isinstance(message, list):  # the admin's structured change message
-        return "; ".join(str(part) for part in message) or "changed"
-    return str(message or "changed")
 
 
 class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
@@ -119,6 +75,14 @@ class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def team_slug(self, obj: Any) -> str:
         return obj.slug
+
+
+@admin.register(AccessAttempt)
+class AuditedAccessAttemptAdmin(AuditedAdminMixin, AccessAttemptAdmin):
+    """django-axes' failed sign-in counters (AXES_ENABLE_ADMIN is off so that this one registers)."""
+
+    audit_kind = "sign_in_lockout"
+    audit_exclude = frozenset({"get_data", "post_data"})  # the attacker's own text, unbounded
 
 
 for model, model_admin in ((User, AuditedUserAdmin), (Group, AuditedGroupAdmin)):

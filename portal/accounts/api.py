@@ -15,9 +15,11 @@ from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.csv_export import csv_download
+from portal.request_context import source_ip
 
 from . import rules, services
 from .filters import TeamFilter, UserFilter
+from .lockout import SignInLockedOut
 from .models import Team
 from .selectors import PEOPLE_LISTS, user_list
 from .serializers import (
@@ -37,7 +39,13 @@ CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERROR_RE
 
 
 class TokenThrottle(AnonRateThrottle):
-    rate = "20/min"  # password guessing through the token endpoint
+    """A coarse rate per client address on top of the per-account lockout (django-axes)."""
+
+    rate = "20/min"
+
+    def get_ident(self, request) -> str:
+        # DRF's own reading believes X-Forwarded-For unless NUM_PROXIES is set; one rule for every reader.
+        return source_ip(request) or ""
 
 
 class ObtainTokenView(APIView):
@@ -52,7 +60,11 @@ class ObtainTokenView(APIView):
                        "token": serializers.CharField(), "name": serializers.CharField()}), **ERROR_RESPONSES})
     def post(self, request):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # authenticate() ran through axes, which flags this request when the account and address are locked.
+            if getattr(request, "axes_locked_out", False):
+                raise SignInLockedOut()
+            raise serializers.ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
         token, key = api_token_create(actor=Actor.from_request(request, user=user), user=user,
                                       name=str(request.data.get("name") or "api"))

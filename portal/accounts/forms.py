@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import HttpRequest
 
 from . import roles
 from .models import Team
@@ -48,3 +50,22 @@ class TeamForm(forms.Form):
             self.fields["slug"].disabled = True
 
 
+
+
+class GuardedPasswordChangeForm(PasswordChangeForm):
+    """Django's change form, whose current-password check counts toward the sign-in lockout.
+
+    Django checks it with ``check_password``, which nothing counts: a borrowed session could guess
+    the password without limit. Through ``authenticate`` with the request, axes counts each wrong
+    guess per account and address, and refuses (the lockout page) once the limit is reached.
+    """
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        if authenticate(self.request, username=self.user.get_username(), password=old_password) is None:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password

@@ -3,7 +3,7 @@
 Every function checks that ``by`` (the signed-in user acting) is a Platform admin, validates, writes,
 and appends one audit event whose details hold the changed fields as ``{"changes": {field:
 {"before": …, "after": …}}}``; a refused or failed attempt is audited as a failure. The Django
-admin screens of the same models log through ``audit_model_change`` with the same snapshots.
+admin screens of the same models log through ``portal.audit.admin`` with the same snapshots.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from portal.audit.actor import Actor
-from portal.audit.services import audit_record, audited
+from portal.audit.services import audited, changes_between
+from portal.concurrency import refused_when_taken
 
 from . import roles, rules
 from .models import Team
@@ -74,32 +75,19 @@ def role_snapshot(group: Group) -> dict[str, Any]:
     return {"name": group.name, "permissions": sorted(f"{app}.{code}" for app, code in perms)}
 
 
-def changes_between(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """``{field: {"before": …, "after": …}}`` for the fields that differ (a missing side is None)."""
-    before, after = before or {}, after or {}
-    return {key: {"before": before.get(key), "after": after.get(key)}
-            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
-
-
-def audit_model_change(*, actor: Actor, action: str, obj: Any, before: dict[str, Any] | None,
-                       after: dict[str, Any] | None, via: str, team_slug: str = "",
-                       note: str = "") -> None:
-    """Audit a change made outside these services (the Django admin), in the services' shape."""
-    details: dict[str, Any] = {"changes": changes_between(before, after), "via": via}
-    if note:
-        details["note"] = note
-    audit_record(actor=actor, action=action, obj=obj, team_slug=team_slug, details=details)
-
-
 # --- checks --------------------------------------------------------------------------------------------------------
 
 
 def _check_username(username: str, *, exclude_pk: int | None = None) -> None:
     if not USERNAME_PATTERN.match(username or ""):
         raise ValidationError({"username": [f"'{username}' is not a valid username. {USERNAME_RULE}"]})
+    if refusal := _username_taken(username, exclude_pk=exclude_pk):
+        raise refusal
+
+
+def _username_taken(username: str, *, exclude_pk: int | None = None) -> ValidationError | None:
     taken = get_user_model().objects.filter(username__iexact=username).exclude(pk=exclude_pk).first()
-    if taken is not None:
-        raise ValidationError({"username": [f"The username '{taken.username}' is taken."]})
+    return None if taken is None else ValidationError({"username": [f"The username '{taken.username}' is taken."]})
 
 
 def _check_email(email: str) -> None:
@@ -133,7 +121,10 @@ def guard_rail_refusal(*, user: Any, by: Any, is_active: bool, is_superuser: boo
     """Why giving ``user`` this state would break a guard rail, or "" (shared with the Django admin's form).
 
     Nobody deactivates themselves, and the last active Platform admin (or superuser) stays one.
+    Call it inside the transaction that makes the change: it locks the Platform admins role first, so two
+    admins removing each other at once are decided one after the other (the second sees the first's change).
     """
+    Group.objects.select_for_update().filter(name=roles.PLATFORM_ADMINS).first()
     if user.pk == by.pk and user.is_active and not is_active:
         return "You cannot deactivate yourself."
     stays_admin = is_active and (is_superuser or roles.PLATFORM_ADMINS in set(role_names))
@@ -182,7 +173,7 @@ def user_create(*, actor: Actor, by: Any, username: str, email: str = "", first_
         _check_email(email)
         groups = _role_groups(role_names)
         teams = list(teams)
-        with transaction.atomic():
+        with refused_when_taken(lambda: _username_taken(username)):  # a concurrent twin loses on the unique name
             user = get_user_model().objects.create_user(username=username, email=email, first_name=first_name,
                                                         last_name=last_name)
             user.groups.set(groups)
@@ -233,10 +224,11 @@ def user_deactivate(*, actor: Actor, by: Any, user: Any) -> Any:
     with audited(actor=actor, action="user.deactivate", obj=user) as scope:
         rules.require_platform_admin(by, MANAGE_PEOPLE)
         before = user_snapshot(user)
-        _refuse(guard_rail_refusal(user=user, by=by, is_active=False, is_superuser=user.is_superuser,
-                                   role_names=before["roles"]))
-        user.is_active = False
-        user.save(update_fields=["is_active"])
+        with transaction.atomic():
+            _refuse(guard_rail_refusal(user=user, by=by, is_active=False, is_superuser=user.is_superuser,
+                                       role_names=before["roles"]))
+            user.is_active = False
+            user.save(update_fields=["is_active"])
         scope.details["changes"] = changes_between(before, user_snapshot(user))
     return user
 
@@ -268,8 +260,14 @@ def _check_team(slug: str, name: str, *, exclude_pk: int | None = None) -> None:
                                         "hyphens, at most 63, not starting or ending with a hyphen."]})
     if not (name or "").strip():
         raise ValidationError({"name": ["Give the team a name."]})
+    if refusal := _team_taken(slug, exclude_pk=exclude_pk):
+        raise refusal
+
+
+def _team_taken(slug: str, *, exclude_pk: int | None = None) -> ValidationError | None:
     if Team.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
-        raise ValidationError({"slug": [f"A team with the slug '{slug}' already exists."]})
+        return ValidationError({"slug": [f"A team with the slug '{slug}' already exists."]})
+    return None
 
 
 def team_create(*, actor: Actor, by: Any, slug: str, name: str, members: Iterable[Any] = ()) -> Team:
@@ -279,7 +277,7 @@ def team_create(*, actor: Actor, by: Any, slug: str, name: str, members: Iterabl
         scope.team_slug = slug
         rules.require_platform_admin(by, MANAGE_PEOPLE)
         _check_team(slug, name)
-        with transaction.atomic():
+        with refused_when_taken(lambda: _team_taken(slug)):  # Team.slug is unique: a concurrent twin loses here
             team = Team.objects.create(slug=slug, name=name)
             team.members.set(list(members))
         scope.obj = team

@@ -19,7 +19,7 @@ from portal.csv_export import csv_download
 from portal.form_errors import add_service_errors
 
 from . import rules, services
-from .forms import TeamForm, UserCreateForm, UserEditForm
+from .forms import GuardedPasswordChangeForm, TeamForm, UserCreateForm, UserEditForm
 from .models import Team
 from .selectors import PEOPLE_LISTS
 from .tables import TABLES
@@ -184,6 +184,10 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("dashboard")
+    form_class = GuardedPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -10,15 +10,16 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from portal.crypto import redact
+from portal.redaction import redact, redact_value
 
 from .actor import Actor
 from .models import AuditEvent
 
 
 def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
-    # Round-trip through Django's encoder so dates, UUIDs and decimals are stored as JSON.
-    return json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
+    # Round-trip through Django's encoder so dates, UUIDs and decimals are stored as JSON; the trail
+    # is append-only, so a secret that slipped into the details could never be removed: mask it now.
+    return redact_value(json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder)))
 
 
 def _object_facts(obj: Any) -> dict[str, str]:
@@ -45,6 +46,22 @@ def audit_record(*, actor: Actor, action: str, obj: Any = None, object_type: str
         details=_plain(details), outcome=outcome, error=redact(error)[:5000],
         request_id=actor.request_id or "", source_ip=actor.source_ip, **facts,
     )
+
+
+def changes_between(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``{field: {"before": …, "after": …}}`` for the fields that differ (a missing side is None)."""
+    before, after = before or {}, after or {}
+    return {key: {"before": before.get(key), "after": after.get(key)}
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
+
+
+def audit_model_change(*, actor: Actor, action: str, obj: Any, before: dict[str, Any] | None,
+                       after: dict[str, Any] | None, via: str, team_slug: str = "", note: str = "") -> AuditEvent:
+    """Audit a change made outside the services (the Django admin), in the services' shape."""
+    details: dict[str, Any] = {"changes": changes_between(before, after), "via": via}
+    if note:
+        details["note"] = note
+    return audit_record(actor=actor, action=action, obj=obj, team_slug=team_slug, details=details)
 
 
 @dataclass

@@ -7,6 +7,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+# Kinds of job that must never run twice at once for one target (a destroy of one environment, add-ons on
+# one cluster, the DNS sweep of the installation): the database refuses a second unfinished one.
+EXCLUSIVE_KINDS = ("destroy", "cluster-addons", "dns-sweep")
+
 
 class Job(models.Model):
     QUEUED = "queued"
@@ -44,6 +48,11 @@ class Job(models.Model):
             models.Index(fields=["-created_at"], name="job_created_idx"),
             models.Index(fields=["target_type", "target_id"], name="job_target_idx"),
             models.Index(fields=["kind", "state"], name="job_kind_state_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "target_type", "target_id"],
+                                    condition=models.Q(kind__in=EXCLUSIVE_KINDS, state__in=("queued", "running")),
+                                    name="one_active_exclusive_job"),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from portal.crypto import redact
+from portal.redaction import StreamRedactor, redact
 
 from .models import Job, JobEvent
 
@@ -49,15 +49,29 @@ class JobReporter:
         self.flush_lines = flush_lines
         self._lines: list[str] = []
         self._last_flush = time.monotonic()
+        self._stream = StreamRedactor()
 
     def log(self, text: str) -> None:
+        """One line (or several) of output; secrets are masked before anything is stored or sent."""
         self._lines.append(redact(text.rstrip("\n")))
+        self._maybe_flush()
+
+    def write(self, chunk: str) -> None:
+        """Raw output as it arrives from a pipe: lines are stored once complete, so a secret split
+        between two writes is still masked (see ``StreamRedactor``)."""
+        complete = self._stream.feed(chunk)
+        if complete:
+            self._lines.extend(complete.rstrip("\n").split("\n"))
+            self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
         if len(self._lines) >= self.flush_lines or time.monotonic() - self._last_flush >= self.flush_seconds:
-            self.flush()
+            self._write([])  # an unfinished streamed line stays held back until its end arrives
 
     def progress(self, percent: int, message: str = "") -> None:
         percent = max(0, min(100, int(percent)))
-        self._write([JobEvent(kind=JobEvent.PROGRESS, progress=percent, text=redact(message))],
+        message = redact(message)
+        self._write([JobEvent(kind=JobEvent.PROGRESS, progress=percent, text=message)],
                     progress=percent, message=message)
 
     def start(self) -> None:
@@ -76,6 +90,10 @@ class JobReporter:
                               progress=fields.get("progress"))], **fields)
 
     def flush(self) -> None:
+        """Store everything, including an unfinished streamed line (the job body is done writing)."""
+        rest = self._stream.close()
+        if rest:
+            self._lines.append(rest)
         if self._lines:
             self._write([])
 

@@ -4,24 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.concurrency import refused_when_taken
 
-from .models import Job
+from .models import EXCLUSIVE_KINDS, Job
 
 
 def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None) -> Job:
-    """Save a queued job and enqueue ``task(job_id, actor)`` once the row is committed."""
-    job = Job.objects.create(
-        kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        target_repr=str(target)[:200] if target is not None else "",
-    )
+    """Save a queued job and enqueue ``task(job_id, actor)`` once the row is committed.
+
+    Raises ValidationError when ``kind`` is one of ``models.EXCLUSIVE_KINDS`` and such a job for ``target``
+    is still queued or running (decided by the database, so concurrent requests cannot both pass).
+    """
+    target_type = target._meta.label_lower if target is not None else ""
+    target_id = str(target.pk) if target is not None else ""
+
+    def busy() -> ValidationError | None:
+        if kind not in EXCLUSIVE_KINDS:
+            return None
+        active = Job.objects.filter(kind=kind, target_type=target_type, target_id=target_id,
+                                    state__in=(Job.QUEUED, Job.RUNNING)).first()
+        return None if active is None else ValidationError(
+            f"{active.title} is already {active.state} (job {active.pk}); wait for it to finish.")
+
+    with refused_when_taken(busy):  # a savepoint: the caller's transaction survives a refusal
+        job = Job.objects.create(
+            kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
+            target_type=target_type, target_id=target_id, target_repr=str(target)[:200] if target is not None else "",
+        )
     transaction.on_commit(lambda: task.delay(str(job.pk), actor.to_dict()))
     return job
 

@@ -10,6 +10,7 @@ import yaml
 
 from clusters import kubeclient
 from clusters.eks_auth import TOKEN_PREFIX, eks_exec_target, eks_token
+from portal import aws
 
 pytestmark = pytest.mark.integration
 
@@ -39,15 +40,22 @@ def test_exec_users_of_eks_kubeconfigs_get_an_in_process_token(aws_settings):
                                                                 "--region", "eu-west-1"]}}) == ("c1", "eu-west-1")
     assert eks_exec_target({"exec": {"command": "gke-gcloud-auth-plugin"}}) is None
     assert eks_exec_target({"token": "x"}) is None
+    # A token goes only to the endpoint EKS reports for the cluster (tests/security/test_credential_destinations.py).
+    eks = aws.client("eks", region="us-east-1")
+    endpoint = eks.create_cluster(name="c1", roleArn="arn:aws:iam::123456789012:role/eks",
+                                  resourcesVpcConfig={"subnetIds": []})["cluster"]["endpoint"]
     kubeconfig = yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "c1",
-        "clusters": [{"name": "c1", "cluster": {"server": "https://example.invalid"}}],
+        "clusters": [{"name": "c1", "cluster": {"server": endpoint}}],
         "contexts": [{"name": "c1", "context": {"cluster": "c1", "user": "c1"}}],
         "users": [{"name": "c1", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
                                                    "command": "aws", "args": ["eks", "get-token", "--cluster-name",
                                                                               "c1", "--region", "us-east-1"]}}}],
     })
-    with kubeclient.api_client(kubeconfig) as api:
-        header = api.configuration.api_key["BearerToken"]
+    try:
+        with kubeclient.api_client(kubeconfig) as api:
+            header = api.configuration.api_key["BearerToken"]
+    finally:
+        eks.delete_cluster(name="c1")
     assert header.startswith(f"Bearer {TOKEN_PREFIX}")
     assert "x-k8s-aws-id" in _url(header.removeprefix("Bearer "))

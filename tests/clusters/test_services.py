@@ -67,3 +67,4 @@ def test_rotate_secrets_reencrypts_with_the_new_primary_key(users):
         call_command("rotate_secrets")
     with override_settings(SLIPWAY_ENCRYPTION_KEYS=[new]):
         assert Cluster.objects.get(name="rot").kubeconfig == KUBECONFIG
+    assert AuditEvent.objects.get(action="secrets.rotate").details == {"re_encrypted": 1}

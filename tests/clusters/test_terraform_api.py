@@ -1,6 +1,7 @@
 """Terraform use cases through the API and pages: permissions, validation, one run at a time, audit."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -45,7 +46,7 @@ def test_only_platform_admins_create_clusters(users, api_for, settings):
     cluster = run.cluster
     assert cluster.status == "pending" and cluster.managed_by_terraform
     assert 56600 <= cluster.terraform_vars["api_port"] <= 56699
-    assert cluster.state_key == "clusters/made-1/terraform.tfstate"
+    assert re.fullmatch(r"clusters/made-1-[a-z2-7]{10}/terraform\.tfstate", cluster.state_key)
     assert AuditEvent.objects.filter(action="cluster.create", outcome="success", object_id=str(cluster.pk)).exists()
     # Managers read: the cluster, its runs and the run page, but no action buttons.
     manager = api_for(users["manager"])

@@ -111,7 +111,8 @@ def test_admin_manages_people_and_finds_it_in_the_audit_trail(page: Page, screen
     expect(page).to_have_url(re.compile(r"hide_noise=on"))
     expect(page.get_by_label("Hide routine events")).to_be_checked()
     expect(rows.filter(has=page.locator("code", has_text=re.compile(r"^user\.login$")))).to_have_count(0)
-    expect(rows.filter(has_text="user.login_failed")).to_have_count(1)  # a refused sign-in is not routine
+    # quinn's refused sign-in is counted by the lockout (axes), not written to the trail: anyone can send one.
+    expect(rows.filter(has_text="user.login_failed")).to_have_count(0)
     page.get_by_label("Object type").select_option("auth.user")
     page.get_by_label("Action", exact=True).select_option(label="user.* (all)")
     page.get_by_label("Actor").fill("ada")

@@ -100,3 +100,96 @@ def test_pages_form_detail_list(copy_world, django_capture_on_commit_callbacks):
     manager.force_login(copy_world["users"]["manager"])
     assert manager.get(f"/environments/{target.pk}/copy-data/").status_code == 404
     assert manager.get(f"/data-copies/{copy.pk}/").status_code == 200
+
+
+BYPASS = "id >= 1 /* ' */ OR (SELECT COUNT(*) FROM customers) > 0 /* ' */"
+
+
+def test_api_refuses_a_hostile_row_filter_with_the_reason(copy_world, api_for):
+    """Row filters are parsed at the edge: 400 in the error shape, saying why, and no copy recorded."""
+    api = api_for(copy_world["users"]["qa"])
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"]}
+    for filters, reason in (({"orders": BYPASS}, "comments are not allowed"),
+                            ({"orders": "id IN (SELECT id FROM customers)"}, "subquery"),
+                            ({"orders": "SLEEP(5) = 0"}, "'SLEEP'"),
+                            ({"orders": "customers.email LIKE '%@corp%'"}, "another table"),
+                            ({"orders": "id = 1; DROP TABLE customers"}, "';' is not allowed"),
+                            ({"orders": 5}, "is empty"),
+                            ("id = 1", "must map table names")):
+        response = api.post("/api/v1/data-copies/", {**body, "options": {"mysql": {"filters": filters}}},
+                            format="json")
+        assert response.status_code == 400, response.content
+        error = response.json()["error"]
+        assert reason in error["message"] and reason in " ".join(error["fields"]["options"])
+    assert not DataCopy.objects.exists()
+
+
+def test_api_accepts_a_filter_with_percent_and_copies_the_matching_rows(copy_world, api_for,
+                                                                        django_capture_on_commit_callbacks):
+    fill(copy_world["source_ep"], customers=5)
+    api = api_for(copy_world["users"]["qa"])
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"],
+            "options": {"mysql": {"include_tables": ["customers"],
+                                  "filters": {"customers": "email LIKE 'user1%' OR name LIKE '%O''Hara%' AND id < 3"}}}}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/data-copies/", body, format="json")
+    assert response.status_code == 202, response.json()
+    assert DataCopy.objects.get().state == DataCopy.VERIFIED
+    expected = query(copy_world["source_ep"], "SELECT id FROM customers WHERE email LIKE 'user1%%' "
+                                              "OR name LIKE '%%O''Hara%%' AND id < 3 ORDER BY id", ())
+    assert query(copy_world["target_ep"], "SELECT id FROM customers ORDER BY id") == expected == ((1,), (2,))
+
+
+def test_form_shows_why_a_row_filter_is_refused(copy_world):
+    browser = Client()
+    browser.force_login(copy_world["users"]["qa"])
+    target = copy_world["target"]
+    response = browser.post(f"/environments/{target.pk}/copy-data/", {
+        "source": copy_world["source"].pk, "stores": ["mysql"], "filters": f"orders: {BYPASS}"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "comments are not allowed" in page
+    assert not DataCopy.objects.exists()
+
+
+def test_api_refuses_a_fixed_masking_value_that_is_not_one_sql_value(copy_world, api_for):
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"],
+            "options": {"masking": {"customers.name": {"rule": "fixed", "value": ["a', 'b", "c"]}}}}
+    response = api_for(copy_world["users"]["qa"]).post("/api/v1/data-copies/", body, format="json")
+    assert response.status_code == 400
+    assert "must be text, a number or null" in response.json()["error"]["message"]
+    assert not DataCopy.objects.exists()
+
+
+def test_api_checks_filter_columns_against_the_source_when_it_answers(copy_world, api_for):
+    fill(copy_world["source_ep"], customers=2)
+    api = api_for(copy_world["users"]["qa"])
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"]}
+    for filters, reason in (({"orders": "amount > 1 AND nosuch = 1"}, "'nosuch', which is not a column of 'orders'"),
+                            ({"no_such_table": "id = 1"}, "qa-source has no table of that name"),
+                            ({"orders": "customer_email LIKE '%@corp.example' AND email = ''"}, "'email'")):
+        response = api.post("/api/v1/data-copies/", {**body, "options": {"mysql": {"filters": filters}}},
+                            format="json")
+        assert response.status_code == 400 and reason in response.json()["error"]["message"], response.content
+    assert not DataCopy.objects.exists()
+
+
+def test_an_unreachable_source_leaves_the_column_check_to_the_worker(copy_world, api_for):
+    from migrations_tool.models import DataStore
+    from tests.stack.process import free_port
+
+    DataStore.objects.filter(environment=copy_world["source"]).update(port=free_port())
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"],
+            "options": {"mysql": {"filters": {"orders": "nosuch = 1"}}}}
+    response = api_for(copy_world["users"]["qa"]).post("/api/v1/data-copies/", body, format="json")
+    assert response.status_code == 202
+
+
+def test_api_refuses_nul_characters_in_options_instead_of_failing_on_the_database(copy_world, api_for):
+    body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"]}
+    api = api_for(copy_world["users"]["qa"])
+    for options in ({"mysql": {"filters": {"orders": "id = 1\u0000"}}}, {"mysql": {"filters": {"ord\u0000": "id = 1"}}},
+                    {"redis": {"patterns": ["a\u0000"]}}):
+        response = api.post("/api/v1/data-copies/", {**body, "options": options}, format="json")
+        assert response.status_code == 400, response.content
+        assert "NUL" in response.json()["error"]["message"]
+    assert not DataCopy.objects.exists()

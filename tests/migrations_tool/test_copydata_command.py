@@ -33,3 +33,11 @@ def test_copydata_refusals_are_command_errors(copy_world):
     with pytest.raises(CommandError, match="Choose one or more"):
         call_command("copydata", "--from", "qa-source", "--to", "qa-target", "--stores", "oracle", "--as", "qa",
                      stdout=io.StringIO())
+
+
+def test_copydata_refuses_a_hostile_row_filter(copy_world):
+    """Refused before a copy is recorded (the worker would refuse it too, later and less visibly)."""
+    with pytest.raises(CommandError, match="comments are not allowed"):
+        call_command("copydata", "--from", "qa-source", "--to", "qa-target", "--as", "qa", "--no-wait",
+                     "--filter", "orders=id = 1 /* ' */ OR SLEEP(5) = 0 /* ' */", stdout=io.StringIO())
+    assert not DataCopy.objects.exists()

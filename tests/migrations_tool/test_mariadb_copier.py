@@ -192,7 +192,7 @@ def test_subset_filters_and_table_selection(mariadb_pair):
 
 @pytest.mark.parametrize("expression", [
     "1=1; DROP TABLE customers", "id = 1 -- x", "id IN (SELECT id FROM customers)", "nosuch = 1",
-    "id = 1 /* c */", "SLEEP(5) = 0", "note = 'a\\' OR 1=1'",
+    "id = 1 /* c */", "SLEEP(5) = 0", "id = 1 /* ' */ OR SLEEP(1) = 0 /* ' */", "customers.id = 1",
 ])
 def test_row_filters_refuse_injection(mariadb_pair, expression):
     source, target = mariadb_pair

@@ -16,7 +16,7 @@ from migrations_tool.provisioning import (
     data_stores_deprovision_due,
     data_stores_provision,
     data_stores_retire,
-    store_name,
+    store_owner,
 )
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
@@ -170,7 +170,7 @@ def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_rea
         assert set(DataStore.objects.filter(environment=environment).values_list("state", flat=True)) == {"removed"}
         assert not can_connect(stores["mysql"]) and cache.dbsize() == 0
         registry = redis.Redis(host=other_redis["host"], port=other_redis["port"], password=other_redis["password"])
-        assert not registry.hexists("slipway:dbmap", store_name(environment))
+        assert not registry.hexists("slipway:dbmap", store_owner(environment).marker)
         registry.close()
         assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"] == stores["s3"].database]
         cache.close()
@@ -187,4 +187,5 @@ def test_redis_server_in_prefix_mode_gives_each_environment_a_key_prefix(db, tea
     data_stores_provision(environment)
     store = DataStore.objects.get(environment=environment, kind="redis")
     assert (store.placement, store.database) == (DataStore.SHARED, "4")
-    assert store.prefix == f"slipway-env:{store_name(environment)}:"
+    assert store.prefix.startswith(f"slipway-env:{environment.name}-") and store.prefix.endswith(":")
+    assert store.owner_marker == store_owner(environment).marker

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 import redis
 
-from migrations_tool.contracts import CopyError, Endpoint, SnapshotSink
+from migrations_tool.contracts import CopyError, Endpoint, SnapshotSink, StoreOwner
 from migrations_tool.redis_copy import REGISTRY_KEY, RedisCopier
 from tests.migrations_tool.support import Progress
 
@@ -255,32 +255,34 @@ def test_provision_db_index_is_idempotent_skips_foreign_dbs_and_deprovision_free
     client_for(other_endpoint(other_redis, db=1)).set("someone-elses", "1")
     copier = RedisCopier()
 
-    a = copier.provision(server, "qa-alpha")
-    b = copier.provision(server, "qa-beta")
+    alpha, beta = StoreOwner("qa-alpha", "i/environment/1"), StoreOwner("qa-beta", "i/environment/2")
+    a = copier.provision(server, alpha)
+    b = copier.provision(server, beta)
     assert a.database == "2" and b.database == "3" and a.prefix == ""
-    assert copier.provision(server, "qa-alpha") == a
+    assert copier.provision(server, alpha) == a
     assert a.password == other_redis["password"]
     client_for(a).set("data", "1")
 
-    copier.deprovision(a, server)
-    copier.deprovision(a, server)  # idempotent
+    copier.deprovision(a, server, alpha.marker)
+    copier.deprovision(a, server, alpha.marker)  # idempotent
     assert client_for(a).dbsize() == 0
     assert client_for(other_endpoint(other_redis, db=1)).get("someone-elses") == b"1"
-    assert client_for(server).hgetall(REGISTRY_KEY) == {b"qa-beta": b"db:3"}
-    assert copier.provision(server, "qa-gamma").database == "2"  # freed db is reused
+    assert client_for(server).hgetall(REGISTRY_KEY) == {b"i/environment/2": b"db:3"}
+    assert copier.provision(server, StoreOwner("qa-gamma", "i/environment/3")).database == "2"  # freed db reused
 
 
 def test_provision_key_prefix_on_a_shared_db(other_redis):
     server = other_endpoint(other_redis, db=9, prefix="envs:")
     copier = RedisCopier()
-    store = copier.provision(server, "QA env/1")
-    assert (store.database, store.prefix) == ("9", "envs:QA-env-1:")
-    assert copier.provision(server, "QA env/1") == store
+    owner = StoreOwner("QA env/1", "i/environment/1")
+    store = copier.provision(server, owner)
+    assert store.database == "9" and store.prefix.startswith("envs:qa-env-1-") and store.prefix.endswith(":")
+    assert copier.provision(server, owner) == store
     shared = client_for(server)
-    shared.set("envs:QA-env-1:a", "1")
+    shared.set(f"{store.prefix}a", "1")
     shared.set("envs:other:a", "1")
 
-    copier.deprovision(store, server)
+    copier.deprovision(store, server, owner.marker)
     assert shared.keys("envs:*") == [b"envs:other:a"]
     assert shared.hgetall(REGISTRY_KEY) == {}
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from migrations_tool.contracts import SNAPSHOT_PREFIX, CopyError, Endpoint, SnapshotSink
+from migrations_tool.contracts import SNAPSHOT_PREFIX, CopyError, Endpoint, SnapshotSink, StoreOwner
 from migrations_tool.s3_copy import S3Copier, bucket_name
 from portal import aws
 from tests.migrations_tool.support import Progress
@@ -23,7 +23,7 @@ def second_bucket(aws_settings):
     name = f"t-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     yield name
-    S3Copier().deprovision(Endpoint(kind="s3", database=name), Endpoint(kind="s3"))
+    S3Copier().deprovision(Endpoint(kind="s3", database=name), Endpoint(kind="s3"), None)
 
 
 def ep(bucket, prefix="", endpoint_url="") -> Endpoint:
@@ -209,7 +209,7 @@ def test_missing_bucket_and_unreachable_endpoint_are_clear_errors(s3_bucket, aws
 
 def test_provision_is_idempotent_and_deprovision_empties_and_deletes(aws_settings):
     server = Endpoint(kind="s3", database="slipway-test")
-    name = f"QA_Env {uuid.uuid4().hex[:6]}"
+    name = StoreOwner(readable=f"QA_Env {uuid.uuid4().hex[:6]}", marker=f"test/environment/{uuid.uuid4().hex}")
     copier = S3Copier()
     store = copier.provision(server, name)
     assert store == copier.provision(server, name)
@@ -219,14 +219,15 @@ def test_provision_is_idempotent_and_deprovision_empties_and_deletes(aws_setting
     s3.put_object(Bucket=store.database, Key="x/y", Body=b"1")
     s3.create_multipart_upload(Bucket=store.database, Key="half")
 
-    copier.deprovision(store, server)
-    copier.deprovision(store, server)
+    copier.deprovision(store, server, name.marker)
+    copier.deprovision(store, server, name.marker)
     assert store.database not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
 def test_bucket_names_are_dns_safe_and_distinct():
-    assert bucket_name("slipway", "qa-1") == "slipway-qa-1"
-    odd = [bucket_name("slipway", n) for n in ("QA_1", "qa 1", "x" * 80, "Ünïcode!")]
+    assert bucket_name("slipway", StoreOwner("qa-1", "m/environment/1")).startswith("slipway-qa-1-")
+    odd = [bucket_name("slipway", StoreOwner(n, f"m/environment/{i}"))
+           for i, n in enumerate(("QA_1", "qa 1", "x" * 80, "Ünïcode!"))]
     assert len(set(odd)) == 4
     for name in odd:
         assert 3 <= len(name) <= 63 and name == name.lower() and name[0].isalnum() and name[-1].isalnum()
@@ -245,7 +246,7 @@ def test_source_bucket_deleted_midway_fails_the_copy_with_a_clear_error(s3_bucke
     def drop_source(counters):
         if counters.get("objects_done") and not dropped:
             dropped.append(True)
-            S3Copier().deprovision(ep(source), ep(source))
+            S3Copier().deprovision(ep(source), ep(source), None)
 
     with pytest.raises(CopyError, match=f"bucket '{source}' does not exist"):
         S3Copier().copy(ep(source), ep(s3_bucket, "copy/"), {"workers": 1}, Progress(drop_source))

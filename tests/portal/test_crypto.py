@@ -4,7 +4,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.test import override_settings
 
-from portal import crypto
+from portal import crypto, redaction
 
 KEY_OLD = Fernet.generate_key().decode()
 KEY_NEW = Fernet.generate_key().decode()
@@ -39,7 +39,7 @@ def test_secret_repr_does_not_leak():
     "password=hunter2", "token: abc.def.ghi", '"client-key-data": "LS0tLS1CRUdJTi"', "AWS_SECRET_ACCESS_KEY=wJalrX",
 ])
 def test_redact_masks_credentials(text):
-    cleaned = crypto.redact(text)
+    cleaned = redaction.redact(text)
     assert "********" in cleaned
     for secret in ("hunter2", "abc.def.ghi", "LS0tLS1CRUdJTi", "wJalrX"):
         assert secret not in cleaned
@@ -47,7 +47,7 @@ def test_redact_masks_credentials(text):
 
 def test_logging_filter_redacts(caplog):
     logger = logging.getLogger("slipway.test")
-    logger.addFilter(crypto.RedactSecretsFilter())
+    logger.addFilter(redaction.RedactSecretsFilter())
     with caplog.at_level(logging.INFO):
         logger.info("connecting with password=%s", "hunter2")
     assert "hunter2" not in caplog.text

@@ -2,6 +2,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from environments.models import Blueprint, Component, ImageVersion
+from portal.audit.actor import Actor
+from portal.audit.services import audit_record
 
 DEMO = {
     "web": ("registry.example.com/shop/web", 8080, "/", ["1.4.2", "1.5.0", "1.6.0-rc1"]),
@@ -32,4 +34,6 @@ class Command(BaseCommand):
                                                    "api": {"replicas": 2}}}})
         if created:
             blueprint.components.set(components)
+            audit_record(actor=Actor.system("seed-demo"), action="blueprint.create", obj=blueprint,
+                         details={"via": "seed_demo_blueprint", "components": sorted(DEMO)})
             self.stdout.write("demo blueprint 'shop' created")

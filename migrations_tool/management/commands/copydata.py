@@ -65,7 +65,8 @@ class Command(BaseCommand):
         parser.add_argument("--mask", action="append", default=[], metavar="TABLE.COLUMN=RULE",
                             help="masking rule: email, name, phone, hash, null, keep, fixed:VALUE")
         parser.add_argument("--confirm", default="", help="the target's name (required into production)")
-        parser.add_argument("--override-reason", default="", help="Platform admins: copy unmasked prod data")
+        parser.add_argument("--override-reason", default="", help="Platform admins: why production data that is not "
+                            "masked or excluded may leave production (audited)")
         parser.add_argument("--no-wait", action="store_true", help="print the copy id and return")
 
     def handle(self, *args, **opts):

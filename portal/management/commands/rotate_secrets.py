@@ -2,6 +2,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from portal import crypto
+from portal.audit.actor import Actor
+from portal.audit.services import audit_record
 
 
 class Command(BaseCommand):
@@ -23,4 +25,6 @@ class Command(BaseCommand):
                     if value:
                         model.objects.filter(pk=pk).update(**{field: value})
                         total += 1
+        # Every stored secret was rewritten: the trail says when and how many (never a value).
+        audit_record(actor=Actor.system("rotate-secrets"), action="secrets.rotate", details={"re_encrypted": total})
         self.stdout.write(f"re-encrypted {total} secret(s) with the primary key")

@@ -150,8 +150,15 @@ def test_page_and_api_search_with_audit_for_production(shipped, users, client, a
     following = api.get(f"/api/v1/environments/{shipped.pk}/logs/history/",
                         {"text": "order", "limit": 1, "cursor": data["next_cursor"]}).json()
     assert [e["message"] for e in following["events"]] == ["order 42 created"]
-    event = AuditEvent.objects.get(action="environment.logs.history")  # the first page only
-    assert event.actor_name == "manager" and event.details["text"]["all_terms"] == ["order"]
+    # Every page is audited: a cursor reads on without asking for the first page again.
+    first, second = AuditEvent.objects.filter(action="environment.logs.history").order_by("id")
+    assert first.actor_name == "manager" and first.details["text"]["all_terms"] == ["order"]
+    assert (first.details["next_page"], second.details["next_page"]) == (False, True)
+    assert second.actor_name == "manager" and second.details["events"] == 1
+    # …even a cursor presented alone, by someone who never asked for the first page.
+    api_for(users["admin"]).get(f"/api/v1/environments/{shipped.pk}/logs/history/",
+                                {"text": "order", "limit": 1, "cursor": data["next_cursor"]})
+    assert AuditEvent.objects.filter(action="environment.logs.history", actor_name="admin").count() == 1
 
     around = api.get(f"/api/v1/environments/{shipped.pk}/logs/history/", {
         "component": "web", "pod": "web-1", "around": (NOW - timedelta(minutes=29)).isoformat()}).json()
