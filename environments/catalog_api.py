@@ -20,6 +20,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.csv_export import csv_download
@@ -44,6 +45,8 @@ CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERROR_RE
 
 
 class CatalogViewSet(viewsets.GenericViewSet):
+    authz_rule = staticmethod(authz.catalog_can)
+    authz_messages = dict.fromkeys((authz.CHANGE, authz.CREATE), "Only Platform admins change the catalog.")
     """Lists filtered by the catalog's FilterSets (shared with the pages) plus a CSV export of the same rows."""
 
     table: str = ""
@@ -121,6 +124,8 @@ class ComponentViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.Retrieve
 
     serializer_class = ComponentSerializer
     filterset_class = ComponentFilter
+    authz_actions = {"refresh_versions": (authz.image_version_can, authz.CREATE,
+                                          "Only QA, Developers and Platform admins refresh versions.")}
     table = "components"
 
     def save(self, request, instance=None, partial=False):
@@ -146,6 +151,8 @@ class ImageVersionViewSet(ServiceCreateMixin, mixins.ListModelMixin, mixins.Retr
 
     serializer_class = ImageVersionSerializer
     filterset_class = ImageVersionFilter
+    authz_rule = staticmethod(authz.image_version_can)
+    authz_messages = {authz.CREATE: "Only QA, Developers and Platform admins add image versions."}
     table = "image-versions"
 
     def save(self, request, instance=None, partial=False):
