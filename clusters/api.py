@@ -5,7 +5,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a ValueError
 from rest_framework.response import Response
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
@@ -34,7 +34,7 @@ from .terraform import TerraformError
 
 
 def _require_admin(request, what: str) -> None:
-    if not rules.is_platform_admin(request.user):
+    if not authz.cluster_can(request.user, authz.CHANGE):
         raise PermissionDenied(f"Only Platform admins {what}.")
 
 
@@ -49,6 +49,11 @@ def _valid(serializer_class, request):
     retrieve=extend_schema(summary="One cluster", responses={200: ClusterSerializer, **ERROR_RESPONSES}),
 )
 class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.cluster_can)
+    authz_messages = {authz.CREATE: "Only Platform admins can create clusters.",
+                      authz.CHANGE: "Only Platform admins change clusters."}
+    # Lock and state reports carry Terraform internals: read like Terraform runs.
+    authz_actions = {"lock": (authz.terraform_run_can, authz.VIEW), "state": (authz.terraform_run_can, authz.VIEW)}
     serializer_class = ClusterSerializer
     filterset_fields = ["kind", "status", "is_default", "drift_status", "managed_by_terraform"]
 
@@ -157,6 +162,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                            responses={200: TerraformRunDetailSerializer, **ERROR_RESPONSES}),
 )
 class TerraformRunViewSet(viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.terraform_run_can)
     filterset_fields = ["cluster", "action", "state"]
     ordering_fields = ["created_at"]
 

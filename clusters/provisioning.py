@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from python_terraform import IsFlagged
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
@@ -32,7 +32,7 @@ NODE_GROUP_KEYS = {"name", "instance_types", "min_size", "max_size", "desired_si
 
 
 def _require_admin(user: Any, what: str) -> None:
-    if not rules.is_platform_admin(user):
+    if not authz.cluster_can(user, authz.CHANGE):
         raise PermissionDenied(f"Only Platform admins can {what}.")
 
 

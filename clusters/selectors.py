@@ -3,12 +3,16 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from portal.accounts import authz
+
 from .local_status import BUILDING, FAILED, local_cluster_status
 from .models import Cluster, TerraformRun
 
 
 def cluster_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Cluster]:
     """Every role may see clusters (not their credentials): environments are placed on them."""
+    if not authz.cluster_can(user, authz.VIEW):
+        return Cluster.objects.none()
     clusters = Cluster.objects.all()
     filters = filters or {}
     if filters.get("drift"):
@@ -27,7 +31,10 @@ def cluster_environments(*, user: Any, cluster: Cluster) -> QuerySet:
 
 
 def terraform_run_list(*, user: Any, cluster: Cluster | None = None) -> QuerySet[TerraformRun]:
-    """Runs are visible to everyone who sees clusters; only Platform admins act on them."""
+    """Runs hold plans, logs and outputs of the platform's infrastructure: Managers and Platform admins
+    read them (as they read the runs' job streams); everyone else gets none."""
+    if not authz.terraform_run_can(user, authz.VIEW):
+        return TerraformRun.objects.none()
     runs = TerraformRun.objects.select_related("cluster")
     return runs.filter(cluster=cluster) if cluster is not None else runs
 

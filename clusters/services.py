@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from kubernetes import client
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.jobs.models import Job
@@ -150,7 +150,7 @@ def cluster_addons_start(*, actor: Actor, user: Any, cluster: Cluster) -> Job:
     from .tasks import addons_install
 
     with audited(actor=actor, action="cluster.addons_start", obj=cluster) as scope:
-        if not rules.is_platform_admin(user):
+        if not authz.cluster_can(user, authz.CHANGE, cluster):
             raise PermissionDenied("Only Platform admins install cluster add-ons.")
         if not cluster.kubeconfig:
             raise ValidationError({"cluster": [f"Cluster {cluster.name} has no credentials yet."]})

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
@@ -80,7 +80,7 @@ def state_versions(cluster: Cluster) -> list[dict[str, Any]]:
 
 
 def _require_idle_admin(user: Any, cluster: Cluster, what: str) -> None:
-    if not rules.is_platform_admin(user):
+    if not authz.cluster_can(user, authz.CHANGE, cluster):
         raise PermissionDenied(f"Only Platform admins can {what}.")
     working = cluster.terraform_runs.filter(state__in=TerraformRun.WORKING).first()
     if working is not None:

@@ -2,15 +2,25 @@
 
 from celery import shared_task
 
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.jobs.runner import job_task
 
 from .addons import run_addons_install
 from .terraform_jobs import run_apply, run_plan
 
-terraform_plan = job_task("clusters.terraform_plan")(run_plan)
-terraform_apply = job_task("clusters.terraform_apply")(run_apply)
-addons_install = job_task("clusters.addons_install")(run_addons_install)
+
+def _may_run_terraform(user, job) -> bool:
+    return authz.terraform_run_can(user, authz.CHANGE)
+
+
+def _may_change_cluster(user, job) -> bool:
+    return authz.cluster_can(user, authz.CHANGE)
+
+
+terraform_plan = job_task("clusters.terraform_plan", authorize=_may_run_terraform)(run_plan)
+terraform_apply = job_task("clusters.terraform_apply", authorize=_may_run_terraform)(run_apply)
+addons_install = job_task("clusters.addons_install", authorize=_may_change_cluster)(run_addons_install)
 
 
 @shared_task(name="clusters.terraform_drift_check_all")

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 
 from . import provisioning
@@ -35,13 +35,12 @@ def cluster_index(request: HttpRequest) -> HttpResponse:
     return render(request, "clusters/cluster_list.html", {
         "clusters": page, "page": page, "drift": drift, "query": f"drift={drift}" if drift else "",
         "drifted": cluster_list(user=request.user, filters={"drift": Cluster.DRIFTED}),
-        "can_admin": rules.is_platform_admin(request.user)})
+        "can_admin": authz.cluster_can(request.user, authz.CHANGE)})
 
 
 @login_required
 def cluster_new(request: HttpRequest) -> HttpResponse:
-    if not rules.is_platform_admin(request.user):
-        raise PermissionDenied("Only Platform admins can create clusters.")
+    authz.require(authz.cluster_can(request.user, authz.CREATE), "Only Platform admins can create clusters.")
     form = ClusterCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,8 +58,7 @@ def cluster_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def cluster_register_view(request: HttpRequest) -> HttpResponse:
-    if not rules.is_platform_admin(request.user):
-        raise PermissionDenied("Only Platform admins register clusters.")
+    authz.require(authz.cluster_can(request.user, authz.CREATE), "Only Platform admins register clusters.")
     form = ClusterRegisterForm(request.POST or None, request.FILES or None)
     missing: list[str] = []
     if request.method == "POST" and form.is_valid():
@@ -83,18 +81,26 @@ def cluster_register_view(request: HttpRequest) -> HttpResponse:
 def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
     cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
     runs = Paginator(terraform_run_list(user=request.user, cluster=cluster), 20).get_page(request.GET.get("page"))
+    # The state lock and the state report are Terraform internals: shown to whoever reads runs.
+    reads_runs = authz.terraform_run_can(request.user, authz.VIEW)
     return render(request, "clusters/cluster_detail.html", {
-        "cluster": cluster, "runs": runs, "page": runs, "lock": cluster_lock(cluster),
-        "state": cluster_state_report(cluster),
+        "cluster": cluster, "runs": runs, "page": runs, "lock": cluster_lock(cluster) if reads_runs else None,
+        "state": cluster_state_report(cluster) if reads_runs else None, "reads_runs": reads_runs,
         "environments": cluster_environments(user=request.user, cluster=cluster),
         "active": cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first(),
-        "can_admin": rules.is_platform_admin(request.user), "actions": [
+        "can_admin": authz.cluster_can(request.user, authz.CHANGE), "actions": [
             (TerraformRun.PLAN, "Plan only"), (TerraformRun.APPLY, "Plan and apply"),
             (TerraformRun.DRIFT_CHECK, "Check drift")]})
 
 
-def _start(request: HttpRequest, cluster_id: int, **kwargs) -> HttpResponse:
+def _cluster_to_change(request: HttpRequest, cluster_id: int) -> Cluster:
     cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    authz.require(authz.cluster_can(request.user, authz.CHANGE, cluster), "Only Platform admins change clusters.")
+    return cluster
+
+
+def _start(request: HttpRequest, cluster_id: int, **kwargs) -> HttpResponse:
+    cluster = _cluster_to_change(request, cluster_id)
     try:
         run = provisioning.terraform_run_start(actor=Actor.from_request(request), user=request.user,
                                                cluster=cluster, **kwargs)
@@ -108,9 +114,7 @@ def _start(request: HttpRequest, cluster_id: int, **kwargs) -> HttpResponse:
 @login_required
 @require_POST
 def cluster_health_check(request: HttpRequest, cluster_id: int) -> HttpResponse:
-    if not rules.is_platform_admin(request.user):
-        raise PermissionDenied("Only Platform admins check cluster health on demand.")
-    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    cluster = _cluster_to_change(request, cluster_id)
     cluster = cluster_check_health(actor=Actor.from_request(request), cluster=cluster)
     messages.info(request, f"Health checked: {cluster.get_status_display()}.")
     return redirect("cluster-detail", cluster_id=cluster.pk)
@@ -119,7 +123,7 @@ def cluster_health_check(request: HttpRequest, cluster_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def cluster_addons(request: HttpRequest, cluster_id: int) -> HttpResponse:
-    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    cluster = _cluster_to_change(request, cluster_id)
     try:
         job = cluster_addons_start(actor=Actor.from_request(request), user=request.user, cluster=cluster)
     except ValidationError as exc:
@@ -143,7 +147,7 @@ def cluster_destroy(request: HttpRequest, cluster_id: int) -> HttpResponse:
 def _state_action(request: HttpRequest, cluster_id: int, act: Callable[..., Any],
                   success: Callable[[Any], str], **fields: str) -> HttpResponse:
     """Run one admin action on a cluster's Terraform state from a POST; its outcome as a flash message."""
-    cluster = get_object_or_404(cluster_list(user=request.user), pk=cluster_id)
+    cluster = _cluster_to_change(request, cluster_id)
     try:
         result = act(actor=Actor.from_request(request), user=request.user, cluster=cluster,
                      **{name: request.POST.get(name, "") for name in fields})
@@ -184,11 +188,12 @@ def _run(request: HttpRequest, run_id: int) -> TerraformRun:
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run(request, run_id)
     return render(request, "clusters/run_detail.html", {
-        "run": run, "job": run.apply_job or run.plan_job, "can_admin": rules.is_platform_admin(request.user)})
+        "run": run, "job": run.apply_job or run.plan_job, "can_admin": authz.cluster_can(request.user, authz.CHANGE)})
 
 
 def _decide(request: HttpRequest, run_id: int, use_case, success: str) -> HttpResponse:
     run = _run(request, run_id)
+    authz.require(authz.terraform_run_can(request.user, authz.CHANGE, run), "Only Platform admins decide on plans.")
     try:
         use_case(actor=Actor.from_request(request), user=request.user, run=run)
     except (ValidationError, PermissionDenied) as exc:

@@ -9,6 +9,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from portal.accounts import authz
 from portal.api.parsers import JSONParser
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
@@ -107,6 +108,14 @@ def _plan_data(plan: documents.Plan) -> dict:
                          responses={201: EnvironmentSerializer, **ERROR_RESPONSES}),
 )
 class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.environment_can)
+    # Promote's preview is part of changing the target; clone reads its source (the use case judges the
+    # target team); a document applies into the team it names (judged by the use case).
+    # Planning a document only reads (Managers may preview); applying it is judged by the use case.
+    authz_actions = {"promote": (authz.environment_can, authz.CHANGE), "clone": (authz.environment_can, authz.VIEW),
+                     "apply_document": (authz.environment_can, authz.VIEW)}
+    authz_messages = {authz.CHANGE: services.CHANGE_REFUSED,
+                      authz.CREATE: "Only QA, Developers and Platform admins create environments."}
     serializer_class = EnvironmentSerializer
 
     def get_queryset(self):
@@ -239,7 +248,7 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     @action(detail=True, methods=["post"], url_path="drift-check")
     def drift_check(self, request, pk=None):
         environment = self.get_object()
-        drift.environment_drift_check(actor=self._actor(), environment=environment)
+        drift.environment_drift_check(actor=self._actor(), user=request.user, environment=environment)
         environment.refresh_from_db()
         return Response(EnvironmentSerializer(environment).data)
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.quoting import listed, quoted, sorted_keys
@@ -33,7 +33,7 @@ COMPONENT_EDITABLE = ("image_repository", "container_port", "health_check_path",
 
 
 def _require_admin(user: Any, what: str) -> None:
-    if user is not None and not rules.is_platform_admin(user):
+    if user is not None and not authz.catalog_can(user, authz.CHANGE):
         raise PermissionDenied(f"Only Platform admins {what}.")
 
 
@@ -154,7 +154,7 @@ def image_version_add(*, actor: Actor, user: Any, component: Component, tag: str
     """Add a version by hand (QA, Developers, Platform admins): a tag, and its digest when known."""
     with audited(actor=actor, action="image_version.create", obj=component,
                  details={"component": component.name, "tag": tag, "digest": digest}) as scope:
-        if user is not None and not (rules.is_platform_admin(user) or rules.is_self_service(user)):
+        if user is not None and not authz.image_version_can(user, authz.CREATE, component):
             raise PermissionDenied("Only QA, Developers and Platform admins add image versions.")
         errors = {}
         if not TAG.match(tag or ""):
@@ -276,7 +276,7 @@ def blueprint_save(*, actor: Actor, user: Any, name: str, components: list[str],
                   "backing_services": list(backing_services or []), "stage_overrides": dict(stage_overrides or {})}
     latest = blueprint_latest(name)
     action = "blueprint.create" if latest is None else "blueprint.new_version"
-    if user is not None and not rules.is_platform_admin(user):
+    if user is not None and not authz.catalog_can(user, authz.CHANGE):
         with audited(actor=actor, action=action, details={"name": name}):
             _require_admin(user, "define blueprints")
     if latest is not None and blueprint_definition(latest) == definition:

@@ -19,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from portal.accounts import authz
 from portal.api.parsers import JSONParser
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
@@ -45,6 +46,8 @@ CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERROR_RE
 
 
 class CatalogViewSet(viewsets.GenericViewSet):
+    authz_rule = staticmethod(authz.catalog_can)
+    authz_messages = dict.fromkeys((authz.CHANGE, authz.CREATE), "Only Platform admins change the catalog.")
     """Lists filtered by the catalog's FilterSets (shared with the pages) plus a CSV export of the same rows."""
 
     table: str = ""
@@ -122,6 +125,8 @@ class ComponentViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.Retrieve
 
     serializer_class = ComponentSerializer
     filterset_class = ComponentFilter
+    authz_actions = {"refresh_versions": (authz.image_version_can, authz.CREATE,
+                                          "Only QA, Developers and Platform admins refresh versions.")}
     table = "components"
 
     def save(self, request, instance=None, partial=False):
@@ -147,6 +152,8 @@ class ImageVersionViewSet(ServiceCreateMixin, mixins.ListModelMixin, mixins.Retr
 
     serializer_class = ImageVersionSerializer
     filterset_class = ImageVersionFilter
+    authz_rule = staticmethod(authz.image_version_can)
+    authz_messages = {authz.CREATE: "Only QA, Developers and Platform admins add image versions."}
     table = "image-versions"
 
     def save(self, request, instance=None, partial=False):

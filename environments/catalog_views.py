@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.csv_export import csv_download
 from portal.form_errors import add_service_errors
@@ -30,13 +30,17 @@ FILTERS = {"components": ComponentFilter, "image-versions": ImageVersionFilter, 
 
 def _roles(request: HttpRequest) -> dict[str, bool]:
     user = request.user
-    return {"can_admin": rules.is_platform_admin(user),
-            "can_add_version": rules.is_platform_admin(user) or rules.is_self_service(user)}
+    return {"can_admin": authz.catalog_can(user, authz.CHANGE),
+            "can_add_version": authz.image_version_can(user, authz.CREATE)}
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not rules.is_platform_admin(request.user):
-        raise PermissionDenied("Only Platform admins change the catalog.")
+    authz.require(authz.catalog_can(request.user, authz.CHANGE), "Only Platform admins change the catalog.")
+
+
+def _require_version_add(request: HttpRequest) -> None:
+    authz.require(authz.image_version_can(request.user, authz.CREATE),
+                  "Only QA, Developers and Platform admins add image versions.")
 
 
 def _refusal(exc: ValidationError | PermissionDenied) -> str:
@@ -101,6 +105,7 @@ def component_edit(request: HttpRequest, component_id: int | None = None) -> Htt
 @require_POST
 def component_refresh(request: HttpRequest, component_id: int) -> HttpResponse:
     component = get_object_or_404(Component.objects.select_related("registry"), pk=component_id)
+    _require_version_add(request)
     try:
         changes = component_versions_sync(actor=Actor.from_request(request), user=request.user, component=component)
     except (ValidationError, PermissionDenied) as exc:
@@ -115,6 +120,7 @@ def component_refresh(request: HttpRequest, component_id: int) -> HttpResponse:
 @require_POST
 def component_version_add(request: HttpRequest, component_id: int) -> HttpResponse:
     component = get_object_or_404(Component, pk=component_id)
+    _require_version_add(request)
     form = ImageVersionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the tag (and optionally its digest).")
@@ -179,6 +185,7 @@ def blueprint_document(request: HttpRequest, blueprint_id: int) -> HttpResponse:
 @login_required
 def blueprint_import(request: HttpRequest) -> HttpResponse:
     """Paste a Blueprint document, see the plan (diff against the latest version), then confirm."""
+    _require_admin(request)
     source = request.POST.get("document", "")
     plan, errors = None, []
     if request.method == "POST":

@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from clusters.models import Cluster
 from clusters.selectors import no_cluster_reason
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.accounts.models import Team
 from portal.audit.actor import Actor
 from portal.audit.services import audited
@@ -262,7 +262,7 @@ def plan(document: str | bytes | dict[str, Any], *, user: Any) -> Plan:
             .filter(cluster=facts["cluster"], name=facts["name"]).exclude(status=Environment.DESTROYED).first())
     if live is None:
         return Plan(action=CREATE, **facts)
-    if user is not None and not rules.can_view(user, live):
+    if user is not None and not authz.environment_can(user, authz.VIEW, live):
         raise PermissionDenied(f"An environment named '{live.name}' exists on {live.cluster.name} and you "
                                "cannot see it.")
     # Only versions change through a document; the environment's identity is fixed at creation.

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from clusters import kubeclient
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
@@ -47,10 +47,16 @@ def _as_json(drifts: list[ObjectDrift]) -> list[dict[str, Any]]:
     return rows
 
 
-def environment_drift_check(*, actor: Actor, environment: Environment) -> list[dict[str, Any]]:
-    """Record (and audit) which objects drifted from the current revision; [] means in sync."""
+def environment_drift_check(*, actor: Actor, environment: Environment, user: Any = None) -> list[dict[str, Any]]:
+    """Record (and audit) which objects drifted from the current revision; [] means in sync.
+
+    A check writes (the drift record, the moved-tags flag), so a person needs CHANGE of the
+    environment (Managers read the result, they do not trigger it); ``user=None`` is the system.
+    """
     with audited(actor=actor, action="environment.drift_check", obj=environment) as scope:
         scope.team_slug = environment.team.slug
+        if user is not None and not authz.environment_can(user, authz.CHANGE, environment):
+            raise PermissionDenied("You can check drift of your own teams' non-production environments only.")
         # The registry side first: it needs no cluster, so an unreachable cluster still gets this flag.
         moved = moved_tags(environment)
         Environment.objects.filter(pk=environment.pk).update(moved_tags=moved)
@@ -67,7 +73,7 @@ def environment_reconcile(*, actor: Actor, user: Any, environment: Environment) 
     """Re-apply the current revision over any drift and prune extras; returns what remains (normally [])."""
     with audited(actor=actor, action="environment.reconcile", obj=environment) as scope:
         scope.team_slug = environment.team.slug
-        if user is not None and not rules.can_change(user, environment):
+        if user is not None and not authz.environment_can(user, authz.CHANGE, environment):
             raise PermissionDenied("You can reconcile environments of your own teams only.")
         if environment.status not in (Environment.READY, Environment.FAILED):
             raise ValidationError("Reconcile a ready or failed environment, not one that is " + environment.status)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from clusters.models import Cluster
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.accounts.models import Team
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record, audited
@@ -30,6 +30,8 @@ from .versions import Picked, apply_pick, reference_of
 from .versions import resolve as resolve_versions
 
 NAMESPACE_PREFIX = "slw-"
+CHANGE_REFUSED = ("You can change environments of your own teams only, and production ones only as a "
+                  "Platform admin.")
 NAMESPACE_NAME = replace(DNS_LABEL_RULE, prefix=NAMESPACE_PREFIX)
 
 
@@ -43,13 +45,6 @@ def namespace_for(environment: Environment) -> str:
     if not taken.exists():
         return plain
     return bounded_name(environment.name, environment.ownership_marker, NAMESPACE_NAME)
-
-
-class _Intent:
-    """What permission rules judge before the environment exists."""
-
-    def __init__(self, *, owner_id: int | None, team_id: int, stage: str) -> None:
-        self.owner_id, self.team_id, self.stage = owner_id, team_id, stage
 
 
 def _resolve_versions(blueprint: Blueprint, versions: dict[str, str], *, current: dict[str, str] | None = None
@@ -68,7 +63,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
                "team": team.slug, "versions": versions, "ttl_hours": ttl_hours}
     with audited(actor=actor, action="environment.create", details=details) as scope:
         scope.team_slug = team.slug
-        if not rules.can_change(user, _Intent(owner_id=user.pk, team_id=team.pk, stage=stage)):
+        if not authz.environment_can(user, authz.CREATE, authz.Target(team_id=team.pk, stage=stage)):
             raise PermissionDenied("You can create environments only for your own teams, and production "
                                    "environments only as a Platform admin.")
         try:
@@ -119,9 +114,8 @@ def _rollout_start(*, actor: Actor, environment: Environment, revision: Environm
 
 
 def _require_change(user: Any, environment: Environment) -> None:
-    if not rules.can_change(user, environment):
-        raise PermissionDenied("You can change environments of your own teams only, and production ones only as a "
-                               "Platform admin.")
+    if not authz.environment_can(user, authz.CHANGE, environment):
+        raise PermissionDenied(CHANGE_REFUSED)
     if environment.status in (Environment.DESTROYING, Environment.DESTROYED):
         raise ValidationError("This environment is being destroyed.")
 
@@ -195,7 +189,7 @@ def environment_retry(*, actor: Actor, user: Any, environment: Environment) -> A
 
     with audited(actor=actor, action="environment.retry", obj=environment) as scope:
         scope.team_slug = environment.team.slug
-        if not rules.can_change(user, environment):
+        if not authz.environment_can(user, authz.CHANGE, environment):
             raise PermissionDenied("You can retry environments of your own teams only, and production ones only "
                                    "as a Platform admin.")
         with transaction.atomic():
@@ -232,7 +226,7 @@ def environment_destroy(*, actor: Actor, user: Any | None, environment: Environm
     with audited(actor=actor, action="environment.destroy", obj=environment,
                  details={"namespace": environment.namespace}) as scope:
         scope.team_slug = environment.team.slug
-        if user is not None and not rules.can_change(user, environment):
+        if user is not None and not authz.environment_can(user, authz.CHANGE, environment):
             raise PermissionDenied("You can destroy environments of your own teams only, and production ones only "
                                    "as a Platform admin.")
         if environment.status == Environment.DESTROYED:
@@ -295,7 +289,7 @@ def environment_clone(*, actor: Actor, user: Any, source: Environment, name: str
                       stage: str | None = None, ttl_hours: int | None = None) -> Environment:
     """A new environment running exactly ``source``'s current versions (re-rendered for its own stage)."""
     versions = _versions_of(source.current_revision.snapshot)
-    if not rules.can_view(user, source):
+    if not authz.environment_can(user, authz.VIEW, source):
         raise PermissionDenied("You cannot see the environment you want to clone.")
     environment = environment_create(actor=actor, user=user, cluster=source.cluster, blueprint=source.blueprint,
                                      name=name, stage=stage or source.stage, team=team, versions=versions,
@@ -319,7 +313,7 @@ def promote_preview(*, source: Environment, target: Environment) -> list[dict[st
 
 def environment_promote(*, actor: Actor, user: Any, source: Environment, target: Environment) -> Rollout:
     """Apply ``source``'s component versions to ``target`` (e.g. QA → staging) as a new revision."""
-    if not rules.can_view(user, source):
+    if not authz.environment_can(user, authz.VIEW, source):
         raise PermissionDenied("You cannot see the environment you promote from.")
     if source.blueprint.name != target.blueprint.name:
         raise ValidationError(f"{source} and {target} are built from different blueprints.")

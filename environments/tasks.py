@@ -2,14 +2,20 @@
 
 from celery import shared_task
 
-from portal.jobs.runner import job_task
+from portal.accounts import authz
+from portal.jobs.runner import job_target, job_task
 
 from .destroy import run_destroy
 from .hostnames.tasks import dns_sweep, dns_sweep_job  # noqa: F401  (registers the tasks)
 from .rollout import run_rollout
 
-rollout = job_task("environments.rollout")(run_rollout)
-destroy = job_task("environments.destroy")(run_destroy)
+
+def _may_change_target(user, job) -> bool:
+    return authz.environment_can(user, authz.CHANGE, job_target(job))
+
+
+rollout = job_task("environments.rollout", authorize=_may_change_target)(run_rollout)
+destroy = job_task("environments.destroy", authorize=_may_change_target)(run_destroy)
 
 
 @shared_task(name="environments.expire")

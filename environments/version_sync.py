@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record, audited
@@ -98,7 +98,7 @@ def component_versions_sync(*, actor: Actor, user: Any | None, component: Compon
     details = {"registry": str(component.registry or ""), "repository": component.repository}
     if user is not None:
         with audited(actor=actor, action="component.versions_sync", obj=component, details=details) as scope:
-            if not (rules.is_platform_admin(user) or rules.is_self_service(user)):
+            if not authz.image_version_can(user, authz.CREATE, component):
                 raise PermissionDenied("Only QA, Developers and Platform admins refresh versions.")
             return _sync(component, scope.details)
     previous_error = component.versions_sync_error

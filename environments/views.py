@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.accounts import rules
+from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.form_errors import add_service_errors
 from portal.query_params import id_param
@@ -37,6 +37,7 @@ def environment_index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def environment_new(request: HttpRequest) -> HttpResponse:
+    _require_create(request)
     form = EnvironmentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -58,6 +59,7 @@ def environment_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
     """The cluster field of "New environment", which the page polls (HTMX) while a cluster is on its way."""
+    _require_create(request)
     form = EnvironmentForm(user=request.user)
     if form.choices.cluster_state and form.choices.cluster_state == request.GET.get("waiting"):
         return HttpResponse(status=204)  # still waiting, for the same reason: HTMX leaves the page alone
@@ -68,6 +70,7 @@ def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
 @login_required
 def version_picker(request: HttpRequest) -> HttpResponse:
     """The version selects for one blueprint (swapped into the form by HTMX)."""
+    _require_create(request)
     blueprint = Blueprint.objects.filter(pk=id_param(request.GET, "blueprint", what="a blueprint's id")).first()
     return render(request, "environments/_version_picker.html",
                   {"versions": version_choices(blueprint) if blueprint else None})
@@ -87,9 +90,14 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
             environment.current_revision.snapshot) if environment.current_revision else {}),
         "revisions": environment.revisions.select_related("created_by")[:50],
         "live": live_status(environment) if environment.status not in (Environment.DESTROYED,) else None,
-        "can_change": rules.can_change(request.user, environment),
+        "can_change": authz.environment_can(request.user, authz.CHANGE, environment),
         "hostname_records": environment.hostname_records.all(), "has_dns": hasattr(environment.cluster, "dns"),
         "is_admin": rules.is_platform_admin(request.user)})
+
+
+def _require_create(request: HttpRequest) -> None:
+    authz.require(authz.environment_can(request.user, authz.CREATE, None),
+                  "Only QA, Developers and Platform admins create environments.")
 
 
 def _visible(request: HttpRequest, environment_id: int) -> Environment:
@@ -97,13 +105,16 @@ def _visible(request: HttpRequest, environment_id: int) -> Environment:
 
 
 def _act(request: HttpRequest, environment_id: int, use_case, success: str, **kwargs) -> HttpResponse:
-    """Run one use case from a POSTed button or form; errors become flash messages on the page."""
+    """Run one use case from a POSTed button or form; invalid input becomes a flash message on the page.
+
+    A refusal is the use case's own (it decides with ``authz.environment_can`` and audits the
+    attempt) and answers 403, not a redirect that would look like success.
+    """
     environment = _visible(request, environment_id)
     try:
         use_case(actor=Actor.from_request(request), user=request.user, environment=environment, **kwargs)
-    except (ValidationError, PermissionDenied, ServiceUnavailable) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, text)
+    except (ValidationError, ServiceUnavailable) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     else:
         messages.success(request, success)
     return redirect("environment-detail", environment_id=environment.pk)
@@ -182,6 +193,7 @@ def environment_clone(request: HttpRequest, environment_id: int) -> HttpResponse
 @login_required
 def environment_promote(request: HttpRequest, environment_id: int) -> HttpResponse:
     target = _visible(request, environment_id)
+    authz.require(authz.environment_can(request.user, authz.CHANGE, target), services.CHANGE_REFUSED)
     candidates = environment_list(user=request.user).filter(blueprint__name=target.blueprint.name).exclude(
         pk=target.pk)
     source = candidates.filter(pk=id_param(request.GET, "source") or id_param(request.POST, "source")).first()
@@ -210,8 +222,7 @@ def environment_compare(request: HttpRequest, environment_id: int) -> HttpRespon
 @login_required
 @require_POST
 def environment_drift_check(request: HttpRequest, environment_id: int) -> HttpResponse:
-    return _act(request, environment_id, lambda actor, user, environment: drift.environment_drift_check(
-        actor=actor, environment=environment), "Drift checked.")
+    return _act(request, environment_id, drift.environment_drift_check, "Drift checked.")
 
 
 @login_required
@@ -245,6 +256,7 @@ def document_errors(exc: ValidationError | PermissionDenied) -> list[str]:
 @login_required
 def environment_import(request: HttpRequest) -> HttpResponse:
     """Paste (or upload) a document, see the plan, then apply it with a second, confirming POST."""
+    _require_create(request)
     source = request.POST.get("document", "")
     upload = request.FILES.get("file")
     if upload is not None:

@@ -9,7 +9,7 @@ from rest_framework.generics import get_object_or_404  # a malformed id is a 404
 from rest_framework.response import Response
 
 from environments.selectors import environment_list
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.query_params import id_param
@@ -42,6 +42,10 @@ COPY_FILTERS = [OpenApiParameter("state", OpenApiTypes.STR, description="queued,
                          request=DataCopyCreateSerializer, responses={202: DataCopySerializer, **ERROR_RESPONSES}),
 )
 class DataCopyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.data_copy_can)
+    authz_actions = {"sources": (authz.data_copy_can, authz.CREATE)}
+    authz_messages = {authz.CREATE: "You can copy data only into your own teams' non-production environments.",
+                      authz.CHANGE: "You can undo copies only into your own teams' non-production environments."}
     serializer_class = DataCopySerializer
     filter_backends: list = []
 
@@ -98,6 +102,7 @@ class DataCopyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="One data store", responses={200: DataStoreSerializer, **ERROR_RESPONSES}),
 )
 class DataStoreViewSet(viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.data_store_can)
     serializer_class = DataStoreSerializer
     filter_backends: list = []
 
@@ -117,11 +122,13 @@ class DataStoreViewSet(viewsets.ReadOnlyModelViewSet):
                          request=DataServerSetSerializer, responses={201: DataServerSerializer, **ERROR_RESPONSES}),
 )
 class DataServerViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.data_server_can)
+    authz_messages = dict.fromkeys(authz.ACTIONS, "Only Platform admins see shared data servers.")
     serializer_class = DataServerSerializer
     filter_backends: list = []
 
     def get_queryset(self):
-        if not getattr(self, "swagger_fake_view", False) and not rules.is_platform_admin(self.request.user):
+        if not getattr(self, "swagger_fake_view", False) and not authz.data_server_can(self.request.user, authz.VIEW):
             raise PermissionDenied("Only Platform admins see shared data servers.")
         return DataServer.objects.select_related("cluster")
 

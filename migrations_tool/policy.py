@@ -10,7 +10,7 @@ Directions (a stage in ``PRODUCTION_STAGES`` is production):
   matching a personal pattern are left out of the copy. S3: objects under a personal prefix are left
   out. A store kind the blueprint does not classify at all (nothing said about it) may leave
   production only with a Platform admin's written reason, as may unmasked MariaDB columns.
-- into production (any → production): a Platform admin (``rules.can_change``) and the target's name
+- into production (any → production): a Platform admin (``authz.data_copy_can``) and the target's name
   typed; personal-data rules do not apply (nothing leaves production), a reason is recorded if given.
 - non-production → non-production: no production data is involved; nothing to decide.
 
@@ -109,7 +109,7 @@ def store_options_enforced(source: Any, target: Any, kind: str, options: Mapping
 def copy_policy_decide(*, user: Any, source: Any, target: Any, stores: list[str], options: dict[str, Any],
                        override_reason: str = "") -> CopyPolicy:
     """Decide whether ``user`` may copy ``stores`` from ``source`` to ``target`` under the production-data
-    policy, and with which options. Role and team checks (``rules.can_change`` on the target) and the
+    policy, and with which options. Role and team checks (``authz.data_copy_can`` on the target) and the
     typed confirmation are the caller's; this judges the data.
 
     Raises ValidationError (a reason is needed, or masking rules are missing) or PermissionDenied

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from environments.models import Environment
-from portal.accounts import rules
+from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
@@ -118,9 +118,9 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
     details = {"source": source.name, "target": target.name, "stores": stores, "options": options}
     with audited(actor=actor, action="data_copy.start", obj=target, details=details) as scope:
         scope.team_slug = target.team.slug
-        if not rules.can_view(user, source):
+        if not authz.environment_can(user, authz.VIEW, source):
             raise PermissionDenied("You cannot see the environment you want to copy from.")
-        if not rules.can_change(user, target):
+        if not authz.data_copy_can(user, authz.CREATE, target):
             raise PermissionDenied("You can copy data only into your own teams' non-production environments; "
                                    "copying into production needs a Platform admin.")
         if source.pk == target.pk:
@@ -185,7 +185,7 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
     with audited(actor=actor, action="data_copy.undo", obj=copy,
                  details={"target": copy.target.name, "stores": sorted(copy.snapshots)}) as scope:
         scope.team_slug = copy.target.team.slug
-        if not rules.can_change(user, copy.target):
+        if not authz.data_copy_can(user, authz.CHANGE, copy):
             raise PermissionDenied("You can undo copies only into your own teams' non-production environments.")
         if DataCopy.objects.filter(target=copy.target, state__in=ACTIVE).exclude(pk=copy.pk).exists():
             raise ValidationError(f"Another copy into {copy.target.name} is queued or running; undo after it.")
@@ -216,7 +216,7 @@ def data_server_set(*, actor: Actor, user: Any | None, cluster: Any, kind: str, 
     with audited(actor=actor, action="data_server.set",
                  details={"cluster": cluster.name, "kind": kind, "host": host, "port": port,
                           "endpoint_url": endpoint_url}) as scope:
-        if user is not None and not rules.is_platform_admin(user):
+        if user is not None and not authz.data_server_can(user, authz.CHANGE):
             raise PermissionDenied("Only Platform admins configure shared data servers.")
         if kind not in KIND_NAMES:
             raise ValidationError({"kind": [f"Choose one of {', '.join(KIND_NAMES)}."]})

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from environments.selectors import environment_list
-from portal.accounts import rules
+from portal.accounts import authz, rules
 from portal.accounts.rules import PRODUCTION_STAGES
 from portal.audit.actor import Actor
 
@@ -55,7 +55,7 @@ def _detail_context(request: HttpRequest, copy: DataCopy) -> dict:
             for name, value in (verification.get("details") or {}).items()]
         stores.append({"kind": kind, "phase": counters.get("phase", "waiting"), "bars": bars, "summary": summary,
                        "verification": verification, "throughput": copy.throughput.get(kind, {})})
-    undoable = services.last_undoable(copy.target) == copy and rules.can_change(request.user, copy.target)
+    undoable = services.last_undoable(copy.target) == copy and authz.data_copy_can(request.user, authz.CHANGE, copy)
     return {"copy": copy, "job": copy.job, "stores": stores, "undoable": undoable,
             "finished": copy.state in (DataCopy.VERIFIED, DataCopy.FAILED, DataCopy.UNDONE)}
 
@@ -77,6 +77,8 @@ def data_copy_progress(request: HttpRequest, copy_id: int) -> HttpResponse:
 @require_POST
 def data_copy_undo(request: HttpRequest, copy_id: int) -> HttpResponse:
     copy = _visible_copy(request, copy_id)
+    authz.require(authz.data_copy_can(request.user, authz.CHANGE, copy),
+                  "You can undo copies only into your own teams' non-production environments.")
     try:
         services.data_copy_undo(actor=Actor.from_request(request), user=request.user, copy=copy)
     except (ValidationError, PermissionDenied) as exc:
@@ -90,7 +92,7 @@ def data_copy_undo(request: HttpRequest, copy_id: int) -> HttpResponse:
 def environment_copy_data(request: HttpRequest, environment_id: int) -> HttpResponse:
     """The environment page's "Copy data from…": pick a source, stores, subset and masking options."""
     target = get_object_or_404(environment_list(user=request.user), pk=environment_id)
-    if not rules.can_change(request.user, target):
+    if not authz.data_copy_can(request.user, authz.CREATE, target):
         raise Http404("You cannot change this environment.")
     sources = copy_sources(user=request.user, target=target)
     form = DataCopyForm(request.POST or None, sources=sources, target=target)

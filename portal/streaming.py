@@ -23,10 +23,7 @@ import json
 from collections import deque
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
-from portal.accounts import rules
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_FORBIDDEN = 4403
@@ -107,7 +104,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         raise NotImplementedError
 
     async def authorize(self, obj: Any) -> bool:
-        return await database_sync_to_async(rules.can_view)(self.scope["user"], obj)
+        """Whether the connecting user may follow ``obj``; subclasses ask their kind's authz function."""
+        return False  # fail closed: a stream that does not say who may follow it serves nobody
 
     async def on_open(self) -> None:
         """Called after accept(): start producing (tasks go in ``self.tasks``)."""

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clusters.models import Cluster
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
@@ -33,6 +34,8 @@ from .sweep import dns_sweep_start
                                                                                  **ERROR_RESPONSES}),
 )
 class ClusterDnsViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    authz_rule = staticmethod(authz.cluster_dns_can)
+    authz_messages = {authz.CHANGE: "Only Platform admins can change a cluster's hostname settings."}
     serializer_class = ClusterDnsSerializer
     queryset = cluster_dns_list()
     lookup_field = "cluster__name"
@@ -54,6 +57,12 @@ def _environment(request, pk: int):
 
 
 class EnvironmentHostnamesView(APIView):
+    authz_rule = staticmethod(authz.hostname_can)
+    authz_messages = {authz.CHANGE: "You can change hostnames of your own teams' environments only."}
+
+    def authz_object(self):
+        return _environment(self.request, self.kwargs["pk"])
+
     @extend_schema(summary="An environment's DNS names in Route 53",
                    responses={200: HostnameRecordSerializer(many=True), **ERROR_RESPONSES})
     def get(self, request, pk: int):
@@ -84,6 +93,8 @@ class EnvironmentHostnamesView(APIView):
     retrieve=extend_schema(summary="One sweep report", responses={200: DnsSweepSerializer, **ERROR_RESPONSES}),
 )
 class DnsSweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    authz_rule = staticmethod(authz.operations_can)
+    authz_messages = dict.fromkeys((authz.VIEW, authz.CREATE), "Only Platform admins can sweep DNS zones.")
     serializer_class = DnsSweepSerializer
 
     def get_queryset(self):

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from clusters.models import Cluster
-from portal.accounts import rules
+from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
@@ -40,7 +40,7 @@ def cluster_dns_set(*, actor: Actor, user: Any, cluster: Cluster, zone: str, hos
     """Create or change a cluster's hostname settings (Platform admins). The zone is looked up in
     Route 53 (by id or domain); existing environments keep their names until changed."""
     with audited(actor=actor, action="cluster.dns_set", obj=cluster) as scope:
-        if not rules.is_platform_admin(user):
+        if not authz.cluster_dns_can(user, authz.CHANGE, cluster):
             raise PermissionDenied("Only Platform admins can change a cluster's hostname settings.")
         errors: dict[str, list[str]] = {}
         if record_type not in (ClusterDns.CNAME, ClusterDns.ALIAS):
@@ -138,7 +138,7 @@ def _retire(rows) -> None:
 
 
 def _require(user: Any, environment: Environment) -> ClusterDns:
-    if user is not None and not rules.can_change(user, environment):
+    if user is not None and not authz.hostname_can(user, authz.CHANGE, environment):
         raise PermissionDenied("You can change hostnames of your own teams' environments only.")
     if environment.status in (Environment.DESTROYING, Environment.DESTROYED):
         raise ValidationError("This environment is being destroyed.")

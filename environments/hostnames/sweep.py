@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record, audited
 from portal.jobs.models import Job
@@ -90,7 +90,7 @@ def dns_sweep_start(*, actor: Actor, user: Any) -> Job:
     from .tasks import dns_sweep_job
 
     with audited(actor=actor, action="dns.sweep_start") as scope:
-        if user is not None and not rules.is_platform_admin(user):
+        if user is not None and not authz.operations_can(user, authz.CHANGE):
             raise PermissionDenied("Only Platform admins can sweep DNS zones.")
         with transaction.atomic():
             job = job_create(actor=actor, kind="dns-sweep", title="Sweep orphaned DNS records", task=dns_sweep_job)

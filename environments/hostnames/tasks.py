@@ -3,12 +3,14 @@
 from celery import shared_task
 from django.core.exceptions import ValidationError
 
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.jobs.runner import job_task
 
 from .sweep import dns_sweep_start, run_dns_sweep
 
-dns_sweep_job = job_task("environments.dns_sweep_job")(run_dns_sweep)
+dns_sweep_job = job_task("environments.dns_sweep_job",
+                         authorize=lambda user, job: authz.operations_can(user, authz.CHANGE))(run_dns_sweep)
 
 
 @shared_task(name="environments.dns_sweep")

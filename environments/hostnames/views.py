@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from clusters.models import Cluster
 from clusters.selectors import no_cluster_reason
-from portal.accounts import rules
+from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.form_errors import add_service_errors
 
@@ -39,8 +39,8 @@ def hostnames_index(request: HttpRequest) -> HttpResponse:
 @login_required
 def cluster_dns_edit(request: HttpRequest, cluster_id: int) -> HttpResponse:
     cluster = get_object_or_404(Cluster, pk=cluster_id)
-    if not rules.is_platform_admin(request.user):
-        raise PermissionDenied("Only Platform admins can change a cluster's hostname settings.")
+    authz.require(authz.cluster_dns_can(request.user, authz.CHANGE, cluster),
+                  "Only Platform admins can change a cluster's hostname settings.")
     current = ClusterDns.objects.filter(cluster=cluster).first()
     initial = {}
     if current:
@@ -64,6 +64,7 @@ def cluster_dns_edit(request: HttpRequest, cluster_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def dns_sweep(request: HttpRequest) -> HttpResponse:
+    authz.require(authz.operations_can(request.user, authz.CHANGE), "Only Platform admins can sweep DNS zones.")
     try:
         job = dns_sweep_start(actor=Actor.from_request(request), user=request.user)
     except (PermissionDenied, ValidationError) as exc:  # not an admin, or a sweep already queued or running
@@ -75,6 +76,8 @@ def dns_sweep(request: HttpRequest) -> HttpResponse:
 
 def _environment_form_action(request: HttpRequest, environment_id: int, form_class, use_case, success: str):
     environment = get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=environment_id)
+    authz.require(authz.hostname_can(request.user, authz.CHANGE, environment),
+                  "You can change hostnames of your own teams' environments only.")
     form = form_class(request.POST)
     if form.is_valid():
         try:

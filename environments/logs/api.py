@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 
@@ -29,6 +30,11 @@ HistoryPageSerializer = inline_serializer(name="LogHistoryPage", fields={
 
 
 class LogHistoryView(APIView):
+    authz_rule = staticmethod(authz.logs_can)
+
+    def authz_object(self):
+        return get_object_or_404(environment_list(user=self.request.user), pk=self.kwargs["pk"])
+
     @extend_schema(
         summary="Search an environment's log history",
         parameters=[OpenApiParameter(name, OpenApiTypes.STR, description=text) for name, text in (

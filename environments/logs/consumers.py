@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 
 from clusters.kubeclient import AsyncEndpoint, async_endpoint
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.accounts.rules import PRODUCTION_STAGES
 from portal.audit.actor import Actor
 from portal.request_context import scope_source_ip
@@ -44,7 +44,7 @@ class LogStreamConsumer(StreamConsumer):
     def _load(self, environment_id: int) -> tuple[Environment | None, bool, AsyncEndpoint | None]:
         environment = (Environment.objects.select_related("cluster", "team").filter(pk=environment_id)
                        .exclude(status=Environment.DESTROYED).first())
-        if environment is None or not rules.can_view(self.scope["user"], environment):
+        if environment is None or not authz.logs_can(self.scope["user"], authz.VIEW, environment):
             return environment, False, None
         return environment, True, async_endpoint(environment.cluster.kubeconfig)
 

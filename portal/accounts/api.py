@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.csv_export import csv_download
@@ -71,6 +72,8 @@ class ObtainTokenView(APIView):
 
 
 class MeView(APIView):
+    authz_open = True  # the caller's own profile
+
     @extend_schema(summary="The signed-in user, with roles and teams", responses={200: MeSerializer, **ERROR_RESPONSES})
     def get(self, request):
         return Response(MeSerializer(request.user).data)
@@ -78,6 +81,9 @@ class MeView(APIView):
 
 class PeopleViewSet(viewsets.GenericViewSet):
     """Shared by the users and teams endpoints: the actor, the CSV export and the service call."""
+
+    authz_rule = staticmethod(authz.people_can)
+    authz_messages = dict.fromkeys(authz.ACTIONS, f"Only Platform admins {services.MANAGE_PEOPLE}.")
 
     table = ""
 
@@ -183,6 +189,8 @@ class TeamApiFilter(TeamFilter):
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PeopleViewSet):
     """Teams: every signed-in user reads them; Platform admins create them and set their members."""
 
+    authz_rule = staticmethod(authz.team_can)
+    authz_actions = {"export": (authz.people_can, authz.VIEW, f"Only Platform admins {services.MANAGE_PEOPLE}.")}
     queryset = Team.objects.prefetch_related("members")
     serializer_class = TeamMembersSerializer
     filterset_class = TeamApiFilter

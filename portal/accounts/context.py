@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-from . import rules
+from . import authz, rules
 
 
 def roles(request: HttpRequest) -> dict:
@@ -11,6 +11,6 @@ def roles(request: HttpRequest) -> dict:
         return {"oidc_enabled": settings.SLIPWAY_OIDC_ENABLED}
     return {
         "user_roles": sorted(rules.role_names(user)) or (["Superuser"] if user.is_superuser else []),
-        "can_view_audit": rules.can_view_audit(user),
+        "can_view_audit": authz.audit_can(user),
         "is_platform_admin": rules.is_platform_admin(user),
     }

@@ -1,9 +1,7 @@
-"""Object-level authorization: the one place that decides who may see or change a given object.
+"""Roles and team membership of a user, and the row filter selectors share.
 
-Objects are judged by three attributes when they have them: an owner (``owner_id`` or
-``started_by_id``), a team (``team_id``) and a stage (``stage``; ``prod`` is production).
-Managers read everything and change nothing; Platform admins do everything; Developers and QA
-see and change what they own or what their teams own, never production.
+The decisions (who may do what to which object) are in ``portal.accounts.authz``, one function
+per object kind; this module only answers "which roles and teams does this user have".
 """
 
 from __future__ import annotations
@@ -54,43 +52,14 @@ def is_self_service(user: Any) -> bool:
     return bool(role_names(user) & {roles.DEVELOPERS, roles.QA})
 
 
-def can_view_audit(user: Any) -> bool:
-    return is_platform_admin(user) or is_manager(user)
-
-
-def _owner_id(obj: Any) -> int | None:
-    return getattr(obj, "owner_id", None) or getattr(obj, "started_by_id", None)
-
-
-def can_view(user: Any, obj: Any) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if is_platform_admin(user) or is_manager(user):
-        return True
-    if _owner_id(obj) == user.pk:
-        return True
-    team_id = getattr(obj, "team_id", None)
-    return team_id is not None and team_id in team_ids(user)
-
-
-def can_change(user: Any, obj: Any) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if is_platform_admin(user):
-        return True
-    if is_manager(user) or not is_self_service(user):
-        return False
-    if getattr(obj, "stage", None) in PRODUCTION_STAGES:
-        return False
-    return can_view(user, obj)
-
-
 def visible_filter(user: Any, *, owner_field: str = "owner", team_field: str = "team"):
     """A Q object selecting the rows ``user`` may see, for selectors (None means all rows)."""
     from django.db.models import Q
 
-    if is_platform_admin(user) or is_manager(user):
-        return None
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
+    if is_platform_admin(user) or is_manager(user):
+        return None
+    if not role_names(user):
+        return Q(pk__in=[])  # an account with no role sees nothing, its teams' objects included
     return Q(**{owner_field: user.pk}) | Q(**{f"{team_field}__in": team_ids(user)})

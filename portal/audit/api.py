@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import viewsets
 from rest_framework.decorators import action
 
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 
 from .filters import AuditEventFilter
@@ -21,6 +22,7 @@ from .serializers import AuditEventSerializer
     retrieve=extend_schema(summary="One audit event", responses={200: AuditEventSerializer, **ERROR_RESPONSES}),
 )
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.audit_can)
     """The append-only audit trail. There is deliberately no write endpoint."""
 
     serializer_class = AuditEventSerializer

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.csv_export import csv_rows
 
 from .filters import AuditEventFilter
@@ -23,7 +23,7 @@ def audit_event_list(
     *, user: Any, filters: dict[str, Any] | None = None
 ) -> tuple[QuerySet[AuditEvent], AuditEventFilter]:
     """The events ``user`` may read, filtered. Raises PermissionDenied for other roles."""
-    if not rules.can_view_audit(user):
+    if not authz.audit_can(user):
         raise PermissionDenied("The audit trail is open to Managers and Platform admins.")
     filterset = AuditEventFilter(filters or {}, queryset=AuditEvent.objects.all())
     return filterset.qs, filterset

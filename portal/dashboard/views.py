@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from environments.selectors import environment_list, environments_expiring
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.selectors import audit_event_list
 from portal.jobs.selectors import job_list, jobs_with_waiting
 
@@ -30,7 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"recent_jobs": jobs_with_waiting(job_list(user=user)[:10]),
                "environments": environment_list(user=user)[:10],
                "expiring": environments_expiring(user=user, hours=settings.SLIPWAY_EXPIRY_NOTICE_HOURS)}
-    if rules.can_view_audit(user):
+    if authz.audit_can(user):
         events, _ = audit_event_list(user=user)
         context["recent_events"] = events[:10]
     return render(request, "dashboard/dashboard.html", context)

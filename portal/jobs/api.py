@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a ValueError
 from rest_framework.response import Response
 
+from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 
@@ -21,6 +22,8 @@ from .services import selfcheck_start
     retrieve=extend_schema(summary="One job", responses={200: JobSerializer, **ERROR_RESPONSES}),
 )
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    authz_rule = staticmethod(authz.job_can)
+    authz_actions = {"selfcheck": (authz.operations_can, authz.CHANGE, "Only Platform admins can run the self-check.")}
     serializer_class = JobSerializer
     filterset_fields = ["kind", "state", "target_type", "target_id"]
     ordering_fields = ["created_at"]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from portal.accounts import authz
 from portal.streaming import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, StreamConsumer
 
 from .models import Job
@@ -32,6 +33,9 @@ class JobStreamConsumer(StreamConsumer):
     async def load_object(self) -> Job | None:
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
         return await self._load_job()
+
+    async def authorize(self, obj: Job) -> bool:
+        return await database_sync_to_async(authz.job_can)(self.scope["user"], authz.VIEW, obj)
 
     async def on_open(self) -> None:
         job = self.object

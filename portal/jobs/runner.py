@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+from django.apps import apps
+from django.core.exceptions import PermissionDenied
 
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
@@ -19,9 +21,34 @@ from .reporting import JobReporter
 logger = logging.getLogger(__name__)
 
 JobBody = Callable[[Job, JobReporter, Actor], None]
+# (user, job) → may this person still do what the job does? (portal.accounts.authz, per object kind)
+JobAuthorization = Callable[[Any, Job], bool]
 
 
-def execute_job(job_id: str, actor: Actor, body: JobBody) -> str:
+def job_target(job: Job) -> Any:
+    """The object the job acts on (``job_create(target=...)``), or None when it has none or is gone."""
+    if not job.target_type:
+        return None
+    model = apps.get_model(job.target_type)
+    return model.objects.filter(pk=job.target_id).first()
+
+
+def recheck_actor(job: Job, actor: Actor, authorize: JobAuthorization) -> None:
+    """Raise PermissionDenied unless the person who queued ``job`` may still do it.
+
+    A queued job can wait (a busy worker, a retry after a crash) while its starter loses a role, a
+    team or their account; the task asks the same authorization function as the page did, before
+    acting. System actors (beat, expiry) act for the platform and are not re-checked.
+    """
+    if actor.kind != "user":
+        return
+    user = actor.user
+    if user is None or not authorize(user, job):
+        raise PermissionDenied(f"{actor.name} may no longer do this (their account, roles or teams changed "
+                               "after it was queued); nothing was done.")
+
+
+def execute_job(job_id: str, actor: Actor, body: JobBody, authorize: JobAuthorization | None = None) -> str:
     """Run ``body`` for the job unless it already finished; return the job's final state.
 
     A redelivered task (worker killed mid-run) starts the body again: bodies must converge.
@@ -32,6 +59,8 @@ def execute_job(job_id: str, actor: Actor, body: JobBody) -> str:
     reporter = JobReporter(job)
     reporter.start()
     try:
+        if authorize is not None:
+            recheck_actor(reporter.job, actor, authorize)
         body(reporter.job, reporter, actor)
     except Exception as exc:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
@@ -49,14 +78,17 @@ def execute_job(job_id: str, actor: Actor, body: JobBody) -> str:
     return finished.state
 
 
-def job_task(name: str, **options: Any):
-    """Turn ``body(job, reporter, actor)`` into a Celery task taking ``(job_id, actor_dict)``."""
+def job_task(name: str, *, authorize: JobAuthorization, **options: Any):
+    """Turn ``body(job, reporter, actor)`` into a Celery task taking ``(job_id, actor_dict)``.
+
+    ``authorize(user, job)`` is required: the task re-checks its starter before acting.
+    """
 
     def decorate(body: JobBody):
         @shared_task(name=name, acks_late=True, **options)
         @functools.wraps(body)
         def task(job_id: str, actor: dict[str, Any]) -> str:
-            return execute_job(job_id, Actor.from_dict(actor), body)
+            return execute_job(job_id, Actor.from_dict(actor), body, authorize)
 
         return task
 

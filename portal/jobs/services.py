@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from portal.accounts import rules
+from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
@@ -46,7 +46,7 @@ def selfcheck_start(*, actor: Actor, user: Any) -> Job:
     from .tasks import selfcheck
 
     with audited(actor=actor, action="selfcheck.start") as scope:
-        if not rules.is_platform_admin(user):
+        if not authz.operations_can(user, authz.CHANGE):
             raise PermissionDenied("Only Platform admins can run the self-check.")
         with transaction.atomic():
             job = job_create(actor=actor, kind="selfcheck", title="Self-check", task=selfcheck)

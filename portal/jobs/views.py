@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from portal.accounts import authz
 from portal.audit.actor import Actor
 
 from .models import Job
@@ -36,6 +37,7 @@ def job_detail(request: HttpRequest, job_id) -> HttpResponse:
 @login_required
 @require_POST
 def selfcheck(request: HttpRequest) -> HttpResponse:
+    authz.require(authz.operations_can(request.user, authz.CHANGE), "Only Platform admins can run the self-check.")
     try:
         job = selfcheck_start(actor=Actor.from_request(request), user=request.user)
     except PermissionDenied as exc:

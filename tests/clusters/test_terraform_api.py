@@ -182,7 +182,7 @@ def test_pages_show_actions_to_admins_only(users, tf_cluster, client):
     assert client.get("/clusters/new/").status_code == 403
     page = client.get(f"/clusters/{tf_cluster.pk}/").content.decode()
     assert "tf-1" in page and "Destroy cluster" not in page and "s3://b/clusters/tf-1/terraform.tfstate" in page
-    assert client.post(f"/clusters/{tf_cluster.pk}/runs/", {"action": "plan"}).status_code == 302
+    assert client.post(f"/clusters/{tf_cluster.pk}/runs/", {"action": "plan"}).status_code == 403
     assert not TerraformRun.objects.exists()
     client.force_login(users["admin"])
     page = client.get(f"/clusters/{tf_cluster.pk}/").content.decode()

@@ -89,7 +89,7 @@ def test_a_failed_destroy_is_retried_as_a_destroy(users, failed, django_capture_
 
 def test_api_retry(users, failed, api_for):
     url = f"/api/v1/environments/{failed.pk}/retry/"
-    assert api_for(users["outsider"]).post(url).status_code == 404
+    assert api_for(users["outsider"]).post(url).status_code == 403  # no role: refused
     denied = api_for(users["manager"]).post(url)
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "permission_denied"
     response = api_for(users["qa"]).post(url)

@@ -108,4 +108,4 @@ def test_api_lists_the_same_sources_with_notes(api_for, users, make):
                     "notes": ["1 other environment you can see is not listed: no MySQL/MariaDB or Redis store."]}
     bad = api.get("/api/v1/data-copies/sources/")
     assert bad.status_code == 400 and bad.json()["error"]["fields"]["target"]
-    assert api_for(users["outsider"]).get("/api/v1/data-copies/sources/", {"target": target.pk}).status_code == 404
+    assert api_for(users["outsider"]).get("/api/v1/data-copies/sources/", {"target": target.pk}).status_code == 403

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 
-from portal.accounts import roles
+from portal.accounts import authz, roles
 from portal.audit.models import AuditEvent
 from tests.factories import UserFactory
 
@@ -62,11 +62,14 @@ def test_non_admins_get_403(users, api_for, who):
     assert client.get("/api/v1/users/").status_code == 403
     refused = client.post("/api/v1/users/", {"username": "sneaky"}, format="json")
     assert refused.status_code == 403
-    assert refused.json()["error"]["message"] == "Only Platform admins manage users and teams."
+    # An account with no role is refused before anything else, with the reason.
+    assert refused.json()["error"]["message"] == (
+        authz.NO_ROLE if who == "outsider" else "Only Platform admins manage users and teams.")
     assert client.post(f"/api/v1/users/{users['qa'].pk}/deactivate/").status_code == 403
     assert client.post("/api/v1/teams/", {"slug": "x", "name": "X"}, format="json").status_code == 403
     assert client.get("/api/v1/teams/export/").status_code == 403
-    assert client.get("/api/v1/teams/").status_code == 200  # teams stay readable by everyone
+    # Teams stay readable by every role; an account with no role reads nothing.
+    assert client.get("/api/v1/teams/").status_code == (403 if who == "outsider" else 200)
     assert not get_user_model().objects.filter(username="sneaky").exists()
 
 

@@ -4,13 +4,15 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from portal.accounts import roles, rules
+from portal.accounts import authz, roles
 from tests.factories import JobFactory, TeamFactory, UserFactory
 
 PAGES = ["/", "/environments/", "/clusters/", "/data-copies/", "/jobs/", "/audit/", "/audit/export.csv",
          "/api/v1/me/", "/api/v1/teams/", "/api/v1/jobs/", "/api/v1/audit-events/", "/api/v1/audit-events/export/"]
 AUDIT_PAGES = {"/audit/", "/audit/export.csv", "/api/v1/audit-events/", "/api/v1/audit-events/export/"}
 WHO_SEES_AUDIT = {"manager", "admin"}
+# An account with no role reaches only its own pages.
+NO_ROLE_PAGES = {"/", "/api/v1/me/"}
 
 
 @pytest.mark.django_db
@@ -20,6 +22,8 @@ def test_role_matrix(users, who, path):
     client = Client()
     client.force_login(users[who])
     expected = 200 if path not in AUDIT_PAGES or who in WHO_SEES_AUDIT else 403
+    if who == "outsider":
+        expected = 200 if path in NO_ROLE_PAGES else 403
     assert client.get(path).status_code == expected
 
 
@@ -51,15 +55,32 @@ def test_object_rules_owner_team_stage(users, team):
     team_job = JobFactory(team=team)
     foreign_job = JobFactory(team=other_team, started_by=UserFactory(username="stranger"))
     dev, manager, admin = users["developer"], users["manager"], users["admin"]
-    assert rules.can_view(dev, own_job) and rules.can_view(dev, team_job)
-    assert not rules.can_view(dev, foreign_job)
-    assert rules.can_view(manager, foreign_job) and not rules.can_change(manager, foreign_job)
-    assert rules.can_change(admin, foreign_job)
+    assert authz.job_can(dev, authz.VIEW, own_job) and authz.job_can(dev, authz.VIEW, team_job)
+    assert not authz.job_can(dev, authz.VIEW, foreign_job)
+    assert authz.job_can(manager, authz.VIEW, foreign_job) and not authz.job_can(manager, authz.CHANGE, foreign_job)
+    assert authz.job_can(admin, authz.CHANGE, foreign_job)
 
     class ProdThing:
         owner_id = dev.pk
         team_id = team.pk
         stage = "prod"
 
-    assert rules.can_view(dev, ProdThing()) and not rules.can_change(dev, ProdThing())
-    assert rules.can_change(admin, ProdThing())
+    assert authz.environment_can(dev, authz.VIEW, ProdThing())
+    assert not authz.environment_can(dev, authz.CHANGE, ProdThing())
+    assert authz.environment_can(admin, authz.CHANGE, ProdThing())
+
+
+@pytest.mark.django_db
+def test_new_objects_are_judged_by_their_target_team_not_the_caller(users, team):
+    """Creating into a team: membership of THAT team decides (the caller is not "the owner" of it)."""
+    other_team = TeamFactory(slug="search")
+    dev, qa, manager, admin = users["developer"], users["qa"], users["manager"], users["admin"]
+    for who in (dev, qa):
+        assert authz.environment_can(who, authz.CREATE, authz.Target(team_id=team.pk, stage="qa"))
+        assert not authz.environment_can(who, authz.CREATE, authz.Target(team_id=other_team.pk, stage="qa"))
+        assert not authz.environment_can(who, authz.CREATE, authz.Target(team_id=team.pk, stage="prod"))
+    assert not authz.environment_can(manager, authz.CREATE, authz.Target(team_id=team.pk, stage="qa"))
+    assert authz.environment_can(admin, authz.CREATE, authz.Target(team_id=other_team.pk, stage="prod"))
+    # A team member without any role gets nothing, not even their team's objects.
+    bare = UserFactory(username="bare", teams=[team])
+    assert not authz.environment_can(bare, authz.VIEW, JobFactory(team=team))

@@ -165,4 +165,4 @@ def test_page_and_api_search_with_audit_for_production(shipped, users, client, a
     assert [e["message"] for e in around["events"]] == ["GET / 200", "GET /cart 500 connection reset by peer",
                                                        "GET /healthz 200"]
     assert api.get(f"/api/v1/environments/{shipped.pk}/logs/history/", {"pod": "web-1"}).status_code == 400
-    assert api_for(users["outsider"]).get(f"/api/v1/environments/{shipped.pk}/logs/history/").status_code == 404
+    assert api_for(users["outsider"]).get(f"/api/v1/environments/{shipped.pk}/logs/history/").status_code == 403
