@@ -86,6 +86,11 @@ def variables(cluster: Cluster) -> dict[str, Any]:
 
 
 def backend(cluster: Cluster) -> Backend:
+    """The cluster's Terraform state store. Raises ValidationError for a cluster registered by kubeconfig:
+    it has none, and asking S3 for a bucket named "" is the caller's mistake, not a failing AWS."""
+    if not cluster.managed_by_terraform:
+        raise ValidationError(f"{cluster.name} was registered by kubeconfig: Slipway holds no Terraform state "
+                              "for it.")
     return Backend(bucket=cluster.state_bucket, key=cluster.state_key,
                    region=cluster.region if cluster.kind == Cluster.AWS_EKS and cluster.region else settings.AWS_REGION)
 

@@ -36,8 +36,10 @@ def eks_token(*, cluster_name: str, region: str, credentials: dict[str, str] | N
 def eks_exec_target(user: dict[str, Any]) -> tuple[str, str] | None:
     """(cluster name, region) when a kubeconfig user authenticates with `aws eks get-token`, else None."""
     exec_config = user.get("exec") or {}
-    args = list(exec_config.get("args") or [])
-    if exec_config.get("command") != "aws" or args[:2] != ["eks", "get-token"]:
+    args = exec_config.get("args") if isinstance(exec_config, dict) else None
+    # Any other shape (exec as text, args as a mapping) is not this form: refused by the policy, not a crash.
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args) \
+            or exec_config.get("command") != "aws" or args[:2] != ["eks", "get-token"]:
         return None
     options = dict(zip(args[2::2], args[3::2], strict=False))
     if "--cluster-name" not in options:

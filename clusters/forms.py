@@ -43,8 +43,10 @@ class ClusterCreateForm(forms.Form):
     def clean_node_groups(self):
         try:
             return json.loads(self.cleaned_data["node_groups"] or "[]")
-        except ValueError as exc:
+        except ValueError as exc:  # the position only: JSONDecodeError's text is bounded, the value is not quoted
             raise forms.ValidationError(f"Node groups are not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise forms.ValidationError("Node groups are nested too deeply to be node groups.") from exc
 
 
 class SecretTextarea(forms.Textarea):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import ssl as ssl_lib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,27 +17,45 @@ from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.utils import parse_quantity
 
+from portal.quoting import quoted, shortened
+from portal.safe_yaml import YAMLRefused
+from portal.safe_yaml import load as load_yaml
+from portal.upstream import ServiceUnavailable
+
 from .eks_auth import eks_token
 from .kubeconfig_policy import KubeconfigError, check_eks_target, check_kubeconfig, eks_targets
 
 
-def parse_kubeconfig(text: str) -> dict[str, Any]:
-    """Validate a kubeconfig and return its current context's cluster facts."""
+def load_kubeconfig(text: str) -> dict[str, Any]:
+    """The kubeconfig's YAML as a mapping whose clusters, contexts and users are lists of named
+    mappings (the shape every reader below relies on), through the bounded loader.
+    Raises KubeconfigError with a short reason."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise KubeconfigError("The kubeconfig is not valid YAML.") from exc
+        data = load_yaml(text, what="kubeconfig")
+    except YAMLRefused as exc:
+        raise KubeconfigError(str(exc)) from exc
     if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
         raise KubeconfigError("The kubeconfig has no clusters or contexts.")
+    for kind, inner in (("clusters", "cluster"), ("contexts", "context"), ("users", "user")):
+        entries = data.get(kind) or []
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get(inner) or {}, dict) for e in entries):
+            raise KubeconfigError(f"The kubeconfig's {kind} must be a list of {{name, {inner}: {{...}}}} entries.")
+    return data
+
+
+def parse_kubeconfig(text: str) -> dict[str, Any]:
+    """Validate a kubeconfig and return its current context's cluster facts."""
+    data = load_kubeconfig(text)
     current = data.get("current-context") or data["contexts"][0].get("name")
     context = next((c for c in data["contexts"] if c.get("name") == current), None)
     if context is None:
-        raise KubeconfigError(f"The kubeconfig's current context {current!r} is not defined.")
+        raise KubeconfigError(f"The kubeconfig's current context {quoted(current)} is not defined.")
     cluster_name = (context.get("context") or {}).get("cluster")
     cluster = next((c for c in data["clusters"] if c.get("name") == cluster_name), None)
     server = ((cluster or {}).get("cluster") or {}).get("server")
-    if not server:
-        raise KubeconfigError(f"The kubeconfig's cluster {cluster_name!r} has no server address.")
+    if not server or not isinstance(server, str):
+        raise KubeconfigError(f"The kubeconfig's cluster {quoted(cluster_name)} has no server address.")
     return {"context": current, "server": server}
 
 
@@ -56,7 +76,7 @@ def _loadable(kubeconfig: str) -> dict[str, Any]:
     """The kubeconfig as the kubernetes client may load it: checked against ``kubeconfig_policy`` on
     every use, with each `aws eks get-token` user replaced by a token minted in-process for the
     endpoint EKS reports (no AWS CLI runs, and no user command ever does). Raises KubeconfigError."""
-    data = yaml.safe_load(kubeconfig)
+    data = load_kubeconfig(kubeconfig)
     check_kubeconfig(data)
     minted: dict[str, dict[str, str]] = {}
     for target in eks_targets(data):
@@ -87,7 +107,7 @@ def connection_problem(exc: BaseException, server: str) -> str:
     if isinstance(exc, KubeconfigError):
         return str(exc)
     if isinstance(exc, ConfigException):
-        return f"The kubeconfig cannot be used: {exc}"
+        return f"The kubeconfig cannot be used: {shortened(str(exc), 200)}"
     if isinstance(exc, ApiException):
         if exc.status == 401:
             return f"The API server at {server} rejected the credentials (401 Unauthorized): the token or " \
@@ -111,11 +131,31 @@ def connection_problem(exc: BaseException, server: str) -> str:
     return f"Calling the API server at {server} failed: {type(exc).__name__}."
 
 
+CONNECTION_ERRORS = (OSError, urllib3.exceptions.HTTPError, ApiException, ConfigException, KubeconfigError)
+
+
+@contextmanager
+def reaching(server: str) -> Iterator[None]:
+    """Around calls a request waits on: a cluster that cannot be reached (or refuses Slipway's
+    credentials) raises ServiceUnavailable with ``connection_problem``'s reason instead."""
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise ServiceUnavailable(connection_problem(exc, server or "?")) from exc
+
+
+@contextmanager
+def reachable_api(kubeconfig: str, server: str) -> Iterator[client.ApiClient]:
+    """``api_client`` for calls a request waits on: failures to reach the cluster raise ServiceUnavailable."""
+    with reaching(server), api_client(kubeconfig) as api:
+        yield api
+
+
 def check_self_contained(text: str) -> None:
     """Refuse, before anything is stored, a kubeconfig that would make Slipway's server read its
     local files, run commands, use a proxy, or send credentials over http or unverified TLS
     (see ``kubeconfig_policy``; EKS endpoints are checked when a client is built). Raises KubeconfigError."""
-    check_kubeconfig(yaml.safe_load(text))
+    check_kubeconfig(load_kubeconfig(text))
 
 
 def _ready(node: client.V1Node) -> bool:

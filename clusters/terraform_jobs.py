@@ -333,9 +333,7 @@ def _install_addons(run: TerraformRun, emit: RunLog) -> None:
 
 
 def _ca_of(kubeconfig: str) -> str:
-    import yaml
-
-    clusters = (yaml.safe_load(kubeconfig) or {}).get("clusters") or [{}]
+    clusters = kubeclient.load_kubeconfig(kubeconfig).get("clusters") or [{}]
     return (clusters[0].get("cluster") or {}).get("certificate-authority-data", "")
 
 

@@ -1,18 +1,20 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a ValueError
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from portal.accounts import authz
+from portal.api.parsers import JSONParser
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
+from portal.query_params import id_param
 
 from . import documents, drift, services
 from .compare import environments_diff
@@ -39,7 +41,7 @@ def _job_response(job, code=status.HTTP_202_ACCEPTED) -> Response:
 
 
 class YAMLParser(BaseParser):
-    """``Content-Type: application/yaml`` bodies (the apply endpoint only), read with ``yaml.safe_load``."""
+    """``Content-Type: application/yaml`` bodies (the apply endpoints), read by ``portal.safe_yaml``."""
 
     media_type = "application/yaml"
 
@@ -235,10 +237,10 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
                    responses={200: CompareRowSerializer(many=True), **ERROR_RESPONSES})
     @action(detail=True, methods=["get"], pagination_class=None)
     def compare(self, request, pk=None):
-        other_id = request.query_params.get("with", "")
-        if not other_id.isdigit():
+        other_id = id_param(request.query_params, "with", what="the other environment's id")
+        if other_id is None:
             raise serializers.ValidationError({"with": ["Give the other environment's id as ?with=N."]})
-        other = get_object_or_404(environment_list(user=request.user), pk=int(other_id))
+        other = get_object_or_404(environment_list(user=request.user), pk=other_id)
         return Response(CompareRowSerializer(environments_diff(self.get_object(), other), many=True).data)
 
     @extend_schema(summary="Check drift between the live cluster and the current revision", request=None,

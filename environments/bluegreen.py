@@ -26,7 +26,7 @@ def switch_services(environment: Environment, colour: str) -> None:
     spec = dataclasses.replace(spec_for(environment, environment.current_revision), colour=colour,
                                active_colour=colour)
     services = [m for m in render(spec) if m["kind"] == "Service" and m["spec"].get("clusterIP") != "None"]
-    with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+    with kubeclient.reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
         deployments = client.AppsV1Api(api).list_namespaced_deployment(
             environment.namespace, label_selector=_selector(environment, colour)).items
         unready = [d.metadata.name for d in deployments if (d.status.ready_replicas or 0) < (d.spec.replicas or 0)]
@@ -37,7 +37,7 @@ def switch_services(environment: Environment, colour: str) -> None:
 
 
 def delete_colour(environment: Environment, colour: str) -> list[str]:
-    with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+    with kubeclient.reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
         deleted = prune(api, namespace=environment.namespace, selector=_selector(environment, colour), keep=set(),
                         kinds=[k for k in PRUNABLE_KINDS if k[1] != "Service"])
     return [f"{key[1]}/{key[3]}" for key in deleted]

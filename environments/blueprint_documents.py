@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from portal.audit.actor import Actor
+from portal.quoting import listed, quoted, sorted_keys
 
 from . import catalog
 from .models import Blueprint, Component
@@ -85,20 +86,20 @@ def _component_names(value: Any, errors: dict[str, list[str]]) -> list[str]:
     for item in value:
         if isinstance(item, dict):
             name = item.get("name")
-            extra = sorted(set(item) - {"name", "image_repository"})
+            extra = sorted_keys(set(item) - {"name", "image_repository"})
             if extra:
                 errors.setdefault("spec.components", []).append(
-                    f"Unknown keys for component '{name}': {', '.join(map(str, extra))} (components are defined "
+                    f"Unknown keys for component {quoted(name)}: {listed(extra)} (components are defined "
                     "in the catalog; a blueprint lists them).")
             wanted = item.get("image_repository")
             if wanted and name in repositories and wanted != repositories[name]:
                 errors.setdefault("spec.components", []).append(
-                    f"Component '{name}' has the repository {repositories[name]}, not {wanted}: change components "
-                    "in the catalog, not in a blueprint.")
+                    f"Component {quoted(name)} has the repository {repositories[name]}, not {quoted(wanted)}: "
+                    "change components in the catalog, not in a blueprint.")
         else:
             name = item
         if not isinstance(name, str) or not name:
-            errors.setdefault("spec.components", []).append(f"{item!r} is not a component name.")
+            errors.setdefault("spec.components", []).append(f"{quoted(item)} is not a component name.")
             continue
         names.append(name)
     return names
@@ -110,14 +111,14 @@ def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
     errors: dict[str, list[str]] = {}
     if document.get("apiVersion") != API_VERSION:
-        errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {document.get('apiVersion')!r})."]
+        errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {quoted(document.get('apiVersion'))})."]
     metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)
     for section, allowed, path in ((document, {"apiVersion", "kind", "metadata", "spec"}, "document"),
                                    (metadata, {"name", "description"}, "metadata"),
                                    (spec, {"version", "components", "backing_services", "stage_overrides"}, "spec")):
-        extra = sorted(map(str, set(section) - allowed))
+        extra = sorted_keys(set(section) - allowed)
         if extra:
-            errors.setdefault(path, []).append(f"Unknown keys in {path}: {', '.join(extra)}.")
+            errors.setdefault(path, []).append(f"Unknown keys in {path}: {listed(extra)}.")
     name = _text(metadata, "name", "metadata.name", errors) or ""
     description = metadata.get("description") or ""
     if not isinstance(description, str):

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.quoting import listed, quoted, sorted_keys
 
 from .models import DNS_LABEL, STAGES, Blueprint, Component, ImageVersion, Registry
 from .render.spec import BACKING_KINDS
@@ -191,7 +192,7 @@ def blueprint_definition_errors(*, components: list[str], backing_services: Any,
     known = set(Component.objects.filter(name__in=components).values_list("name", flat=True))
     for name in components:
         if name not in known:
-            add("components", f"Unknown component '{name}': define it in the catalog first.")
+            add("components", f"Unknown component {quoted(name)}: define it in the catalog first.")
     if len(set(components)) != len(components):
         add("components", "A component is listed twice.")
     if not isinstance(backing_services, list):
@@ -202,19 +203,20 @@ def blueprint_definition_errors(*, components: list[str], backing_services: Any,
         if not isinstance(backing, dict):
             add(f"backing_services[{n}]", "Each backing service is a mapping {kind, name, version}.")
             continue
-        extra = sorted(set(backing) - {"kind", "name", "version"})
+        extra = sorted_keys(set(backing) - {"kind", "name", "version"})
         if extra:
-            add(f"backing_services[{n}]", f"Unknown keys: {', '.join(map(str, extra))}.")
+            add(f"backing_services[{n}]", f"Unknown keys: {listed(extra)}.")
         if backing.get("kind") not in BACKING_KINDS:
-            add(f"backing_services[{n}].kind", f"'{backing.get('kind')}' is not a backing service kind; use one "
+            add(f"backing_services[{n}].kind", f"{quoted(backing.get('kind'))} is not a backing service kind; use one "
                 f"of {', '.join(BACKING_KINDS)}.")
         name = backing.get("name")
         if not isinstance(name, str) or not re.match(r"^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$", name):
-            add(f"backing_services[{n}].name", f"'{name}' is not a name (lower-case letters, digits, '-').")
+            add(f"backing_services[{n}].name", f"{quoted(name)} is not a name (lower-case letters, digits, '-').")
         elif name in seen or name in components:
-            add(f"backing_services[{n}].name", f"'{name}' is used twice (components and backing services share "
+            add(f"backing_services[{n}].name", f"{quoted(name)} is used twice (components and backing services share "
                 "names).")
-        seen.add(name)
+        if isinstance(name, str):
+            seen.add(name)
         if "version" in backing and not isinstance(backing["version"], str):
             add(f"backing_services[{n}].version", "Quote the version (YAML reads 11.4 as a number).")
     if not isinstance(stage_overrides, dict):
@@ -223,7 +225,7 @@ def blueprint_definition_errors(*, components: list[str], backing_services: Any,
     stages = dict(STAGES)
     for stage, per_component in stage_overrides.items():
         if stage not in stages:
-            add("stage_overrides", f"'{stage}' is not a stage; use one of {', '.join(stages)}.")
+            add("stage_overrides", f"{quoted(stage)} is not a stage; use one of {', '.join(stages)}.")
             continue
         if not isinstance(per_component, dict):
             add(f"stage_overrides.{stage}", "Give {component: {field: value}}.")
@@ -231,19 +233,19 @@ def blueprint_definition_errors(*, components: list[str], backing_services: Any,
         for component, overrides in per_component.items():
             path = f"stage_overrides.{stage}.{component}"
             if component not in components:
-                add(path, f"'{component}' is not a component of this blueprint.")
+                add(path, f"{quoted(component)} is not a component of this blueprint.")
                 continue
             if not isinstance(overrides, dict):
                 add(path, "Give {field: value}.")
                 continue
             for field, value in overrides.items():
                 if field not in COMPONENT_FIELDS:
-                    add(f"{path}.{field}", f"'{field}' cannot be overridden per stage; only "
+                    add(f"{path}.{field}", f"{quoted(field)} cannot be overridden per stage; only "
                         f"{', '.join(COMPONENT_FIELDS)} may differ between stages.")
                 elif field in COUNT_FIELDS and not _positive_int(value):
-                    add(f"{path}.{field}", f"{field} must be a whole number (got {value!r}).")
+                    add(f"{path}.{field}", f"{field} must be a whole number (got {quoted(value)}).")
                 elif field not in COUNT_FIELDS and not QUANTITY.match(str(value)):
-                    add(f"{path}.{field}", f"'{value}' is not a Kubernetes quantity (e.g. 100m, 256Mi).")
+                    add(f"{path}.{field}", f"{quoted(value)} is not a Kubernetes quantity (e.g. 100m, 256Mi).")
             low, high = overrides.get("autoscaling_min"), overrides.get("autoscaling_max")
             if _positive_int(low) and _positive_int(high) and low > high:
                 add(f"{path}.autoscaling_max", "The autoscaling maximum must be at least the minimum.")

@@ -16,14 +16,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from portal.accounts import authz
+from portal.api.parsers import JSONParser
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.csv_export import csv_download
+from portal.quoting import quoted
 
 from . import blueprint_documents, catalog, documents
 from .api import DocumentSchema, YAMLParser, YAMLRenderer, _truthy
@@ -229,7 +230,8 @@ class BlueprintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Catalog
             body = body["document"]
         document = documents.parse_document(body if isinstance(body, str | dict) else "")
         if document.get("kind") != "Blueprint":
-            raise serializers.ValidationError({"kind": [f"Use kind: Blueprint here (got {document.get('kind')!r}); "
+            got = quoted(document.get("kind"))
+            raise serializers.ValidationError({"kind": [f"Use kind: Blueprint here (got {got}); "
                                                         "Environment documents go to /api/v1/environments/apply/."]})
         plan = blueprint_documents.apply(document, actor=self.actor(), user=request.user, confirm=confirm)
         return Response(_blueprint_plan_data(plan),

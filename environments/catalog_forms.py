@@ -7,6 +7,9 @@ from typing import Any
 import yaml
 from django import forms
 
+from portal.safe_yaml import YAMLRefused
+from portal.safe_yaml import load as load_yaml
+
 from .catalog import COMPONENT_EDITABLE
 from .models import Component, Registry
 
@@ -30,9 +33,9 @@ class _YAMLField(forms.CharField):
         if not text or not text.strip():
             return type(self.empty)(self.empty)
         try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise forms.ValidationError(f"Invalid YAML: {' '.join(str(exc).split())}") from exc
+            loaded = load_yaml(text, what="value")
+        except YAMLRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
         if not isinstance(loaded, self.kind):
             raise forms.ValidationError(f"Give a YAML {'mapping' if self.kind is dict else 'list'}.")
         return loaded

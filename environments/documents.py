@@ -31,6 +31,9 @@ from portal.accounts import authz
 from portal.accounts.models import Team
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.quoting import listed, quoted, sorted_keys
+from portal.safe_yaml import YAMLRefused
+from portal.safe_yaml import load as load_yaml
 
 from . import services
 from .diff import snapshot_diff
@@ -85,26 +88,17 @@ def to_yaml(document: dict[str, Any]) -> str:
 
 def parse_document(source: str | bytes | dict[str, Any]) -> dict[str, Any]:
     """YAML text (or an already parsed mapping) → the document mapping. Raises ValidationError."""
-    if isinstance(source, bytes):
+    if isinstance(source, str | bytes):
         try:
-            source = source.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValidationError({"document": ["The document is not UTF-8 text."]}) from exc
-    if isinstance(source, str):
-        try:
-            loaded = yaml.safe_load(source)
-        except yaml.YAMLError as exc:
-            raise ValidationError({"document": [f"Invalid YAML: {_one_line(exc)}"]}) from exc
+            loaded = load_yaml(source, what="document")
+        except YAMLRefused as exc:
+            raise ValidationError({"document": [str(exc)]}) from exc
     else:
         loaded = source
     if not isinstance(loaded, dict):
         raise ValidationError({"document": ["The document must be a YAML mapping with apiVersion, kind, "
                                             "metadata and spec."]})
     return loaded
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
 
 
 @dataclass
@@ -160,41 +154,41 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
     """Check the shape and resolve the references; every problem at once, keyed by document path."""
     errors: dict[str, list[str]] = {}
     if document.get("apiVersion") != API_VERSION:
-        errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {document.get('apiVersion')!r})."]
+        errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {quoted(document.get('apiVersion'))})."]
     kind = document.get("kind")
     if kind == "Blueprint":
         raise ValidationError({"kind": ["This is a Blueprint document: import it on Catalog → Blueprints → Import "
                                         "YAML, POST it to /api/v1/blueprints/apply/, or run manage.py "
                                         "apply_environment (which takes either kind)."]})
     if kind != "Environment":
-        errors["kind"] = [f"Use kind: Environment (got {kind!r})."]
+        errors["kind"] = [f"Use kind: Environment (got {quoted(kind)})."]
     metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)
-    unknown = sorted(set(document) - {"apiVersion", "kind", "metadata", "spec"})
+    unknown = sorted_keys(set(document) - {"apiVersion", "kind", "metadata", "spec"})
     if unknown:
-        errors["document"] = [f"Unknown top-level keys: {', '.join(map(str, unknown))}."]
+        errors["document"] = [f"Unknown top-level keys: {listed(unknown)}."]
     for section, allowed, path in ((metadata, {"name", "team", "stage", "cluster"}, "metadata"),
                                    (spec, {"blueprint", "versions", "ttl_hours"}, "spec")):
-        extra = sorted(set(section) - allowed)
+        extra = sorted_keys(set(section) - allowed)
         if extra:
-            errors.setdefault(path, []).append(f"Unknown keys in {path}: {', '.join(map(str, extra))}.")
+            errors.setdefault(path, []).append(f"Unknown keys in {path}: {listed(extra)}.")
 
     name = _text(metadata, "name", "metadata.name", errors)
     stage = metadata.get("stage", "qa")
     if not isinstance(stage, str) or stage not in dict(STAGES):
-        errors["metadata.stage"] = [f"'{stage}' is not a stage; use one of {', '.join(s for s, _ in STAGES)}."]
+        errors["metadata.stage"] = [f"{quoted(stage)} is not a stage; use one of {', '.join(s for s, _ in STAGES)}."]
     cluster = team = blueprint = None
     cluster_name = _text(metadata, "cluster", "metadata.cluster", errors)
     if cluster_name:
         cluster = Cluster.objects.filter(name=cluster_name).first()
         if cluster is None:
             reason = no_cluster_reason()  # none at all: say why, as "New environment" does
-            errors["metadata.cluster"] = [f"No cluster is named '{cluster_name}'." + (f" {reason.message}"
+            errors["metadata.cluster"] = [f"No cluster is named {quoted(cluster_name)}." + (f" {reason.message}"
                                                                                         if reason else "")]
     team_slug = _text(metadata, "team", "metadata.team", errors)
     if team_slug:
         team = Team.objects.filter(slug=team_slug).first()
         if team is None:
-            errors["metadata.team"] = [f"No team has the slug '{team_slug}'."]
+            errors["metadata.team"] = [f"No team has the slug {quoted(team_slug)}."]
 
     reference = spec.get("blueprint")
     if isinstance(reference, str):
@@ -205,15 +199,15 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
         found = Blueprint.objects.filter(name=reference["name"])
         version = reference.get("version")
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-            errors["spec.blueprint"] = [f"The blueprint version must be a whole number (got {version!r})."]
+            errors["spec.blueprint"] = [f"The blueprint version must be a whole number (got {quoted(version)})."]
         elif version is not None:
             blueprint = found.filter(version=version).first()
             if blueprint is None:
-                errors["spec.blueprint"] = [f"Blueprint '{reference['name']}' has no version {version}."]
+                errors["spec.blueprint"] = [f"Blueprint {quoted(reference['name'])} has no version {version}."]
         else:
             blueprint = found.order_by("-version").first()  # no version: the newest
             if blueprint is None:
-                errors["spec.blueprint"] = [f"No blueprint is named '{reference['name']}'."]
+                errors["spec.blueprint"] = [f"No blueprint is named {quoted(reference['name'])}."]
 
     versions = spec.get("versions")
     if not isinstance(versions, dict) or not versions:
@@ -223,8 +217,8 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
         # YAML reads 2 as a number (fine) but 1.10 as 1.1: a float tag must be quoted to mean what it says.
         bad = sorted(str(k) for k, v in versions.items() if not isinstance(v, str | int) or isinstance(v, bool))
         if bad:
-            errors["spec.versions"] = [f"The version of '{k}' must be an image tag (quote tags such as \"1.10\": "
-                                       "YAML reads them as numbers)." for k in bad]
+            errors["spec.versions"] = [f"The versions of {listed(bad)} must be image tags (quote tags such as "
+                                       "\"1.10\": YAML reads them as numbers)."]
             versions = None
         else:
             versions = {str(k): str(v) for k, v in versions.items()}

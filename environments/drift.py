@@ -30,7 +30,7 @@ def _selector(environment: Environment) -> str:
 
 def _check(environment: Environment) -> tuple[list[dict], list[ObjectDrift]]:
     manifests = render(spec_for(environment, environment.current_revision))
-    with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+    with kubeclient.reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
         drifts = detect_drift(api, manifests, namespace=environment.namespace, selector=_selector(environment),
                               prunable_kinds=PRUNABLE_KINDS)
     return manifests, drifts
@@ -78,7 +78,7 @@ def environment_reconcile(*, actor: Actor, user: Any, environment: Environment) 
         if environment.status not in (Environment.READY, Environment.FAILED):
             raise ValidationError("Reconcile a ready or failed environment, not one that is " + environment.status)
         manifests, drifts = _check(environment)
-        with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+        with kubeclient.reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
             results = reconcile(api, manifests, drifts, namespace=environment.namespace,
                                 selector=_selector(environment))
         scope.details.update(reapplied=[f"{r.key[1]}/{r.key[3]}" for r in results if r.action != "unchanged"])

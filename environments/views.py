@@ -11,6 +11,8 @@ from django.views.decorators.http import require_POST
 from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.form_errors import add_service_errors
+from portal.query_params import id_param
+from portal.upstream import ServiceUnavailable
 
 from . import documents, drift, services
 from .compare import environments_diff
@@ -69,7 +71,7 @@ def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
 def version_picker(request: HttpRequest) -> HttpResponse:
     """The version selects for one blueprint (swapped into the form by HTMX)."""
     _require_create(request)
-    blueprint = Blueprint.objects.filter(pk=request.GET.get("blueprint") or None).first()
+    blueprint = Blueprint.objects.filter(pk=id_param(request.GET, "blueprint", what="a blueprint's id")).first()
     return render(request, "environments/_version_picker.html",
                   {"versions": version_choices(blueprint) if blueprint else None})
 
@@ -111,8 +113,8 @@ def _act(request: HttpRequest, environment_id: int, use_case, success: str, **kw
     environment = _visible(request, environment_id)
     try:
         use_case(actor=Actor.from_request(request), user=request.user, environment=environment, **kwargs)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    except (ValidationError, ServiceUnavailable) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     else:
         messages.success(request, success)
     return redirect("environment-detail", environment_id=environment.pk)
@@ -194,7 +196,7 @@ def environment_promote(request: HttpRequest, environment_id: int) -> HttpRespon
     authz.require(authz.environment_can(request.user, authz.CHANGE, target), services.CHANGE_REFUSED)
     candidates = environment_list(user=request.user).filter(blueprint__name=target.blueprint.name).exclude(
         pk=target.pk)
-    source = candidates.filter(pk=request.GET.get("source") or request.POST.get("source") or None).first()
+    source = candidates.filter(pk=id_param(request.GET, "source") or id_param(request.POST, "source")).first()
     if request.method == "POST" and source is not None:
         return _act(request, environment_id, lambda **kw: services.environment_promote(source=source, **kw),
                     f"Promoting {source.name}'s versions.")
@@ -208,7 +210,7 @@ def environment_compare(request: HttpRequest, environment_id: int) -> HttpRespon
     environment = _visible(request, environment_id)
     others = environment_list(user=request.user).filter(blueprint__name=environment.blueprint.name).exclude(
         pk=environment.pk)
-    other = others.filter(pk=request.GET.get("with") or None).first()
+    other = others.filter(pk=id_param(request.GET, "with", what="the other environment's id")).first()
     rows = environments_diff(environment, other) if other else None
     counts = {}
     for row in rows or []:

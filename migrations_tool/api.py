@@ -1,17 +1,18 @@
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a ValueError
 from rest_framework.response import Response
 
 from environments.selectors import environment_list
 from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
+from portal.query_params import id_param
 
 from . import services
 from .models import DataServer
@@ -75,10 +76,10 @@ class DataCopyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                    responses={200: CopySourcesSerializer, **ERROR_RESPONSES})
     @action(detail=False, methods=["get"])
     def sources(self, request):
-        target_id = request.query_params.get("target", "")
-        if not target_id.isdigit():
+        target_id = id_param(request.query_params, "target", what="the target environment's id")
+        if target_id is None:
             raise ValidationError({"target": ["Give the target environment's id: ?target=<id>."]})
-        target = get_object_or_404(environment_list(user=request.user), pk=int(target_id))
+        target = get_object_or_404(environment_list(user=request.user), pk=target_id)
         found = copy_sources(user=request.user, target=target)
         return Response(CopySourcesSerializer({
             "target_kinds": found.kinds, "notes": found.notes,
@@ -108,9 +109,8 @@ class DataStoreViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return data_store_list(user=None).none()
-        environment = self.request.query_params.get("environment")
-        return data_store_list(user=self.request.user,
-                               environment_id=int(environment) if environment and environment.isdigit() else None)
+        return data_store_list(user=self.request.user, environment_id=id_param(
+            self.request.query_params, "environment", what="the environment's id"))
 
 
 @extend_schema_view(

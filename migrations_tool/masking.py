@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from portal.quoting import quoted, shortened
+
 from .contracts import CopyError
 
 RULES = ("email", "name", "phone", "hash", "null", "fixed", "keep")
@@ -37,7 +39,7 @@ class Rule:
         if isinstance(raw, str):
             raw = {"rule": raw}
         if not isinstance(raw, Mapping) or raw.get("rule") not in RULES:
-            raise CopyError(f"Unknown masking rule {raw!r}{' for ' + where if where else ''}; "
+            raise CopyError(f"Unknown masking rule {quoted(raw)}{' for ' + shortened(where) if where else ''}; "
                             f"use one of {', '.join(RULES)}.")
         value = raw.get("value")
         # The fixed value is written into the copied rows as one SQL literal: a list or an object
@@ -49,6 +51,9 @@ class Rule:
 
 def parse_rules(raw: Mapping[str, Any]) -> dict[str, dict[str, Rule]]:
     """``{"users.email": "email", ...}`` or ``{"users": {"email": "email"}}`` → {table: {column: Rule}}."""
+    if raw and not isinstance(raw, Mapping):
+        raise CopyError("Masking rules are an object: {\"table.column\": \"rule\"} or {\"table\": {\"column\": "
+                        "\"rule\"}}.")
     rules: dict[str, dict[str, Rule]] = {}
     for key, value in (raw or {}).items():
         if isinstance(value, Mapping) and "rule" not in value:
@@ -57,7 +62,7 @@ def parse_rules(raw: Mapping[str, Any]) -> dict[str, dict[str, Rule]]:
             continue
         table, dot, column = key.partition(".")
         if not dot or not table or not column:
-            raise CopyError(f"Masking rules are keyed by 'table.column', not {key!r}.")
+            raise CopyError(f"Masking rules are keyed by 'table.column', not {quoted(key)}.")
         rules.setdefault(table, {})[column] = Rule.parse(value, where=key)
     return rules
 

@@ -10,6 +10,7 @@ from environments.models import Environment
 from environments.selectors import environment_list
 from portal.accounts import rules
 from portal.csv_export import csv_rows
+from portal.query_params import id_param
 
 from .models import KIND_NAMES, KINDS, DataCopy, DataStore
 
@@ -26,8 +27,9 @@ def data_copy_list(*, user: Any, filters: dict[str, str] | None = None) -> Query
     if filters.get("environment"):
         name = filters["environment"]
         queryset = queryset.filter(source__name=name) | queryset.filter(target__name=name)
-    if filters.get("target"):
-        queryset = queryset.filter(target_id=filters["target"])
+    target = id_param(filters, "target", what="the target environment's id")
+    if target is not None:
+        queryset = queryset.filter(target_id=target)
     if filters.get("team"):
         queryset = queryset.filter(team__slug=filters["team"])
     return queryset.order_by("-created_at")

@@ -18,6 +18,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
 from portal.jobs.services import job_create
+from portal.quoting import quoted
 
 from .contracts import CopyError
 from .mariadb_schema import table_columns
@@ -53,7 +54,7 @@ def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, A
                 errors.append(str(exc))
             continue
         if key not in KIND_NAMES:
-            errors.append(f"Unknown option group {key!r}: use one of {', '.join(KIND_NAMES)} or 'masking'.")
+            errors.append(f"Unknown option group {quoted(key)}: use one of {', '.join(KIND_NAMES)} or 'masking'.")
             continue
         if not isinstance(value, dict):
             errors.append(f"Options for {key} must be an object.")

@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import yaml
+from portal.safe_yaml import YAMLRefused
+from portal.safe_yaml import load as load_yaml
 
 MASK = "********"
 # Shorter values are too likely to be ordinary words; generated secrets are far longer.
@@ -192,9 +193,9 @@ def secret_parts(value: Any) -> set[str]:
         except ValueError:
             data = None
     elif "users:" in text or "clusters:" in text:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
+        try:  # the bounded loader: a held kubeconfig is user input too
+            data = load_yaml(text, what="kubeconfig")
+        except YAMLRefused:
             data = None
     if isinstance(data, dict):
         parts |= _credential_values(data)

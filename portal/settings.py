@@ -11,33 +11,59 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
+# Fail closed: only the two known values are accepted. A typo ("prod", "Production", "staging")
+# used to fall back to development — public SECRET_KEY, encryption keys derived from it — silently.
+ENVIRONMENTS = ("development", "production")
 SLIPWAY_ENV = env.str("SLIPWAY_ENV", default="development")
+if SLIPWAY_ENV not in ENVIRONMENTS:
+    raise ImproperlyConfigured(f"SLIPWAY_ENV={SLIPWAY_ENV[:40]!r} is not a known environment: set it to "
+                               f"{' or '.join(ENVIRONMENTS)} (exactly, lower case).")
 PRODUCTION = SLIPWAY_ENV == "production"
 VAR_DIR = Path(env.str("SLIPWAY_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 _DEV_SECRET_KEY = "slipway-development-only-secret-key-not-for-production"
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else _DEV_SECRET_KEY)
-if PRODUCTION and not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when SLIPWAY_ENV=production")
+if PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY == _DEV_SECRET_KEY):
+    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters when "
+                               "SLIPWAY_ENV=production (python -c 'import secrets; print(secrets.token_urlsafe(50))').")
 
 # Off unless asked for, `make run` included: a QA user gets the friendly 403/404/500 pages, never Django's
 # technical ones (URL patterns, tracebacks, settings). Static files are served by WhiteNoise either way.
 DEBUG = env.bool("DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when SLIPWAY_ENV=production: it shows tracebacks and settings.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS",
                          default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's host names when SLIPWAY_ENV=production.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Encryption keys for secrets at rest (Fernet, urlsafe base64, 32 bytes). The first key encrypts;
 # all keys decrypt, so a new key is added in front and `manage.py rotate_secrets` re-encrypts.
+# Outside production a key is derived from SECRET_KEY (portal/crypto.py); in production never.
 SLIPWAY_ENCRYPTION_KEYS = env.list("SLIPWAY_ENCRYPTION_KEYS", default=[])
-if PRODUCTION and not SLIPWAY_ENCRYPTION_KEYS:
-    raise ImproperlyConfigured("SLIPWAY_ENCRYPTION_KEYS must be set when SLIPWAY_ENV=production")
+if PRODUCTION:
+    if not SLIPWAY_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("SLIPWAY_ENCRYPTION_KEYS must be set when SLIPWAY_ENV=production")
+    try:
+        [Fernet(key) for key in SLIPWAY_ENCRYPTION_KEYS]
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured("SLIPWAY_ENCRYPTION_KEYS holds a value that is not a Fernet key (make one with "
+                                   "python -c 'from cryptography.fernet import Fernet; "
+                                   "print(Fernet.generate_key().decode())').") from exc
+
+# Bounds on what users send: whole request bodies (413 beyond, portal/request_limits.py), form
+# fields and request.body (Django's own limit), and YAML texts (portal/safe_yaml.py).
+SLIPWAY_MAX_REQUEST_BYTES = env.int("SLIPWAY_MAX_REQUEST_BYTES", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = SLIPWAY_MAX_REQUEST_BYTES
+SLIPWAY_MAX_YAML_BYTES = env.int("SLIPWAY_MAX_YAML_BYTES", default=256 * 1024)
 
 SLIPWAY_INSTANCE_ID = env.str("SLIPWAY_INSTANCE_ID", default="slipway-local")
 
@@ -66,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.request_limits.RequestBoundsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.request_context.RequestContextMiddleware",
@@ -140,6 +167,10 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+# `check --deploy` is clean in production by default; a deployment sharing its domain with plain-HTTP
+# sub-sites turns these off explicitly.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -218,6 +249,8 @@ REST_FRAMEWORK = {
     ],
     # Authorized: every endpoint asks its object kind's function in portal.accounts.authz first.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "portal.api.permissions.Authorized"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser", "portal.api.parsers.FormParser",
+                               "portal.api.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",

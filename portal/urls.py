@@ -40,6 +40,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = json_error_view(400, "bad_request", "The request is malformed.")
 handler403 = json_error_view(403, "permission_denied", "You do not have permission to perform this action.")
 handler404 = json_error_view(404, "not_found", "Not found.")
 handler500 = json_error_view(500, "server_error", "Something went wrong on the server; the error has been logged.")

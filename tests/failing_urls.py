@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.urls import handler403, handler404, handler500, urlpatterns
+from portal.urls import handler400, handler403, handler404, handler500, urlpatterns
 
 
 def fail(request):
@@ -10,4 +10,4 @@ def fail(request):
 
 
 urlpatterns = [*urlpatterns, path("__fail__/", fail), path("api/v1/__fail__/", fail)]
-__all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from portal import aws
+from portal.upstream import ServiceUnavailable
 
 from .history import HistoryEvent, HistoryPage, HistoryQuery, HistoryQueryError, TextQuery
 
@@ -100,7 +101,11 @@ class CloudWatchLogHistory:
                                        source=kwargs["logGroupName"])
                 if code == "InvalidParameterException":
                     raise HistoryQueryError(exc.response["Error"].get("Message", "Invalid search.")) from exc
-                raise
+                raise ServiceUnavailable(f"CloudWatch Logs refused the search ({code or 'no error code'}); "
+                                         "try again, or ask a Platform admin to check its access.") from exc
+            except BotoCoreError as exc:  # no credentials, endpoint unreachable, timeouts
+                raise ServiceUnavailable(f"CloudWatch Logs cannot be reached ({type(exc).__name__}); try again, "
+                                         "or ask a Platform admin to check the AWS configuration.") from exc
             for event in response.get("events", []):
                 container, _, pod = event["logStreamName"].partition("/")
                 events.append(HistoryEvent(

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from portal.audit.actor import Actor
+from portal.upstream import ServiceUnavailable
 
 from ..models import Environment
 from ..selectors import environment_list
@@ -42,14 +43,17 @@ def environment_logs(request: HttpRequest, environment_id: int) -> HttpResponse:
 def environment_log_history(request: HttpRequest, environment_id: int) -> HttpResponse:
     environment = _environment(request, environment_id)
     form = HistorySearchForm(request.GET or None, components=log_sources(environment))
-    result, error = None, ""
+    result, error, unavailable = None, "", False
     if form.is_bound and form.is_valid():
         try:
             result = environment_log_search(actor=Actor.from_request(request), environment=environment,
                                             search=form.cleaned_data)
         except HistoryQueryError as exc:
             error = str(exc)
+        except ServiceUnavailable as exc:
+            error, unavailable = str(exc), True
     status = 400 if (form.is_bound and not form.is_valid()) or error else 200
+    status = 503 if unavailable else status
     next_query = request.GET.copy()
     if result and result.next_cursor:
         next_query["cursor"] = result.next_cursor

@@ -12,4 +12,6 @@ ErrorSerializer = inline_serializer(
 )
 
 ERROR_RESPONSES = {code: OpenApiResponse(ErrorSerializer, description=text) for code, text in {
-    400: "Invalid input", 401: "Not signed in", 403: "Not allowed", 404: "Not found"}.items()}
+    400: "Invalid input", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
+    413: "Request body too large", 502: "An outside service answered wrongly",
+    503: "An outside service (cluster, AWS) cannot be reached"}.items()}

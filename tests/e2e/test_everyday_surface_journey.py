@@ -132,6 +132,12 @@ def test_favicon_and_friendly_error_pages(page: Page, screenshot, users) -> None
     expect(body).not_to_contain_text("Page not found (404)")
     screenshot("error-404")
 
+    response = page.goto("/environments/new/versions/?blueprint=abc")  # a malformed id: the reason, not a 500
+    assert response.status == 400
+    expect(page.get_by_role("heading", name="That request cannot be answered", level=1)).to_be_visible()
+    expect(body).to_contain_text("Give blueprint as a blueprint's id: a whole number")
+    screenshot("error-400")
+
     response = page.goto("/__fail__/")
     assert response.status == 500
     expect(page.get_by_role("heading", name="Something went wrong on our side", level=1)).to_be_visible()

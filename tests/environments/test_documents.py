@@ -83,7 +83,7 @@ def test_new_name_creates(users, team, shop):
 
 
 @pytest.mark.parametrize(("source", "field", "message"), [
-    ("kind: [unclosed", "document", "Invalid YAML"),
+    ("kind: [unclosed", "document", "not valid YAML"),
     ("- a list", "document", "must be a YAML mapping"),
     (doc(apiVersion="v1"), "apiVersion", "Use apiVersion: slipway.io/v1"),
     (doc(kind="Deployment"), "kind", "Use kind: Environment"),
@@ -211,7 +211,7 @@ def test_api_apply_yaml_with_and_without_confirm(users, team, shop, api_for):
     assert created.json()["environment"]["name"] == "api-doc" and created.json()["job"]["kind"] == "rollout"
 
     bad = client.post("/api/v1/environments/apply/", "kind: [", content_type="application/yaml")
-    assert bad.status_code == 400 and "Invalid YAML" in bad.json()["error"]["message"]
+    assert bad.status_code == 400 and "not valid YAML" in bad.json()["error"]["message"]
     unknown = client.post("/api/v1/environments/apply/", {"document": text(doc(metadata={"team": "x"}))},
                           format="json")
     assert unknown.status_code == 400 and unknown.json()["error"]["fields"]["metadata.team"]

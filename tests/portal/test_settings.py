@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k3Jv9-QmZr_2xLw8PcYt6NbHs4DgFa1EoUiWq7VzXe0RnMy5TpKl"  # production refuses weak keys
 PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
     "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'], "
@@ -55,7 +56,7 @@ def test_database_url_switches_to_postgresql(tmp_path):
     ("REDIS_URL", "REDIS_URL (or CELERY_BROKER_URL) must be set"),
 ])
 def test_production_refuses_to_start_without_keys(tmp_path, missing, message):
-    env = {"SLIPWAY_ENV": "production", "SECRET_KEY": "x" * 50, "REDIS_URL": "redis://redis:6379/0",
+    env = {"SLIPWAY_ENV": "production", "SECRET_KEY": STRONG_KEY, "REDIS_URL": "redis://redis:6379/0",
            "SLIPWAY_ENCRYPTION_KEYS": "JJ2v2F0gTTzJn4uFYFOpA2P1sqlLBfdpFRIohOCDfdo=", "ALLOWED_HOSTS": "slipway.example"}
     env.pop(missing)
     result = probe(tmp_path, **env)
@@ -64,7 +65,7 @@ def test_production_refuses_to_start_without_keys(tmp_path, missing, message):
 
 
 def test_production_is_safe_by_default(tmp_path):
-    result = probe(tmp_path, SLIPWAY_ENV="production", SECRET_KEY="x" * 50, ALLOWED_HOSTS="slipway.example",
+    result = probe(tmp_path, SLIPWAY_ENV="production", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="slipway.example",
                    REDIS_URL="redis://redis:6379/0",
                    SLIPWAY_ENCRYPTION_KEYS="JJ2v2F0gTTzJn4uFYFOpA2P1sqlLBfdpFRIohOCDfdo=")
     assert result.returncode == 0, result.stderr
