@@ -18,7 +18,6 @@ from contextlib import contextmanager
 
 import pytest
 import schemathesis
-from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
@@ -27,14 +26,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 from schemathesis.generation import GenerationMode
 
-from clusters.models import Cluster
-from environments.models import Blueprint, Environment
-from environments.services import environment_create
-from portal.audit.actor import Actor
 from portal.wsgi import application
-
-from ..environments.test_services import KUBECONFIG, VERSIONS
-from ..factories import JobFactory
 
 DEEP = os.environ.get("SLIPWAY_HYPOTHESIS_PROFILE") == "deep"
 EXAMPLES = 25 if DEEP else 2
@@ -53,17 +45,8 @@ def schema():
 
 
 @pytest.fixture
-def world(users, team, aws_settings):
-    """What a hostile user probes against: a blueprint, a cluster (unreachable), an environment, a job."""
-    call_command("seed_demo_blueprint", verbosity=0)
-    cluster = Cluster.objects.create(name="local", kind="existing", kubeconfig=KUBECONFIG,
-                                     api_server="https://127.0.0.1:1", is_default=True)
-    environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=cluster,
-                                     blueprint=Blueprint.objects.get(name="shop"), name="qa-1", stage="qa",
-                                     team=team, versions=dict(VERSIONS))
-    Environment.objects.filter(pk=environment.pk).update(status=Environment.READY)
-    JobFactory()
-    return users
+def world(probe_world):
+    return probe_world.users
 
 
 @contextmanager

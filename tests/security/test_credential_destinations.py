@@ -42,7 +42,21 @@ def eks_user(name: str) -> dict:
     return {"exec": {**EKS_USER["exec"], "args": [a.replace("{name}", name) for a in EKS_USER["exec"]["args"]]}}
 
 
-class Listener:
+class LoopbackServer:
+    """A plain-http server on a free loopback port, answering with ``handler`` (quiet) until closed."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        handler.log_message = lambda *args: None
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Listener(LoopbackServer):
     """A plain-http server that records every request's Authorization header (the would-be thief)."""
 
     def __init__(self) -> None:
@@ -56,16 +70,7 @@ class Listener:
                 self.end_headers()
                 self.wfile.write(b'{"major": "1", "minor": "30", "gitVersion": "v1.30.0", "items": []}')
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
@@ -163,7 +168,7 @@ def test_the_stack_cluster_kubeconfig_with_inline_certificates_is_accepted(kubec
     assert kubeclient.probe(Path(kubeconfig_path).read_text())["version"]
 
 
-class ChallengingRegistry:
+class ChallengingRegistry(LoopbackServer):
     """A loopback v2 registry whose answers steer credentials: a Bearer challenge naming ``realm``, and a
     tag list whose next-page link points at ``next_link``."""
 
@@ -188,16 +193,7 @@ class ChallengingRegistry:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 REGISTRY_CREDENTIALS = {"username": "robot", "password": "registry-pw-123456"}

@@ -2,17 +2,8 @@
 why), never a 500. The routes come from the resolver, so a new page is covered by itself."""
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-
-from clusters.models import Cluster
-from environments.models import Blueprint, Environment
-from environments.services import environment_create
-from portal.audit.actor import Actor
-
-from ..environments.test_services import KUBECONFIG, VERSIONS
-from ..factories import JobFactory
 
 PARAMS = ["page", "target", "blueprint", "with", "source", "from", "to", "tail", "state", "status", "drift",
           "since", "until", "q", "team", "stage", "component", "environment", "after", "cursor", "kind",
@@ -37,16 +28,9 @@ def _fill(route: str, ids: dict) -> str | None:
 
 
 @pytest.mark.django_db
-def test_every_page_survives_junk_parameters(users, team, aws_settings):
-    call_command("seed_demo_blueprint", verbosity=0)
-    cluster = Cluster.objects.create(name="local", kind="existing", kubeconfig=KUBECONFIG,
-                                     api_server="https://127.0.0.1:1", is_default=True)
-    environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=cluster,
-                                     blueprint=Blueprint.objects.get(name="shop"), name="qa-1", stage="qa",
-                                     team=team, versions=dict(VERSIONS))
-    Environment.objects.filter(pk=environment.pk).update(status=Environment.READY)
-    job = JobFactory()
-    blueprint = Blueprint.objects.get(name="shop")
+def test_every_page_survives_junk_parameters(probe_world):
+    users, cluster, environment, job = probe_world.users, probe_world.cluster, probe_world.environment, probe_world.job
+    blueprint = probe_world.blueprint
     ids = {"<int:environment_id>": environment.pk, "<int:cluster_id>": cluster.pk, "<int:blueprint_id>": blueprint.pk,
            "<int:component_id>": blueprint.components.first().pk, "<uuid:job_id>": job.pk,
            "<str:object_type>": "environment", "<str:object_id>": environment.pk}

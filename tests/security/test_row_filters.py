@@ -278,38 +278,44 @@ def test_the_server_runs_what_is_accepted_as_one_select_of_the_table(server, tex
     assert code not in (1064, 1054, 1146, 1305), sql
 
 
-@pytest.mark.integration
-def test_a_copy_with_percent_and_like_copies_exactly_the_matching_rows(mariadb_database):
-    """A ``%`` in a filter or in a column name crashed the copier (pymysql's %-formatting of the
-    statement); a LIKE with ``\\%`` must still mean a literal percent sign."""
+@pytest.fixture
+def copy_pair(mariadb_database):
+    """A cursor on the test's source database, its endpoint and an empty target database's (dropped after)."""
     facts = {k: mariadb_database[k] for k in ("host", "port", "user", "password")}
     conn = pymysql.connect(**facts, database=mariadb_database["database"], autocommit=True)
     cur = conn.cursor()
     target_name = f"{mariadb_database['database']}_to"
     cur.execute(f"CREATE DATABASE `{target_name}`")
     try:
-        cur.execute("CREATE TABLE discounts (id INT PRIMARY KEY, label VARCHAR(40), `rate%` INT)")
-        rows = [(1, "10% off", 10), (2, "100% off", 100), (3, "half off", 50), (4, "%s", 5), (5, "100 off", 100),
-                (6, "50% off", 50), (7, "free %", 100)]
-        rows += [(i, f"filler {i}", i % 100) for i in range(8, 60)]
-        cur.executemany("INSERT INTO discounts VALUES (%s, %s, %s)", rows)
-        source = Endpoint(kind="mysql", **facts, database=mariadb_database["database"])
-        target = Endpoint(kind="mysql", **facts, database=target_name)
-        report = MariaDBCopier(workers=3, chunk_rows=7).copy(
-            source, target, {"masking_key": "k", "filters": {"discounts": "label LIKE '%0\\% off' AND `rate%` >= 50"}},
-            lambda **kw: None)
-        assert report.verified
-        cur.execute(f"SELECT id FROM `{target_name}`.discounts ORDER BY id")
-        assert [r[0] for r in cur.fetchall()] == [2, 6]
-        # Masked tables take the row-by-row path (keyset pages with literal keys): same answer.
-        MariaDBCopier(workers=1, chunk_rows=2).copy(
-            source, target, {"masking_key": "k", "masking": {"discounts.label": "keep"},
-                             "filters": {"discounts": "label LIKE '%\\%%' OR label = '%s'"}}, lambda **kw: None)
-        cur.execute(f"SELECT id FROM `{target_name}`.discounts ORDER BY id")
-        assert [r[0] for r in cur.fetchall()] == [1, 2, 4, 6, 7]
+        yield (cur, Endpoint(kind="mysql", **facts, database=mariadb_database["database"]),
+               Endpoint(kind="mysql", **facts, database=target_name), target_name)
     finally:
         cur.execute(f"DROP DATABASE `{target_name}`")
         conn.close()
+
+
+@pytest.mark.integration
+def test_a_copy_with_percent_and_like_copies_exactly_the_matching_rows(copy_pair):
+    """A ``%`` in a filter or in a column name crashed the copier (pymysql's %-formatting of the
+    statement); a LIKE with ``\\%`` must still mean a literal percent sign."""
+    cur, source, target, target_name = copy_pair
+    cur.execute("CREATE TABLE discounts (id INT PRIMARY KEY, label VARCHAR(40), `rate%` INT)")
+    rows = [(1, "10% off", 10), (2, "100% off", 100), (3, "half off", 50), (4, "%s", 5), (5, "100 off", 100),
+            (6, "50% off", 50), (7, "free %", 100)]
+    rows += [(i, f"filler {i}", i % 100) for i in range(8, 60)]
+    cur.executemany("INSERT INTO discounts VALUES (%s, %s, %s)", rows)
+    report = MariaDBCopier(workers=3, chunk_rows=7).copy(
+        source, target, {"masking_key": "k", "filters": {"discounts": "label LIKE '%0\\% off' AND `rate%` >= 50"}},
+        lambda **kw: None)
+    assert report.verified
+    cur.execute(f"SELECT id FROM `{target_name}`.discounts ORDER BY id")
+    assert [r[0] for r in cur.fetchall()] == [2, 6]
+    # Masked tables take the row-by-row path (keyset pages with literal keys): same answer.
+    MariaDBCopier(workers=1, chunk_rows=2).copy(
+        source, target, {"masking_key": "k", "masking": {"discounts.label": "keep"},
+                         "filters": {"discounts": "label LIKE '%\\%%' OR label = '%s'"}}, lambda **kw: None)
+    cur.execute(f"SELECT id FROM `{target_name}`.discounts ORDER BY id")
+    assert [r[0] for r in cur.fetchall()] == [1, 2, 4, 6, 7]
 
 
 @pytest.mark.integration
@@ -317,28 +323,18 @@ def test_a_copy_with_percent_and_like_copies_exactly_the_matching_rows(mariadb_d
     "id >= 1 /* ' */ AND (SELECT COUNT(*) FROM customers WHERE email > CHAR(117)) > 0 /* ' */",
     "id = 1 /* ' */ OR SLEEP(3) = 0 /* ' */",
 ])
-def test_the_comment_bypass_reads_nothing_on_the_source(mariadb_database, expression):
+def test_the_comment_bypass_reads_nothing_on_the_source(copy_pair, expression):
     """The issue's example against a real copy: refused before anything is read or written."""
-    facts = {k: mariadb_database[k] for k in ("host", "port", "user", "password")}
-    conn = pymysql.connect(**facts, database=mariadb_database["database"], autocommit=True)
-    cur = conn.cursor()
-    target_name = f"{mariadb_database['database']}_to"
-    cur.execute(f"CREATE DATABASE `{target_name}`")
-    try:
-        cur.execute("CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(120))")
-        cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, note TEXT)")
-        cur.execute("INSERT INTO customers VALUES (1, 'user1@corp.example')")
-        cur.execute("INSERT INTO orders VALUES (1, 'a'), (2, 'b')")
-        source = Endpoint(kind="mysql", **facts, database=mariadb_database["database"])
-        target = Endpoint(kind="mysql", **facts, database=target_name)
-        with pytest.raises(CopyError, match="comments are not allowed"):
-            MariaDBCopier(workers=1).copy(source, target, {"masking_key": "k", "include_tables": ["orders"],
-                                                           "filters": {"orders": expression}}, lambda **kw: None)
-        cur.execute(f"SHOW TABLES FROM `{target_name}`")
-        assert cur.fetchall() == ()
-    finally:
-        cur.execute(f"DROP DATABASE `{target_name}`")
-        conn.close()
+    cur, source, target, target_name = copy_pair
+    cur.execute("CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(120))")
+    cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, note TEXT)")
+    cur.execute("INSERT INTO customers VALUES (1, 'user1@corp.example')")
+    cur.execute("INSERT INTO orders VALUES (1, 'a'), (2, 'b')")
+    with pytest.raises(CopyError, match="comments are not allowed"):
+        MariaDBCopier(workers=1).copy(source, target, {"masking_key": "k", "include_tables": ["orders"],
+                                                       "filters": {"orders": expression}}, lambda **kw: None)
+    cur.execute(f"SHOW TABLES FROM `{target_name}`")
+    assert cur.fetchall() == ()
 
 
 # -- through the API, as a signed-in QA user ------------------------------------------------------------------
