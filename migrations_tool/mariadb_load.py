@@ -116,7 +116,11 @@ class Spool:
         view, offset = memoryview(payload), 0
         while offset < len(payload):
             offset += os.pwrite(self.fd, view[offset:], offset)
-        cursor.execute(f"LOAD DATA LOCAL INFILE '{self.path}' {fmt.load_into}")
+        cursor.connection.offered_local_file = self.path.encode()
+        try:
+            cursor.execute(f"LOAD DATA LOCAL INFILE '{self.path}' {fmt.load_into}")
+        finally:
+            cursor.connection.offered_local_file = None
         if cursor.warning_count:
             # LOCAL turns data errors into warnings; a copy must not silently truncate or skip rows.
             cursor.execute("SHOW WARNINGS LIMIT 3")
