@@ -19,6 +19,7 @@ from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
 from environments.models import Blueprint, Environment
+from environments.render.labels import ENVIRONMENT, MANAGED_BY
 from environments.services import environment_create, environment_destroy
 from environments.tasks import destroy, rollout
 from portal.audit.actor import Actor
@@ -151,9 +152,11 @@ def test_a_failed_rollout_shows_failed_live_and_is_retried_to_ready(
     name = f"e2e-retry-{uuid.uuid4().hex[:6]}"
     namespace = f"slw-{name}"
     namespaces_to_delete.append(namespace)
-    # Someone put a quota of their own into the namespace that allows no pod: the rollout cannot start any.
+    # Someone put a quota of their own into the environment's namespace that allows no pod: the rollout
+    # cannot start any. (The namespace carries Slipway's labels for it: an unlabelled one is refused.)
     core = k8s.CoreV1Api(kube_client)
-    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=namespace)))
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(
+        name=namespace, labels={MANAGED_BY: "slipway", ENVIRONMENT: name})))
     core.create_namespaced_resource_quota(namespace, k8s.V1ResourceQuota(
         metadata=k8s.V1ObjectMeta(name="frozen"), spec=k8s.V1ResourceQuotaSpec(hard={"pods": "0"})))
     environment = create_held(qa_user, local_cluster, name)

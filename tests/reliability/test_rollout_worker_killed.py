@@ -13,6 +13,7 @@ from kubernetes import client as k8s
 from clusters.services import cluster_register
 from environments.kube.namespace import delete_namespace
 from environments.models import Blueprint, Environment
+from environments.render.labels import ENVIRONMENT, MANAGED_BY
 from environments.services import environment_create
 from portal.audit.actor import Actor
 from portal.jobs.models import Job
@@ -40,7 +41,8 @@ def test_killed_worker_mid_rollout_is_redelivered_and_converges(redis_url, kubec
     team = TeamFactory(slug="payments")
     qa = UserFactory(username="qa-killed", roles=["QA"], teams=[team])
     # Hold the rollout in its readiness wait: no pod may exist until the test lifts this quota.
-    core.create_namespace({"metadata": {"name": NAMESPACE}})
+    # Labelled as the environment's own (a namespace Slipway made): an unlabelled one is refused as not ours.
+    core.create_namespace({"metadata": {"name": NAMESPACE, "labels": {MANAGED_BY: "slipway", ENVIRONMENT: "it-killed"}}})
     core.create_namespaced_resource_quota(NAMESPACE, {"metadata": {"name": "hold"}, "spec": {"hard": {"pods": "0"}}})
     first = start_worker(url, queue, tmp_path)
     second = None
