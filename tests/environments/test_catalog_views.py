@@ -83,6 +83,27 @@ def test_editing_a_blueprint_from_the_page_saves_the_next_version(users, shop, c
     assert "&#x27;uat&#x27; is not a stage" in bad.content.decode()
 
 
+def test_the_blueprint_page_edits_personal_data(users, shop, client_for):
+    blueprint, _ = shop
+    Blueprint.objects.filter(pk=blueprint.pk).update(personal_data=["customers.email"])
+    client = client_for(users["admin"])
+    page = client.get(f"/catalog/blueprints/{blueprint.pk}/edit/").content.decode()
+    assert "mysql:\n- customers.email" in page and "unclassified" in page
+    form = {"description": blueprint.description, "components": ["web", "api", "worker"],
+            "backing_services": yaml.safe_dump(blueprint.backing_services),
+            "stage_overrides": yaml.safe_dump(blueprint.stage_overrides),
+            "personal_data": "mysql: [customers.email]\nredis: ['session:*']\ns3: []"}
+    response = client.post(f"/catalog/blueprints/{blueprint.pk}/edit/", form, follow=True)
+    assert "Saved shop v2." in response.content.decode()
+    assert Blueprint.objects.get(name="shop", version=2).personal_data == {
+        "mysql": ["customers.email"], "redis": ["session:*"], "s3": []}
+    bad = client.post(f"/catalog/blueprints/{blueprint.pk}/edit/", form | {"personal_data": "redis: ['']"})
+    assert "personal_data.redis[0]: &#x27;&#x27; is not an entry" in bad.content.decode()
+    assert "Give a YAML mapping or list" in client.post(f"/catalog/blueprints/{blueprint.pk}/edit/",
+                                                        form | {"personal_data": "just text"}).content.decode()
+    assert Blueprint.objects.filter(name="shop").count() == 2
+
+
 def test_blueprint_import_page_plans_then_saves(users, shop, client_for):
     blueprint, _ = shop
     document = yaml.safe_load(documents.to_yaml(documents.blueprint_document(blueprint)))
