@@ -1,7 +1,10 @@
 """The catalog pages: lists with filters/CSV, detail pages, admin forms, QA adding versions, refresh, import."""
 
+import json
+
 import pytest
 import yaml
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from environments import documents
@@ -102,6 +105,22 @@ def test_the_blueprint_page_edits_personal_data(users, shop, client_for):
     assert "Give a YAML mapping or list" in client.post(f"/catalog/blueprints/{blueprint.pk}/edit/",
                                                         form | {"personal_data": "just text"}).content.decode()
     assert Blueprint.objects.filter(name="shop").count() == 2
+
+
+def test_the_django_admin_checks_personal_data_the_same_way(db, shop):
+    blueprint, _ = shop
+    root = Client()
+    root.force_login(get_user_model().objects.create_superuser("root", password="root-pass-123456"))
+    form = {"name": "shop", "version": "1", "description": "", "components": [c.pk for c in blueprint.components.all()],
+            "backing_services": json.dumps(blueprint.backing_services),
+            "stage_overrides": json.dumps(blueprint.stage_overrides)}
+    url = f"/admin/environments/blueprint/{blueprint.pk}/change/"
+    bad = root.post(url, form | {"personal_data": json.dumps({"redis": ["session:*"], "mongo": []})})
+    assert bad.status_code == 200 and "Unknown store kinds: mongo" in bad.content.decode()
+    good = root.post(url, form | {"personal_data": json.dumps({"redis": ["session:*"]})})
+    assert good.status_code == 302
+    blueprint.refresh_from_db()
+    assert blueprint.personal_data == {"redis": ["session:*"]}
 
 
 def test_blueprint_import_page_plans_then_saves(users, shop, client_for):
