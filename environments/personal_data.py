@@ -4,7 +4,9 @@
 (MariaDB classified; Redis and S3 not) or a mapping per store kind (a kind present is classified,
 an empty list meaning "nothing personal"; a kind absent is unclassified). Every definition here is
 normalised to the mapping: the legacy list becomes ``{"mysql": [...]}``, which the policy reads the
-same way (Redis and S3 stay unclassified), so documents, API and form show one form.
+same way (Redis and S3 stay unclassified), so documents, API and form show one form. (The policy reads
+an empty declaration as the list form's default, so there is no way to leave MariaDB unclassified
+as well; see ``personal_data_normalised``.)
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ SHAPE = ('Give personal_data as {mysql: ["table.column", …], redis: ["key:patt
 
 
 def personal_data_normalised(value: Any) -> dict[str, list[str]]:
-    """A stored declaration as the mapping, entries de-duplicated and sorted (the order means nothing)."""
+    """A stored declaration as the mapping, entries de-duplicated and sorted (the order means nothing).
+
+    The policy reads an empty declaration, ``[]`` or ``{}``, as the model's default: MariaDB declared
+    with nothing personal, Redis and S3 unclassified. Both become ``{"mysql": []}``, so what is shown
+    is what the policy reads.
+    """
+    if not value:
+        value = []
     if isinstance(value, Mapping):
         raw = {kind: value[kind] for kind in KINDS if kind in value}
     else:
