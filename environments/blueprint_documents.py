@@ -10,6 +10,11 @@ The schema is the export's (``documents.blueprint_document``)::
       components: [web, api]     # names, or {name, image_repository} as exported
       backing_services: [{kind: mariadb, name: db, version: "11.4"}]
       stage_overrides: {prod: {web: {replicas: 3}}}
+      personal_data: {mysql: [customers.email], redis: ["session:*"], s3: [uploads/]}  # left out: kept
+
+``personal_data`` (``environments/personal_data.py``) says what a copy out of production must mask
+or leave out, per store; a store not listed is unclassified. A document without it keeps what the
+latest version declares.
 
 The plan compares the document with the latest version of that name: ``create`` (no blueprint of
 that name), ``update`` (the rows show what differs; applying saves the next version — versions are
@@ -28,9 +33,10 @@ from portal.quoting import listed, quoted, sorted_keys
 
 from . import catalog
 from .models import Blueprint, Component
+from .personal_data import personal_data_clean, personal_data_normalised
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
-EMPTY = {"description": "", "components": [], "backing_services": [], "stage_overrides": {}}
+EMPTY = {"description": "", "components": [], "backing_services": [], "stage_overrides": {}, "personal_data": {}}
 
 
 @dataclass
@@ -65,8 +71,9 @@ def _flat(definition: dict[str, Any]) -> dict[str, Any]:
         out[f"components.{name}"] = "included"
     for backing in definition["backing_services"]:
         _flatten({k: v for k, v in backing.items() if k != "name"}, f"backing_services.{backing.get('name')}", out)
-    _flatten(definition["stage_overrides"], "stage_overrides", out)
-    out.pop("stage_overrides", None)  # an empty mapping adds no path
+    for section in ("stage_overrides", "personal_data"):
+        _flatten(definition[section], section, out)
+        out.pop(section, None)  # an empty mapping adds no path
     return out
 
 
@@ -115,7 +122,8 @@ def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)
     for section, allowed, path in ((document, {"apiVersion", "kind", "metadata", "spec"}, "document"),
                                    (metadata, {"name", "description"}, "metadata"),
-                                   (spec, {"version", "components", "backing_services", "stage_overrides"}, "spec")):
+                                   (spec, {"version", "components", "backing_services", "stage_overrides",
+                                           "personal_data"}, "spec")):
         extra = sorted_keys(set(section) - allowed)
         if extra:
             errors.setdefault(path, []).append(f"Unknown keys in {path}: {listed(extra)}.")
@@ -127,7 +135,10 @@ def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     components = _component_names(spec.get("components"), errors)
     definition = {"description": description, "components": sorted(components),
                   "backing_services": spec.get("backing_services") or [],
-                  "stage_overrides": spec.get("stage_overrides") or {}}
+                  "stage_overrides": spec.get("stage_overrides") or {}, "personal_data": None}
+    if "personal_data" in spec:
+        definition["personal_data"], personal_errors = personal_data_clean(spec["personal_data"], prefix="spec.")
+        errors.update(personal_errors)
     errors.update(catalog.blueprint_definition_errors(
         components=components, backing_services=definition["backing_services"],
         stage_overrides=definition["stage_overrides"], prefix="spec."))
@@ -140,6 +151,8 @@ def plan(document: dict[str, Any]) -> BlueprintPlan:
     """What applying the document would do, against the latest version of its name. Reads only."""
     name, definition = validate(document)
     latest = catalog.blueprint_latest(name)
+    if definition["personal_data"] is None:
+        definition["personal_data"] = personal_data_normalised(catalog.blueprint_personal_data_kept(latest))
     if latest is None:
         return BlueprintPlan(action=CREATE, name=name, definition=definition, rows=definition_diff(EMPTY, definition))
     rows = definition_diff(catalog.blueprint_definition(latest), definition)

@@ -20,6 +20,7 @@ from portal.audit.services import audited
 from portal.quoting import listed, quoted, sorted_keys
 
 from .models import DNS_LABEL, STAGES, Blueprint, Component, ImageVersion, Registry
+from .personal_data import personal_data_clean, personal_data_normalised
 from .render.spec import BACKING_KINDS
 from .snapshot import COMPONENT_FIELDS
 from .versions import DIGEST
@@ -257,7 +258,14 @@ def blueprint_definition(blueprint: Blueprint) -> dict[str, Any]:
     return {"description": blueprint.description,
             "components": sorted(blueprint.components.values_list("name", flat=True)),
             "backing_services": list(blueprint.backing_services or []),
-            "stage_overrides": dict(blueprint.stage_overrides or {})}
+            "stage_overrides": dict(blueprint.stage_overrides or {}),
+            "personal_data": personal_data_normalised(blueprint.personal_data)}
+
+
+def blueprint_personal_data_kept(latest: Blueprint | None) -> Any:
+    """What a definition that says nothing about personal data declares: the latest version's (the
+    model's default for a new name), so a client that does not know the field drops no classification."""
+    return latest.personal_data if latest is not None else Blueprint._meta.get_field("personal_data").get_default()
 
 
 def blueprint_latest(name: str) -> Blueprint | None:
@@ -265,20 +273,29 @@ def blueprint_latest(name: str) -> Blueprint | None:
 
 
 def blueprint_save(*, actor: Actor, user: Any, name: str, components: list[str], description: str = "",
-                   backing_services: list | None = None, stage_overrides: dict | None = None
-                   ) -> tuple[Blueprint, bool]:
+                   backing_services: list | None = None, stage_overrides: dict | None = None,
+                   personal_data: Any = None) -> tuple[Blueprint, bool]:
     """Save a blueprint definition as its next version; (blueprint, created).
 
+    ``personal_data`` None keeps what the latest version declares (``blueprint_personal_data_kept``).
     Identical to the latest version: nothing is written and (latest, False) is returned. Raises
     ValidationError keyed by field (unknown component, bad override stage or field, …).
     """
-    definition = {"description": description or "", "components": sorted(components),
-                  "backing_services": list(backing_services or []), "stage_overrides": dict(stage_overrides or {})}
     latest = blueprint_latest(name)
     action = "blueprint.create" if latest is None else "blueprint.new_version"
     if user is not None and not authz.catalog_can(user, authz.CHANGE):
         with audited(actor=actor, action=action, details={"name": name}):
             _require_admin(user, "define blueprints")
+    # A declaration given is checked before comparing: a bad one must not pass for "unchanged". One kept
+    # is the stored one, whatever wrote it, and is not judged again.
+    personal, personal_errors = (personal_data_clean(personal_data) if personal_data is not None
+                                 else (personal_data_normalised(blueprint_personal_data_kept(latest)), {}))
+    if personal_errors:
+        with audited(actor=actor, action=action, details={"name": name}):
+            raise ValidationError(personal_errors)
+    definition = {"description": description or "", "components": sorted(components),
+                  "backing_services": list(backing_services or []), "stage_overrides": dict(stage_overrides or {}),
+                  "personal_data": personal}
     if latest is not None and blueprint_definition(latest) == definition:
         return latest, False  # nothing changed, nothing written
     with audited(actor=actor, action=action, details={"name": name, **definition}) as scope:
@@ -294,7 +311,8 @@ def blueprint_save(*, actor: Actor, user: Any, name: str, components: list[str],
             with transaction.atomic():
                 blueprint = Blueprint.objects.create(
                     name=name, version=(latest.version + 1) if latest else 1, description=definition["description"],
-                    backing_services=definition["backing_services"], stage_overrides=definition["stage_overrides"])
+                    backing_services=definition["backing_services"], stage_overrides=definition["stage_overrides"],
+                    personal_data=definition["personal_data"])
                 blueprint.components.set(Component.objects.filter(name__in=components))
         except IntegrityError as exc:  # someone saved the same next version at the same moment
             raise ValidationError({"name": [f"Blueprint '{name}' changed meanwhile; try again."]}) from exc

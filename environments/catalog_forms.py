@@ -17,7 +17,7 @@ from .models import Component, Registry
 class _YAMLField(forms.CharField):
     """YAML (or JSON) text → the value; empty → ``empty``."""
 
-    def __init__(self, *, empty: Any, kind: type, **kwargs: Any) -> None:
+    def __init__(self, *, empty: Any, kind: type | tuple[type, ...], **kwargs: Any) -> None:
         self.empty, self.kind = empty, kind
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 5, "class": "mono", "spellcheck": "false"}))
@@ -37,7 +37,9 @@ class _YAMLField(forms.CharField):
         except YAMLRefused as exc:
             raise forms.ValidationError(str(exc)) from exc
         if not isinstance(loaded, self.kind):
-            raise forms.ValidationError(f"Give a YAML {'mapping' if self.kind is dict else 'list'}.")
+            kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+            shapes = " or ".join("mapping" if k is dict else "list" for k in kinds)
+            raise forms.ValidationError(f"Give a YAML {shapes}.")
         return loaded
 
 
@@ -108,6 +110,11 @@ class BlueprintForm(forms.Form):
                                   help_text='YAML list, e.g. - {kind: mariadb, name: db, version: "11.4"}')
     stage_overrides = _YAMLField(empty={}, kind=dict,
                                  help_text="YAML: stage → component → replicas, autoscaling_min/max or resources.")
+    personal_data = _YAMLField(empty={}, kind=(dict, list), label="Personal data", help_text=(
+        "YAML, per store: what a copy out of production masks (mysql: table.column) or leaves out (redis: key "
+        "patterns, s3: prefixes), e.g. mysql: [customers.email] / redis: [\"session:*\"] / s3: [uploads/]. A store "
+        "not listed is unclassified: its copies out of production need a Platform admin's written reason; an "
+        "empty list means nothing personal (an empty field reads as mysql: [])."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -120,4 +127,5 @@ class BlueprintForm(forms.Form):
         data = self.cleaned_data
         return {"name": data["name"], "description": data.get("description", ""),
                 "components": [c.name for c in data["components"]],
-                "backing_services": data["backing_services"], "stage_overrides": data["stage_overrides"]}
+                "backing_services": data["backing_services"], "stage_overrides": data["stage_overrides"],
+                "personal_data": data["personal_data"]}

@@ -5,6 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from .models import Blueprint, Component, ImageVersion, Registry
+from .personal_data import personal_data_normalised
+
+PERSONAL_DATA_HELP = ('What a copy out of production must mask or leave out, per store: {"mysql": ["table.column"], '
+                      '"redis": ["key:pattern*"], "s3": ["prefix/"]}. A store left out is unclassified (its copies '
+                      'out of production need a Platform admin\'s written reason); an empty list means nothing '
+                      'personal.')
 
 
 class RegistrySerializer(serializers.ModelSerializer):
@@ -66,12 +72,16 @@ class ImageVersionSerializer(serializers.ModelSerializer):
 
 class BlueprintSerializer(serializers.ModelSerializer):
     components = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    personal_data = serializers.SerializerMethodField(help_text=PERSONAL_DATA_HELP)
 
     class Meta:
         model = Blueprint
         fields = ["id", "name", "version", "description", "components", "backing_services", "stage_overrides",
-                  "created_at"]
+                  "personal_data", "created_at"]
         read_only_fields = fields
+
+    def get_personal_data(self, blueprint) -> dict[str, list[str]]:
+        return personal_data_normalised(blueprint.personal_data)
 
 
 class BlueprintWriteSerializer(serializers.Serializer):
@@ -82,6 +92,9 @@ class BlueprintWriteSerializer(serializers.Serializer):
     components = serializers.ListField(child=serializers.CharField(max_length=63), allow_empty=False)
     backing_services = serializers.ListField(child=serializers.DictField(), required=False, default=list)
     stage_overrides = serializers.DictField(required=False, default=dict)
+    # Checked by the service (``personal_data_clean``), like the rest of the definition; left out: kept.
+    personal_data = serializers.JSONField(required=False, help_text=PERSONAL_DATA_HELP + " Left out: the latest "
+                                          "version's declaration is kept.")
 
 
 class VersionsSyncSerializer(serializers.Serializer):

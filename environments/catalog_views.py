@@ -20,6 +20,7 @@ from .catalog_filters import BlueprintFilter, ComponentFilter, ImageVersionFilte
 from .catalog_forms import BlueprintForm, ComponentForm, ImageVersionForm, RegistryForm
 from .catalog_tables import TABLES
 from .models import Blueprint, Component, Environment, Registry
+from .personal_data import personal_data_normalised
 from .selectors import catalog_list
 from .version_sync import component_versions_sync
 from .views import document_errors, yaml_download
@@ -155,6 +156,8 @@ def blueprint_edit(request: HttpRequest, blueprint_id: int | None = None) -> Htt
     base = get_object_or_404(Blueprint, pk=blueprint_id) if blueprint_id else None
     initial = ({"name": base.name, "description": base.description, "components": list(base.components.all()),
                 "backing_services": base.backing_services, "stage_overrides": base.stage_overrides} if base else {})
+    # What saving would keep, shown as it is: an emptied field then means "nothing classified".
+    initial["personal_data"] = personal_data_normalised(catalog.blueprint_personal_data_kept(base))
     form = BlueprintForm(request.POST or None, initial=initial)
     if base:
         form.fields["name"].disabled = True

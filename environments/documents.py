@@ -38,6 +38,7 @@ from portal.safe_yaml import load as load_yaml
 from . import services
 from .diff import snapshot_diff
 from .models import STAGES, Blueprint, Environment, Rollout
+from .personal_data import personal_data_normalised
 from .versions import apply_pick
 
 API_VERSION = "slipway.io/v1"
@@ -75,6 +76,7 @@ def blueprint_document(blueprint: Blueprint) -> dict[str, Any]:
                            for c in blueprint.components.order_by("name")],
             "backing_services": list(blueprint.backing_services or []),
             "stage_overrides": dict(blueprint.stage_overrides or {}),
+            "personal_data": personal_data_normalised(blueprint.personal_data),
         },
     }
 

@@ -110,3 +110,75 @@ def test_apply_environment_command_takes_blueprint_documents(users, shop, tmp_pa
     path.write_text(yaml.safe_dump(document))
     with pytest.raises(CommandError, match="Not allowed"):
         call_command("apply_environment", str(path), "--yes", "--as", "qa", stdout=out)
+
+
+# --- personal data: what a copy out of production must mask or leave out -------------------------------------------
+
+PERSONAL = {"mysql": ["customers.email"], "redis": ["session:*"], "s3": ["private/"]}
+
+
+def test_personal_data_travels_with_the_document_and_a_change_is_the_next_version(users, shop):
+    blueprint, _ = shop
+    Blueprint.objects.filter(pk=blueprint.pk).update(personal_data=PERSONAL)
+    blueprint.refresh_from_db()
+    document = exported(blueprint)
+    assert document["spec"]["personal_data"] == PERSONAL
+    assert apply(document, users["admin"]).action == "unchanged"  # the round trip changes nothing
+    document["spec"]["personal_data"]["redis"] = ["session:*", "cart:*"]
+    shown = apply(document, users["admin"], confirm=False)
+    assert shown.action == "update" and shown.rows == [
+        {"component": "(blueprint)", "field": "personal_data.redis", "before": ["session:*"],
+         "after": ["cart:*", "session:*"]}]
+    done = apply(document, users["admin"])
+    assert done.applied and done.blueprint.version == 2
+    assert done.blueprint.personal_data == {**PERSONAL, "redis": ["cart:*", "session:*"]}
+    assert AuditEvent.objects.get(action="blueprint.new_version").details["personal_data"]["redis"] == [
+        "cart:*", "session:*"]
+    blueprint.refresh_from_db()
+    assert blueprint.personal_data == PERSONAL  # v1 is immutable
+    del document["spec"]["personal_data"]["s3"]  # S3 no longer classified: a change too
+    assert [r["field"] for r in apply(document, users["admin"], confirm=False).rows] == ["personal_data.s3"]
+
+
+def test_a_document_without_personal_data_keeps_the_latest_declaration(users, shop):
+    blueprint, _ = shop
+    Blueprint.objects.filter(pk=blueprint.pk).update(personal_data=PERSONAL)
+    blueprint.refresh_from_db()
+    document = exported(blueprint)
+    del document["spec"]["personal_data"]
+    assert apply(document, users["admin"]).action == "unchanged"
+    document["spec"]["stage_overrides"]["prod"]["web"]["replicas"] = 5
+    assert apply(document, users["admin"]).blueprint.personal_data == PERSONAL
+
+
+def test_the_legacy_column_list_is_the_mysql_entry(users, shop):
+    """A list of columns classifies MariaDB only; as {mysql: [...]} Redis and S3 stay unclassified (same policy)."""
+    blueprint, _ = shop
+    Blueprint.objects.filter(pk=blueprint.pk).update(personal_data=["orders.email", "customers.name"])
+    blueprint.refresh_from_db()
+    assert exported(blueprint)["spec"]["personal_data"] == {"mysql": ["customers.name", "orders.email"]}
+    document = exported(blueprint)
+    document["spec"]["personal_data"] = ["customers.name", "orders.email"]
+    assert apply(document, users["admin"]).action == "unchanged"
+
+
+@pytest.mark.parametrize(("personal", "path", "message"), [
+    ({"mongodb": ["x"]}, "spec.personal_data", "Unknown store kinds: mongodb"),
+    ({"redis": "session:*"}, "spec.personal_data.redis", "Give redis as a list"),
+    ({"mysql": ["email"]}, "spec.personal_data.mysql[0]", "'email' is not a column: write table.column"),
+    ({"mysql": ["customers.email; drop table x"]}, "spec.personal_data.mysql[0]", "is not a column"),
+    ({"s3": ["ok/", ""]}, "spec.personal_data.s3[1]", "give non-empty text"),
+    ({"redis": [7]}, "spec.personal_data.redis[0]", "7 is not an entry"),
+    ({"redis": ["a" * 513]}, "spec.personal_data.redis[0]", "at most 512 characters"),
+    ({"s3": ["x/"] * 201}, "spec.personal_data.s3", "At most 200 entries"),
+    (["customers"], "spec.personal_data[0]", "'customers' is not a column"),
+    ("customers.email", "spec.personal_data", "Give personal_data as {mysql:"),
+])
+def test_bad_personal_data_is_refused_with_the_path_and_nothing_written(users, shop, personal, path, message):
+    blueprint, _ = shop
+    document = exported(blueprint)
+    document["spec"]["personal_data"] = personal
+    with pytest.raises(ValidationError) as refused:
+        apply(document, users["admin"])
+    assert message in " ".join(refused.value.message_dict[path])
+    assert Blueprint.objects.filter(name="shop").count() == 1

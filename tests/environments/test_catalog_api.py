@@ -135,6 +135,34 @@ def test_editing_a_blueprint_saves_the_next_version(users, shop, api_for):
     assert [(b["name"], b["version"]) for b in latest] == [("shop", 2)]
 
 
+def test_blueprint_personal_data_is_written_and_read_through_the_api(users, shop, api_for):
+    blueprint, _ = shop
+    client = api_for(users["admin"])
+    assert client.get(f"/api/v1/blueprints/{blueprint.pk}/").json()["personal_data"] == {"mysql": []}
+    same = {"name": "shop", "description": blueprint.description, "components": ["api", "web", "worker"],
+            "backing_services": blueprint.backing_services, "stage_overrides": blueprint.stage_overrides}
+    declared = {"mysql": ["customers.email"], "redis": ["session:*"]}
+    created = client.put(f"/api/v1/blueprints/{blueprint.pk}/", same | {"personal_data": declared}, format="json")
+    assert created.status_code == 201 and created.json()["version"] == 2
+    assert created.json()["personal_data"] == declared
+    assert Blueprint.objects.get(name="shop", version=2).personal_data == declared
+    kept = client.put(f"/api/v1/blueprints/{blueprint.pk}/", same, format="json")  # left out: kept, unchanged
+    assert kept.status_code == 200 and kept.json()["version"] == 2 and kept.json()["personal_data"] == declared
+    legacy = client.put(f"/api/v1/blueprints/{blueprint.pk}/", same | {"personal_data": ["customers.email"]},
+                        format="json")  # the list form: MariaDB only, Redis now unclassified
+    assert legacy.status_code == 201 and legacy.json()["personal_data"] == {"mysql": ["customers.email"]}
+    for body, field, reason in (
+            ({"redis": ["session:*"], "postgres": []}, "personal_data", "Unknown store kinds: postgres"),
+            ({"mysql": ["email"]}, "personal_data.mysql[0]", "'email' is not a column: write table.column"),
+            ({"s3": [""]}, "personal_data.s3[0]", "give non-empty text"),
+            ("customers.email", "personal_data", "Give personal_data as {mysql:")):
+        bad = client.put(f"/api/v1/blueprints/{blueprint.pk}/", same | {"personal_data": body}, format="json")
+        assert bad.status_code == 400, bad.content
+        assert reason in bad.json()["error"]["fields"][field][0]
+    assert Blueprint.objects.filter(name="shop").count() == 3
+    assert AuditEvent.objects.filter(action="blueprint.new_version", outcome="failure").count() == 4
+
+
 def test_post_a_blueprint_yaml_plan_then_apply(users, shop, api_for):
     blueprint, _ = shop
     client = api_for(users["admin"])

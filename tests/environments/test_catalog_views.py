@@ -1,7 +1,10 @@
 """The catalog pages: lists with filters/CSV, detail pages, admin forms, QA adding versions, refresh, import."""
 
+import json
+
 import pytest
 import yaml
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from environments import documents
@@ -81,6 +84,43 @@ def test_editing_a_blueprint_from_the_page_saves_the_next_version(users, shop, c
     assert Blueprint.objects.get(name="shop", version=2).stage_overrides == {"prod": {"web": {"replicas": 2}}}
     bad = client.post(f"/catalog/blueprints/{blueprint.pk}/edit/", form | {"stage_overrides": "uat: {}"})
     assert "&#x27;uat&#x27; is not a stage" in bad.content.decode()
+
+
+def test_the_blueprint_page_edits_personal_data(users, shop, client_for):
+    blueprint, _ = shop
+    Blueprint.objects.filter(pk=blueprint.pk).update(personal_data=["customers.email"])
+    client = client_for(users["admin"])
+    page = client.get(f"/catalog/blueprints/{blueprint.pk}/edit/").content.decode()
+    assert "mysql:\n- customers.email" in page and "unclassified" in page
+    form = {"description": blueprint.description, "components": ["web", "api", "worker"],
+            "backing_services": yaml.safe_dump(blueprint.backing_services),
+            "stage_overrides": yaml.safe_dump(blueprint.stage_overrides),
+            "personal_data": "mysql: [customers.email]\nredis: ['session:*']\ns3: []"}
+    response = client.post(f"/catalog/blueprints/{blueprint.pk}/edit/", form, follow=True)
+    assert "Saved shop v2." in response.content.decode()
+    assert Blueprint.objects.get(name="shop", version=2).personal_data == {
+        "mysql": ["customers.email"], "redis": ["session:*"], "s3": []}
+    bad = client.post(f"/catalog/blueprints/{blueprint.pk}/edit/", form | {"personal_data": "redis: ['']"})
+    assert "personal_data.redis[0]: &#x27;&#x27; is not an entry" in bad.content.decode()
+    assert "Give a YAML mapping or list" in client.post(f"/catalog/blueprints/{blueprint.pk}/edit/",
+                                                        form | {"personal_data": "just text"}).content.decode()
+    assert Blueprint.objects.filter(name="shop").count() == 2
+
+
+def test_the_django_admin_checks_personal_data_the_same_way(db, shop):
+    blueprint, _ = shop
+    root = Client()
+    root.force_login(get_user_model().objects.create_superuser("root", password="root-pass-123456"))
+    form = {"name": "shop", "version": "1", "description": "", "components": [c.pk for c in blueprint.components.all()],
+            "backing_services": json.dumps(blueprint.backing_services),
+            "stage_overrides": json.dumps(blueprint.stage_overrides)}
+    url = f"/admin/environments/blueprint/{blueprint.pk}/change/"
+    bad = root.post(url, form | {"personal_data": json.dumps({"redis": ["session:*"], "mongo": []})})
+    assert bad.status_code == 200 and "Unknown store kinds: mongo" in bad.content.decode()
+    good = root.post(url, form | {"personal_data": json.dumps({"redis": ["session:*"]})})
+    assert good.status_code == 302
+    blueprint.refresh_from_db()
+    assert blueprint.personal_data == {"redis": ["session:*"]}
 
 
 def test_blueprint_import_page_plans_then_saves(users, shop, client_for):

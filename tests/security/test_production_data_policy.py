@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from environments import catalog
 from environments.models import Blueprint, Environment
 from migrations_tool.models import DataCopy
 from migrations_tool.policy import PersonalData
@@ -122,6 +123,29 @@ def test_out_of_production_personal_keys_and_prefixes_are_left_out(three_store_w
         "redis": {"rule": "personal-excluded", "excluded": ["session:*"]},
         "s3": {"rule": "personal-excluded", "excluded": ["private/"]}}
     assert event.details["override"] is None and copy.policy_override == ""
+
+
+def test_personal_data_declared_through_the_api_is_what_the_copy_leaves_out(
+        three_store_world, django_capture_on_commit_callbacks, api_for):
+    """The catalog API writes the declaration the policy reads: a Redis pattern and an S3 prefix marked
+    personal there are left out of a copy out of production (environments built from that version)."""
+    world = three_store_world
+    fill(world)
+    stage(world, source="prod", personal=["customers.email"])  # v1: Redis and S3 unclassified
+    v1 = world["source"].blueprint
+    body = {"name": v1.name, **catalog.blueprint_definition(v1), "personal_data": PERSONAL}
+    saved = api_for(world["users"]["admin"]).put(f"/api/v1/blueprints/{v1.pk}/", body, format="json")
+    assert saved.status_code == 201, saved.content
+    Environment.objects.filter(pk__in=[world["source"].pk, world["target"].pk]).update(blueprint=saved.json()["id"])
+    world["source"].refresh_from_db()
+    copy = start(world, user="qa", capture=django_capture_on_commit_callbacks, stores=["redis", "s3"])
+    assert copy.state == DataCopy.VERIFIED, copy.error
+    assert world["target_redis"].get("session:2") is None
+    assert world["target_redis"].lrange("queue", 0, -1) == [b"a", b"b"]
+    assert target_objects(world) == {"public/logo.png", "private/kept.pdf"}
+    assert last_start_event().details["policy"]["stores"] == {
+        "redis": {"rule": "personal-excluded", "excluded": ["session:*"]},
+        "s3": {"rule": "personal-excluded", "excluded": ["private/"]}}
 
 
 def test_the_job_applies_the_exclusions_even_when_the_row_lacks_them(three_store_world,
