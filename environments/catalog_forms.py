@@ -114,7 +114,7 @@ class BlueprintForm(forms.Form):
         "YAML, per store: what a copy out of production masks (mysql: table.column) or leaves out (redis: key "
         "patterns, s3: prefixes), e.g. mysql: [customers.email] / redis: [\"session:*\"] / s3: [uploads/]. A store "
         "not listed is unclassified: its copies out of production need a Platform admin's written reason; an "
-        "empty list means nothing personal (an empty field reads as mysql: [])."))
+        "empty list means nothing personal (mysql: [] says MariaDB holds none)."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -4,9 +4,8 @@
 (MariaDB classified; Redis and S3 not) or a mapping per store kind (a kind present is classified,
 an empty list meaning "nothing personal"; a kind absent is unclassified). Every definition here is
 normalised to the mapping: the legacy list becomes ``{"mysql": [...]}``, which the policy reads the
-same way (Redis and S3 stay unclassified), so documents, API and form show one form. (The policy reads
-an empty declaration as the list form's default, so there is no way to leave MariaDB unclassified
-as well; see ``personal_data_normalised``.)
+same way (Redis and S3 stay unclassified), so documents, API and form show one form. An empty
+declaration (``[]``, ``{}``, the model's default) declares nothing: every store is unclassified.
 """
 
 from __future__ import annotations
@@ -29,16 +28,14 @@ SHAPE = ('Give personal_data as {mysql: ["table.column", …], redis: ["key:patt
 def personal_data_normalised(value: Any) -> dict[str, list[str]]:
     """A stored declaration as the mapping, entries de-duplicated and sorted (the order means nothing).
 
-    The policy reads an empty declaration, ``[]`` or ``{}``, as the model's default: MariaDB declared
-    with nothing personal, Redis and S3 unclassified. Both become ``{"mysql": []}``, so what is shown
-    is what the policy reads.
+    An empty declaration, ``[]`` or ``{}``, classifies nothing and becomes ``{}``, as the policy reads it.
     """
     if not value:
-        value = []
+        return {}
     if isinstance(value, Mapping):
         raw = {kind: value[kind] for kind in KINDS if kind in value}
     else:
-        raw = {"mysql": value or []}
+        raw = {"mysql": value}
     return {kind: sorted({entries} if isinstance(entries, str) else {str(e) for e in entries or []})
             for kind, entries in raw.items()}
 

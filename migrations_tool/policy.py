@@ -50,7 +50,11 @@ class PersonalData:
 
     @classmethod
     def of(cls, blueprint: Any) -> PersonalData:
-        raw = blueprint.personal_data or []
+        raw = blueprint.personal_data
+        if not raw:
+            # Never declared (the model's default) is unclassified for every store, MariaDB included:
+            # a blueprint that says nothing about its data must not let production data out unmasked.
+            return cls({})
         if isinstance(raw, Mapping):
             return cls({kind: _entries(values) for kind, values in raw.items() if kind in _NAMES})
         return cls({"mysql": _entries(raw)})

@@ -67,8 +67,8 @@ def test_checkboxes_sit_beside_their_labels_on_every_form(page: Page, screenshot
     page.goto("/catalog/blueprints/new/")
     for component in ("web", "api", "worker"):
         assert_beside_its_label(page, component)
-    # What a new blueprint declares unless changed: MariaDB nothing personal, Redis and S3 unclassified.
-    assert page.get_by_label("Personal data").input_value().strip() == "mysql: []"
+    # A new blueprint declares nothing unless told: every store unclassified (fail closed).
+    assert page.get_by_label("Personal data").input_value().strip() == ""
     screenshot("form-blueprint")
 
     page.goto("/catalog/registries/new/")

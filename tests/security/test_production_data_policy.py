@@ -69,6 +69,26 @@ def last_start_event(outcome="success"):
     return AuditEvent.objects.filter(action="data_copy.start", outcome=outcome).order_by("pk").last()
 
 
+@pytest.mark.parametrize("declared", [[], {}, {"redis": [], "s3": []}])
+def test_a_blueprint_silent_about_mariadb_lets_no_production_database_out_unmasked(
+        three_store_world, django_capture_on_commit_callbacks, declared):
+    """Never declared (the model's default) is unclassified, MariaDB included: a QA user cannot copy
+    the production database out, masked by nothing, because nobody listed its personal columns."""
+    world = three_store_world
+    fill(world)
+    stage(world, source="prod", personal=declared)
+    capture = django_capture_on_commit_callbacks
+    with pytest.raises(ValidationError, match="does not say which MariaDB"):
+        start(world, user="qa", capture=capture, stores=["mysql"])
+    with pytest.raises(PermissionDenied, match="Only a Platform admin"):
+        start(world, user="qa", capture=capture, stores=["mysql"], override_reason=REASON)
+    assert not DataCopy.objects.exists()
+    copy = start(world, user="admin", capture=capture, stores=["mysql"], override_reason=REASON)
+    assert copy.state == DataCopy.VERIFIED, copy.error
+    assert last_start_event().details["policy"]["stores"] == {"mysql": {"rule": "admin-override",
+                                                                        "unclassified": True}}
+
+
 @pytest.mark.parametrize("kind", ["redis", "s3"])
 @pytest.mark.parametrize("role", ["qa", "developer"])
 def test_out_of_production_an_unclassified_store_needs_an_admin_with_a_reason(
@@ -259,7 +279,8 @@ def test_the_form_suggests_masking_for_the_personal_columns_of_either_form(copy_
 
 
 @pytest.mark.parametrize(("declared", "expected"), [
-    ([], {"mysql": ()}),  # the default: MariaDB classified (nothing personal), Redis and S3 not
+    ([], {}),  # the default, nothing declared: every store unclassified, MariaDB included
+    ({"mysql": []}, {"mysql": ()}),  # MariaDB declared to hold nothing personal
     (["customers.email"], {"mysql": ("customers.email",)}),
     ({"redis": "session:*", "s3": [], "ftp": ["x"]}, {"redis": ("session:*",), "s3": ()}),
 ])
