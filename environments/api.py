@@ -61,7 +61,7 @@ class YAMLRenderer(BaseRenderer):
         return documents.to_yaml(data).encode("utf-8") if data is not None else b""
 
 
-def _truthy(value) -> bool:
+def truthy(value) -> bool:
     return str(value).lower() in ("1", "true", "yes", "on")
 
 
@@ -284,9 +284,9 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     @action(detail=False, methods=["post"], url_path="apply", parser_classes=[YAMLParser, JSONParser])
     def apply_document(self, request):
         body = request.data
-        confirm = _truthy(request.query_params.get("confirm", "false"))
+        confirm = truthy(request.query_params.get("confirm", "false"))
         if isinstance(body, dict) and "document" in body and "kind" not in body:
-            confirm = confirm or _truthy(body.get("confirm", False))
+            confirm = confirm or truthy(body.get("confirm", False))
             body = body["document"]
             if not isinstance(body, str | dict):
                 raise serializers.ValidationError({"document": ["Give the document as YAML text."]})

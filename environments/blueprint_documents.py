@@ -32,6 +32,7 @@ from portal.audit.actor import Actor
 from portal.quoting import listed, quoted, sorted_keys
 
 from . import catalog
+from .documents import API_VERSION, mapping_at, text_at
 from .models import Blueprint, Component
 from .personal_data import personal_data_clean, personal_data_normalised
 
@@ -114,12 +115,10 @@ def _component_names(value: Any, errors: dict[str, list[str]]) -> list[str]:
 
 def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(name, definition) of a Blueprint document. Raises ValidationError keyed by document path."""
-    from .documents import API_VERSION, _mapping, _text
-
     errors: dict[str, list[str]] = {}
     if document.get("apiVersion") != API_VERSION:
         errors["apiVersion"] = [f"Use apiVersion: {API_VERSION} (got {quoted(document.get('apiVersion'))})."]
-    metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)
+    metadata, spec = mapping_at(document, "metadata", errors), mapping_at(document, "spec", errors)
     for section, allowed, path in ((document, {"apiVersion", "kind", "metadata", "spec"}, "document"),
                                    (metadata, {"name", "description"}, "metadata"),
                                    (spec, {"version", "components", "backing_services", "stage_overrides",
@@ -127,7 +126,7 @@ def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         extra = sorted_keys(set(section) - allowed)
         if extra:
             errors.setdefault(path, []).append(f"Unknown keys in {path}: {listed(extra)}.")
-    name = _text(metadata, "name", "metadata.name", errors) or ""
+    name = text_at(metadata, "name", "metadata.name", errors) or ""
     description = metadata.get("description") or ""
     if not isinstance(description, str):
         errors["metadata.description"] = ["The description must be text."]

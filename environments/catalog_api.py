@@ -27,7 +27,7 @@ from portal.csv_export import csv_download
 from portal.quoting import quoted
 
 from . import blueprint_documents, catalog, documents
-from .api import DocumentSchema, YAMLParser, YAMLRenderer, _truthy
+from .api import DocumentSchema, YAMLParser, YAMLRenderer, truthy
 from .catalog_filters import BlueprintFilter, ComponentFilter, ImageVersionFilter, RegistryFilter
 from .catalog_serializers import (
     BlueprintSerializer,
@@ -224,9 +224,9 @@ class BlueprintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Catalog
         responses={200: BlueprintPlanSchema, 201: BlueprintPlanSchema, **ERROR_RESPONSES})
     @action(detail=False, methods=["post"], url_path="apply", parser_classes=[YAMLParser, JSONParser])
     def apply_document(self, request):
-        body, confirm = request.data, _truthy(request.query_params.get("confirm", "false"))
+        body, confirm = request.data, truthy(request.query_params.get("confirm", "false"))
         if isinstance(body, dict) and "document" in body and "kind" not in body:
-            confirm = confirm or _truthy(body.get("confirm", False))
+            confirm = confirm or truthy(body.get("confirm", False))
             body = body["document"]
         document = documents.parse_document(body if isinstance(body, str | dict) else "")
         if document.get("kind") != "Blueprint":

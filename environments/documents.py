@@ -133,7 +133,7 @@ class Plan:
                 "changes": [{k: r[k] for k in ("component", "field", "before", "after")} for r in self.rows]}
 
 
-def _mapping(document: dict, key: str, errors: dict[str, list[str]]) -> dict[str, Any]:
+def mapping_at(document: dict, key: str, errors: dict[str, list[str]]) -> dict[str, Any]:
     value = document.get(key)
     if not isinstance(value, dict):
         errors.setdefault(key, []).append(f"'{key}' must be a mapping.")
@@ -141,7 +141,7 @@ def _mapping(document: dict, key: str, errors: dict[str, list[str]]) -> dict[str
     return value
 
 
-def _text(section: dict, key: str, path: str, errors: dict[str, list[str]]) -> str | None:
+def text_at(section: dict, key: str, path: str, errors: dict[str, list[str]]) -> str | None:
     value = section.get(key)
     if value is None or value == "":
         errors.setdefault(path, []).append(f"'{path}' is required.")
@@ -164,7 +164,7 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
                                         "apply_environment (which takes either kind)."]})
     if kind != "Environment":
         errors["kind"] = [f"Use kind: Environment (got {quoted(kind)})."]
-    metadata, spec = _mapping(document, "metadata", errors), _mapping(document, "spec", errors)
+    metadata, spec = mapping_at(document, "metadata", errors), mapping_at(document, "spec", errors)
     unknown = sorted_keys(set(document) - {"apiVersion", "kind", "metadata", "spec"})
     if unknown:
         errors["document"] = [f"Unknown top-level keys: {listed(unknown)}."]
@@ -174,19 +174,19 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
         if extra:
             errors.setdefault(path, []).append(f"Unknown keys in {path}: {listed(extra)}.")
 
-    name = _text(metadata, "name", "metadata.name", errors)
+    name = text_at(metadata, "name", "metadata.name", errors)
     stage = metadata.get("stage", "qa")
     if not isinstance(stage, str) or stage not in dict(STAGES):
         errors["metadata.stage"] = [f"{quoted(stage)} is not a stage; use one of {', '.join(s for s, _ in STAGES)}."]
     cluster = team = blueprint = None
-    cluster_name = _text(metadata, "cluster", "metadata.cluster", errors)
+    cluster_name = text_at(metadata, "cluster", "metadata.cluster", errors)
     if cluster_name:
         cluster = Cluster.objects.filter(name=cluster_name).first()
         if cluster is None:
             reason = no_cluster_reason()  # none at all: say why, as "New environment" does
             errors["metadata.cluster"] = [f"No cluster is named {quoted(cluster_name)}." + (f" {reason.message}"
                                                                                         if reason else "")]
-    team_slug = _text(metadata, "team", "metadata.team", errors)
+    team_slug = text_at(metadata, "team", "metadata.team", errors)
     if team_slug:
         team = Team.objects.filter(slug=team_slug).first()
         if team is None:

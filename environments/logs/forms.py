@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import forms
 
 from .history import HistoryQueryError, parse_text
-from .selection import SelectionError, _names
+from .selection import SelectionError, checked_names
 
 AROUND = timedelta(minutes=2)  # "surrounding history" of a live line: this much either side
 
@@ -33,7 +33,7 @@ class HistorySearchForm(forms.Form):
         value = (self.cleaned_data.get(field) or "").strip()
         if value:
             try:
-                _names([value], what)
+                checked_names([value], what)
             except SelectionError as exc:
                 raise forms.ValidationError(str(exc)) from None
         return value

@@ -40,7 +40,7 @@ class Selection:
                 "tail_lines": self.tail_lines, "since_seconds": self.since_seconds, "previous": self.previous}
 
 
-def _names(values: list[str], what: str) -> tuple[str, ...]:
+def checked_names(values: list[str], what: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(v.strip() for raw in values for v in raw.split(",") if v.strip()))
     for name in names:
         if not _NAME.match(name):
@@ -68,11 +68,11 @@ def parse_selection(query: Mapping[str, list[str]]) -> Selection:
 
     container = (one("container") or "").strip()
     if container:
-        _names([container], "Container")
+        checked_names([container], "Container")
     tail = one("tail")
     return Selection(
-        components=_names(query.get("component", []), "Component"),
-        pods=_names(query.get("pod", []), "Pod"),
+        components=checked_names(query.get("component", []), "Component"),
+        pods=checked_names(query.get("pod", []), "Pod"),
         container=container,
         # "all" (or an empty value) means the whole log: no line-count cap unless asked for.
         tail_lines=None if tail in ("all", "") else (_bounded_int(tail, "tail", MAX_TAIL_LINES) if tail else 200),
