@@ -3,15 +3,16 @@
 Every write of ``Environment.status`` goes through ``environment_transition`` (services, the rollout
 and destroy jobs, hostname changes); a new environment starts ``pending`` (set when its row is made).
 
-    pending ──rollout job──▶ deploying ──▶ ready
-       ▲                         │            │
-       └── new revision, retry ◀─┴─ failed ◀──┘
-    any live status ──destroy──▶ destroying ──▶ destroyed (final)
-                                      └──▶ failed ──retry──▶ destroying
+    pending ──▶ deploying ──▶ ready                the rollout job (deploying ──▶ failed when it fails)
+    ready, failed, … ──▶ pending                    a new revision, a hostname change, a retry
+    pending … failed ──▶ destroying ──▶ destroyed   the destroy (destroyed is final)
+                             └──▶ failed ──▶ destroying   a destroy that failed, retried
 
 The table lists what the code does today, races included (a queued rollout that starts after an
-earlier one ended, a rollout that fails while a destroy runs). What it refuses: leaving
-``destroyed``, and a rollout moving a ``destroying`` environment back to pending/deploying/ready.
+earlier one ended, a rollout that fails while a destroy runs). What it refuses, all reachable
+before only by racing a destroy: leaving ``destroyed``; leaving ``destroying`` other than for
+destroyed or failed (a change, or a rollout queued or running when the destroy began); and
+``destroyed`` other than at the end of a destroy.
 """
 
 from __future__ import annotations
