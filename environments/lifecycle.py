@@ -55,16 +55,17 @@ ENVIRONMENT_STATUS = StatusMachine(
 
 def environment_transition(environment: Environment, to: str, *, actor: Actor, message: str = "",
                            reporter: JobReporter | None = None, revision: EnvironmentRevision | None = None,
-                           current_revision: EnvironmentRevision | None = None) -> bool:
-    """Move ``environment`` to status ``to`` (audited; logged to ``reporter`` inside a job).
+                           current_revision: EnvironmentRevision | None = None) -> str | None:
+    """Move ``environment`` to status ``to`` (audited; logged to ``reporter`` inside a job) and return the
+    status it left.
 
     ``revision``: only while it is still the environment's current revision (else nothing changes and
-    False is returned: a newer revision's rollout owns the status). ``current_revision``: recorded in
+    None is returned: a newer revision's rollout owns the status). ``current_revision``: recorded in
     the same UPDATE. Raises portal.status_machine.IllegalTransition (a ValidationError) when the table
-    does not allow the move; nothing is changed then. Returns True when the row was written.
+    does not allow the move; nothing is changed then.
     """
     return ENVIRONMENT_STATUS.transition(
         environment, to, actor=actor, message=message, reporter=reporter,
         when={"current_revision": revision} if revision is not None else None,
         fields={"current_revision": current_revision} if current_revision is not None else None,
-    ) is not None
+    )

@@ -43,19 +43,23 @@ class StatusMachine:
     sources: Mapping[str, frozenset[str]]
     # The audit action of a change, e.g. "environment.status_changed".
     action: str
-    # The length of the model's status_message column.
+    # The length of the message column.
     message_chars: int
+    # The columns holding the status and the message that explains it (a data copy: ``state``, ``error``).
+    status_field: str = "status"
+    message_field: str = "status_message"
 
     def __post_init__(self) -> None:
-        statuses = {value for value, _ in self.model._meta.get_field("status").choices}
+        statuses = {value for value, _ in self.model._meta.get_field(self.status_field).choices}
         unknown = (set(self.sources) | set().union(*self.sources.values())) - statuses
         if unknown:
             raise ValueError(f"{self.model.__name__} has no status {', '.join(sorted(unknown))}")
 
-    def transition(self, obj: models.Model, to: str, *, actor: Actor, message: str = "",
+    def transition(self, obj: models.Model, to: str, *, actor: Actor, message: str | None = "",
                    reporter: JobReporter | None = None, when: Mapping[str, Any] | None = None,
                    fields: Mapping[str, Any] | None = None) -> str | None:
-        """Move ``obj``'s row to status ``to`` with ``message`` (redacted), plus ``fields`` in the same UPDATE.
+        """Move ``obj``'s row to status ``to`` with ``message`` (redacted; None leaves the stored one), plus
+        ``fields``, in one UPDATE.
 
         ``when`` narrows the row (e.g. ``{"current_revision": revision}``): when it no longer matches,
         nothing changes and None is returned. Otherwise returns the status the object left. Raises
@@ -65,20 +69,21 @@ class StatusMachine:
         ``obj`` is updated in memory to match the row.
         """
         sources = self.sources.get(to, frozenset())
-        message = redact(message)[:self.message_chars]
-        changes = {"status": to, "status_message": message, **(fields or {})}
+        changes: dict[str, Any] = {self.status_field: to, **(fields or {})}
+        if message is not None:
+            message = changes[self.message_field] = redact(message)[:self.message_chars]
         with transaction.atomic():
             rows = self.model.objects.filter(pk=obj.pk, **(when or {}))
             # The lock makes the check and the UPDATE one step: a racing worker waits, then sees our status.
-            current = rows.select_for_update().values_list("status", flat=True).first()
+            current = rows.select_for_update().values_list(self.status_field, flat=True).first()
             if current is None:
                 return None
             if current not in sources:
                 raise IllegalTransition(obj, current, to)
-            rows.filter(status__in=sources).update(**changes)
+            rows.filter(**{f"{self.status_field}__in": sources}).update(**changes)
             if current != to:
                 audit_record(actor=actor, action=self.action, obj=obj,
-                             details={"from": current, "to": to, "message": message})
+                             details={"from": current, "to": to, "message": message or ""})
         for name, value in changes.items():
             setattr(obj, name, value)
         if reporter is not None and current != to:

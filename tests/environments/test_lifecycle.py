@@ -45,7 +45,7 @@ def test_the_table_allows_what_it_lists_and_refuses_the_rest_changing_nothing(us
     Environment.objects.filter(pk=environment.pk).update(status=source, status_message="before")
     environment.status = source
     if (source, to) in ALLOWED:
-        assert environment_transition(environment, to, actor=Actor.system("test"), message="why") is True
+        assert environment_transition(environment, to, actor=Actor.system("test"), message="why") == source
         environment.refresh_from_db()
         assert (environment.status, environment.status_message) == (to, "why")
         assert changes(environment) == ([] if source == to else [(source, to)])
@@ -75,7 +75,7 @@ def test_messages_are_redacted_and_a_superseded_revision_changes_nothing(users, 
     old = environment.current_revision
     newer = environment.revisions.create(number=2, snapshot=old.snapshot, message="newer")
     Environment.objects.filter(pk=environment.pk).update(current_revision=newer)
-    assert environment_transition(environment, Environment.READY, actor=actor, revision=old) is False
+    assert environment_transition(environment, Environment.READY, actor=actor, revision=old) is None
     environment.refresh_from_db()
     assert environment.status == Environment.FAILED and len(changes(environment)) == 1
 
