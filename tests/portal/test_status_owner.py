@@ -3,7 +3,9 @@
 Walks the product code: a queryset ``.update(status=…)``, a ``save(update_fields=[…"status"…])`` or an
 assignment ``thing.status = …`` outside portal/status_machine.py is a second writer the lifecycle
 tables (environments/lifecycle.py, clusters/lifecycle.py) do not see. Creating a row with its initial
-status (``objects.create(status=…)``) is not a transition and is allowed.
+status (``objects.create(status=…)``) is not a transition and is allowed. ``state`` is a column of
+several models (jobs, Terraform runs, hostname records), so for a data copy (migrations_tool/lifecycle.py)
+the walk looks at ``DataCopy.objects….update(state=…)`` and ``copy.state = …``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def status_writes(tree: ast.AST) -> list[tuple[int, str]]:
             keywords = {k.arg for k in node.keywords}
             if node.func.attr == "update" and keywords & STATUS_FIELDS:
                 found.append((node.lineno, "queryset update of status"))
+            if node.func.attr == "update" and "state" in keywords and ast.unparse(node.func).startswith("DataCopy."):
+                found.append((node.lineno, "queryset update of a data copy's state"))
             for keyword in node.keywords:
                 if node.func.attr == "save" and keyword.arg == "update_fields" and any(
                         isinstance(c, ast.Constant) and c.value in STATUS_FIELDS for c in ast.walk(keyword.value)):
@@ -36,6 +40,9 @@ def status_writes(tree: ast.AST) -> list[tuple[int, str]]:
                 if (isinstance(element, ast.Attribute) and element.attr in STATUS_FIELDS
                         and not (isinstance(element.value, ast.Name) and element.value.id == "self")):
                     found.append((node.lineno, f"assignment to .{element.attr}"))
+                if (isinstance(element, ast.Attribute) and element.attr == "state"
+                        and isinstance(element.value, ast.Name) and element.value.id == "copy"):
+                    found.append((node.lineno, "assignment to a data copy's .state"))
     return sorted(found)
 
 
@@ -57,7 +64,10 @@ cluster.save(update_fields=["status", "node_count"])
 cluster.status, cluster.status_message = "ready", ""
 Environment.objects.create(name="x", status="pending")
 self.status = 200
+DataCopy.objects.filter(pk=1).update(state="undoing", undo_job=job)
+copy.state = "failed"
+Job.objects.filter(pk=1).update(state="cancelled")
 """
     assert [what for _, what in status_writes(ast.parse(code))] == [
         "queryset update of status", "save(update_fields=[status])", "assignment to .status",
-        "assignment to .status_message"]
+        "assignment to .status_message", "queryset update of a data copy's state", "assignment to a data copy's .state"]
