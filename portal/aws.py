@@ -2,6 +2,11 @@
 
 ``AWS_ENDPOINT_URL`` points every service at one endpoint (the moto server in tests and in
 ``make run``); ``SLIPWAY_AWS_ENDPOINT_URLS`` (``s3=http://…,route53=http://…``) overrides per service.
+
+Only this module imports boto3/botocore (ruff's banned-api rule TID251 enforces it): callers catch
+``aws.ClientError``/``aws.BotoCoreError`` (and the narrower ``NoCredentialsError``,
+``EndpointConnectionError``) and tune a client with ``aws.config(...)``, so the retry policy and the
+credential masking here cannot be skipped by building a client elsewhere.
 """
 
 from __future__ import annotations
@@ -11,11 +16,22 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.signers import RequestSigner
 from django.conf import settings
 
 from portal.redaction import hold
 
+__all__ = ["BotoCoreError", "ClientError", "EndpointConnectionError", "NoCredentialsError", "client", "config",
+           "endpoint_for", "presigned_get_url", "session"]
+
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+
+
+def config(**options: Any) -> Config:
+    """Client options (``max_pool_connections``, ``retries``…) that ``client(config=…)`` merges over the
+    default retry policy; the keywords are botocore's ``Config``'s."""
+    return Config(**options)
 
 
 def endpoint_for(service: str) -> str | None:
@@ -42,3 +58,17 @@ def client(service: str, *, region: str | None = None, credentials: dict[str, st
     return session(region=region, credentials=credentials).client(
         service, endpoint_url=endpoint_url or endpoint_for(service),
         config=_RETRIES.merge(config) if config else _RETRIES)
+
+
+def presigned_get_url(service: str, *, query: str, headers: dict[str, str], region: str,
+                      credentials: dict[str, str] | None = None, expires_in: int) -> str:
+    """A SigV4 presigned ``GET <service endpoint>/?<query>`` URL that also signs ``headers``, for another
+    party to replay (EKS's authenticator replays STS ``GetCallerIdentity`` to learn who calls)."""
+    signing = session(region=region, credentials=credentials)
+    service_client = client(service, region=region, credentials=credentials)
+    signer = RequestSigner(service_client.meta.service_model.service_id, region, service, "v4",
+                           signing.get_credentials(), signing.events)
+    return signer.generate_presigned_url(
+        {"method": "GET", "url": f"{service_client.meta.endpoint_url}/?{query}", "body": {}, "headers": headers,
+         "context": {}},
+        region_name=region, expires_in=expires_in, operation_name="")
