@@ -37,4 +37,4 @@ def eks_exec_target(user: dict[str, Any]) -> tuple[str, str] | None:
     options = dict(zip(args[2::2], args[3::2], strict=False))
     if "--cluster-name" not in options:
         return None
-    return options["--cluster-name"], options.get("--region") or aws.session().region_name
+    return options["--cluster-name"], options.get("--region") or aws.default_region()
