@@ -8,10 +8,11 @@ libraries' own connection errors, mapped to a 502 as a last resort when an adapt
 
 from __future__ import annotations
 
-import botocore.exceptions
 import urllib3.exceptions
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
+
+from portal import aws
 
 
 class ServiceUnavailable(Exception):
@@ -20,5 +21,5 @@ class ServiceUnavailable(Exception):
 
 OUTSIDE_ERRORS: tuple[type[BaseException], ...] = (
     urllib3.exceptions.HTTPError, ApiException, ConfigException,
-    botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
+    aws.BotoCoreError, aws.ClientError,
 )
