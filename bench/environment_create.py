@@ -279,7 +279,7 @@ class Bench:
 
     def delete_namespaces(self) -> None:
         """Delete every namespace this run created, all at once, and wait until they are gone."""
-        from environments.kube.namespace import delete_namespace
+        from clusters.kube.namespace import delete_namespace
         from tests.stack.kube import api_client
 
         names, self.namespaces = self.namespaces, []

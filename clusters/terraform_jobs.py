@@ -14,11 +14,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-import urllib3
 from django.db import transaction
 from django.utils import timezone
-from kubernetes.client.rest import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
@@ -26,7 +23,9 @@ from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 from portal.redaction import hold, redact
 
-from . import addons, blueprints, kubeclient
+from . import addons, blueprints
+from .kube import client as kubeclient
+from .kube.errors import UNREACHABLE
 from .models import Cluster, TerraformRun
 from .provisioning import approve_locked
 from .services import cluster_check_health
@@ -317,7 +316,7 @@ def _install_addons(run: TerraformRun, emit: RunLog) -> None:
         return
     try:
         addons.install_addons(cluster, emit, role_arns=run.outputs.get("addon_role_arns") or None)
-    except (OSError, urllib3.exceptions.HTTPError, ApiException, ConfigException) as exc:
+    except UNREACHABLE as exc:
         raise TerraformError("the add-ons could not be installed: "
                              + kubeclient.connection_problem(exc, cluster.api_server or "?")) from exc
 
