@@ -8,6 +8,7 @@ class ClustersConfig(AppConfig):
     def ready(self) -> None:
         from portal.jobs.selectors import job_waiting_rule_register
 
+        from . import periodic  # noqa: F401  (registers the beat tasks in every process, worker and web)
         from .selectors import plan_jobs_awaiting_approval
 
         # Job pages then call a plan awaiting approval that, not "succeeded".

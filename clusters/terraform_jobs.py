@@ -28,9 +28,8 @@ from portal.jobs.reporting import JobReporter
 from portal.redaction import hold, redact
 
 from . import addons, blueprints, kubeclient
+from .health import cluster_check_health
 from .models import Cluster, TerraformRun
-from .provisioning import approve_locked
-from .services import cluster_check_health
 from .state_versions import state_check, state_record
 from .terraform import (
     LOCK_ERROR,
@@ -86,6 +85,13 @@ def _finish(run: TerraformRun, state: str, message: str = "") -> None:
 
 def _set_cluster_status(cluster: Cluster, status: str, message: str = "") -> None:
     Cluster.objects.filter(pk=cluster.pk).update(status=status, status_message=redact(message)[:500])
+
+
+def approve_locked(run: TerraformRun, *, actor: Actor) -> None:
+    """Mark a (row-locked) run approved by ``actor`` and applying."""
+    run.state, run.approved_by_id, run.approved_by_name = TerraformRun.APPLYING, actor.user_id, actor.name
+    run.approved_at = timezone.now()
+    run.save(update_fields=["state", "approved_by", "approved_by_name", "approved_at"])
 
 
 def mark_interrupted(run: TerraformRun, *, actor: Actor, reason: str) -> None:
