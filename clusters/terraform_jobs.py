@@ -88,7 +88,10 @@ def _set_cluster_status(cluster: Cluster, status: str, message: str = "") -> Non
 
 
 def approve_locked(run: TerraformRun, *, actor: Actor) -> None:
-    """Mark a (row-locked) run approved by ``actor`` and applying."""
+    """Mark a (row-locked) run approved by ``actor`` and applying.
+
+    Used by the auto-approving plan job and by ``provisioning.terraform_run_approve``; here, with the job
+    bodies, so that they import no use case."""
     run.state, run.approved_by_id, run.approved_by_name = TerraformRun.APPLYING, actor.user_id, actor.name
     run.approved_at = timezone.now()
     run.save(update_fields=["state", "approved_by", "approved_by_name", "approved_at"])
