@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -93,8 +94,6 @@ class Bench:
     # -- setup -------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        import logging
-
         import django
 
         django.setup()

@@ -9,6 +9,7 @@ class ClustersConfig(AppConfig):
         from portal.jobs.selectors import job_waiting_rule_register
         from portal.upstream import outside_errors_register
 
+        from . import periodic  # noqa: F401  (registers the beat tasks in every process, worker and web)
         from .kube.errors import CLIENT_ERRORS
         from .selectors import plan_jobs_awaiting_approval
 

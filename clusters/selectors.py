@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 
 from portal.accounts import authz
 
+from . import blueprints
 from .local_status import BUILDING, FAILED, local_cluster_status
 from .models import Cluster, TerraformRun
 
@@ -35,8 +36,6 @@ def cluster_lock(cluster: Cluster) -> dict[str, Any] | None:
     """The state lock currently held in S3 (Terraform's lock info), or None; None when unreadable too."""
     if not cluster.managed_by_terraform:
         return None
-    from . import blueprints
-
     try:
         return blueprints.backend(cluster).lock()
     except Exception:  # an unreachable state bucket must not break the cluster page

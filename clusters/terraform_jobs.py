@@ -24,11 +24,10 @@ from portal.jobs.reporting import JobReporter
 from portal.redaction import hold, redact
 
 from . import addons, blueprints
+from .health import cluster_check_health
 from .kube import client as kubeclient
 from .kube.errors import UNREACHABLE
 from .models import Cluster, TerraformRun
-from .provisioning import approve_locked
-from .services import cluster_check_health
 from .state_versions import state_check, state_record
 from .terraform import (
     LOCK_ERROR,
@@ -84,6 +83,16 @@ def _finish(run: TerraformRun, state: str, message: str = "") -> None:
 
 def _set_cluster_status(cluster: Cluster, status: str, message: str = "") -> None:
     Cluster.objects.filter(pk=cluster.pk).update(status=status, status_message=redact(message)[:500])
+
+
+def approve_locked(run: TerraformRun, *, actor: Actor) -> None:
+    """Mark a (row-locked) run approved by ``actor`` and applying.
+
+    Used by the auto-approving plan job and by ``provisioning.terraform_run_approve``; here, with the job
+    bodies, so that they import no use case."""
+    run.state, run.approved_by_id, run.approved_by_name = TerraformRun.APPLYING, actor.user_id, actor.name
+    run.approved_at = timezone.now()
+    run.save(update_fields=["state", "approved_by", "approved_by_name", "approved_at"])
 
 
 def mark_interrupted(run: TerraformRun, *, actor: Actor, reason: str) -> None:

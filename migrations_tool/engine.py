@@ -21,9 +21,10 @@ from portal.redaction import redact
 from . import snapshot_store
 from .contracts import SNAPSHOT_PREFIX, CopyError, SnapshotSink
 from .copiers import copier_for
+from .masking import masking_key
 from .models import DataCopy, DataStore
 from .policy import store_options_enforced
-from .services import masking_key, undo_deadline
+from .undo_window import undo_deadline
 
 _UNITS = ("rows", "keys", "objects", "bytes")
 

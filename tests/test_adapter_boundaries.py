@@ -25,7 +25,7 @@ CLI_ADAPTERS = {
     "mysql": "migrations_tool/mariadb_dump.py",
     "mysqldump": "migrations_tool/mariadb_dump.py",
     "redis-cli": "migrations_tool/redis_keyspace.py",
-    "kubectl": "clusters/kubeclient.py",
+    "kubectl": "clusters/kube/client.py",
     "aws": "portal/aws.py",
 }
 # A call of module.attribute that opens a connection -> the adapter module allowed to make it.

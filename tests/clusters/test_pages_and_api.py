@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 
 from clusters.models import Cluster
-from clusters.tasks import health_check_all
+from clusters.periodic import health_check_all
 from environments.models import Blueprint, Environment
 from portal.audit.models import AuditEvent
 

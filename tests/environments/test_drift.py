@@ -1,4 +1,4 @@
-"""Drift detection and reconcile (environments/kube/drift.py).
+"""Drift detection and reconcile (clusters/kube/live_diff.py).
 
 The comparison itself is tested on plain dicts; detection, ``changed_by`` and reconcile run against
 the real local control plane, where the API server and the controllers add their defaults, status

@@ -141,7 +141,7 @@ def test_ttl_reaper_destroys_expired_environments(users, team, local_cluster, ku
 
     from django.utils import timezone
 
-    from environments.tasks import expire
+    from environments.periodic import expire
 
     cleanup_namespaces.append("slw-it-expire")
     with django_capture_on_commit_callbacks(execute=True):

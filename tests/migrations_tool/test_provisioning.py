@@ -128,8 +128,8 @@ def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_rea
     from clusters.kube.namespace import delete_namespace
     from clusters.services import cluster_register
     from environments.services import environment_create, environment_destroy
+    from migrations_tool.periodic import deprovision_due
     from migrations_tool.servers import data_servers_register_local
-    from migrations_tool.tasks import deprovision_due
     from portal import aws
 
     settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
