@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -93,8 +94,6 @@ class Bench:
     # -- setup -------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        import logging
-
         import django
 
         django.setup()
@@ -279,7 +278,7 @@ class Bench:
 
     def delete_namespaces(self) -> None:
         """Delete every namespace this run created, all at once, and wait until they are gone."""
-        from environments.kube.namespace import delete_namespace
+        from clusters.kube.namespace import delete_namespace
         from tests.stack.kube import api_client
 
         names, self.namespaces = self.namespaces, []

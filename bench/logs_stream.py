@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -91,8 +92,6 @@ class WebsocketViewer:
         self.error = ""
 
     async def run(self) -> None:
-        import json
-
         try:
             async with self.session.ws_connect(self.url, headers=self.headers, max_msg_size=0) as ws:
                 async for msg in ws:

@@ -11,6 +11,7 @@ from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
 
 from . import provisioning
+from .health import cluster_check_health
 from .models import Cluster, TerraformRun
 from .selectors import cluster_list, cluster_lock, terraform_run_list
 from .serializers import (
@@ -28,7 +29,7 @@ from .serializers import (
     TerraformRunDetailSerializer,
     TerraformRunSerializer,
 )
-from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
+from .services import cluster_addons_start, cluster_register_existing
 from .state_versions import cluster_state_accept, cluster_state_report, cluster_state_restore
 from .terraform import TerraformError
 

@@ -20,6 +20,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from .models import Cluster
+
 BUILDING = "building"
 UP = "up"
 FAILED = "failed"
@@ -97,8 +99,6 @@ def local_cluster_start_tracked(start: Callable[..., Any]) -> Callable[..., Any]
 
     @functools.wraps(start)
     def tracked(*args: Any, **kwargs: Any) -> Any:
-        from .models import Cluster
-
         started_at = timezone.now()
         local_cluster_status_write(state=BUILDING, started_at=started_at)
         try:

@@ -8,13 +8,13 @@ second request is refused with the run that holds the cluster, even when two arr
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from python_terraform import IsFlagged
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
@@ -26,7 +26,9 @@ from portal.jobs.services import job_create
 
 from . import blueprints
 from .models import Cluster, TerraformRun
-from .terraform import BlueprintMissing, blueprint_dir
+from .tasks import terraform_apply, terraform_plan
+from .terraform import BlueprintMissing, TerraformError, blueprint_dir
+from .terraform_jobs import approve_locked
 
 NODE_GROUP_KEYS = {"name", "instance_types", "min_size", "max_size", "desired_size"}
 
@@ -70,8 +72,6 @@ def clean_node_groups(groups: Any) -> list[dict[str, Any]]:
 
 def start_run(*, actor: Actor, cluster: Cluster, action: str) -> TerraformRun:
     """Save a queued run and its plan job (inside the caller's transaction)."""
-    from .tasks import terraform_plan
-
     def busy() -> ValidationError | None:
         active = cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first()
         return None if active is None else ValidationError(
@@ -165,8 +165,6 @@ def terraform_run_start(*, actor: Actor, user: Any, cluster: Cluster, action: st
 
 def terraform_run_approve(*, actor: Actor, user: Any, run: TerraformRun) -> TerraformRun:
     """Approve a saved plan: the apply job applies exactly that plan file."""
-    from .tasks import terraform_apply
-
     with audited(actor=actor, action="cluster.terraform_approve", obj=run.cluster,
                  details={"run": run.pk, "plan": run.plan_summary}) as scope:
         _require_admin(user, "approve Terraform plans")
@@ -181,13 +179,6 @@ def terraform_run_approve(*, actor: Actor, user: Any, run: TerraformRun) -> Terr
             run.save(update_fields=["apply_job"])
         scope.details["job"] = str(run.apply_job_id)
     return run
-
-
-def approve_locked(run: TerraformRun, *, actor: Actor) -> None:
-    """Mark a (row-locked) run approved by ``actor`` and applying."""
-    run.state, run.approved_by_id, run.approved_by_name = TerraformRun.APPLYING, actor.user_id, actor.name
-    run.approved_at = timezone.now()
-    run.save(update_fields=["state", "approved_by", "approved_by_name", "approved_at"])
 
 
 def terraform_run_discard(*, actor: Actor, user: Any, run: TerraformRun) -> TerraformRun:
@@ -205,8 +196,6 @@ def terraform_run_discard(*, actor: Actor, user: Any, run: TerraformRun) -> Terr
             if run.plan_job_id and run.plan_job.state == Job.QUEUED:
                 Job.objects.filter(pk=run.plan_job_id).update(state=Job.CANCELLED, finished_at=timezone.now())
         if run.plan_file:
-            from pathlib import Path
-
             Path(run.plan_file).unlink(missing_ok=True)
     return run
 
@@ -216,8 +205,6 @@ def cluster_force_unlock(*, actor: Actor, user: Any, cluster: Cluster, lock_id: 
 
     Runs in the request: it is one short command, and the admin needs its answer at once.
     """
-    from .terraform import TerraformError
-
     with audited(actor=actor, action="cluster.terraform_force_unlock", obj=cluster,
                  details={"lock_id": lock_id}) as scope:
         _require_admin(user, "force-unlock Terraform state")
@@ -235,8 +222,7 @@ def cluster_force_unlock(*, actor: Actor, user: Any, cluster: Cluster, lock_id: 
         workspace.prepare()
         lines: list[str] = []
         workspace.init(lines.append)
-        returncode = workspace.stream(workspace.command("force-unlock", lock_id, force=IsFlagged,
-                                                        no_color=IsFlagged), lines.append)
+        returncode = workspace.force_unlock(lines.append, lock_id=lock_id)
         if returncode != 0:
             raise TerraformError(f"terraform force-unlock failed: {' '.join(lines[-3:])}")
         scope.details["held"] = {k: held.get(k) for k in ("ID", "Operation", "Who", "Created")}

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 
 from portal.accounts import authz
 
+from . import blueprints
 from .local_status import BUILDING, FAILED, local_cluster_status
 from .models import Cluster, TerraformRun
 
@@ -22,14 +23,6 @@ def cluster_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySe
     return clusters
 
 
-def cluster_environments(*, user: Any, cluster: Cluster) -> QuerySet:
-    """The live environments on ``cluster`` that ``user`` may see."""
-    from environments.models import Environment
-    from environments.selectors import environment_list
-
-    return environment_list(user=user).filter(cluster=cluster).exclude(status=Environment.DESTROYED).order_by("name")
-
-
 def terraform_run_list(*, user: Any, cluster: Cluster | None = None) -> QuerySet[TerraformRun]:
     """Runs hold plans, logs and outputs of the platform's infrastructure: Managers and Platform admins
     read them (as they read the runs' job streams); everyone else gets none."""
@@ -43,8 +36,6 @@ def cluster_lock(cluster: Cluster) -> dict[str, Any] | None:
     """The state lock currently held in S3 (Terraform's lock info), or None; None when unreadable too."""
     if not cluster.managed_by_terraform:
         return None
-    from . import blueprints
-
     try:
         return blueprints.backend(cluster).lock()
     except Exception:  # an unreachable state bucket must not break the cluster page

@@ -1,4 +1,4 @@
-"""Cluster use cases: register an existing cluster, check its health, install its add-ons."""
+"""Cluster use cases: register an existing cluster, install its add-ons (the health check is ``health.py``)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,17 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
-from kubernetes import client
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.jobs.models import Job
-from portal.jobs.reporting import JobReporter
 from portal.jobs.services import job_create
-from portal.redaction import redact
 
-from . import access, kubeclient
-from .lifecycle import cluster_transition
+from .kube import client as kubeclient
+from .kube import permissions
 from .models import Cluster
+from .tasks import addons_install, health_check
 
 
 def _facts(cluster: Cluster) -> dict:
@@ -31,7 +28,7 @@ def verify_cluster_access(kubeconfig: str, *, field: str = "kubeconfig") -> str:
 
     Refused: a kubeconfig that cannot be loaded, an API server that cannot be reached or whose
     certificate the CA does not vouch for, rejected credentials, and credentials lacking any
-    permission in ``access.REQUIRED`` (listed, per resource, under ``missing_permissions``).
+    permission in ``permissions.REQUIRED`` (listed, per resource, under ``missing_permissions``).
     """
     try:
         server = kubeclient.parse_kubeconfig(kubeconfig)["server"]
@@ -39,14 +36,14 @@ def verify_cluster_access(kubeconfig: str, *, field: str = "kubeconfig") -> str:
         raise ValidationError({field: [str(exc)]}) from exc
     try:
         with kubeclient.api_client(kubeconfig, retries=0) as api:
-            version = client.VersionApi(api).get_code(_request_timeout=10).git_version
-            missing = access.missing_permissions(api)
+            version = kubeclient.server_version(api, timeout=10)
+            missing = permissions.missing_permissions(api)
     except Exception as exc:  # every failure is the user's to fix; the message says how
         raise ValidationError({field: [kubeclient.connection_problem(exc, server)]}) from exc
     if missing:
         raise ValidationError({
             field: [f"The credentials lack {len(missing)} permission(s) Slipway needs in every namespace: "
-                    f"{access.describe_missing(missing)}."],
+                    f"{permissions.describe_missing(missing)}."],
             "missing_permissions": [str(p) for p in missing],
         })
     return version
@@ -114,45 +111,12 @@ def cluster_register_existing(*, actor: Actor, name: str, kubeconfig: str = "", 
     cluster = cluster_register(actor=actor, name=name, kind=Cluster.EXISTING, kubeconfig=kubeconfig,
                                make_default=make_default, verify=True,
                                error_field="token" if server else "kubeconfig")
-    from .tasks import health_check
-
     transaction.on_commit(lambda: health_check.delay(cluster.pk))
-    return cluster
-
-
-def cluster_check_health(*, actor: Actor, cluster: Cluster, reporter: JobReporter | None = None) -> Cluster:
-    """Probe the API server and record reachability, version, nodes (ready of total) and allocatable
-    CPU/memory summed over Ready nodes. Never raises on probe failure: the cluster is marked unreachable.
-    ``reporter``: the job's log, when a job checks (the status change is written there too).
-    """
-    try:
-        found = kubeclient.probe(cluster.kubeconfig)
-    except Exception as exc:  # any failure means unreachable; the reason is shown to admins
-        reason = kubeclient.connection_problem(exc, cluster.api_server or "?")
-        status, message = Cluster.UNREACHABLE, redact(reason)[:500]
-    else:
-        status, message = Cluster.READY, ""
-        cluster.server_version, cluster.node_count = found["version"], found["nodes"]
-        cluster.nodes_ready = found["nodes_ready"]
-        cluster.allocatable_cpu_millicores = found["allocatable_cpu_millicores"]
-        cluster.allocatable_memory_bytes = found["allocatable_memory_bytes"]
-        if found["nodes"] and not found["nodes_ready"]:
-            message = "The API server answers but no node is Ready: nothing can be scheduled."
-    cluster.last_checked_at = timezone.now()
-    with audited(actor=actor, action="cluster.health_check", obj=cluster,
-                 details={"status": status, "message": message,
-                          "nodes": cluster.node_count, "nodes_ready": cluster.nodes_ready}):
-        with transaction.atomic():
-            cluster.save(update_fields=["server_version", "node_count", "nodes_ready", "allocatable_cpu_millicores",
-                                        "allocatable_memory_bytes", "last_checked_at", "updated_at"])
-            cluster_transition(cluster, status, actor=actor, message=message, reporter=reporter)
     return cluster
 
 
 def cluster_addons_start(*, actor: Actor, user: Any, cluster: Cluster) -> Job:
     """Queue a job installing the add-ons on ``cluster`` (Platform admins). Raises PermissionDenied."""
-    from .tasks import addons_install
-
     with audited(actor=actor, action="cluster.addons_start", obj=cluster) as scope:
         if not authz.cluster_can(user, authz.CHANGE, cluster):
             raise PermissionDenied("Only Platform admins install cluster add-ons.")

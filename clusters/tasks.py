@@ -1,4 +1,5 @@
-"""Celery tasks of the clusters app: thin wrappers over the Terraform and add-on job bodies, and periodic work."""
+"""Celery tasks of the clusters app: thin wrappers over the Terraform, add-on and health-check job bodies
+that the use cases enqueue. The periodic (beat) tasks are in ``periodic.py``."""
 
 from celery import shared_task
 
@@ -7,6 +8,8 @@ from portal.audit.actor import Actor
 from portal.jobs.runner import job_task
 
 from .addons import run_addons_install
+from .health import cluster_check_health
+from .models import Cluster
 from .terraform_jobs import run_apply, run_plan
 
 
@@ -23,40 +26,10 @@ terraform_apply = job_task("clusters.terraform_apply", authorize=_may_run_terraf
 addons_install = job_task("clusters.addons_install", authorize=_may_change_cluster)(run_addons_install)
 
 
-@shared_task(name="clusters.terraform_drift_check_all")
-def terraform_drift_check_all() -> list[int]:
-    """Periodic (beat): a drift-check run for every Terraform-managed cluster that is idle."""
-    from .drift import clusters_drift_check_all
-
-    return clusters_drift_check_all()
-
-
-@shared_task(name="clusters.terraform_reap_interrupted")
-def terraform_reap_interrupted() -> list[int]:
-    """Periodic (beat): mark runs whose worker died as interrupted."""
-    from .terraform_jobs import reap_interrupted
-
-    return reap_interrupted()
-
-
 @shared_task(name="clusters.health_check")
 def health_check(cluster_id: int) -> str | None:
     """Check one cluster's health now (after registration). Idempotent; a cluster deleted meanwhile is skipped."""
-    from .models import Cluster
-    from .services import cluster_check_health
-
     cluster = Cluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
         return None
     return cluster_check_health(actor=Actor.system("cluster-health"), cluster=cluster).status
-
-
-@shared_task(name="clusters.health_check_all")
-def health_check_all() -> dict[str, str]:
-    """Periodic (beat): check every cluster that has credentials; returns name → status."""
-    from .models import Cluster
-    from .services import cluster_check_health
-
-    actor = Actor.system("cluster-health")
-    return {cluster.name: cluster_check_health(actor=actor, cluster=cluster).status
-            for cluster in Cluster.objects.exclude(kubeconfig="")}

@@ -13,7 +13,8 @@ An ``Environment`` document is the API's create payload arranged as a Kubernetes
 ``plan`` compares a document with the live environment of that name on that cluster (create,
 update with the revision diff, or unchanged); ``apply_document`` shows that plan, or applies it
 through ``environment_create`` / ``environment_update_versions`` when confirmed.
-``Blueprint`` documents are planned and applied by ``blueprint_documents`` (``apply_any`` picks by kind).
+``Blueprint`` documents are planned and applied by ``blueprint_documents`` (which imports this module's
+parsing helpers; the ``apply_environment`` command picks either by kind).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from . import services
 from .diff import snapshot_diff
 from .models import STAGES, Blueprint, Environment, Rollout
 from .personal_data import personal_data_normalised
-from .versions import apply_pick
+from .versions import apply_pick, versions_of
+from .versions import resolve as resolve_versions
 
 API_VERSION = "slipway.io/v1"
 KINDS = ("Environment", "Blueprint")
@@ -60,7 +62,7 @@ def environment_document(environment: Environment) -> dict[str, Any]:
         "metadata": {"name": environment.name, "team": environment.team.slug, "stage": environment.stage,
                      "cluster": environment.cluster.name},
         "spec": {"blueprint": {"name": environment.blueprint.name, "version": environment.blueprint.version},
-                 "versions": dict(sorted(services._versions_of(snapshot).items()))},
+                 "versions": dict(sorted(versions_of(snapshot).items()))},
     }
 
 
@@ -226,7 +228,7 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
             versions = {str(k): str(v) for k, v in versions.items()}
     if blueprint is not None and versions is not None:
         try:
-            services._resolve_versions(blueprint, versions)
+            resolve_versions(blueprint, versions)
         except ValidationError as exc:
             errors["spec.versions"] = exc.message_dict["versions"]
 
@@ -245,8 +247,8 @@ def _validate(document: dict[str, Any]) -> dict[str, Any]:
 
 def _desired_snapshot(environment: Environment, versions: dict[str, str]) -> dict[str, Any]:
     """The live snapshot with the document's versions, as ``environment_update_versions`` would record it."""
-    current = services._versions_of(environment.current_revision.snapshot)
-    resolved = services._resolve_versions(environment.blueprint, versions, current=current)
+    current = versions_of(environment.current_revision.snapshot)
+    resolved = resolve_versions(environment.blueprint, versions, current=current)
     snapshot = json.loads(json.dumps(environment.current_revision.snapshot))
     for component in snapshot["components"]:
         apply_pick(component, resolved[component["name"]])
@@ -313,17 +315,6 @@ def apply_document(document: str | bytes | dict[str, Any], *, actor: Actor, user
         scope.obj = result.environment
         scope.details["applied"] = result.applied
     return result
-
-
-def apply_any(source: str | bytes | dict[str, Any], *, actor: Actor, user: Any, confirm: bool = False,
-              message: str = "") -> Any:
-    """Apply a document of either kind: a ``Plan`` for an Environment, a ``BlueprintPlan`` for a Blueprint."""
-    from . import blueprint_documents
-
-    document = parse_document(source)
-    if document.get("kind") == "Blueprint":
-        return blueprint_documents.apply(document, actor=actor, user=user, confirm=confirm)
-    return apply_document(document, actor=actor, user=user, confirm=confirm, message=message)
 
 
 class CommandLineOperator:

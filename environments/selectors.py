@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
+from clusters.models import Cluster
 from clusters.selectors import clusters_for_placement, no_cluster_reason
 from portal.accounts import rules
 from portal.accounts.models import Team
+from portal.jobs.models import Job
 
 from .models import Blueprint, Environment, ImageVersion
 
@@ -39,12 +43,13 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None,
     return queryset
 
 
+def environment_list_on_cluster(*, user: Any, cluster: Cluster) -> QuerySet[Environment]:
+    """The live environments on ``cluster`` that ``user`` may see, by name (the cluster page's list)."""
+    return environment_list(user=user).filter(cluster=cluster).exclude(status=Environment.DESTROYED).order_by("name")
+
+
 def environments_expiring(*, user: Any, hours: float) -> QuerySet[Environment]:
     """The user's own live environments that expire within ``hours`` (the dashboard's notice)."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     return environment_list(user=user).filter(owner=user, expires_at__lt=timezone.now() + timedelta(hours=hours))
 
 
@@ -58,8 +63,6 @@ LIFECYCLE_JOB_KINDS = ("rollout", "destroy")
 
 def latest_rollout_job(environment: Environment, *, kinds: tuple[str, ...] | None = None):
     """The newest job about this environment (rollout, destroy, data copy…), or of ``kinds`` only."""
-    from portal.jobs.models import Job
-
     jobs = Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk))
     return (jobs.filter(kind__in=kinds) if kinds else jobs).first()
 

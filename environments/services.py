@@ -21,6 +21,8 @@ from portal.derived_names import DNS_LABEL as DNS_LABEL_RULE
 from portal.derived_names import bounded_name, owner_marker
 from portal.jobs.services import job_create
 
+from .bluegreen import delete_colour, switch_services
+from .diff import snapshot_diff
 from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
 from .lifecycle import environment_transition
@@ -28,7 +30,8 @@ from .lifecycle_jobs import rollout_start
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
 from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
-from .versions import Picked, apply_pick, reference_of
+from .tasks import destroy as destroy_task
+from .versions import apply_pick, versions_of
 from .versions import resolve as resolve_versions
 
 NAMESPACE_PREFIX = "slw-"
@@ -47,11 +50,6 @@ def namespace_for(environment: Environment) -> str:
     if not taken.exists():
         return plain
     return bounded_name(environment.name, environment.ownership_marker, NAMESPACE_NAME)
-
-
-def _resolve_versions(blueprint: Blueprint, versions: dict[str, str], *, current: dict[str, str] | None = None
-                      ) -> dict[str, Picked]:
-    return resolve_versions(blueprint, versions, current=current)
 
 
 def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: Blueprint, name: str, stage: str,
@@ -74,7 +72,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
             raise ValidationError({"name": exc.messages}) from exc
         if len(NAMESPACE_PREFIX + name) > 63:
             raise ValidationError({"name": ["Use at most 59 characters."]})
-        resolved = _resolve_versions(blueprint, versions)
+        resolved = resolve_versions(blueprint, versions)
         snapshot = snapshot_from_blueprint(blueprint=blueprint, stage=stage, versions=resolved)
         if strategy not in ("rolling", "bluegreen"):
             raise ValidationError({"strategy": ["Choose 'rolling' or 'bluegreen'."]})
@@ -126,14 +124,10 @@ def _new_revision(*, actor: Actor, environment: Environment, snapshot: dict, mes
     return revision
 
 
-def _versions_of(snapshot: dict) -> dict[str, str]:
-    return {c["name"]: reference_of(c) for c in snapshot["components"]}
-
-
 def environment_update_versions(*, actor: Actor, user: Any, environment: Environment, versions: dict[str, str],
                                 message: str = "") -> Rollout:
     """Record a revision with new versions for some components and roll it out. Raises ValidationError."""
-    before = _versions_of(environment.current_revision.snapshot)
+    before = versions_of(environment.current_revision.snapshot)
     with audited(actor=actor, action="environment.update_versions", obj=environment,
                  details={"before": before, "requested": versions}) as scope:
         scope.team_slug = environment.team.slug
@@ -141,17 +135,17 @@ def environment_update_versions(*, actor: Actor, user: Any, environment: Environ
         unknown = sorted(set(versions) - set(before))
         if unknown:
             raise ValidationError({"versions": [f"'{n}' is not a component of this environment." for n in unknown]})
-        resolved = _resolve_versions(environment.blueprint, {**before, **versions}, current=before)
+        resolved = resolve_versions(environment.blueprint, {**before, **versions}, current=before)
         snapshot = json.loads(json.dumps(environment.current_revision.snapshot))
         for component in snapshot["components"]:
             apply_pick(component, resolved[component["name"]])
-        if _versions_of(snapshot) == before:
+        if versions_of(snapshot) == before:
             raise ValidationError({"versions": ["These are already the environment's versions."]})
         with transaction.atomic():
             revision = _new_revision(actor=actor, environment=environment, snapshot=snapshot,
                                      message=message or "update versions")
             rollout = rollout_start(actor=actor, environment=environment, revision=revision)
-        scope.details.update(after=_versions_of(snapshot), revision=revision.number)
+        scope.details.update(after=versions_of(snapshot), revision=revision.number)
     return rollout
 
 
@@ -167,7 +161,7 @@ def environment_rollback(*, actor: Actor, user: Any, environment: Environment, n
             revision = _new_revision(actor=actor, environment=environment, snapshot=target.snapshot,
                                      message=f"rollback to r{number}")
             rollout = rollout_start(actor=actor, environment=environment, revision=revision)
-        scope.details.update(revision=revision.number, versions=_versions_of(target.snapshot))
+        scope.details.update(revision=revision.number, versions=versions_of(target.snapshot))
     return rollout
 
 
@@ -178,8 +172,6 @@ def environment_retry(*, actor: Actor, user: Any, environment: Environment) -> A
     Idempotent: the row is locked and set pending/destroying before the job starts, so a second retry
     (a double click, two tabs) is refused instead of starting a second job. Returns the new job.
     """
-    from .tasks import destroy
-
     with audited(actor=actor, action="environment.retry", obj=environment) as scope:
         scope.team_slug = environment.team.slug
         if not authz.environment_can(user, authz.CHANGE, environment):
@@ -198,7 +190,7 @@ def environment_retry(*, actor: Actor, user: Any, environment: Environment) -> A
             scope.details.update(failure=locked.status_message[:500], revision=locked.current_revision.number)
             if last is not None and last.kind == "destroy":
                 environment_transition(locked, Environment.DESTROYING, actor=actor)
-                job = job_create(actor=actor, kind="destroy", title=f"Destroy {locked.name} (retry)", task=destroy,
+                job = job_create(actor=actor, kind="destroy", title=f"Destroy {locked.name} (retry)", task=destroy_task,
                                  target=locked, team=locked.team)
             else:
                 environment_transition(locked, Environment.PENDING, actor=actor)
@@ -214,8 +206,6 @@ def environment_destroy(*, actor: Actor, user: Any | None, environment: Environm
     ``confirm_name`` is the name a person typed to confirm (the page's dialog always sends it; API
     callers may): when given, it must be the environment's name, or nothing is destroyed.
     """
-    from .tasks import destroy
-
     with audited(actor=actor, action="environment.destroy", obj=environment,
                  details={"namespace": environment.namespace}) as scope:
         scope.team_slug = environment.team.slug
@@ -229,7 +219,7 @@ def environment_destroy(*, actor: Actor, user: Any | None, environment: Environm
                                                     "nothing was destroyed."]})
         with transaction.atomic():
             environment_transition(environment, Environment.DESTROYING, actor=actor)
-            job = job_create(actor=actor, kind="destroy", title=f"Destroy {environment.name}", task=destroy,
+            job = job_create(actor=actor, kind="destroy", title=f"Destroy {environment.name}", task=destroy_task,
                              target=environment, team=environment.team)
     return job
 
@@ -281,7 +271,7 @@ def environments_expire(*, now=None) -> list[int]:
 def environment_clone(*, actor: Actor, user: Any, source: Environment, name: str, team: Team,
                       stage: str | None = None, ttl_hours: int | None = None) -> Environment:
     """A new environment running exactly ``source``'s current versions (re-rendered for its own stage)."""
-    versions = _versions_of(source.current_revision.snapshot)
+    versions = versions_of(source.current_revision.snapshot)
     if not authz.environment_can(user, authz.VIEW, source):
         raise PermissionDenied("You cannot see the environment you want to clone.")
     environment = environment_create(actor=actor, user=user, cluster=source.cluster, blueprint=source.blueprint,
@@ -295,10 +285,8 @@ def environment_clone(*, actor: Actor, user: Any, source: Environment, name: str
 
 def promote_preview(*, source: Environment, target: Environment) -> list[dict[str, Any]]:
     """What promoting ``source``'s versions onto ``target`` would change (the diff shown before applying)."""
-    from .diff import snapshot_diff
-
-    wanted = _versions_of(source.current_revision.snapshot)
-    current = _versions_of(target.current_revision.snapshot)
+    wanted = versions_of(source.current_revision.snapshot)
+    current = versions_of(target.current_revision.snapshot)
     rows = snapshot_diff({"components": [{"name": n, "tag": t} for n, t in sorted(current.items())]},
                          {"components": [{"name": n, "tag": wanted.get(n, t)} for n, t in sorted(current.items())]})
     return rows
@@ -310,7 +298,7 @@ def environment_promote(*, actor: Actor, user: Any, source: Environment, target:
         raise PermissionDenied("You cannot see the environment you promote from.")
     if source.blueprint.name != target.blueprint.name:
         raise ValidationError(f"{source} and {target} are built from different blueprints.")
-    versions = _versions_of(source.current_revision.snapshot)
+    versions = versions_of(source.current_revision.snapshot)
     rollout = environment_update_versions(actor=actor, user=user, environment=target, versions=versions,
                                           message=f"promoted from {source.name} r{source.current_revision.number}")
     audit_record(actor=actor, action="environment.promote", obj=target, team_slug=target.team.slug,
@@ -324,8 +312,6 @@ def standby_colour(environment: Environment) -> str:
 
 def environment_switch_colour(*, actor: Actor, user: Any, environment: Environment) -> Environment:
     """Point the Services at the other colour (switch, or switch back). Refuses if it is not deployed."""
-    from .bluegreen import switch_services
-
     with audited(actor=actor, action="environment.switch", obj=environment,
                  details={"from": environment.active_colour}) as scope:
         scope.team_slug = environment.team.slug
@@ -342,8 +328,6 @@ def environment_switch_colour(*, actor: Actor, user: Any, environment: Environme
 
 def environment_retire_colour(*, actor: Actor, user: Any, environment: Environment) -> list[str]:
     """Delete the standby colour's workloads once the switch is confirmed. Returns what was deleted."""
-    from .bluegreen import delete_colour
-
     with audited(actor=actor, action="environment.retire_colour", obj=environment) as scope:
         scope.team_slug = environment.team.slug
         _require_change(user, environment)

@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from .models import Blueprint, Environment, EnvironmentRevision
+from .render.spec import BackingServiceSpec, ComponentSpec, EnvironmentSpec
 from .versions import Picked, apply_pick
 
 COMPONENT_FIELDS = ("replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
@@ -38,10 +39,8 @@ def new_backing_passwords(blueprint: Blueprint) -> str:
                        if b.get("kind") == "mariadb"})
 
 
-def spec_for(environment: Environment, revision: EnvironmentRevision):
+def spec_for(environment: Environment, revision: EnvironmentRevision) -> EnvironmentSpec:
     """The render input for one revision of an environment (see environments.render.spec)."""
-    from .render.spec import BackingServiceSpec, ComponentSpec, EnvironmentSpec
-
     snap = revision.snapshot
     components = tuple(
         ComponentSpec(

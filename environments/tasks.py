@@ -1,12 +1,13 @@
-"""Celery tasks of the environments app: thin wrappers over job bodies, and the TTL reaper."""
+"""Celery tasks of the environments app: thin wrappers over the job bodies that the use cases enqueue.
 
-from celery import shared_task
+The periodic (beat) tasks — TTL reaper, drift check, versions sync, DNS sweep — are in ``periodic.py``.
+"""
 
 from portal.accounts import authz
 from portal.jobs.runner import job_target, job_task
 
 from .destroy import run_destroy
-from .hostnames.tasks import dns_sweep, dns_sweep_job  # noqa: F401  (registers the tasks)
+from .hostnames.tasks import dns_sweep_job  # noqa: F401  (registers the task)
 from .rollout import run_rollout
 
 
@@ -16,27 +17,3 @@ def _may_change_target(user, job) -> bool:
 
 rollout = job_task("environments.rollout", authorize=_may_change_target)(run_rollout)
 destroy = job_task("environments.destroy", authorize=_may_change_target)(run_destroy)
-
-
-@shared_task(name="environments.expire")
-def expire() -> list[int]:
-    """Periodic (beat): destroy environments past their expiry."""
-    from .services import environments_expire
-
-    return environments_expire()
-
-
-@shared_task(name="environments.drift_check")
-def drift_check() -> int:
-    """Periodic (beat): record drift for every ready environment."""
-    from .drift import environments_drift_check_all
-
-    return environments_drift_check_all()
-
-
-@shared_task(name="environments.versions_sync")
-def versions_sync() -> dict[str, str]:
-    """Periodic (beat): sync the image versions of every component linked to a registry."""
-    from .version_sync import components_versions_sync_all
-
-    return components_versions_sync_all()

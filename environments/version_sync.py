@@ -23,7 +23,8 @@ from portal.audit.services import audit_record, audited
 from portal.redaction import redact
 
 from .models import Component, ImageVersion
-from .registries import RegistryError, RegistryTag, adapter_for
+from .registries import RegistryError, RegistryTag
+from .registries.by_kind import adapter_for
 from .versions import moved_tags_record
 
 logger = logging.getLogger(__name__)

@@ -39,6 +39,11 @@ def reference_of(component: dict[str, Any]) -> str:
     return f"{component['tag']}@{component['digest']}" if component.get("digest") else component["tag"]
 
 
+def versions_of(snapshot: dict[str, Any]) -> dict[str, str]:
+    """Component name → the reference it runs, for a revision's snapshot."""
+    return {c["name"]: reference_of(c) for c in snapshot["components"]}
+
+
 def apply_pick(component: dict[str, Any], picked: Picked) -> None:
     """Write ``picked`` into a snapshot component (in place)."""
     component["tag"], component["digest"] = picked.version.tag, picked.pinned_digest

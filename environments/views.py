@@ -22,6 +22,7 @@ from .live import live_status
 from .models import STAGES, Blueprint, Environment
 from .selectors import LIFECYCLE_JOB_KINDS, environment_list, latest_rollout_job, version_choices
 from .services import environment_create
+from .versions import versions_of
 
 
 @login_required
@@ -86,7 +87,7 @@ def environment_detail(request: HttpRequest, environment_id: int) -> HttpRespons
         "retry_destroy": environment.status == Environment.FAILED and getattr(
             latest_rollout_job(environment, kinds=LIFECYCLE_JOB_KINDS), "kind", "") == "destroy",
         "components": environment.current_revision.snapshot["components"] if environment.current_revision else [],
-        "versions": version_choices(environment.blueprint, services._versions_of(
+        "versions": version_choices(environment.blueprint, versions_of(
             environment.current_revision.snapshot) if environment.current_revision else {}),
         "revisions": environment.revisions.select_related("created_by")[:50],
         "live": live_status(environment) if environment.status not in (Environment.DESTROYED,) else None,

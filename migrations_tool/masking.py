@@ -13,9 +13,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from portal.quoting import quoted, shortened
 
 from .contracts import CopyError
+
+
+def masking_key() -> str:
+    """The installation's masking key (``SLIPWAY_MASKING_KEY``, else derived from ``SECRET_KEY``)."""
+    if settings.SLIPWAY_MASKING_KEY:
+        return settings.SLIPWAY_MASKING_KEY
+    return hmac.new(settings.SECRET_KEY.encode(), b"slipway-masking", hashlib.sha256).hexdigest()
+
 
 RULES = ("email", "name", "phone", "hash", "null", "fixed", "keep")
 

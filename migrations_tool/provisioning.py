@@ -24,7 +24,7 @@ from portal.audit.services import audit_record
 from .contracts import CopyError, StoreOwner
 from .copiers import available_kinds, copier_for
 from .models import DataServer, DataStore
-from .services import undo_deadline
+from .undo_window import undo_deadline
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,6 @@ persists, audits and enqueues its job."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +24,8 @@ from .masking import parse_rules
 from .models import KIND_NAMES, DataCopy, DataServer
 from .policy import copy_policy_decide, direction_of
 from .row_filter import RowFilterError, parse_row_filter, row_filter_errors
+from .tasks import data_copy as data_copy_task
+from .tasks import data_copy_undo as undo_task
 
 _STORE_OPTIONS = {
     "mysql": {"include_tables", "exclude_tables", "filters"},
@@ -36,14 +35,8 @@ _STORE_OPTIONS = {
 ACTIVE = DataCopy.ACTIVE
 
 
-def masking_key() -> str:
-    """The installation's masking key (``SLIPWAY_MASKING_KEY``, else derived from ``SECRET_KEY``)."""
-    if settings.SLIPWAY_MASKING_KEY:
-        return settings.SLIPWAY_MASKING_KEY
-    return hmac.new(settings.SECRET_KEY.encode(), b"slipway-masking", hashlib.sha256).hexdigest()
-
-
-def _validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, Any]:
+def validate_options(stores: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    """Check a copy's options (per-store groups and masking rules); return them. Raises ValidationError."""
     errors = []
     if not isinstance(options, dict):
         raise ValidationError({"options": ["Options must be an object."]})
@@ -112,8 +105,6 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
 
     Raises PermissionDenied (roles, production guards) or ValidationError (bad input; nothing is created).
     """
-    from .tasks import data_copy as data_copy_task
-
     options = dict(options or {})
     stores = list(dict.fromkeys(stores or []))
     details = {"source": source.name, "target": target.name, "stores": stores, "options": options}
@@ -135,7 +126,7 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
                    for environment in (source, target) if kind not in _stores_of(environment, stores)]
         if missing:
             raise ValidationError({"stores": missing})
-        _validate_options(stores, options)
+        validate_options(stores, options)
         if "mysql" in stores and (options.get("mysql") or {}).get("filters"):
             _check_filter_columns(source, options["mysql"]["filters"])
         if target.stage in rules.PRODUCTION_STAGES and confirm != target.name:
@@ -181,8 +172,6 @@ def last_undoable(target: Environment) -> DataCopy | None:
 
 def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
     """Restore the target from the snapshot taken before ``copy`` (the last copy into it, inside the window)."""
-    from .tasks import data_copy_undo as undo_task
-
     with audited(actor=actor, action="data_copy.undo", obj=copy,
                  details={"target": copy.target.name, "stores": sorted(copy.snapshots)}) as scope:
         scope.team_slug = copy.target.team.slug
@@ -204,10 +193,6 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
             data_copy_transition(locked, DataCopy.UNDOING, actor=actor, undo_job=job)
         copy.refresh_from_db()
     return copy
-
-
-def undo_deadline():
-    return timezone.now() + timedelta(hours=settings.SLIPWAY_DATA_COPY_UNDO_HOURS)
 
 
 def data_server_set(*, actor: Actor, user: Any | None, cluster: Any, kind: str, host: str = "", port: int = 0,

@@ -1,6 +1,7 @@
-"""Celery tasks of the data copies: thin wrappers over job bodies, and the store reaper."""
+"""Celery tasks of the data copies: thin wrappers over the job bodies that the use cases enqueue.
 
-from celery import shared_task
+The periodic (beat) store reaper is in ``periodic.py``.
+"""
 
 from portal.accounts import authz
 from portal.jobs.runner import job_target, job_task
@@ -16,10 +17,3 @@ def _may_write_target(user, job) -> bool:
 data_copy = job_task("migrations_tool.data_copy", authorize=_may_write_target)(run_data_copy)
 data_copy_undo = job_task("migrations_tool.data_copy_undo", authorize=_may_write_target)(run_data_copy_undo)
 
-
-@shared_task(name="migrations_tool.deprovision_due")
-def deprovision_due() -> int:
-    """Periodic (beat): remove destroyed environments' stores once their undo window has passed."""
-    from .provisioning import data_stores_deprovision_due
-
-    return data_stores_deprovision_due()

@@ -17,6 +17,7 @@ import hashlib
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -102,7 +103,5 @@ class EncryptedTextField(models.TextField):
 
 def encrypted_fields() -> list[tuple[type[models.Model], str]]:
     """Every (model, field name) that holds an encrypted secret, for rotation."""
-    from django.apps import apps
-
     return [(model, field.name) for model in apps.get_models() for field in model._meta.get_fields()
             if isinstance(field, EncryptedTextField)]

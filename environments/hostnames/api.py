@@ -25,7 +25,7 @@ from .serializers import (
     HostnameChangeSerializer,
     HostnameRecordSerializer,
 )
-from .sweep import dns_sweep_start
+from .services import dns_sweep_start
 
 
 @extend_schema_view(

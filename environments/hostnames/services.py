@@ -1,4 +1,4 @@
-"""Hostname use cases: cluster DNS settings, an environment's hostname and extra hostnames.
+"""Hostname use cases: cluster DNS settings, an environment's hostname and extra hostnames, starting a sweep.
 
 Route 53 is written by the environment's jobs (``publish`` in the rollout, ``release`` in the
 destroy, see ``engine.py``); the use cases here validate against the zone's live content first,
@@ -16,6 +16,8 @@ from clusters.models import Cluster
 from portal.accounts import authz, rules
 from portal.audit.actor import Actor
 from portal.audit.services import audited
+from portal.jobs.models import Job
+from portal.jobs.services import job_create
 
 from ..lifecycle import environment_transition
 from ..lifecycle_jobs import rollout_start
@@ -24,6 +26,7 @@ from . import route53
 from .models import ClusterDns, HostnameRecord
 from .names import dns_name_errors, normalize, pattern_errors, render_hostname, validate_hostname
 from .ownership import HostnameTaken, check_available
+from .tasks import dns_sweep_job
 
 MAX_EXTRA_HOSTNAMES = 50  # one environment's names always fit one atomic change batch
 MAX_TTL = 86400
@@ -231,3 +234,14 @@ def environment_extra_hostnames_set(*, actor: Actor, user: Any, environment: Env
             raise ValidationError({"names": ["One of the names was just taken by another environment."]}) from exc
         scope.details["job"] = str(rollout.job_id)
     return rollout
+
+
+def dns_sweep_start(*, actor: Actor, user: Any) -> Job:
+    """Start a sweep job (Platform admins; ``user=None`` for the periodic run)."""
+    with audited(actor=actor, action="dns.sweep_start") as scope:
+        if user is not None and not authz.operations_can(user, authz.CHANGE):
+            raise PermissionDenied("Only Platform admins can sweep DNS zones.")
+        with transaction.atomic():
+            job = job_create(actor=actor, kind="dns-sweep", title="Sweep orphaned DNS records", task=dns_sweep_job)
+        scope.obj = job
+    return job

@@ -7,15 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 
-from portal.accounts import authz
 from portal.audit.actor import Actor
-from portal.audit.services import audit_record, audited
+from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
-from portal.jobs.services import job_create
 
 from ..models import Environment
 from . import route53
@@ -84,15 +80,3 @@ def run_dns_sweep(job: Job, reporter: JobReporter, actor: Actor) -> None:
             "change_ids": report.change_ids})
         reporter.progress(100 * number // len(zones), zone_name)
 
-
-def dns_sweep_start(*, actor: Actor, user: Any) -> Job:
-    """Start a sweep job (Platform admins; ``user=None`` for the periodic run)."""
-    from .tasks import dns_sweep_job
-
-    with audited(actor=actor, action="dns.sweep_start") as scope:
-        if user is not None and not authz.operations_can(user, authz.CHANGE):
-            raise PermissionDenied("Only Platform admins can sweep DNS zones.")
-        with transaction.atomic():
-            job = job_create(actor=actor, kind="dns-sweep", title="Sweep orphaned DNS records", task=dns_sweep_job)
-        scope.obj = job
-    return job

@@ -23,7 +23,7 @@ from .forms import ClusterDnsForm, ExtraHostnamesForm, HostnameForm
 from .models import ClusterDns
 from .names import owner_id
 from .selectors import dns_sweep_list
-from .sweep import dns_sweep_start
+from .services import dns_sweep_start
 
 
 @login_required

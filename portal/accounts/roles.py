@@ -7,6 +7,8 @@ as their app's migration creates them (``sync_roles`` runs after every migrate).
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group, Permission
+
 DEVELOPERS = "Developers"
 QA = "QA"
 MANAGERS = "Managers"
@@ -47,8 +49,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 def sync_roles(group_model=None, permission_model=None) -> None:
     """Create the role groups and grant exactly the listed permissions that exist (idempotent)."""
     if group_model is None:
-        from django.contrib.auth.models import Group, Permission
-
         group_model, permission_model = Group, Permission
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=role)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from . import roles
 
@@ -54,8 +55,6 @@ def is_self_service(user: Any) -> bool:
 
 def visible_filter(user: Any, *, owner_field: str = "owner", team_field: str = "team"):
     """A Q object selecting the rows ``user`` may see, for selectors (None means all rows)."""
-    from django.db.models import Q
-
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
     if is_platform_admin(user) or is_manager(user):

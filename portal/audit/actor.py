@@ -10,6 +10,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from portal.request_context import source_ip
@@ -51,6 +52,4 @@ class Actor:
     def user(self):
         if self.user_id is None:
             return None
-        from django.contrib.auth import get_user_model
-
         return get_user_model().objects.filter(pk=self.user_id).first()

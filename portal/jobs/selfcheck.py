@@ -9,6 +9,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from portal import aws
+
 
 def _database() -> str:
     return f"{get_user_model().objects.count()} user(s) in {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
@@ -26,8 +28,6 @@ def _channel_layer() -> str:
 
 
 def _aws() -> str:
-    from portal import aws
-
     if not aws.endpoint_for("sts"):
         return "no AWS endpoint override configured (real AWS is not called by the self-check)"
     identity = aws.client("sts").get_caller_identity()

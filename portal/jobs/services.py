@@ -13,6 +13,7 @@ from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
 
 from .models import EXCLUSIVE_KINDS, Job
+from .tasks import selfcheck
 
 
 def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None) -> Job:
@@ -43,8 +44,6 @@ def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = 
 
 def selfcheck_start(*, actor: Actor, user: Any) -> Job:
     """Start a self-check of Slipway's own plumbing (database, queue, websockets, AWS endpoint)."""
-    from .tasks import selfcheck
-
     with audited(actor=actor, action="selfcheck.start") as scope:
         if not authz.operations_can(user, authz.CHANGE):
             raise PermissionDenied("Only Platform admins can run the self-check.")

@@ -5,8 +5,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
+from clusters.health import cluster_check_health
 from clusters.models import Cluster
-from clusters.services import cluster_check_health, cluster_register
+from clusters.services import cluster_register
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 

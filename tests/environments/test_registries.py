@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from environments.models import Component, ImageVersion, Registry
-from environments.registries import RegistryError, adapter_for
-from environments.tasks import versions_sync
+from environments.periodic import versions_sync
+from environments.registries import RegistryError
+from environments.registries.by_kind import adapter_for
 from environments.version_sync import component_versions_sync
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent

@@ -12,7 +12,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from tests.stack.kube import _pinned
+from tests.stack.kube import pinned_version
 from tests.stack.pod_logs import append_pod_log
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ def wait_pod_ready(core: k8s.CoreV1Api, namespace: str, name: str) -> k8s.V1Pod:
 
 
 def test_server_is_the_pinned_build(kube_client: k8s.ApiClient) -> None:
-    assert k8s.VersionApi(kube_client).get_code().git_version == _pinned("KUBE_VERSION")
+    assert k8s.VersionApi(kube_client).get_code().git_version == pinned_version("KUBE_VERSION")
 
 
 def test_nodes_are_labelled_kwok_nodes_with_realistic_allocatable(kube_client: k8s.ApiClient) -> None:

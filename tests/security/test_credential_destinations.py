@@ -17,9 +17,10 @@ import pytest
 import yaml
 from django.core.exceptions import ValidationError
 
-from clusters import kubeclient
+from clusters.health import cluster_check_health
+from clusters.kube import client as kubeclient
 from clusters.models import Cluster
-from clusters.services import cluster_check_health, cluster_register_existing
+from clusters.services import cluster_register_existing
 from environments.registries import RegistryError
 from environments.registries.v2 import V2Registry
 from portal import aws

@@ -83,7 +83,7 @@ def test_environment_pages_with_bad_ids_in_parameters(users, unreachable_environ
 
 def test_masking_rules_given_as_text_are_refused_with_the_reason():
     with pytest.raises(ValidationError) as refused:
-        copy_services._validate_options(["mysql"], {"masking": "users.email"})
+        copy_services.validate_options(["mysql"], {"masking": "users.email"})
     assert "Masking rules are an object" in " ".join(refused.value.messages)
 
 

@@ -27,9 +27,10 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from clusters import blueprints
+from clusters.health import cluster_check_health
 from clusters.models import Cluster, TerraformRun
 from clusters.provisioning import cluster_create
-from clusters.services import cluster_check_health, cluster_register
+from clusters.services import cluster_register
 from clusters.terraform import TFVARS_FILE, Workspace
 from environments.models import Blueprint, Component, Environment, Registry
 from environments.services import environment_create

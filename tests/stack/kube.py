@@ -41,7 +41,8 @@ KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
 DEFAULT_CLUSTER_LOGS = "slipway-default"
 
 
-def _pinned(var: str) -> str:
+def pinned_version(var: str) -> str:
+    """The version build-kube.sh pins for ``var`` (``KUBE_VERSION``, ``ETCD_VERSION``, ``KWOK_VERSION``)."""
     # The versions are pinned once, in build-kube.sh; like the script, honour an env override.
     match = re.search(rf'^{var}="\$\{{{var}:-([^}}]+)\}}"', BUILD_SCRIPT.read_text(), re.MULTILINE)
     if match is None:
@@ -52,7 +53,7 @@ def _pinned(var: str) -> str:
 def binaries() -> dict[str, Path]:
     """Where build-kube.sh puts each binary (the same layout the script uses)."""
     bindir = Path(os.environ.get("SLIPWAY_CACHE", Path.home() / ".cache" / "slipway")) / "bin"
-    kube, etcd, kwok = (bindir / f"{c}-{_pinned(v)}" for c, v in
+    kube, etcd, kwok = (bindir / f"{c}-{pinned_version(v)}" for c, v in
                         (("kube", "KUBE_VERSION"), ("etcd", "ETCD_VERSION"), ("kwok", "KWOK_VERSION")))
     return {"kube-apiserver": kube / "kube-apiserver", "kube-controller-manager": kube / "kube-controller-manager",
             "kube-scheduler": kube / "kube-scheduler", "kubectl": kube / "kubectl", "etcd": etcd / "etcd",
@@ -139,7 +140,7 @@ class KwokCluster:
     def kwokctl(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         # Inherited KWOK_* variables would override our config file (kwok reads env after files).
         env = {k: v for k, v in os.environ.items() if not k.startswith("KWOK_")}
-        env.update(KWOK_WORKDIR=str(self.workdir), KWOK_KUBE_VERSION=_pinned("KUBE_VERSION"))
+        env.update(KWOK_WORKDIR=str(self.workdir), KWOK_KUBE_VERSION=pinned_version("KUBE_VERSION"))
         try:
             return subprocess.run([str(binaries()["kwokctl"]), "--name", self.name, *args], env=env, text=True,
                                   capture_output=True, timeout=timeout)

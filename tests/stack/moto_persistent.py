@@ -64,14 +64,14 @@ def _keep_s3_versions() -> None:
     default pickling of a versioned bucket drops its history (and with it Terraform's earlier
     state versions, which are how a lost state is restored).
     """
-    from moto.s3.utils import _VersionedKeyStore
+    from moto.s3.utils import _VersionedKeyStore  # noqa: PLC2701  (moto has no public name for it)
 
     copyreg.pickle(_VersionedKeyStore, lambda store: (_versioned_store, ({k: dict.__getitem__(store, k)
                                                                           for k in dict.keys(store)},)))
 
 
 def _versioned_store(lists: dict[str, list[Any]]) -> Any:
-    from moto.s3.utils import _VersionedKeyStore
+    from moto.s3.utils import _VersionedKeyStore  # noqa: PLC2701  (moto has no public name for it)
 
     store = _VersionedKeyStore()
     for key, versions in lists.items():

@@ -4,7 +4,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from clusters.services import cluster_check_health, cluster_register
+from clusters.health import cluster_check_health
+from clusters.services import cluster_register
 from portal.audit.actor import Actor
 
 

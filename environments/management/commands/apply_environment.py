@@ -1,10 +1,25 @@
+import sys
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from environments import documents
+from environments import blueprint_documents, documents
 from environments.blueprint_documents import BlueprintPlan
 from portal.audit.actor import Actor
+
+
+def apply_any(source: str | bytes | dict[str, Any], *, actor: Actor, user: Any, confirm: bool = False,
+              message: str = "") -> Any:
+    """Apply a document of either kind: a ``Plan`` for an Environment, a ``BlueprintPlan`` for a Blueprint.
+
+    Here, above both document modules, because ``blueprint_documents`` uses ``documents``' parsing helpers.
+    """
+    document = documents.parse_document(source)
+    if document.get("kind") == "Blueprint":
+        return blueprint_documents.apply(document, actor=actor, user=user, confirm=confirm)
+    return documents.apply_document(document, actor=actor, user=user, confirm=confirm, message=message)
 
 
 def _cell(value) -> str:
@@ -33,13 +48,13 @@ class Command(BaseCommand):
         else:
             user, actor = documents.CommandLineOperator(), Actor.system("cli")
         try:
-            plan = documents.apply_any(text, actor=actor, user=user, confirm=False)
+            plan = apply_any(text, actor=actor, user=user, confirm=False)
             self._show(plan)
             if not yes or plan.action == documents.UNCHANGED:
                 if plan.action != documents.UNCHANGED:
                     self.stdout.write("Nothing applied: run again with --yes to apply this plan.")
                 return
-            plan = documents.apply_any(text, actor=actor, user=user, confirm=True, message=message)
+            plan = apply_any(text, actor=actor, user=user, confirm=True, message=message)
         except ValidationError as exc:
             lines = [f"  {field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()] \
                 if hasattr(exc, "error_dict") else [f"  {m}" for m in exc.messages]
@@ -59,8 +74,6 @@ class Command(BaseCommand):
 
     def _read(self, file: str) -> str:
         if file == "-":
-            import sys
-
             return sys.stdin.read()
         try:
             with open(file, encoding="utf-8") as handle:

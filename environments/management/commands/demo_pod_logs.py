@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from kubernetes import client as k8s
-from kubernetes import watch
 
+from clusters.kube.client import api_client as cluster_api_client
+from clusters.kube.labels import MANAGED_BY
+from clusters.kube.pods import pods_list, pods_watch
 from environments.models import Environment
-from environments.render.labels import MANAGED_BY
 
 DEMO_BLUEPRINT = "shop"  # seed_demo_blueprint's blueprint; its components name the containers
 LIVE = (Environment.PENDING, Environment.DEPLOYING, Environment.READY, Environment.FAILED)
@@ -104,11 +104,10 @@ class DemoLogs:
                  logs_root: Path | None = None) -> None:
         # The local stack lives with the tests (which `make run` shares); imported late, as in
         # register_local_cluster, so an image without tests/ still loads every command.
-        from kubernetes import config
-
         from tests.stack.kube import api_client
 
-        self.api = config.new_client_from_config(config_file=kubeconfig) if kubeconfig else api_client()
+        # The local cluster's kubeconfig, as `make run` registered it (so it passes the same policy).
+        self.api = cluster_api_client(Path(kubeconfig).read_text()) if kubeconfig else api_client()
         self.logs_root = logs_root
         self.rng = rng or random.Random()
         self.started: set[tuple[str, str, str]] = set()
@@ -126,10 +125,9 @@ class DemoLogs:
 
     def containers(self) -> list[tuple[str, str, str, str]]:
         """(namespace, pod, container, image) of every running web/api/worker container of the demo."""
-        core = k8s.CoreV1Api(self.api)
         found = []
         for namespace in sorted(self._namespaces()):
-            for pod in core.list_namespaced_pod(namespace, label_selector=f"{MANAGED_BY}=slipway").items:
+            for pod in pods_list(self.api, namespace, selector=f"{MANAGED_BY}=slipway"):
                 found += self._running(pod)
         return found
 
@@ -164,12 +162,10 @@ class DemoLogs:
         never switches, so a person opening the logs page right after "ready" saw nothing; registering
         on the pod's own event (not at the next round) closes that gap.
         """
-        core, written = k8s.CoreV1Api(self.api), 0
+        written = 0
         namespaces = self._namespaces()
-        for event in watch.Watch().stream(core.list_pod_for_all_namespaces, label_selector=f"{MANAGED_BY}=slipway",
-                                          timeout_seconds=max(1, int(seconds))):
-            pod = event["object"]
-            if event["type"] == "DELETED":
+        for kind, pod in pods_watch(self.api, selector=f"{MANAGED_BY}=slipway", seconds=seconds):
+            if kind == "DELETED":
                 continue
             if pod.metadata.namespace not in namespaces:
                 namespaces = self._namespaces()  # an environment created since the watch began

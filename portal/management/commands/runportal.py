@@ -24,7 +24,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from clusters.health import cluster_check_health
 from clusters.local_status import local_cluster_start_tracked
+from clusters.models import Cluster
+from portal.audit.actor import Actor
 
 PORTS = {
     "redis": int(os.environ.get("SLIPWAY_RUN_REDIS_PORT", "6390")),
@@ -148,8 +151,6 @@ class Command(BaseCommand):
 
     def _terraform_local_clusters(self) -> list[tuple[str, int, Path]]:
         """The control planes Terraform runs started (the ``local`` blueprint), as the blueprint names them."""
-        from clusters.models import Cluster
-
         made = Cluster.objects.filter(kind=Cluster.LOCAL, managed_by_terraform=True).exclude(status=Cluster.DESTROYED)
         return [(c.name, int(c.terraform_vars["api_port"]), Path(settings.SLIPWAY_LOCAL_CLUSTERS_DIR) / c.name)
                 for c in made if (c.terraform_vars or {}).get("api_port")]
@@ -204,10 +205,6 @@ class Command(BaseCommand):
 
     def _check_health(self, name: str) -> None:
         """Check a resumed cluster at once, so its page does not say unreachable until the next periodic check."""
-        from clusters.models import Cluster
-        from clusters.services import cluster_check_health
-        from portal.audit.actor import Actor
-
         cluster_check_health(actor=Actor.system("make-run"), cluster=Cluster.objects.get(name=name))
 
     # --- stopping ----------------------------------------------------------------------------------

@@ -1,0 +1,31 @@
+"""Periodic (beat) tasks of the environments app; ``apps.py`` registers them (settings.CELERY_BEAT_SCHEDULE
+names them).
+
+Beat entry points call use cases (the TTL reaper destroys through ``services``), and use cases enqueue
+the tasks of ``tasks.py``: kept apart so that ``tasks.py`` never imports a use case.
+"""
+
+from celery import shared_task
+
+from .drift import environments_drift_check_all
+from .hostnames.periodic import dns_sweep  # noqa: F401  (registers the task)
+from .services import environments_expire
+from .version_sync import components_versions_sync_all
+
+
+@shared_task(name="environments.expire")
+def expire() -> list[int]:
+    """Periodic (beat): destroy environments past their expiry."""
+    return environments_expire()
+
+
+@shared_task(name="environments.drift_check")
+def drift_check() -> int:
+    """Periodic (beat): record drift for every ready environment."""
+    return environments_drift_check_all()
+
+
+@shared_task(name="environments.versions_sync")
+def versions_sync() -> dict[str, str]:
+    """Periodic (beat): sync the image versions of every component linked to a registry."""
+    return components_versions_sync_all()
