@@ -84,8 +84,8 @@ def main() -> None:
 
 
 def setup_django() -> None:
-    from tests.stack.process import Context
-    from tests.stack.services import Moto
+    from devstack.process import Context
+    from devstack.services import Moto
 
     facts = Moto().up(Context.default())
     os.environ.update(facts)

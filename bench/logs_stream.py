@@ -136,9 +136,9 @@ def main() -> None:
 
     import psycopg
 
-    from tests.stack.kube import Kube
-    from tests.stack.process import Context
-    from tests.stack.services import Postgres
+    from devstack.kube import Kube
+    from devstack.process import Context
+    from devstack.services import Postgres
 
     ctx = Context.default()
     admin_url = Postgres().up(ctx)["POSTGRES_URL"]
@@ -165,7 +165,7 @@ def main() -> None:
             server.wait()
         from kubernetes import client as k8s
 
-        from tests.stack.kube import api_client
+        from devstack.kube import api_client
 
         with api_client(ctx) as api:
             k8s.CoreV1Api(api).delete_namespace(namespace)
@@ -187,10 +187,10 @@ class Setup:
         from django.test import Client
         from kubernetes import client as k8s
 
+        from devstack.kube import api_client
         from portal.accounts import roles
         from portal.accounts.models import Team
         from tests.environments.logs.support import make_environment, start_pod
-        from tests.stack.kube import api_client
 
         call_command("migrate", verbosity=0)
         self.kube, self.namespace, self.pod = kube, namespace, "web-1"
@@ -211,7 +211,7 @@ class Setup:
         self.session_cookie = client.cookies["sessionid"].value
 
     def append(self, text: str) -> None:
-        from tests.stack.pod_logs import append_pod_log
+        from devstack.pod_logs import append_pod_log
 
         append_pod_log(self.namespace, self.pod, "web", text, client=self.api)
 

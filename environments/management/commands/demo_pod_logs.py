@@ -21,8 +21,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from kubernetes import client as k8s
-from kubernetes import watch
+from kubernetes import config, watch
 
+from devstack.kube import api_client
+from devstack.pod_logs import append_pod_log, register_pod_log
 from environments.models import Environment
 from environments.render.labels import MANAGED_BY
 
@@ -102,12 +104,6 @@ class DemoLogs:
 
     def __init__(self, *, rng: random.Random | None = None, kubeconfig: str | None = None,
                  logs_root: Path | None = None) -> None:
-        # The local stack lives with the tests (which `make run` shares); imported late, as in
-        # register_local_cluster, so an image without tests/ still loads every command.
-        from kubernetes import config
-
-        from tests.stack.kube import api_client
-
         self.api = config.new_client_from_config(config_file=kubeconfig) if kubeconfig else api_client()
         self.logs_root = logs_root
         self.rng = rng or random.Random()
@@ -135,8 +131,6 @@ class DemoLogs:
 
     def _start(self, namespace: str, pod: str, container: str, image: str) -> int:
         """Register a container's log file and write its start-up lines, once; the lines written."""
-        from tests.stack.pod_logs import append_pod_log, register_pod_log
-
         if (namespace, pod, container) in self.started:
             return 0
         register_pod_log(namespace, pod, container, client=self.api, logs_root=self.logs_root)
@@ -147,8 +141,6 @@ class DemoLogs:
 
     def feed_once(self) -> int:
         """Register and start new containers' logs, then add one line to each; returns the lines written."""
-        from tests.stack.pod_logs import append_pod_log
-
         written = 0
         for namespace, pod, container, image in self.containers():
             written += self._start(namespace, pod, container, image)

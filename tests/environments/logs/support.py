@@ -14,11 +14,11 @@ from kubernetes import client as k8s
 from kubernetes import watch
 
 from clusters.models import Cluster
+from devstack.kube import KUBE_PORT
+from devstack.pod_logs import register_pod_log
 from environments.models import Blueprint, Environment
 from environments.render.labels import NAME
 from portal.routing import websocket_urlpatterns
-from tests.stack.kube import KUBE_PORT
-from tests.stack.pod_logs import register_pod_log
 
 app = URLRouter(websocket_urlpatterns)
 

@@ -2,5 +2,5 @@
 
 Each component module exposes ``up(ctx) -> dict`` (idempotent; returns the connection facts),
 ``down(ctx)`` (stops only what this stack started, by pid) and ``status(ctx) -> str | None``.
-Run ``python -m tests.stack up|down|status|env [component ...]``.
+Run ``python -m devstack up|down|status|env [component ...]``.
 """

@@ -5,7 +5,7 @@ kwok-controller as local processes, from binaries that build-kube.sh compiled in
 (~/.cache/slipway/bin); nothing is downloaded when the cluster starts. The API server, admission
 (ResourceQuota, ServiceAccount, ...), the scheduler and the controllers are the real ones; kwok
 only stands in for the kubelets: it marks the fake nodes Ready, moves scheduled pods to
-Running/Ready and serves `kubectl logs` from CRI-format files (see tests/stack/pod_logs.py).
+Running/Ready and serves `kubectl logs` from CRI-format files (see devstack/pod_logs.py).
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ class Kube:
     name = "kube"
 
     def facts(self, ctx: Context) -> dict[str, str]:
-        # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m tests.stack env)`)
+        # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m devstack env)`)
         # in the stack directory instead of ~/.kube/cache.
         return {"KUBECONFIG": str(kubeconfig_file(ctx)), "SLIPWAY_KWOK_LOGS_DIR": str(logs_dir(ctx)),
                 "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache"), "KUBECTL": str(binaries()["kubectl"])}
@@ -374,7 +374,7 @@ class Kube:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.stack.kube up|stop|down|status --name N --port P --dir D``: one standalone cluster.
+    """``python -m devstack.kube up|stop|down|status --name N --port P --dir D``: one standalone cluster.
 
     This is what the ``local`` Terraform blueprint's provisioners and `make run` run; ``up`` is
     idempotent (it resumes a stopped cluster) and prints the kubeconfig path, ``stop`` stops the
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m tests.stack.kube", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.kube", description=main.__doc__)
     parser.add_argument("command", choices=["up", "stop", "down", "status"])
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, required=True)
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--purge", action="store_true", help="down: also remove the directory (nothing is left)")
     args = parser.parse_args(argv)
     if args.name == CLUSTER and args.port == KUBE_PORT:
-        parser.error(f"{CLUSTER!r} on port {KUBE_PORT} is the shared test-stack cluster; use `python -m tests.stack`")
+        parser.error(f"{CLUSTER!r} on port {KUBE_PORT} is the shared test-stack cluster; use `python -m devstack`")
     cluster = KwokCluster.standalone(args.name, args.port, args.dir)
     with (args.dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
