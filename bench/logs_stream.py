@@ -187,10 +187,13 @@ class Setup:
         from django.test import Client
         from kubernetes import client as k8s
 
+        from clusters.models import Cluster
         from devstack.kube import api_client
+        from devstack.pod_logs import start_pod
+        from environments.models import Blueprint, Environment
+        from environments.render.labels import NAME
         from portal.accounts import roles
         from portal.accounts.models import Team
-        from tests.environments.logs.support import make_environment, start_pod
 
         call_command("migrate", verbosity=0)
         self.kube, self.namespace, self.pod = kube, namespace, "web-1"
@@ -204,8 +207,16 @@ class Setup:
         user = get_user_model().objects.create_user("bench-dev", "bench@example.test", "bench-pw-1")
         user.groups.add(Group.objects.get(name=roles.DEVELOPERS))
         team.members.add(user)
-        self.environment = make_environment(kube["KUBECONFIG"], namespace, team=team, owner=user)
-        start_pod(self.api, namespace, self.pod, "web")
+        # An environment row of the demo blueprint over the bench's namespace (nothing is deployed:
+        # the pod below is the environment's only workload).
+        call_command("seed_demo_blueprint", verbosity=0)
+        cluster = Cluster.objects.create(name="local-logs", kind=Cluster.LOCAL,
+                                         kubeconfig=Path(kube["KUBECONFIG"]).read_text())
+        self.environment = Environment.objects.create(
+            name=namespace[-30:].strip("-"), cluster=cluster, namespace=namespace,
+            blueprint=Blueprint.objects.get(name="shop"), stage="qa", team=team, owner=user,
+            status=Environment.READY)
+        start_pod(self.api, namespace, self.pod, "web", labels={NAME: "web"})
         client = Client()
         client.force_login(user)
         self.session_cookie = client.cookies["sessionid"].value
