@@ -37,8 +37,8 @@ def main() -> None:
 
     import psycopg
 
+    from devstack.daemons import Postgres
     from devstack.process import Context
-    from devstack.services import Postgres
 
     admin_url = Postgres().up(Context.default())["POSTGRES_URL"]
     name = f"bench_{uuid.uuid4().hex[:8]}"

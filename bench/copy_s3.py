@@ -84,8 +84,8 @@ def main() -> None:
 
 
 def setup_django() -> None:
+    from devstack.daemons import Moto
     from devstack.process import Context
-    from devstack.services import Moto
 
     facts = Moto().up(Context.default())
     os.environ.update(facts)

@@ -48,9 +48,9 @@ def main() -> None:
 
     import psycopg
 
-    from devstack.kube import Kube
+    from devstack.control_plane import Kube
+    from devstack.daemons import Postgres
     from devstack.process import Context
-    from devstack.services import Postgres
 
     ctx = Context.default()
     admin_url = Postgres().up(ctx)["POSTGRES_URL"]
@@ -279,7 +279,7 @@ class Bench:
 
     def delete_namespaces(self) -> None:
         """Delete every namespace this run created, all at once, and wait until they are gone."""
-        from devstack.kube import api_client
+        from devstack.control_plane import api_client
         from environments.kube.namespace import delete_namespace
 
         names, self.namespaces = self.namespaces, []

@@ -136,9 +136,9 @@ def main() -> None:
 
     import psycopg
 
-    from devstack.kube import Kube
+    from devstack.control_plane import Kube
+    from devstack.daemons import Postgres
     from devstack.process import Context
-    from devstack.services import Postgres
 
     ctx = Context.default()
     admin_url = Postgres().up(ctx)["POSTGRES_URL"]
@@ -165,7 +165,7 @@ def main() -> None:
             server.wait()
         from kubernetes import client as k8s
 
-        from devstack.kube import api_client
+        from devstack.control_plane import api_client
 
         with api_client(ctx) as api:
             k8s.CoreV1Api(api).delete_namespace(namespace)
@@ -188,7 +188,7 @@ class Setup:
         from kubernetes import client as k8s
 
         from clusters.models import Cluster
-        from devstack.kube import api_client
+        from devstack.control_plane import api_client
         from devstack.pod_logs import start_pod
         from environments.models import Blueprint, Environment
         from environments.render.labels import NAME

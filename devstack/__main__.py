@@ -7,8 +7,8 @@ import shlex
 import subprocess
 import sys
 
+from .components import COMPONENTS, facts_path, load_facts, save_facts
 from .process import Context, StackError
-from .registry import COMPONENTS, facts_path, load_facts, save_facts
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .kube import KWOK_GROUP, KWOK_VERSION, api_client, logs_dir, wait_until
+from .control_plane import KWOK_GROUP, KWOK_VERSION, api_client, logs_dir, wait_until
 from .process import Context, StackError
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ os.environ.setdefault("SLIPWAY_VAR_DIR", os.path.join(os.path.dirname(__file__),
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from devstack.daemons import Postgres
 from devstack.process import Context, StackError
-from devstack.services import Postgres
 from portal.settings import *  # noqa: F403
 from tests.fixtures.stack import in_ci
 

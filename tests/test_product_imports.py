@@ -3,6 +3,7 @@
 What product code and tests share, such as the local stack that `make run` and the test fixtures
 both start, lives in a product package (`devstack/`) that tests import, never the other way round.
 The check reads every product module's syntax tree, so an import hidden inside a function counts too.
+The local stack itself (`devstack/`) imports none of Slipway's apps either: it runs before Django is set up.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ def product_modules(root: Path = ROOT) -> list[Path]:
     return found
 
 
-def is_tests(module: str) -> bool:
-    return module == "tests" or module.startswith("tests.")
-
-
 def imports_of_tests(source: str, filename: str = "<source>") -> list[str]:
     """Each import of `tests` (or `tests.*`) in ``source``, as "line N: statement"."""
+    return imports_of(source, {"tests"}, filename)
+
+
+def imports_of(source: str, packages: set[str], filename: str = "<source>") -> list[str]:
+    """Each import of one of ``packages`` (or a module inside one) in ``source``, as "line N: statement"."""
     found = []
     for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Import):
@@ -43,17 +45,16 @@ def imports_of_tests(source: str, filename: str = "<source>") -> list[str]:
             names = [node.args[0].value]  # importlib.import_module("tests.x") / __import__("tests")
         else:
             continue
-        if any(map(is_tests, names)):
+        if any(name.split(".")[0] in packages for name in names):
             found.append(f"line {node.lineno}: {ast.get_source_segment(source, node)}")
     return found
-
 
 
 def test_no_product_module_imports_tests():
     modules = product_modules()
     scanned = {path.relative_to(ROOT).as_posix() for path in modules}
     # The walk reaches the product commands that start the local stack, and devstack itself.
-    assert {"portal/management/commands/runportal.py", "devstack/kube.py", "manage.py"} <= scanned
+    assert {"portal/management/commands/runportal.py", "devstack/control_plane.py", "manage.py"} <= scanned
     offenders = {}
     for path in modules:
         hits = imports_of_tests(path.read_text(), str(path))
@@ -68,3 +69,16 @@ def test_the_check_sees_every_form_of_import():
               "def later():\n    from tests import settings\n    importlib.import_module('tests.settings')\n"
               "from .tests import x\nimport testsuite\nfrom devstack.process import Context\n")
     assert [hit.split(":")[0] for hit in imports_of_tests(source)] == ["line 1", "line 2", "line 3", "line 5", "line 6"]
+
+
+# The local stack starts before Django is configured (`python -m devstack up`, the test settings'
+# database): it must not import Slipway's apps, whose modules expect configured settings.
+SLIPWAY_PACKAGES = {"portal", "clusters", "environments", "migrations_tool", "tests"}
+
+
+def test_devstack_imports_none_of_slipways_apps():
+    modules = sorted((ROOT / "devstack").rglob("*.py"))
+    assert ROOT / "devstack" / "control_plane.py" in modules
+    offenders = {path.relative_to(ROOT).as_posix(): hits for path in modules
+                 if (hits := imports_of(path.read_text(), SLIPWAY_PACKAGES, str(path)))}
+    assert not offenders, f"devstack imports Slipway's apps: {offenders}"

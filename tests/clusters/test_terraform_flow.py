@@ -226,7 +226,7 @@ def test_a_control_plane_stopped_behind_terraforms_back_is_drift_and_apply_repai
     cluster = Cluster.objects.get(name=name)
     port = cluster.terraform_vars["api_port"]
     assert cluster.status == Cluster.READY and port_open(port)
-    subprocess.run([sys.executable, "-m", "devstack.kube", "down", "--name", name, "--port", str(port), "--dir",
+    subprocess.run([sys.executable, "-m", "devstack.control_plane", "down", "--name", name, "--port", str(port), "--dir",
                     str(terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name)], check=True, capture_output=True)
     assert not port_open(port)
 

@@ -41,7 +41,7 @@ def cluster_name(live_asgi_server) -> Iterator[str]:
     cluster = Cluster.objects.filter(name=name).first()
     if cluster and cluster.terraform_vars.get("api_port"):
         root = live_asgi_server.settings_overrides["SLIPWAY_LOCAL_CLUSTERS_DIR"] / name
-        subprocess.run([sys.executable, "-m", "devstack.kube", "down", "--name", name, "--port",
+        subprocess.run([sys.executable, "-m", "devstack.control_plane", "down", "--name", name, "--port",
                         str(cluster.terraform_vars["api_port"]), "--dir", str(root)], capture_output=True, timeout=120)
 
 

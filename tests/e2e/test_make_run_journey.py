@@ -87,7 +87,7 @@ def make_run(tmp_path) -> Iterator[Callable[[], RunPortal]]:
         root = kubeconfig.parent
         for cluster in (root / "clusters").glob("*"):
             port = re.search(r"127\.0\.0\.1:(\d+)", kubeconfig.read_text())
-            subprocess.run([sys.executable, "-m", "devstack.kube", "down", "--name", cluster.name, "--port",
+            subprocess.run([sys.executable, "-m", "devstack.control_plane", "down", "--name", cluster.name, "--port",
                             port.group(1) if port else "1", "--dir", str(root)], capture_output=True, timeout=120)
 
 

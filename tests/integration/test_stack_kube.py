@@ -12,7 +12,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from devstack.kube import _pinned
+from devstack.control_plane import _pinned
 from devstack.pod_logs import append_pod_log
 
 pytestmark = pytest.mark.integration
@@ -258,13 +258,13 @@ def test_a_stopped_standalone_cluster_resumes_with_what_it_held(tmp_path) -> Non
     import subprocess
     import sys
 
-    from devstack.kube import KwokCluster
+    from devstack.control_plane import KwokCluster
     from devstack.process import free_port, port_open
 
     free_tcp_port = free_port()
 
     def kube(command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "devstack.kube", command, "--name", "resume-it", "--port",
+        return subprocess.run([sys.executable, "-m", "devstack.control_plane", command, "--name", "resume-it", "--port",
                                str(free_tcp_port), "--dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
 
     assert kube("up").returncode == 0

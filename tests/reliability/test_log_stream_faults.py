@@ -13,7 +13,7 @@ import contextlib
 import pytest
 
 from clusters.models import Cluster
-from devstack.kube import KUBE_PORT
+from devstack.control_plane import KUBE_PORT
 from devstack.pod_logs import append_pod_log
 from tests.environments.logs.support import Viewer, communicator, db, line, make_environment, start_pod
 

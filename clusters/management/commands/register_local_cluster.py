@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from clusters.services import cluster_check_health, cluster_register
+from devstack.components import facts_path
 from devstack.process import Context
-from devstack.registry import facts_path
 from portal.audit.actor import Actor
 
 

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand
 from kubernetes import client as k8s
 from kubernetes import config, watch
 
-from devstack.kube import api_client
+from devstack.control_plane import api_client
 from devstack.pod_logs import append_pod_log, register_pod_log
 from environments.models import Environment
 from environments.render.labels import MANAGED_BY

@@ -25,9 +25,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from clusters.local_status import local_cluster_start_tracked
-from devstack.kube import binaries
+from devstack.control_plane import binaries
+from devstack.daemons import MariaDB, Moto, Redis
 from devstack.process import Context, StackError, wait_for_port
-from devstack.services import MariaDB, Moto, Redis
 
 PORTS = {
     "redis": int(os.environ.get("SLIPWAY_RUN_REDIS_PORT", "6390")),
@@ -139,8 +139,9 @@ class Command(BaseCommand):
 
     def _kube(self, command: str, name: str, port: int, directory: Path,
               env: dict[str, str]) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "devstack.kube", command, "--name", name, "--port", str(port),
-                               "--dir", str(directory)], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-m", "devstack.control_plane", command, "--name", name,
+                               "--port", str(port), "--dir", str(directory)],
+                              env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
 
     def _terraform_local_clusters(self) -> list[tuple[str, int, Path]]:
         """The control planes Terraform runs started (the ``local`` blueprint), as the blueprint names them."""

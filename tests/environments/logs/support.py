@@ -13,7 +13,7 @@ from django.core.management import call_command
 from kubernetes import client as k8s
 
 from clusters.models import Cluster
-from devstack.kube import KUBE_PORT
+from devstack.control_plane import KUBE_PORT
 from devstack.pod_logs import start_pod as start_kwok_pod
 from environments.models import Blueprint, Environment
 from environments.render.labels import NAME

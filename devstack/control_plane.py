@@ -1,4 +1,4 @@
-"""A real local Kubernetes control plane with simulated nodes (kwok), for integration tests.
+"""A real local Kubernetes control plane with simulated nodes (kwok), for the tests and `make run`.
 
 kwokctl's *binary* runtime runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 kwok-controller as local processes, from binaries that build-kube.sh compiled into the cache
@@ -374,7 +374,7 @@ class Kube:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m devstack.kube up|stop|down|status --name N --port P --dir D``: one standalone cluster.
+    """``python -m devstack.control_plane up|stop|down|status --name N --port P --dir D``: one standalone cluster.
 
     This is what the ``local`` Terraform blueprint's provisioners and `make run` run; ``up`` is
     idempotent (it resumes a stopped cluster) and prints the kubeconfig path, ``stop`` stops the
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m devstack.kube", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.control_plane", description=main.__doc__)
     parser.add_argument("command", choices=["up", "stop", "down", "status"])
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, required=True)
