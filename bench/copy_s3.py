@@ -42,13 +42,11 @@ def main() -> None:
         print(json.dumps(run_slipway(args.source, args.target, args.workers)))
         return
 
-    from botocore.config import Config
-
     from migrations_tool.contracts import Endpoint
     from migrations_tool.s3_copy import S3Copier
     from portal import aws
 
-    s3 = aws.client("s3", config=Config(max_pool_connections=16))
+    s3 = aws.client("s3", config=aws.config(max_pool_connections=16))
     run = uuid.uuid4().hex[:8]
     source = f"bench-{run}-source"
     buckets = [source]

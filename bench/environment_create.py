@@ -279,8 +279,8 @@ class Bench:
 
     def delete_namespaces(self) -> None:
         """Delete every namespace this run created, all at once, and wait until they are gone."""
+        from clusters.kube.namespace import delete_namespace
         from devstack.control_plane import api_client
-        from environments.kube.namespace import delete_namespace
 
         names, self.namespaces = self.namespaces, []
         if not names:

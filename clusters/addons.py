@@ -13,13 +13,13 @@ from collections.abc import Callable
 from django.conf import settings
 from django.utils import timezone
 
-from environments.kube.apply import apply_manifests, raise_for_errors
 from portal import aws
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
-from . import kubeclient
 from .addon_manifests import ADDON_VERSIONS, AddonFacts, render_addon
+from .kube.apply import apply_manifests, raise_for_errors
+from .kube.client import api_client
 from .models import Cluster
 
 FIELD_MANAGER = "slipway-addons"
@@ -50,7 +50,7 @@ def install_addons(cluster: Cluster, report: Callable[[str], None], *,
     facts = addon_facts(cluster, role_arns=role_arns)
     installed = dict(cluster.addons or {})
     with audited(actor=Actor.system("cluster-addons"), action="cluster.addons_install", obj=cluster,
-                 details={"versions": ADDON_VERSIONS}) as scope, kubeclient.api_client(cluster.kubeconfig) as api:
+                 details={"versions": ADDON_VERSIONS}) as scope, api_client(cluster.kubeconfig) as api:
         for addon, version in ADDON_VERSIONS.items():
             manifests = render_addon(addon, facts, version=version)
             results = apply_manifests(api, manifests, field_manager=FIELD_MANAGER)

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from python_terraform import IsFlagged
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
@@ -235,8 +234,7 @@ def cluster_force_unlock(*, actor: Actor, user: Any, cluster: Cluster, lock_id: 
         workspace.prepare()
         lines: list[str] = []
         workspace.init(lines.append)
-        returncode = workspace.stream(workspace.command("force-unlock", lock_id, force=IsFlagged,
-                                                        no_color=IsFlagged), lines.append)
+        returncode = workspace.force_unlock(lines.append, lock_id=lock_id)
         if returncode != 0:
             raise TerraformError(f"terraform force-unlock failed: {' '.join(lines[-3:])}")
         scope.details["held"] = {k: held.get(k) for k in ("ID", "Operation", "Who", "Created")}

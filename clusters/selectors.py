@@ -22,14 +22,6 @@ def cluster_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySe
     return clusters
 
 
-def cluster_environments(*, user: Any, cluster: Cluster) -> QuerySet:
-    """The live environments on ``cluster`` that ``user`` may see."""
-    from environments.models import Environment
-    from environments.selectors import environment_list
-
-    return environment_list(user=user).filter(cluster=cluster).exclude(status=Environment.DESTROYED).order_by("name")
-
-
 def terraform_run_list(*, user: Any, cluster: Cluster | None = None) -> QuerySet[TerraformRun]:
     """Runs hold plans, logs and outputs of the platform's infrastructure: Managers and Platform admins
     read them (as they read the runs' job streams); everyone else gets none."""

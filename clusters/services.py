@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from kubernetes import client
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
@@ -16,7 +15,8 @@ from portal.jobs.models import Job
 from portal.jobs.services import job_create
 from portal.redaction import redact
 
-from . import access, kubeclient
+from .kube import client as kubeclient
+from .kube import permissions
 from .models import Cluster
 
 
@@ -29,7 +29,7 @@ def verify_cluster_access(kubeconfig: str, *, field: str = "kubeconfig") -> str:
 
     Refused: a kubeconfig that cannot be loaded, an API server that cannot be reached or whose
     certificate the CA does not vouch for, rejected credentials, and credentials lacking any
-    permission in ``access.REQUIRED`` (listed, per resource, under ``missing_permissions``).
+    permission in ``permissions.REQUIRED`` (listed, per resource, under ``missing_permissions``).
     """
     try:
         server = kubeclient.parse_kubeconfig(kubeconfig)["server"]
@@ -37,14 +37,14 @@ def verify_cluster_access(kubeconfig: str, *, field: str = "kubeconfig") -> str:
         raise ValidationError({field: [str(exc)]}) from exc
     try:
         with kubeclient.api_client(kubeconfig, retries=0) as api:
-            version = client.VersionApi(api).get_code(_request_timeout=10).git_version
-            missing = access.missing_permissions(api)
+            version = kubeclient.server_version(api, timeout=10)
+            missing = permissions.missing_permissions(api)
     except Exception as exc:  # every failure is the user's to fix; the message says how
         raise ValidationError({field: [kubeclient.connection_problem(exc, server)]}) from exc
     if missing:
         raise ValidationError({
             field: [f"The credentials lack {len(missing)} permission(s) Slipway needs in every namespace: "
-                    f"{access.describe_missing(missing)}."],
+                    f"{permissions.describe_missing(missing)}."],
             "missing_permissions": [str(p) for p in missing],
         })
     return version

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -289,14 +289,54 @@ class Workspace:
                 "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 
     # --- commands ---------------------------------------------------------------------------
-    def command(self, name: str, *args: str, **options: Any) -> list[str]:
+    # The intents below are the only callers of the CLI: each builds its own flags, so every run is
+    # non-interactive (-input=false), never waits for a lock (-lock-timeout=0s: a held lock fails the
+    # run at once, with the holder named) and streams -json events through the redaction of ``stream``.
+    def _command(self, name: str, *args: str, **options: Any) -> list[str]:
         return self._terraform.generate_cmd_string(name, *args, **options)
 
     def init(self, emit: Callable[[str], None], on_start: Callable[[int], None] | None = None) -> None:
+        """``init`` against the S3 backend (its bucket created first when missing); raises TerraformError."""
         self.backend.ensure_bucket()
-        argv = self.command("init", backend_config=BACKEND_FILE, input=False, reconfigure=IsFlagged,
-                            no_color=IsFlagged, json=IsFlagged)
+        argv = self._command("init", backend_config=BACKEND_FILE, input=False, reconfigure=IsFlagged,
+                             no_color=IsFlagged, json=IsFlagged)
         self.check(self.stream(argv, emit, on_start=on_start), "init")
+
+    def plan(self, emit: Callable[[str], None], *, out: Path, destroy: bool = False,
+             detailed_exitcode: bool = False, replace: Sequence[str] = (),
+             on_start: Callable[[int], None] | None = None) -> int:
+        """``plan -out`` (a destroy plan with ``destroy``); its exit code: 0, or 2 for "changes" when
+        ``detailed_exitcode`` asks for it. Any other outcome raises TerraformError."""
+        flags: dict[str, Any] = {"destroy": IsFlagged} if destroy else {}
+        if detailed_exitcode:
+            flags["detailed_exitcode"] = IsFlagged
+        if replace:
+            flags["replace"] = list(replace)
+        argv = self._command("plan", out=str(out), input=False, no_color=IsFlagged, json=IsFlagged,
+                             lock_timeout="0s", **flags)
+        code = self.stream(argv, emit, on_start=on_start)
+        if not (code == 0 or (code == 2 and detailed_exitcode)):
+            self.check(code, "plan")
+        return code
+
+    def apply(self, emit: Callable[[str], None], *, plan_file: str | Path,
+              on_start: Callable[[int], None] | None = None) -> None:
+        """``apply`` of exactly one saved plan (nothing else is applied); raises TerraformError."""
+        argv = self._command("apply", str(plan_file), input=False, no_color=IsFlagged, json=IsFlagged,
+                             lock_timeout="0s")
+        self.check(self.stream(argv, emit, on_start=on_start), "apply")
+
+    def force_unlock(self, emit: Callable[[str], None], *, lock_id: str) -> int:
+        """``force-unlock -force <lock_id>``; its exit code (the caller words the failure)."""
+        return self.stream(self._command("force-unlock", lock_id, force=IsFlagged, no_color=IsFlagged), emit)
+
+    def show_plan(self, plan_file: str | Path) -> dict[str, Any]:
+        """A saved plan as ``show -json`` gives it (never logged: it may hold secrets)."""
+        return self._capture_json("show", str(plan_file))
+
+    def outputs(self) -> dict[str, Any]:
+        """``output -json``: every output with its ``sensitive`` flag (never logged)."""
+        return self._capture_json("output")
 
     def stream(self, argv: list[str], emit: Callable[[str], None], *,
                on_start: Callable[[int], None] | None = None) -> int:
@@ -337,9 +377,9 @@ class Workspace:
         errors = [line for line in self.last_output if line.startswith("Error:")]
         raise TerraformError(f"terraform {what} failed (exit {returncode}): {'; '.join(errors) or 'see the log'}")
 
-    def capture_json(self, *args: str) -> Any:
+    def _capture_json(self, *args: str) -> Any:
         """Run a read-only command whose JSON is parsed, never logged (it may hold secrets)."""
-        result = subprocess.run(self.command(*args, json=IsFlagged), cwd=self.dir, env=self.env(),
+        result = subprocess.run(self._command(*args, json=IsFlagged), cwd=self.dir, env=self.env(),
                                 capture_output=True, text=True, timeout=600)
         if result.returncode != 0:
             raise TerraformError(f"terraform {args[0]} failed: {_ANSI.sub('', result.stderr)[-1000:]}")

@@ -14,12 +14,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-import urllib3
 from django.db import transaction
 from django.utils import timezone
-from kubernetes.client.rest import ApiException
-from kubernetes.config.config_exception import ConfigException
-from python_terraform import IsFlagged
 
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
@@ -27,7 +23,9 @@ from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 from portal.redaction import hold, redact
 
-from . import addons, blueprints, kubeclient
+from . import addons, blueprints
+from .kube import client as kubeclient
+from .kube.errors import UNREACHABLE
 from .models import Cluster, TerraformRun
 from .provisioning import approve_locked
 from .services import cluster_check_health
@@ -210,17 +208,10 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
 def _plan(run: TerraformRun, workspace: Workspace, emit: RunLog, plan_path: Path,
           *, replace: list[str]) -> tuple[int, dict, list[str]]:
     """``plan -out`` (destroy / detailed-exitcode / replace as the run needs); its code, JSON and failed checks."""
-    flags: dict = {"destroy": IsFlagged} if run.action == TerraformRun.DESTROY else {}
-    if run.action == TerraformRun.DRIFT_CHECK:
-        flags["detailed_exitcode"] = IsFlagged
-    if replace:
-        flags["replace"] = replace
-    argv = workspace.command("plan", out=str(plan_path), input=False, no_color=IsFlagged, json=IsFlagged,
-                             lock_timeout="0s", **flags)
-    code = workspace.stream(argv, emit, on_start=_on_start(run))
-    if not (code == 0 or (code == 2 and run.action == TerraformRun.DRIFT_CHECK)):
-        workspace.check(code, "plan")
-    plan = workspace.capture_json("show", str(plan_path))
+    code = workspace.plan(emit, out=plan_path, destroy=run.action == TerraformRun.DESTROY,
+                          detailed_exitcode=run.action == TerraformRun.DRIFT_CHECK, replace=replace,
+                          on_start=_on_start(run))
+    plan = workspace.show_plan(plan_path)
     return code, plan, failed_checks(plan)
 
 
@@ -253,12 +244,10 @@ def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobR
         if not (workspace.dir / ".terraform").is_dir():
             workspace.init(emit, _on_start(run))
         try:
-            code = workspace.stream(workspace.command("apply", run.plan_file, input=False, no_color=IsFlagged,
-                                                      json=IsFlagged, lock_timeout="0s"), emit, on_start=_on_start(run))
+            workspace.apply(emit, plan_file=run.plan_file, on_start=_on_start(run))
         finally:
             # A failed apply may have written part of its changes: the recorded serial follows the state.
             _record_state(cluster, workspace, emit)
-        workspace.check(code, "apply")
         Path(run.plan_file).unlink(missing_ok=True)
         reporter.progress(75, "applied")
         if destroying:
@@ -294,7 +283,7 @@ def _record_state(cluster: Cluster, workspace: Workspace, emit: RunLog) -> None:
 
 
 def _register_outputs(run: TerraformRun, workspace: Workspace, emit: RunLog, actor: Actor) -> None:
-    public, secret = split_outputs(workspace.capture_json("output"))
+    public, secret = split_outputs(workspace.outputs())
     workspace.masks.update(str(v) for v in secret.values() if v)
     hold(*workspace.masks)
     run.outputs = public
@@ -327,7 +316,7 @@ def _install_addons(run: TerraformRun, emit: RunLog) -> None:
         return
     try:
         addons.install_addons(cluster, emit, role_arns=run.outputs.get("addon_role_arns") or None)
-    except (OSError, urllib3.exceptions.HTTPError, ApiException, ConfigException) as exc:
+    except UNREACHABLE as exc:
         raise TerraformError("the add-ons could not be installed: "
                              + kubeclient.connection_problem(exc, cluster.api_server or "?")) from exc
 

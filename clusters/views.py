@@ -17,7 +17,7 @@ from portal.audit.actor import Actor
 from . import provisioning
 from .forms import ClusterCreateForm, ClusterRegisterForm
 from .models import Cluster, TerraformRun
-from .selectors import cluster_environments, cluster_list, cluster_lock, terraform_run_list
+from .selectors import cluster_list, cluster_lock, terraform_run_list
 from .services import cluster_addons_start, cluster_check_health, cluster_register_existing
 from .state_versions import cluster_state_accept, cluster_state_report, cluster_state_restore
 from .terraform import TerraformError
@@ -86,7 +86,6 @@ def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
     return render(request, "clusters/cluster_detail.html", {
         "cluster": cluster, "runs": runs, "page": runs, "lock": cluster_lock(cluster) if reads_runs else None,
         "state": cluster_state_report(cluster) if reads_runs else None, "reads_runs": reads_runs,
-        "environments": cluster_environments(user=request.user, cluster=cluster),
         "active": cluster.terraform_runs.filter(state__in=TerraformRun.ACTIVE).first(),
         "can_admin": authz.cluster_can(request.user, authz.CHANGE), "actions": [
             (TerraformRun.PLAN, "Plan only"), (TerraformRun.APPLY, "Plan and apply"),

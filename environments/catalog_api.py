@@ -23,7 +23,6 @@ from portal.accounts import authz
 from portal.api.parsers import JSONParser
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
-from portal.csv_export import csv_download
 from portal.quoting import quoted
 
 from . import blueprint_documents, catalog, documents
@@ -62,8 +61,7 @@ class CatalogViewSet(viewsets.GenericViewSet):
     @extend_schema(summary="Export the filtered list as CSV", filters=True, responses=CSV_RESPONSE)
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):
-        columns, cells = TABLES[self.table]
-        return csv_download(self.table, columns, self.filter_queryset(self.get_queryset()), cells)
+        return TABLES[self.table].download(self.filter_queryset(self.get_queryset()))
 
 
 class ServiceCreateMixin:

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_POST
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
-from portal.csv_export import csv_download
 from portal.form_errors import add_service_errors
 
 from . import blueprint_documents, catalog, documents
@@ -65,8 +64,7 @@ def catalog_export(request: HttpRequest, table: str) -> HttpResponse:
     if table not in FILTERS:
         raise Http404("No such catalog list.")
     queryset, _ = catalog_list(FILTERS[table], request.GET)
-    columns, cells = TABLES[table]
-    return csv_download(table, columns, queryset, cells)
+    return TABLES[table].download(queryset)
 
 
 # --- components ---------------------------------------------------------------------------------------------------

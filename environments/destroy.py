@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from clusters import kubeclient
+from clusters.kube.client import api_client
+from clusters.kube.namespace import NamespaceNotOurs, NamespaceStuck, check_namespace_owner, delete_namespace
 from migrations_tool.provisioning import data_stores_retire
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
@@ -14,7 +15,6 @@ from portal.redaction import redact
 
 from .hostnames.engine import hostnames_release
 from .hostnames.route53 import Route53Error
-from .kube.namespace import NamespaceNotOurs, NamespaceStuck, check_namespace_owner, delete_namespace
 from .models import Environment
 
 
@@ -26,7 +26,7 @@ def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
         hostnames_release(environment=environment, reporter=reporter, actor=actor)
         reporter.log(f"deleting namespace {environment.namespace}")
         reporter.progress(10, "deleting namespace")
-        with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+        with api_client(environment.cluster.kubeconfig) as api:
             check_namespace_owner(api, environment.namespace, environment=environment.name,
                                   marker=environment.ownership_marker)
             delete_namespace(api, environment.namespace, timeout=settings.SLIPWAY_DESTROY_TIMEOUT_SECONDS)

@@ -9,13 +9,14 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from clusters import kubeclient
+from clusters.kube.apply import PRUNABLE_KINDS
+from clusters.kube.client import reachable_api
+from clusters.kube.labels import ownership_selector
+from clusters.kube.live_diff import ObjectDrift, detect_drift, reconcile
 from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
-from .kube.apply import PRUNABLE_KINDS
-from .kube.drift import ObjectDrift, detect_drift, reconcile
 from .models import Environment
 from .render import render
 from .snapshot import spec_for
@@ -24,15 +25,11 @@ from .versions import moved_tags
 logger = logging.getLogger(__name__)
 
 
-def _selector(environment: Environment) -> str:
-    return f"app.kubernetes.io/managed-by=slipway,slipway.io/environment={environment.name}"
-
-
 def _check(environment: Environment) -> tuple[list[dict], list[ObjectDrift]]:
     manifests = render(spec_for(environment, environment.current_revision))
-    with kubeclient.reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
-        drifts = detect_drift(api, manifests, namespace=environment.namespace, selector=_selector(environment),
-                              prunable_kinds=PRUNABLE_KINDS)
+    with reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
+        drifts = detect_drift(api, manifests, namespace=environment.namespace,
+                              selector=ownership_selector(environment.name), prunable_kinds=PRUNABLE_KINDS)
     return manifests, drifts
 
 
@@ -78,9 +75,9 @@ def environment_reconcile(*, actor: Actor, user: Any, environment: Environment) 
         if environment.status not in (Environment.READY, Environment.FAILED):
             raise ValidationError("Reconcile a ready or failed environment, not one that is " + environment.status)
         manifests, drifts = _check(environment)
-        with kubeclient.reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
+        with reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
             results = reconcile(api, manifests, drifts, namespace=environment.namespace,
-                                selector=_selector(environment))
+                                selector=ownership_selector(environment.name))
         scope.details.update(reapplied=[f"{r.key[1]}/{r.key[3]}" for r in results if r.action != "unchanged"])
     return environment_drift_check(actor=actor, environment=environment)
 

@@ -6,7 +6,11 @@ import urllib3
 from django.conf import settings
 from django.db import transaction
 
-from clusters import kubeclient
+from clusters.kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
+from clusters.kube.client import api_client
+from clusters.kube.labels import ownership_selector
+from clusters.kube.namespace import NamespaceNotOurs, check_namespace_owner
+from clusters.kube.wait import RolloutFailed, wait_quotas_enforced, wait_ready
 from migrations_tool.provisioning import data_stores_provision
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
@@ -17,9 +21,6 @@ from portal.redaction import redact
 from .hostnames.engine import hostnames_publish
 from .hostnames.ownership import HostnameTaken
 from .hostnames.route53 import Route53Error
-from .kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
-from .kube.namespace import NamespaceNotOurs, check_namespace_owner
-from .kube.wait import RolloutFailed, wait_quotas_enforced, wait_ready
 from .models import Environment
 from .render import object_key, render
 from .snapshot import spec_for
@@ -47,12 +48,12 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
         reporter.log(f"rendered {len(manifests)} objects for {environment.name} r{revision.number}")
         reporter.progress(10, "rendered")
         # An existing namespace that is not this environment's fails the rollout before anything is made.
-        with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+        with api_client(environment.cluster.kubeconfig) as api:
             check_namespace_owner(api, environment.namespace, marker=spec.owner_marker, environment=environment.name)
         # DNS first: a name someone else owns fails the rollout before anything is applied.
         hostnames_publish(environment=environment, reporter=reporter, actor=actor)
         data_stores_provision(environment, reporter.log)
-        with kubeclient.api_client(environment.cluster.kubeconfig) as api:
+        with api_client(environment.cluster.kubeconfig) as api:
             # Policy first (namespace, quota, limits), and workloads only once the quota is enforced.
             policy = [m for m in manifests if m["kind"] in _POLICY_KINDS]
             results = apply_manifests(api, policy)
@@ -64,11 +65,9 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
                 reporter.log(f"{result.key[1]}/{result.key[3]}: {result.error or result.action}")
             raise_for_errors(results)
             reporter.progress(40, "applied")
-            selector = f"app.kubernetes.io/managed-by=slipway,slipway.io/environment={environment.name}"
-            if environment.strategy == "bluegreen":
-                # The live colour is not part of this render: it must survive the prune.
-                other = "green" if spec.colour == "blue" else "blue"
-                selector += f",slipway.io/colour!={other}"
+            # A blue/green environment's live colour is not part of this render: it must survive the prune.
+            live_colour = ("green" if spec.colour == "blue" else "blue") if environment.strategy == "bluegreen" else ""
+            selector = ownership_selector(environment.name, except_colour=live_colour)
             pruned = prune(api, namespace=environment.namespace, selector=selector,
                            keep={object_key(m) for m in manifests}, kinds=PRUNABLE_KINDS)
             for key in pruned:

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
+from clusters.models import Cluster
 from clusters.selectors import clusters_for_placement, no_cluster_reason
 from portal.accounts import rules
 from portal.accounts.models import Team
@@ -37,6 +38,11 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None,
     if filters.get("q"):
         queryset = queryset.filter(name__icontains=filters["q"])
     return queryset
+
+
+def environment_list_on_cluster(*, user: Any, cluster: Cluster) -> QuerySet[Environment]:
+    """The live environments on ``cluster`` that ``user`` may see, by name (the cluster page's list)."""
+    return environment_list(user=user).filter(cluster=cluster).exclude(status=Environment.DESTROYED).order_by("name")
 
 
 def environments_expiring(*, user: Any, hours: float) -> QuerySet[Environment]:

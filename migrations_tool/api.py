@@ -1,5 +1,3 @@
-from django.http import StreamingHttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -16,7 +14,7 @@ from portal.query_params import id_param
 
 from . import services
 from .models import DataServer
-from .selectors import copy_sources, data_copies_csv, data_copy_list, data_store_list
+from .selectors import copy_sources, data_copy_list, data_store_list
 from .serializers import (
     CopySourcesSerializer,
     DataCopyCreateSerializer,
@@ -25,6 +23,7 @@ from .serializers import (
     DataServerSetSerializer,
     DataStoreSerializer,
 )
+from .tables import DATA_COPIES
 
 COPY_FILTERS = [OpenApiParameter("state", OpenApiTypes.STR, description="queued, running, verified, failed, "
                                                                          "undoing, undone"),
@@ -90,9 +89,7 @@ class DataCopyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                    responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERROR_RESPONSES})
     @action(detail=False, methods=["get"])
     def export(self, request):
-        response = StreamingHttpResponse(data_copies_csv(self.get_queryset()), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="data-copies-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-        return response
+        return DATA_COPIES.download(self.get_queryset())
 
 
 @extend_schema_view(

@@ -78,7 +78,7 @@ SNAPSHOT_PREFIX = "slipway-snapshots/"
 @dataclass(frozen=True)
 class SnapshotSink:
     """Where a copier puts a snapshot of the target before overwriting it: an S3 location reached
-    through ``portal.aws.client('s3')`` (or ``endpoint_url`` when set)."""
+    through ``snapshot_store.client(endpoint_url)`` (the installation's S3 endpoint when it is empty)."""
 
     bucket: str
     prefix: str  # e.g. "slipway-snapshots/<environment>/<copy-id>/redis/"

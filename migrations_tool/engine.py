@@ -18,6 +18,7 @@ from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 from portal.redaction import redact
 
+from . import snapshot_store
 from .contracts import SNAPSHOT_PREFIX, CopyError, SnapshotSink
 from .copiers import copier_for
 from .models import DataCopy, DataStore
@@ -74,21 +75,11 @@ def _store(environment, kind: str) -> DataStore:
 
 def snapshot_sink(copy: DataCopy, kind: str) -> SnapshotSink:
     """Snapshots go to the target environment's own bucket (or the installation's snapshot bucket)."""
-    from django.conf import settings
-
-    from . import mariadb_dump
-
     s3 = copy.target.data_stores.filter(kind="s3", state=DataStore.READY).first()
     prefix = f"{SNAPSHOT_PREFIX}{copy.target.name}/{copy.pk}/{kind}/"
     if s3 is not None:
         return SnapshotSink(bucket=s3.database, prefix=s3.prefix + prefix, endpoint_url=s3.endpoint_url)
-    client = mariadb_dump.s3_client()
-    bucket = settings.SLIPWAY_SNAPSHOT_BUCKET
-    try:
-        client.head_bucket(Bucket=bucket)
-    except Exception:  # the first snapshot of an installation creates the bucket
-        client.create_bucket(Bucket=bucket)
-    return SnapshotSink(bucket=bucket, prefix=prefix)
+    return SnapshotSink(bucket=snapshot_store.installation_bucket(), prefix=prefix)
 
 
 def _options_for(copy: DataCopy, kind: str) -> dict[str, Any]:

@@ -18,8 +18,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from portal import aws
-
+from . import snapshot_store
 from .contracts import CopyError, Endpoint, ProgressFn, SnapshotSink
 
 _DEFINER = r"s/DEFINER=`[^`]*`@`[^`]*`//g"
@@ -39,12 +38,6 @@ def _args(endpoint: Endpoint) -> list[str]:
             "--protocol=TCP"]
 
 
-def s3_client(endpoint_url: str = "") -> Any:
-    if endpoint_url:
-        return aws.session().client("s3", endpoint_url=endpoint_url)
-    return aws.client("s3")
-
-
 def dump_to_s3(target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> dict[str, Any]:
     """Dump ``target`` (schema, data, views, triggers, routines) to ``sink``; returns the object's reference."""
     key = f"{sink.prefix.rstrip('/')}/mariadb-{target.database}.sql.gz"
@@ -55,14 +48,14 @@ def dump_to_s3(target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> di
     gzip = subprocess.Popen(["gzip", "-1"], stdin=dump.stdout, stdout=subprocess.PIPE)
     dump.stdout.close()
     try:
-        s3_client(sink.endpoint_url).upload_fileobj(gzip.stdout, sink.bucket, key)
+        snapshot_store.client(sink.endpoint_url).upload_fileobj(gzip.stdout, sink.bucket, key)
     finally:
         gzip.wait()
         dump.wait()
     if dump.returncode != 0:
         raise CopyError(f"Snapshot of {target.database} failed: "
                         f"{dump.stderr.read().decode(errors='replace').strip()[-500:]}")
-    size = s3_client(sink.endpoint_url).head_object(Bucket=sink.bucket, Key=key)["ContentLength"]
+    size = snapshot_store.client(sink.endpoint_url).head_object(Bucket=sink.bucket, Key=key)["ContentLength"]
     progress(message=f"snapshot of {target.database}: s3://{sink.bucket}/{key} ({size} bytes compressed)")
     return {"bucket": sink.bucket, "key": key, "endpoint_url": sink.endpoint_url, "bytes": size}
 
@@ -70,8 +63,8 @@ def dump_to_s3(target: Endpoint, sink: SnapshotSink, progress: ProgressFn) -> di
 def load_from_s3(target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:
     """Replay a snapshot into ``target`` (which the caller emptied first)."""
     try:
-        body = s3_client(snapshot.get("endpoint_url", "")).get_object(Bucket=snapshot["bucket"],
-                                                                       Key=snapshot["key"])["Body"]
+        body = snapshot_store.client(snapshot.get("endpoint_url", "")).get_object(Bucket=snapshot["bucket"],
+                                                                                  Key=snapshot["key"])["Body"]
     except Exception as exc:
         raise CopyError(f"Snapshot s3://{snapshot['bucket']}/{snapshot['key']} cannot be read: {exc}") from None
     gunzip = subprocess.Popen(["gzip", "-dc"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import redis
 
+from migrations_tool import snapshot_store
 from migrations_tool.contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink, StoreOwner
 from migrations_tool.redis_keyspace import (
     DEFAULT_BATCH,
@@ -227,8 +228,6 @@ class RedisCopier:
         patterns select to one object in the sink, with absolute expiry times on the server's clock so
         a restore gives the keys their remaining TTL. Keys outside the patterns are never touched by
         the copy (nor its mirror deletions), so they need no saving."""
-        from portal import aws
-
         patterns = {name: list((options or {}).get(name) or []) for name in ("include", "exclude")}
         client, scope = connect(target), Scope.of(target, patterns)
         keyspace = Keyspace(client)
@@ -244,7 +243,7 @@ class RedisCopier:
                 progress(keys_done=count, bytes_done=nbytes)
             spool.seek(0)
             key = f"{sink.prefix}redis-db{db_index(target)}-{uuid.uuid4().hex[:12]}.snapshot"
-            aws.client("s3", endpoint_url=sink.endpoint_url or None).upload_fileobj(spool, sink.bucket, key)
+            snapshot_store.client(sink.endpoint_url).upload_fileobj(spool, sink.bucket, key)
         client.close()
         progress(message=f"snapshot of {count} keys saved")
         return {"kind": self.kind, "bucket": sink.bucket, "key": key, "endpoint_url": sink.endpoint_url,
@@ -253,14 +252,12 @@ class RedisCopier:
     def restore(self, target: Endpoint, snapshot: Mapping[str, Any], progress: ProgressFn) -> None:
         """Delete every key now in the snapshot's scope, then RESTORE the snapshot (keys whose TTL ran
         out since are not brought back). Idempotent."""
-        from portal import aws
-
         if snapshot.get("kind") != self.kind or (snapshot.get("database"), snapshot.get("prefix")) != (
                 db_index(target), target.prefix):
             raise CopyError("this snapshot was taken of another Redis store")
         client, scope = connect(target), Scope.of(target, snapshot)
         keyspace = Keyspace(client)
-        s3 = aws.client("s3", endpoint_url=snapshot.get("endpoint_url") or None)
+        s3 = snapshot_store.client(snapshot.get("endpoint_url") or "")
         body = s3.get_object(Bucket=snapshot["bucket"], Key=snapshot["key"])["Body"]
         removed = restored = 0
         with guarded("target", target):

@@ -20,8 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from migrations_tool.contracts import (
     SNAPSHOT_PREFIX,
     CopyError,
@@ -32,6 +30,7 @@ from migrations_tool.contracts import (
     StoreOwner,
 )
 from migrations_tool.s3_store import ObjectGone, ObjectInfo, Side, Tuning, transfer
+from portal import aws
 from portal.derived_names import S3_BUCKET, bounded_name
 
 # Objects in flight, server-side or streamed (a streamed one holds up to a part). Measured on the moto
@@ -309,7 +308,7 @@ def run_parallel(items: Iterable[Any], work: Callable[[Any], Any], workers: int)
             return work(item)
         except ObjectGone:
             return "vanished"
-        except (ClientError, BotoCoreError) as exc:
+        except (aws.ClientError, aws.BotoCoreError) as exc:
             raise CopyError(f"S3 request failed: {exc}") from None
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-copy") as pool:

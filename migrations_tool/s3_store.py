@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-
 from migrations_tool.contracts import SNAPSHOT_PREFIX, CopyError, Endpoint
+from portal import aws
 
 GiB, MiB = 1 << 30, 1 << 20
 # Headers that travel with an object besides its body (``Metadata`` is the x-amz-meta-* map).
@@ -65,8 +63,6 @@ class Side:
     """A bucket + prefix reached with one endpoint's client; keys are handled relative to the prefix."""
 
     def __init__(self, endpoint: Endpoint, *, role: str, pool: int = 10) -> None:
-        from portal import aws
-
         self.endpoint, self.role = endpoint, role
         self.bucket, self.prefix = endpoint.database, endpoint.prefix
         credentials = ({"access_key_id": endpoint.user, "secret_access_key": str(endpoint.password)}
@@ -76,7 +72,7 @@ class Side:
         self.identity = (resolved, endpoint.user)
         self.client = aws.client("s3", region=endpoint.region or None, credentials=credentials,
                                  endpoint_url=endpoint.endpoint_url or None,
-                                 config=Config(max_pool_connections=pool))
+                                 config=aws.config(max_pool_connections=pool))
 
     def key(self, rel: str) -> str:
         return self.prefix + rel
@@ -137,7 +133,7 @@ class Side:
         url = self.identity[0]
         try:
             yield
-        except ClientError as exc:
+        except aws.ClientError as exc:
             error = exc.response.get("Error", {})
             code = error.get("Code", "")
             if code == "NoSuchBucket":  # in a copy, the missing bucket may be the other side's
@@ -152,11 +148,11 @@ class Side:
                                 f"{self.endpoint.user or 'from the default chain'!r}) while trying to {doing} it"
                                 ) from None
             raise CopyError(f"{self.where}: could not {doing} it: {code} {error.get('Message', '')}".rstrip()) from None
-        except NoCredentialsError:
+        except aws.NoCredentialsError:
             raise CopyError(f"{self.where}: no AWS credentials are configured") from None
-        except EndpointConnectionError:
+        except aws.EndpointConnectionError:
             raise CopyError(f"{self.where}: cannot reach the S3 endpoint {url}") from None
-        except BotoCoreError as exc:
+        except aws.BotoCoreError as exc:
             raise CopyError(f"{self.where} at {url}: {exc}") from None
 
 
@@ -214,6 +210,6 @@ def _multipart(dst: Side, target: dict[str, str], headers: dict[str, Any], part,
     except BaseException:
         try:
             dst.client.abort_multipart_upload(UploadId=upload, **target)
-        except (ClientError, BotoCoreError):
+        except (aws.ClientError, aws.BotoCoreError):
             pass  # the original error is the one worth reporting
         raise

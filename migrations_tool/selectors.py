@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +8,6 @@ from django.db.models import QuerySet
 from environments.models import Environment
 from environments.selectors import environment_list
 from portal.accounts import rules
-from portal.csv_export import csv_rows
 from portal.query_params import id_param
 
 from .models import KIND_NAMES, KINDS, DataCopy, DataStore
@@ -91,19 +89,3 @@ def copy_sources(*, user: Any, target: Environment) -> CopySources:
                             f"{'are' if left_out != 1 else 'is'} not listed: no {_kind_names(kinds)} store.")
     return result
 
-
-CSV_COLUMNS = ["id", "created_at", "source", "target", "team", "stores", "state", "started_by", "rows", "verified",
-               "error"]
-
-
-def _csv_cells(copy: DataCopy) -> list:
-    rows = sum(int(v.get("counters", {}).get("rows", 0)) for v in copy.verification.values())
-    verified = all(v.get("verified") for v in copy.verification.values()) if copy.verification else False
-    return [copy.pk, copy.created_at.isoformat(), copy.source.name, copy.target.name, copy.team.slug,
-            " ".join(copy.stores), copy.state, copy.started_by.username if copy.started_by else "", rows,
-            verified, copy.error]
-
-
-def data_copies_csv(queryset: QuerySet[DataCopy]) -> Iterator[str]:
-    """Stream the copies as CSV (cells that spreadsheets would execute are defused)."""
-    return csv_rows(CSV_COLUMNS, queryset.iterator(chunk_size=1000), _csv_cells)

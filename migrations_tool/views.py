@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from environments.selectors import environment_list
@@ -17,7 +16,8 @@ from portal.audit.actor import Actor
 from . import services
 from .forms import DataCopyForm
 from .models import DataCopy
-from .selectors import copy_sources, data_copies_csv, data_copy_list
+from .selectors import copy_sources, data_copy_list
+from .tables import DATA_COPIES
 
 
 def _visible_copy(request: HttpRequest, copy_id: int) -> DataCopy:
@@ -36,10 +36,7 @@ def data_copy_index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def data_copy_export(request: HttpRequest) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(data_copies_csv(data_copy_list(user=request.user, filters=request.GET)),
-                                     content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="data-copies-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-    return response
+    return DATA_COPIES.download(data_copy_list(user=request.user, filters=request.GET))
 
 
 def _detail_context(request: HttpRequest, copy: DataCopy) -> dict:

@@ -17,8 +17,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from portal import aws
@@ -33,7 +31,7 @@ MAX_RECORDS_PER_BATCH = 1000
 MAX_CHANGES_PER_BATCH = 1000
 MAX_VALUE_CHARS = 32000
 THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "PriorRequestNotComplete"})
-_NO_SDK_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+_NO_SDK_RETRIES = aws.config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 class Route53Error(Exception):
@@ -107,7 +105,7 @@ def _cached_client(endpoint: str | None, region: str, access_key: str, pid: int)
     return aws.client("route53", config=_NO_SDK_RETRIES)
 
 
-def _throttled(exc: ClientError) -> bool:
+def _throttled(exc: aws.ClientError) -> bool:
     error = exc.response.get("Error", {})
     return error.get("Code") in THROTTLE_CODES or "rate exceeded" in str(error.get("Message", "")).lower()
 
@@ -119,7 +117,7 @@ def _call(client, operation: str, **kwargs: Any) -> dict[str, Any]:
     for attempt in range(1, attempts + 1):
         try:
             return getattr(client, operation)(**kwargs)
-        except ClientError as exc:
+        except aws.ClientError as exc:
             error = exc.response.get("Error", {})
             code, message = error.get("Code", "Error"), error.get("Message", "")
             if _throttled(exc) and attempt < attempts:
@@ -136,7 +134,7 @@ def _call(client, operation: str, **kwargs: Any) -> dict[str, Any]:
                 raise ZoneNotFound(f"Hosted zone {kwargs.get('HostedZoneId') or kwargs.get('Id')} was not found "
                                    "in Route 53.") from exc
             raise Route53Error(f"Route 53 {operation} failed: {code}: {message}") from exc
-        except BotoCoreError as exc:
+        except aws.BotoCoreError as exc:
             raise Route53Error(f"Route 53 is unreachable ({type(exc).__name__}: {exc}).") from exc
     raise AssertionError("unreachable")
 

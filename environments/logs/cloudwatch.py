@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from portal import aws
 from portal.upstream import ServiceUnavailable
 
@@ -93,7 +91,7 @@ class CloudWatchLogHistory:
                 call["nextToken"] = token
             try:
                 response = self.client.filter_log_events(**call)
-            except ClientError as exc:
+            except aws.ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code == "ResourceNotFoundException":
                     return HistoryPage([], notice=f"No history has been shipped for this environment yet "
@@ -103,7 +101,7 @@ class CloudWatchLogHistory:
                     raise HistoryQueryError(exc.response["Error"].get("Message", "Invalid search.")) from exc
                 raise ServiceUnavailable(f"CloudWatch Logs refused the search ({code or 'no error code'}); "
                                          "try again, or ask a Platform admin to check its access.") from exc
-            except BotoCoreError as exc:  # no credentials, endpoint unreachable, timeouts
+            except aws.BotoCoreError as exc:  # no credentials, endpoint unreachable, timeouts
                 raise ServiceUnavailable(f"CloudWatch Logs cannot be reached ({type(exc).__name__}); try again, "
                                          "or ask a Platform admin to check the AWS configuration.") from exc
             for event in response.get("events", []):

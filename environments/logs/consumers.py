@@ -15,7 +15,8 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
-from clusters.kubeclient import AsyncEndpoint, async_endpoint
+from clusters.kube.client import AsyncEndpoint, async_endpoint
+from clusters.kube.pod_logs import KubeLogSource
 from portal.accounts import authz
 from portal.accounts.rules import PRODUCTION_STAGES
 from portal.audit.actor import Actor
@@ -23,7 +24,6 @@ from portal.request_context import scope_source_ip
 from portal.streaming import CLOSE_BAD_REQUEST, StreamConsumer
 
 from ..models import Environment
-from .kube import KubeLogSource
 from .selection import SelectionError, parse_selection
 from .services import environment_logs_opened
 

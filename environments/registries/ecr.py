@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-
 from portal import aws
 
 from . import RegistryError, RegistryTag
@@ -29,7 +27,7 @@ class EcrRegistry:
                         found.append(RegistryTag(tag=tag, digest=image["imageDigest"],
                                                  pushed_at=image.get("imagePushedAt"),
                                                  size_bytes=image.get("imageSizeInBytes")))
-        except ClientError as exc:
+        except aws.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "RepositoryNotFoundException":
                 raise RegistryError(f"ECR registry '{self.name}' has no repository '{repository}'.") from exc
@@ -37,10 +35,10 @@ class EcrRegistry:
                 raise RegistryError(f"ECR registry '{self.name}' refused the credentials ({code}).") from exc
             raise RegistryError(f"ECR registry '{self.name}' answered {code}: "
                                 f"{exc.response.get('Error', {}).get('Message', '')}") from exc
-        except NoCredentialsError as exc:
+        except aws.NoCredentialsError as exc:
             raise RegistryError(f"ECR registry '{self.name}' has no credentials and none are configured.") from exc
-        except EndpointConnectionError as exc:
+        except aws.EndpointConnectionError as exc:
             raise RegistryError(f"ECR registry '{self.name}' is unreachable ({exc}).") from exc
-        except BotoCoreError as exc:
+        except aws.BotoCoreError as exc:
             raise RegistryError(f"ECR registry '{self.name}' could not be read: {exc}") from exc
         return found

@@ -5,22 +5,20 @@ from __future__ import annotations
 import hashlib
 import re
 
+# The ownership keys (managed-by, environment, colour, owner marker) are the engine's, which
+# selects by them: clusters.kube.labels.
+from clusters.kube.labels import ENVIRONMENT, MANAGED_BY, MANAGED_BY_SLIPWAY
+
 from .spec import ComponentSpec, EnvironmentSpec
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"
 VERSION = "app.kubernetes.io/version"
-ENVIRONMENT = "slipway.io/environment"
 TEAM = "slipway.io/team"
 OWNER = "slipway.io/owner"
 STAGE = "slipway.io/stage"
-COLOUR = "slipway.io/colour"
 REVISION = "slipway.io/revision"
 CONFIG_CHECKSUM = "slipway.io/config-checksum"
-# On the namespace: which Slipway object it belongs to (portal.derived_names.owner_marker). Checked
-# before an environment applies into an existing namespace or deletes it.
-OWNER_MARKER = "slipway.io/owner-marker"
 
 _LABEL_VALUE_MAX = 63
 _INVALID_LABEL_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -44,7 +42,7 @@ def sanitize_label_value(value: str) -> str:
 
 def base_labels(spec: EnvironmentSpec) -> dict[str, str]:
     """The labels every object carries: how Slipway finds (and prunes) what it owns."""
-    return {MANAGED_BY: "slipway", ENVIRONMENT: spec.name}
+    return {MANAGED_BY: MANAGED_BY_SLIPWAY, ENVIRONMENT: spec.name}
 
 
 def app_labels(spec: EnvironmentSpec, name: str, role: str) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .labels import OWNER, OWNER_MARKER, STAGE, TEAM, base_labels, metadata, sanitize_label_value
+from clusters.kube.labels import OWNER_MARKER
+
+from .labels import OWNER, STAGE, TEAM, base_labels, metadata, sanitize_label_value
 from .spec import EnvironmentSpec
 
 # Container defaults for anything that does not declare resources (e.g. an init container added

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
+from clusters.kube.labels import COLOUR
+
 from .labels import (
-    COLOUR,
     CONFIG_CHECKSUM,
     NAME,
     VERSION,

@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 from portal.accounts import authz
 from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
-from portal.csv_export import csv_download
 from portal.request_context import source_ip
 
 from . import rules, services
@@ -94,8 +93,7 @@ class PeopleViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):
         queryset, _ = PEOPLE_LISTS[self.table](by=request.user, filters=request.query_params)
-        columns, cells = TABLES[self.table]
-        return csv_download(self.table, columns, queryset, cells)
+        return TABLES[self.table].download(queryset)
 
 
 def _credentials_body(request, user, creds: services.Credentials) -> dict:

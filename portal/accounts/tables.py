@@ -1,22 +1,18 @@
-"""The people lists' CSV columns, shared by the pages' and the API's exports."""
+"""The people lists' CSV tables, shared by the pages' and the API's exports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from portal.csv_export import Column, CsvTable, iso
 
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if value else ""
-
-
-TABLES: dict[str, tuple[list[str], Callable[[Any], list[Any]]]] = {
-    "users": (
-        ["username", "email", "first_name", "last_name", "active", "roles", "teams", "last_login", "date_joined"],
-        lambda u: [u.username, u.email, u.first_name, u.last_name, u.is_active,
-                   "; ".join(sorted(g.name for g in u.groups.all())), " ".join(sorted(t.slug for t in u.teams.all())),
-                   _iso(u.last_login), _iso(u.date_joined)]),
-    "teams": (
-        ["slug", "name", "members", "created_at"],
-        lambda t: [t.slug, t.name, " ".join(sorted(m.username for m in t.members.all())), _iso(t.created_at)]),
+TABLES: dict[str, CsvTable] = {
+    "users": CsvTable("users", (
+        Column.attr("username"), Column.attr("email"), Column.attr("first_name"), Column.attr("last_name"),
+        Column("active", lambda u: u.is_active),
+        Column("roles", lambda u: "; ".join(sorted(g.name for g in u.groups.all()))),
+        Column("teams", lambda u: " ".join(sorted(t.slug for t in u.teams.all()))),
+        Column("last_login", lambda u: iso(u.last_login)), Column("date_joined", lambda u: iso(u.date_joined)))),
+    "teams": CsvTable("teams", (
+        Column.attr("slug"), Column.attr("name"),
+        Column("members", lambda t: " ".join(sorted(m.username for m in t.members.all()))),
+        Column("created_at", lambda t: iso(t.created_at)))),
 }

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_POST
 
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
-from portal.csv_export import csv_download
 from portal.form_errors import add_service_errors
 
 from . import rules, services
@@ -49,8 +48,7 @@ def people_export(request: HttpRequest, table: str) -> HttpResponse:
     if table not in PEOPLE_LISTS:
         raise Http404("No such list.")
     queryset, _ = PEOPLE_LISTS[table](by=request.user, filters=request.GET)
-    columns, cells = TABLES[table]
-    return csv_download(table, columns, queryset, cells)
+    return TABLES[table].download(queryset)
 
 
 def _credentials_page(request: HttpRequest, user, creds: services.Credentials, title: str) -> HttpResponse:

@@ -19,7 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.query_params import InvalidParameter
 from portal.quoting import MESSAGE_CHARS, shortened
-from portal.upstream import OUTSIDE_ERRORS, ServiceUnavailable
+from portal.upstream import ServiceUnavailable, is_outside_error
 
 MAX_FIELDS = 50
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class _BadGateway(exceptions.APIException):
 def exception_handler(exc, context):
     if isinstance(exc, ServiceUnavailable):
         exc = _Unavailable(str(exc))
-    elif isinstance(exc, OUTSIDE_ERRORS):  # an adapter let a client library's error through: still not a 500
+    elif is_outside_error(exc):  # an adapter let a client library's error through: still not a 500
         logger.warning("outside service error reached the API", exc_info=exc)
         exc = _BadGateway()
     elif isinstance(exc, InvalidParameter):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -12,8 +10,9 @@ from portal.api.schema import ERROR_RESPONSES
 
 from .filters import AuditEventFilter
 from .models import AuditEvent
-from .selectors import audit_event_list, audit_events_csv
+from .selectors import audit_event_list
 from .serializers import AuditEventSerializer
+from .tables import AUDIT_EVENTS
 
 
 @extend_schema_view(
@@ -39,11 +38,4 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
                    responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERROR_RESPONSES})
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):
-        queryset = self.filter_queryset(self.get_queryset())
-        return csv_response(queryset)
-
-
-def csv_response(queryset) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(audit_events_csv(queryset), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-    return response
+        return AUDIT_EVENTS.download(self.filter_queryset(self.get_queryset()))

@@ -7,9 +7,9 @@ from django.shortcuts import render
 
 from portal.accounts.selectors import team_suggestions, user_suggestions
 
-from .api import csv_response
 from .choices import system_actor_names
 from .selectors import audit_event_list
+from .tables import AUDIT_EVENTS
 
 
 @login_required
@@ -26,7 +26,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def audit_export(request: HttpRequest) -> HttpResponse:
     events, _ = audit_event_list(user=request.user, filters=request.GET)
-    return csv_response(events)
+    return AUDIT_EVENTS.download(events)
 
 
 @login_required

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from clusters import access
+from clusters.kube import permissions as access
 
 # What the restricted identity is granted, cluster-wide; everything else in REQUIRED must be reported.
 GRANTED_RULES = [
@@ -53,7 +53,7 @@ def restricted_token(kube_client, kube_namespace):
 
 def wait_until_rbac_sees_the_binding(server: str, ca_data: str, token: str) -> None:
     """The RBAC authorizer reads bindings from an informer: wait (bounded) until the new one is visible."""
-    from clusters import kubeclient
+    from clusters.kube import client as kubeclient
 
     kubeconfig = kubeclient.kubeconfig_from_token(server=server, ca_data=ca_data, token=token)
     with kubeclient.api_client(kubeconfig) as api:

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from clusters import kubeclient
-from clusters.eks_auth import TOKEN_PREFIX, eks_exec_target, eks_token
+from clusters.kube import client as kubeclient
+from clusters.kube.eks_auth import TOKEN_PREFIX, eks_exec_target, eks_token
 from portal import aws
 
 pytestmark = pytest.mark.integration

@@ -93,7 +93,7 @@ def test_register_form_accepts_an_uploaded_kubeconfig_and_the_page_shows_health_
 
 
 def test_periodic_health_check_marks_unreachable_and_ready_clusters(users, kubeconfig_path):
-    from clusters.kubeclient import kubeconfig_from_token
+    from clusters.kube.client import kubeconfig_from_token
 
     Cluster.objects.create(name="stack", kind=Cluster.EXISTING, kubeconfig=Path(kubeconfig_path).read_text())
     Cluster.objects.create(name="gone", kind=Cluster.EXISTING, api_server="https://127.0.0.1:1",

@@ -19,9 +19,9 @@ from django.urls import reverse
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
+from clusters.kube.namespace import delete_namespace
 from clusters.models import Cluster
 from clusters.services import cluster_register
-from environments.kube.namespace import delete_namespace
 from environments.models import Blueprint, Environment, EnvironmentRevision
 from portal.accounts import roles
 from portal.audit.actor import Actor

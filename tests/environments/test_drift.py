@@ -15,8 +15,8 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from environments.kube.apply import apply_manifests, raise_for_errors
-from environments.kube.drift import (
+from clusters.kube.apply import apply_manifests, raise_for_errors
+from clusters.kube.live_diff import (
     REDACTED,
     FieldChange,
     ObjectDrift,
@@ -27,8 +27,8 @@ from environments.kube.drift import (
     parse_path,
     reconcile,
 )
-from environments.kube.objects import dynamic_client, resource_for
-from environments.kube.wait import wait_ready
+from clusters.kube.objects import dynamic_client, resource_for
+from clusters.kube.wait import wait_ready
 from environments.render import BackingServiceSpec, ComponentSpec, EnvironmentSpec, render
 
 ENV = "drift"

@@ -17,16 +17,16 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from environments.kube.apply import (
+from clusters.kube.apply import (
     PRUNABLE_KINDS,
     ApplyFailed,
     apply_manifests,
     prune,
     raise_for_errors,
 )
-from environments.kube.namespace import NamespaceStuck, delete_namespace
-from environments.kube.objects import object_key
-from environments.kube.wait import RolloutFailed, explain_failure, failure_reason, wait_ready
+from clusters.kube.namespace import NamespaceStuck, delete_namespace
+from clusters.kube.objects import object_key
+from clusters.kube.wait import RolloutFailed, explain_failure, failure_reason, wait_ready
 
 pytestmark = pytest.mark.integration
 

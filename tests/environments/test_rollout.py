@@ -1,11 +1,13 @@
 """Environment create → rollout on the real local control plane."""
 
+import time
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from kubernetes import client as k8s
 
+from clusters.kube.wait import wait_ready
 from clusters.services import cluster_register
 from environments.models import Blueprint, Component, Environment
 from environments.services import environment_create
@@ -263,3 +265,40 @@ def test_blue_green_switch_and_switch_back(users, team, local_cluster, kube_clie
     assert refused.status_code == 400 and "not deployed" in refused.json()["error"]["message"]
     assert [e.action for e in AuditEvent.objects.filter(action="environment.switch").order_by("id")] == [
         "environment.switch"] * 4
+
+
+def test_blue_green_switch_refuses_a_colour_whose_rollout_is_unfinished(
+        users, team, local_cluster, kube_client, cleanup_namespaces, django_capture_on_commit_callbacks, api_for):
+    """The switch asks what a rollout asks (clusters.kube.readiness.deployment_ready): ready pods are
+    not enough while the Deployment still runs the previous template's pods."""
+    cleanup_namespaces.append("slw-it-bg-held")
+    ns, client = "slw-it-bg-held", api_for(users["qa"])
+    apps, core = k8s.AppsV1Api(kube_client), k8s.CoreV1Api(kube_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        environment = create(users["qa"], team, local_cluster, "it-bg-held", strategy="bluegreen")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/v1/environments/{environment.pk}/versions/",
+                           {"versions": {"web": "1.6.0-rc1"}}, format="json").status_code == 202
+    environment.refresh_from_db()
+    assert (environment.status, environment.active_colour) == ("ready", "blue"), environment.status_message
+    # A paused Deployment with a changed template keeps its old, ready pods and makes no new ones:
+    # ready 1/1, but 0 updated — a rollout that has not happened.
+    apps.patch_namespaced_deployment("web-green", ns, {"spec": {"paused": True, "template": {"metadata": {
+        "annotations": {"example.com/restarted": "held"}}}}}, field_manager="kubectl-rollout")
+    deadline = time.monotonic() + 30
+    while True:
+        held = apps.read_namespaced_deployment("web-green", ns)
+        if (held.status.observed_generation or 0) >= held.metadata.generation:
+            break
+        assert time.monotonic() < deadline, "the deployment controller did not observe the change"
+        time.sleep(0.2)
+    assert held.status.ready_replicas == held.spec.replicas and not held.status.updated_replicas
+    refused = client.post(f"/api/v1/environments/{environment.pk}/switch/")
+    assert refused.status_code == 400 and "web-green not ready" in refused.json()["error"]["message"]
+    assert core.read_namespaced_service("web", ns).spec.selector["slipway.io/colour"] == "blue"
+    # Once the rollout completes, the same switch goes through.
+    apps.patch_namespaced_deployment("web-green", ns, {"spec": {"paused": False}}, field_manager="kubectl-rollout")
+    wait_ready(kube_client, namespace=ns, deployments=["web-green"], timeout=60)
+    switched = client.post(f"/api/v1/environments/{environment.pk}/switch/")
+    assert switched.status_code == 200 and switched.json()["active_colour"] == "green"
+    assert core.read_namespaced_service("web", ns).spec.selector["slipway.io/colour"] == "green"

@@ -86,8 +86,8 @@ def test_production_gets_no_provisioned_store(shared_mariadb, team, users):
 def test_environment_create_and_destroy_jobs_provision_and_retire(users, team, kubeconfig_path, mariadb_url,
                                                                     kube_client, settings,
                                                                     django_capture_on_commit_callbacks):
+    from clusters.kube.namespace import delete_namespace
     from clusters.services import cluster_register
-    from environments.kube.namespace import delete_namespace
     from environments.services import environment_create, environment_destroy
 
     settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
@@ -125,8 +125,8 @@ def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_rea
     destroy retires them and the beat task removes them once the undo window has passed."""
     import redis
 
+    from clusters.kube.namespace import delete_namespace
     from clusters.services import cluster_register
-    from environments.kube.namespace import delete_namespace
     from environments.services import environment_create, environment_destroy
     from migrations_tool.servers import data_servers_register_local
     from migrations_tool.tasks import deprovision_due

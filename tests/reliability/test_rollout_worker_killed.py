@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.db import connection
 from kubernetes import client as k8s
 
+from clusters.kube.labels import ENVIRONMENT, MANAGED_BY
+from clusters.kube.namespace import delete_namespace
 from clusters.services import cluster_register
-from environments.kube.namespace import delete_namespace
 from environments.models import Blueprint, Environment
-from environments.render.labels import ENVIRONMENT, MANAGED_BY
 from environments.services import environment_create
 from portal.audit.actor import Actor
 from portal.jobs.models import Job

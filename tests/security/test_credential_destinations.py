@@ -17,7 +17,7 @@ import pytest
 import yaml
 from django.core.exceptions import ValidationError
 
-from clusters import kubeclient
+from clusters.kube import client as kubeclient
 from clusters.models import Cluster
 from clusters.services import cluster_check_health, cluster_register_existing
 from environments.registries import RegistryError

@@ -20,6 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 
+from clusters.kube.labels import OWNER_MARKER
+from clusters.kube.namespace import delete_namespace
 from clusters.models import Cluster
 from clusters.provisioning import state_key_for
 from clusters.services import cluster_register
@@ -28,11 +30,9 @@ from environments.hostnames import route53
 from environments.hostnames.names import ownership_name, ownership_value
 from environments.hostnames.ownership import HostnameTaken, check_available, claim_of, delete_group
 from environments.hostnames.route53 import Change, RecordSet
-from environments.kube.namespace import delete_namespace
 from environments.logs.cloudwatch import log_group
 from environments.models import Blueprint, Environment
 from environments.render import render
-from environments.render.labels import OWNER_MARKER
 from environments.render.spec import EnvironmentSpec
 from environments.rollout import run_rollout
 from environments.services import NAMESPACE_NAME, environment_create, environment_destroy

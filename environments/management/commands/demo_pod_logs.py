@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from kubernetes import client as k8s
-from kubernetes import config, watch
 
+from clusters.kube.client import api_client as cluster_api_client
+from clusters.kube.labels import MANAGED_BY
+from clusters.kube.pods import pods_list, pods_watch
 from devstack.control_plane import api_client
 from devstack.pod_logs import append_pod_log, register_pod_log
 from environments.models import Environment
-from environments.render.labels import MANAGED_BY
 
 DEMO_BLUEPRINT = "shop"  # seed_demo_blueprint's blueprint; its components name the containers
 LIVE = (Environment.PENDING, Environment.DEPLOYING, Environment.READY, Environment.FAILED)
@@ -104,7 +104,8 @@ class DemoLogs:
 
     def __init__(self, *, rng: random.Random | None = None, kubeconfig: str | None = None,
                  logs_root: Path | None = None) -> None:
-        self.api = config.new_client_from_config(config_file=kubeconfig) if kubeconfig else api_client()
+        # The local cluster's kubeconfig, as `make run` registered it (so it passes the same policy).
+        self.api = cluster_api_client(Path(kubeconfig).read_text()) if kubeconfig else api_client()
         self.logs_root = logs_root
         self.rng = rng or random.Random()
         self.started: set[tuple[str, str, str]] = set()
@@ -122,10 +123,9 @@ class DemoLogs:
 
     def containers(self) -> list[tuple[str, str, str, str]]:
         """(namespace, pod, container, image) of every running web/api/worker container of the demo."""
-        core = k8s.CoreV1Api(self.api)
         found = []
         for namespace in sorted(self._namespaces()):
-            for pod in core.list_namespaced_pod(namespace, label_selector=f"{MANAGED_BY}=slipway").items:
+            for pod in pods_list(self.api, namespace, selector=f"{MANAGED_BY}=slipway"):
                 found += self._running(pod)
         return found
 
@@ -156,12 +156,10 @@ class DemoLogs:
         never switches, so a person opening the logs page right after "ready" saw nothing; registering
         on the pod's own event (not at the next round) closes that gap.
         """
-        core, written = k8s.CoreV1Api(self.api), 0
+        written = 0
         namespaces = self._namespaces()
-        for event in watch.Watch().stream(core.list_pod_for_all_namespaces, label_selector=f"{MANAGED_BY}=slipway",
-                                          timeout_seconds=max(1, int(seconds))):
-            pod = event["object"]
-            if event["type"] == "DELETED":
+        for kind, pod in pods_watch(self.api, selector=f"{MANAGED_BY}=slipway", seconds=seconds):
+            if kind == "DELETED":
                 continue
             if pod.metadata.namespace not in namespaces:
                 namespaces = self._namespaces()  # an environment created since the watch began
@@ -178,7 +176,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=3.0, help="seconds between rounds")
         parser.add_argument("--once", action="store_true", help="one round, then exit")
-        parser.add_argument("--kubeconfig", help="the cluster's kubeconfig; default: the test stack's cluster")
+        parser.add_argument("--kubeconfig", help="the cluster's kubeconfig; default: the local stack's cluster")
         parser.add_argument("--logs-dir", type=Path, help="where its kwok reads pod log files; default: the stack's")
 
     def handle(self, *args, interval: float, once: bool, kubeconfig: str | None, logs_dir: Path | None, **options):

@@ -6,8 +6,8 @@ import random
 
 from kubernetes import client as k8s
 
+from clusters.kube.labels import MANAGED_BY
 from environments.management.commands.demo_pod_logs import DemoLogs
-from environments.render.labels import MANAGED_BY
 from tests.environments.logs.support import make_environment, start_pod
 
 SLIPWAY = {MANAGED_BY: "slipway"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from environments.logs.kube import LineSplitter
+from clusters.kube.pod_logs import LineSplitter
 from environments.logs.selection import SelectionError, parse_selection
 from portal.streaming import Outbox
 

@@ -12,7 +12,7 @@ from kubernetes.dynamic.exceptions import DynamicApiError
 from kubernetes.dynamic.resource import Resource, ResourceList
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from ..render.labels import ENVIRONMENT, MANAGED_BY, OWNER_MARKER
+from .labels import ENVIRONMENT, MANAGED_BY, MANAGED_BY_SLIPWAY, OWNER_MARKER
 from .objects import dynamic_client
 
 # Kinds listed in full when a namespace is stuck; objects of any other kind are listed only when
@@ -46,7 +46,7 @@ def check_namespace_owner(api: client.ApiClient, name: str, *, marker: str, envi
         raise NamespaceNotOurs(f"namespace {name} belongs to {holder} (annotation {OWNER_MARKER}); Slipway will "
                                "not apply into or delete another owner's namespace.")
     labels = meta.labels or {}
-    if labels.get(MANAGED_BY) == "slipway" and labels.get(ENVIRONMENT) == environment:
+    if labels.get(MANAGED_BY) == MANAGED_BY_SLIPWAY and labels.get(ENVIRONMENT) == environment:
         return
     raise NamespaceNotOurs(f"namespace {name} exists without Slipway's ownership marker ({OWNER_MARKER}); Slipway "
                            "will not apply into or delete a namespace it did not create.")

@@ -16,6 +16,8 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from .readiness import count, deployment_ready, statefulset_ready
+
 ProgressCallback = Callable[[int, int, str], None]
 
 IMAGE_PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
@@ -27,38 +29,6 @@ class RolloutFailed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def _n(value: int | None) -> int:
-    return value or 0
-
-
-def _wanted(obj: Any) -> int:
-    return obj.spec.replicas if obj.spec.replicas is not None else 1
-
-
-def deployment_ready(d: client.V1Deployment) -> tuple[bool, str]:
-    """Whether the Deployment's rollout is complete (no old pods left), and a short summary."""
-    want, s = _wanted(d), d.status or client.V1DeploymentStatus()
-    ready = (_n(s.observed_generation) >= _n(d.metadata.generation) and _n(s.updated_replicas) == want
-             and _n(s.ready_replicas) == want and _n(s.available_replicas) == want and _n(s.replicas) == want)
-    summary = f"{d.metadata.name} {_n(s.ready_replicas)}/{want} ready"
-    if not ready and _n(s.updated_replicas) < want:
-        summary += f" ({_n(s.updated_replicas)} updated)"
-    elif not ready and _n(s.replicas) > want:
-        summary += f" ({_n(s.replicas) - want} old pods remaining)"
-    return ready, summary
-
-
-def statefulset_ready(s: client.V1StatefulSet) -> tuple[bool, str]:
-    """Whether the StatefulSet is fully ready on its update revision, and a short summary."""
-    want, st = _wanted(s), s.status or client.V1StatefulSetStatus(replicas=0)
-    ready = (_n(st.observed_generation) >= _n(s.metadata.generation) and _n(st.ready_replicas) == want
-             and st.current_revision == st.update_revision)
-    summary = f"{s.metadata.name} {_n(st.ready_replicas)}/{want} ready"
-    if not ready and st.current_revision != st.update_revision:
-        summary += " (updating)"
-    return ready, summary
 
 
 def _condition(obj: Any, type_: str) -> Any:
@@ -96,7 +66,7 @@ class _Rollout:
             self.quota.pop(name, None)
             return
         s = obj.status
-        counts = (_n(s.replicas), _n(s.updated_replicas), _n(s.ready_replicas), _n(s.available_replicas))
+        counts = (count(s.replicas), count(s.updated_replicas), count(s.ready_replicas), count(s.available_replicas))
         since, seen, _ = self.quota.get(name, (time.monotonic(), counts, message))
         # A surge pod may exceed the quota for a moment during a rolling update: only a rollout
         # that stays blocked without progress for quota_grace seconds has failed.

@@ -23,6 +23,7 @@ from portal.safe_yaml import load as load_yaml
 from portal.upstream import ServiceUnavailable
 
 from .eks_auth import eks_token
+from .errors import UNREACHABLE
 from .kubeconfig_policy import KubeconfigError, check_eks_target, check_kubeconfig, eks_targets
 
 
@@ -131,7 +132,7 @@ def connection_problem(exc: BaseException, server: str) -> str:
     return f"Calling the API server at {server} failed: {type(exc).__name__}."
 
 
-CONNECTION_ERRORS = (OSError, urllib3.exceptions.HTTPError, ApiException, ConfigException, KubeconfigError)
+CONNECTION_ERRORS = (*UNREACHABLE, KubeconfigError)
 
 
 @contextmanager
@@ -162,6 +163,11 @@ def _ready(node: client.V1Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 
 
+def server_version(api: client.ApiClient, *, timeout: float) -> str:
+    """The API server's version ("v1.33.13"). Raises on any failure."""
+    return client.VersionApi(api).get_code(_request_timeout=timeout).git_version
+
+
 def probe(kubeconfig: str, *, timeout: float = 5.0) -> dict[str, Any]:
     """Ask the API server for its version and nodes. Raises on any failure.
 
@@ -169,12 +175,12 @@ def probe(kubeconfig: str, *, timeout: float = 5.0) -> dict[str, Any]:
     on a node that is not Ready cannot be scheduled.
     """
     with api_client(kubeconfig, retries=0) as api:
-        version = client.VersionApi(api).get_code(_request_timeout=timeout)
+        version = server_version(api, timeout=timeout)
         nodes = client.CoreV1Api(api).list_node(_request_timeout=timeout).items
     ready = [n for n in nodes if _ready(n)]
     cpu = sum(parse_quantity((n.status.allocatable or {}).get("cpu", "0")) for n in ready)
     memory = sum(parse_quantity((n.status.allocatable or {}).get("memory", "0")) for n in ready)
-    return {"version": version.git_version, "nodes": len(nodes), "nodes_ready": len(ready),
+    return {"version": version, "nodes": len(nodes), "nodes_ready": len(ready),
             "allocatable_cpu_millicores": int(cpu * 1000), "allocatable_memory_bytes": int(memory)}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
 
 ObjectKey = tuple[str, str, str, str]
@@ -69,8 +70,6 @@ def unwanted_objects(api: client.ApiClient, *, namespace: str, selector: str,
     """Yield ``(api_version, kind, resource, item)`` for each object matching ``selector`` that is not
     in ``keep`` (compared by API group), not already terminating and not owned by a controller.
     Kinds the server does not serve are skipped. Shared by prune and drift's "extra" detection."""
-    from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
     kept = {(api_group(v), k, ns, n) for v, k, ns, n in keep}
     dyn = dynamic_client(api)
     for api_version, kind in kinds:

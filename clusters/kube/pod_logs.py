@@ -19,13 +19,11 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
-from clusters.kubeclient import AsyncEndpoint
-
-from .selection import Selection
+from .client import AsyncEndpoint
 
 # A longer line is cut (the rest is skipped up to its newline) so one runaway line cannot hold
 # unbounded memory; 1 MiB lines pass whole.
@@ -39,6 +37,29 @@ ATTACH_SECONDS = 3.0
 Resume = tuple[str, int]
 # emit(message, droppable): the consumer's non-blocking put into its bounded outbox.
 Emit = Callable[[dict, bool], None]
+
+
+class PodSelection(Protocol):
+    """Which pods and containers to follow, and from where (``environments.logs.selection.Selection``)."""
+
+    @property
+    def components(self) -> tuple[str, ...]: ...
+
+    @property
+    def container(self) -> str: ...
+
+    @property
+    def tail_lines(self) -> int | None: ...
+
+    @property
+    def since_seconds(self) -> int | None: ...
+
+    @property
+    def previous(self) -> bool: ...
+
+    def label_selector(self) -> str: ...
+
+    def wants(self, pod_name: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -100,7 +121,7 @@ class LineSplitter:
 class KubeLogSource:
     """Follows the selected containers of ``namespace`` until cancelled; never raises out of run()."""
 
-    def __init__(self, endpoint: AsyncEndpoint, namespace: str, selection: Selection, emit: Emit, *,
+    def __init__(self, endpoint: AsyncEndpoint, namespace: str, selection: PodSelection, emit: Emit, *,
                  session: aiohttp.ClientSession | None = None,
                  room: asyncio.Event | None = None,
                  wait_for_room: Callable[[], Awaitable[None]] | None = None) -> None:

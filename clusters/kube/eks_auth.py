@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from botocore.signers import RequestSigner
-
 from portal import aws
 from portal.redaction import hold
 
@@ -20,14 +18,9 @@ _TTL_SECONDS = 60  # what aws-iam-authenticator expects; the token itself is acc
 
 def eks_token(*, cluster_name: str, region: str, credentials: dict[str, str] | None = None) -> str:
     """A bearer token for ``cluster_name`` from the AWS adapter's credentials (valid about 15 minutes)."""
-    session = aws.session(region=region, credentials=credentials)
-    sts = aws.client("sts", region=region, credentials=credentials)
-    signer = RequestSigner(sts.meta.service_model.service_id, region, "sts", "v4", session.get_credentials(),
-                           session.events)
-    url = signer.generate_presigned_url(
-        {"method": "GET", "url": f"{sts.meta.endpoint_url}/?Action=GetCallerIdentity&Version=2011-06-15",
-         "body": {}, "headers": {"x-k8s-aws-id": cluster_name}, "context": {}},
-        region_name=region, expires_in=_TTL_SECONDS, operation_name="")
+    url = aws.presigned_get_url("sts", query="Action=GetCallerIdentity&Version=2011-06-15",
+                                headers={"x-k8s-aws-id": cluster_name}, region=region, credentials=credentials,
+                                expires_in=_TTL_SECONDS)
     token = TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
     hold(token)
     return token
@@ -44,4 +37,4 @@ def eks_exec_target(user: dict[str, Any]) -> tuple[str, str] | None:
     options = dict(zip(args[2::2], args[3::2], strict=False))
     if "--cluster-name" not in options:
         return None
-    return options["--cluster-name"], options.get("--region") or aws.session().region_name
+    return options["--cluster-name"], options.get("--region") or aws.default_region()

@@ -1,7 +1,7 @@
 """Where a kubeconfig may send credentials, and what it may make Slipway's server do.
 
 A kubeconfig is user input that steers Slipway's own credentials and host: checked when it is
-registered (no network) and again every time a client is built from it (``kubeclient``), so a
+registered (no network) and again every time a client is built from it (``client``), so a
 kubeconfig stored before these rules, or output by a blueprint, obeys them too.
 
 * Credentials (bearer token, basic password, client key, EKS token) go only over https, with TLS
