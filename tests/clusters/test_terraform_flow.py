@@ -10,12 +10,12 @@ from django.core.management import call_command
 from clusters import blueprints
 from clusters.models import Cluster, TerraformRun
 from clusters.provisioning import cluster_create, terraform_run_approve, terraform_run_start
+from devstack.process import port_open
 from environments.models import Blueprint
 from environments.services import environment_create
 from portal import aws
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
-from tests.stack.process import port_open
 
 pytestmark = [pytest.mark.integration]
 
@@ -226,7 +226,7 @@ def test_a_control_plane_stopped_behind_terraforms_back_is_drift_and_apply_repai
     cluster = Cluster.objects.get(name=name)
     port = cluster.terraform_vars["api_port"]
     assert cluster.status == Cluster.READY and port_open(port)
-    subprocess.run([sys.executable, "-m", "tests.stack.kube", "down", "--name", name, "--port", str(port), "--dir",
+    subprocess.run([sys.executable, "-m", "devstack.control_plane", "down", "--name", name, "--port", str(port), "--dir",
                     str(terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name)], check=True, capture_output=True)
     assert not port_open(port)
 

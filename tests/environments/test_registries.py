@@ -13,7 +13,7 @@ from environments.registries.by_kind import adapter_for
 from environments.version_sync import component_versions_sync
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
-from tests.stack.fixtures_images import REGISTRY_PASSWORD, REGISTRY_USER, ecr_push
+from tests.fixtures.image_registry import REGISTRY_PASSWORD, REGISTRY_USER, ecr_push
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from environments.versions import moved_tags, moved_tags_record
 from portal.audit.actor import Actor
 from tests.environments import test_services
 from tests.environments.test_services import VERSIONS, create
-from tests.stack.fixtures_images import ecr_push
+from tests.fixtures.image_registry import ecr_push
 
 shop = test_services.shop
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64

@@ -25,6 +25,7 @@ from clusters.kube.namespace import delete_namespace
 from clusters.models import Cluster
 from clusters.provisioning import state_key_for
 from clusters.services import cluster_register
+from devstack.spare_redis import spare_redis
 from environments.hostnames import route53
 from environments.hostnames.names import ownership_name, ownership_value
 from environments.hostnames.ownership import HostnameTaken, check_available, claim_of, delete_group
@@ -53,7 +54,6 @@ from portal.audit.models import AuditEvent
 from portal.derived_names import DNS_LABEL, MARIADB, REDIS_PREFIX, bounded_name, owner_marker
 from portal.jobs.runner import execute_job
 from tests.factories import TeamFactory, UserFactory
-from tests.stack.spare_redis import spare_redis
 
 # -- every derived identifier is valid for its system and distinct per owner (property) ------------
 

@@ -42,8 +42,8 @@ from portal.audit.models import AuditEvent
 from portal.jobs.models import Job, JobEvent
 from portal.jobs.reporting import JobReporter
 from tests.environments.conftest import cleanup_namespaces  # noqa: F401 - a fixture
+from tests.fixtures.image_registry import REGISTRY_USER
 from tests.migrations_tool.conftest import copy_world, fill, mariadb_pair  # noqa: F401 - fixtures
-from tests.stack.fixtures_images import REGISTRY_USER
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

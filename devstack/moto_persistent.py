@@ -1,4 +1,4 @@
-"""A moto server whose state survives a restart: ``python -m tests.stack.moto_persistent --port P --state FILE``.
+"""A moto server whose state survives a restart: ``python -m devstack.moto_persistent --port P --state FILE``.
 
 moto keeps everything in memory, so the embedded default (`make run`) lost its Terraform state and
 its environments' S3 data on every restart. This server loads a pickled snapshot of moto's backends
@@ -114,7 +114,7 @@ class PersistentState:
     def load(self) -> list[str]:
         if not self.path.exists():
             return []
-        snapshot = pickle.loads(self.path.read_bytes())  # our own file, written by save()
+        snapshot = pickle.loads(self.path.read_bytes())  # noqa: S301 - our own file, written by save()
         if snapshot.get("format") != SNAPSHOT_FORMAT:
             raise SystemExit(f"{self.path}: unknown snapshot format {snapshot.get('format')!r}")
         return restore_backends(snapshot)
@@ -151,7 +151,7 @@ class PersistentState:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.stack.moto_persistent", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.moto_persistent", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state", type=Path, required=True, help="snapshot file (created when missing)")

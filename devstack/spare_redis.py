@@ -17,7 +17,7 @@ def spare_redis(*, password: str = "", databases: int = 16) -> Iterator[dict]:
     """Start redis-server (no persistence) and yield dict(host, port, password, process); stop it after."""
     binary = shutil.which("redis-server")
     if not binary:
-        raise StackError("redis-server is not installed (tests/stack/system-deps.sh installs it)")
+        raise StackError("redis-server is not installed (devstack/system-deps.sh installs it)")
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="slipway-redis-")
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

@@ -25,8 +25,9 @@ class Context:
 
     @classmethod
     def default(cls) -> Context:
-        # Not under $HOME: PostgreSQL runs as its own user and must be able to reach its data.
-        root = Path(os.environ.get("SLIPWAY_STACK_DIR", f"/tmp/slipway-stack-{os.getuid()}"))
+        # Not under $HOME: PostgreSQL runs as its own user and must be able to reach its data. The
+        # path is fixed (per user) because every checkout and worktree must find the same running stack.
+        root = Path(os.environ.get("SLIPWAY_STACK_DIR", f"/tmp/slipway-stack-{os.getuid()}"))  # noqa: S108
         root.mkdir(parents=True, exist_ok=True)
         return cls(root=root)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .kube import Kube
+from .control_plane import Kube
+from .daemons import MariaDB, Moto, Postgres, Redis, Terraform
 from .process import Context
-from .services import MariaDB, Moto, Postgres, Redis, Terraform
 
 COMPONENTS = {c.name: c for c in (Postgres(), Redis(), MariaDB(), Moto(), Terraform(), Kube())}
 

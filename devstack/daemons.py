@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -189,16 +190,17 @@ class Moto(LoopbackDaemon):
     def start(self, ctx: Context) -> None:
         server = find_binary(str(Path(sys.executable).parent / "moto_server"), "moto_server")
         if server is None:
-            raise StackError("moto_server not found: install the dev requirements (pip install -r requirements-dev.txt)")
+            raise StackError("moto_server not found: install the dev requirements "
+                             "(pip install -r requirements-dev.txt)")
         say(f"moto: starting on 127.0.0.1:{self.port}")
         argv = [server, "-H", "127.0.0.1", "-p", str(self.port)]
         if self.state_file is not None:
-            argv = [sys.executable, "-m", "tests.stack.moto_persistent", "--port", str(self.port),
+            argv = [sys.executable, "-m", "devstack.moto_persistent", "--port", str(self.port),
                     "--state", str(self.state_file)]
         # The AWS-managed IAM policies (AmazonEKSClusterPolicy, ...) exist only when asked for; the
         # aws-eks blueprint attaches them.
         spawn(ctx, self.name, argv, env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-              cwd=Path(__file__).resolve().parents[2])
+              cwd=Path(__file__).resolve().parents[1])
 
 
 TERRAFORM_VERSION = "1.11.4"
@@ -213,10 +215,8 @@ class Terraform:
     def up(self, ctx: Context) -> dict[str, str]:
         binary = find_binary("terraform")
         if binary is None:
-            raise StackError("terraform is not on PATH: run tests/stack/system-deps.sh")
+            raise StackError("terraform is not on PATH: run devstack/system-deps.sh")
         out = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, check=True).stdout
-        import json
-
         found = json.loads(out)["terraform_version"]
         if found != TERRAFORM_VERSION:
             raise StackError(f"terraform {found} on PATH; the pinned version is {TERRAFORM_VERSION}")

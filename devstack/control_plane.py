@@ -1,34 +1,37 @@
-"""A real local Kubernetes control plane with simulated nodes (kwok), for integration tests.
+"""A real local Kubernetes control plane with simulated nodes (kwok), for the tests and `make run`.
 
 kwokctl's *binary* runtime runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 kwok-controller as local processes, from binaries that build-kube.sh compiled into the cache
 (~/.cache/slipway/bin); nothing is downloaded when the cluster starts. The API server, admission
 (ResourceQuota, ServiceAccount, ...), the scheduler and the controllers are the real ones; kwok
 only stands in for the kubelets: it marks the fake nodes Ready, moves scheduled pods to
-Running/Ready and serves `kubectl logs` from CRI-format files (see tests/stack/pod_logs.py).
+Running/Ready and serves `kubectl logs` from CRI-format files (see devstack/pod_logs.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
+from kubernetes import client as k8s
+from kubernetes import config
+from kubernetes.client import ApiClient
+from kubernetes.client.rest import ApiException
 
 from .process import Context, StackError, port_open, say
-
-if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
 
 HERE = Path(__file__).parent
 BUILD_SCRIPT = HERE / "build-kube.sh"
@@ -176,8 +179,6 @@ class KwokCluster:
         return self.apiserver_alive() and port_open(self.port) and self.kubeconfig_file.exists()
 
     def api_client(self) -> ApiClient:
-        from kubernetes import config
-
         return config.new_client_from_config(config_file=str(self.kubeconfig_file))
 
     def create(self) -> None:
@@ -224,8 +225,6 @@ class KwokCluster:
 
     def seed(self) -> None:
         """Create the fake nodes and the default ClusterLogs if missing (idempotent)."""
-        from kubernetes import client as k8s
-        from kubernetes.client.rest import ApiException
 
         client = self.api_client()
         try:
@@ -344,7 +343,7 @@ class Kube:
     name = "kube"
 
     def facts(self, ctx: Context) -> dict[str, str]:
-        # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m tests.stack env)`)
+        # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m devstack env)`)
         # in the stack directory instead of ~/.kube/cache.
         return {"KUBECONFIG": str(kubeconfig_file(ctx)), "SLIPWAY_KWOK_LOGS_DIR": str(logs_dir(ctx)),
                 "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache"), "KUBECTL": str(binaries()["kubectl"])}
@@ -375,16 +374,13 @@ class Kube:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.stack.kube up|stop|down|status --name N --port P --dir D``: one standalone cluster.
+    """``python -m devstack.control_plane up|stop|down|status --name N --port P --dir D``: one standalone cluster.
 
     This is what the ``local`` Terraform blueprint's provisioners and `make run` run; ``up`` is
     idempotent (it resumes a stopped cluster) and prints the kubeconfig path, ``stop`` stops the
     components and keeps the data, ``down`` stops and deletes the cluster and its files.
     """
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m tests.stack.kube", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.control_plane", description=main.__doc__)
     parser.add_argument("command", choices=["up", "stop", "down", "status"])
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, required=True)
@@ -392,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--purge", action="store_true", help="down: also remove the directory (nothing is left)")
     args = parser.parse_args(argv)
     if args.name == CLUSTER and args.port == KUBE_PORT:
-        parser.error(f"{CLUSTER!r} on port {KUBE_PORT} is the shared test-stack cluster; use `python -m tests.stack`")
+        parser.error(f"{CLUSTER!r} on port {KUBE_PORT} is the shared test-stack cluster; use `python -m devstack`")
     cluster = KwokCluster.standalone(args.name, args.port, args.dir)
     with (args.dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .kube import KWOK_GROUP, KWOK_VERSION, api_client, logs_dir, wait_until
-from .process import Context
+from kubernetes import client as k8s
+from kubernetes import watch
+from kubernetes.client import ApiClient
+from kubernetes.client.rest import ApiException
 
-if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
+from .control_plane import KWOK_GROUP, KWOK_VERSION, api_client, logs_dir, wait_until
+from .process import Context, StackError
 
 
 def pod_log_path(logs_root: Path, namespace: str, pod: str, container: str, *, previous: bool = False) -> Path:
@@ -38,8 +39,6 @@ def register_pod_log(namespace: str, pod: str, container: str, *, ctx: Context |
     serves the new file (kwok picks up Logs objects through a watch, so there is a short lag).
     Another cluster than the stack's (`make run`'s) is named by ``client`` and ``logs_root``.
     """
-    from kubernetes import client as k8s
-    from kubernetes.client.rest import ApiException
 
     ctx = ctx or Context.default()
     own_client = client is None
@@ -98,3 +97,29 @@ def append_pod_log(namespace: str, pod: str, container: str, text: str, *, strea
     with path.open("a") as log:  # one write per call: a follower never sees half a batch
         log.write(_cri_lines(text, stream))
     return path
+
+
+def start_pod(client: ApiClient, namespace: str, name: str, container: str, *, labels: dict[str, str] | None = None,
+              register_log: bool = True, timeout: int = 60) -> None:
+    """Create a bare pod with one container named ``container`` and wait until kwok runs it.
+
+    With ``register_log`` the container's log file is registered before the pod exists, so a
+    follower that joins as soon as the pod starts already reads the pod's own file; without it the
+    pod gets kwok's default, empty log until someone registers one. Raises StackError when the pod
+    is not running within ``timeout`` seconds.
+    """
+
+    if register_log:
+        register_pod_log(namespace, name, container, client=client)
+    core = k8s.CoreV1Api(client)
+    core.create_namespaced_pod(namespace, k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name=name, labels=labels or {}),
+        spec=k8s.V1PodSpec(containers=[k8s.V1Container(name=container, image="example.test/app:1")])))
+    w = watch.Watch()
+    for event in w.stream(core.list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
+                          timeout_seconds=timeout):
+        statuses = event["object"].status.container_statuses or []
+        if any(s.state.running for s in statuses):
+            w.stop()
+            return
+    raise StackError(f"pod {namespace}/{name} never ran")

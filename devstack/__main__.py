@@ -1,4 +1,4 @@
-"""python -m tests.stack up|down|status|env [component ...]"""
+"""python -m devstack up|down|status|env [component ...]"""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import shlex
 import subprocess
 import sys
 
+from .components import COMPONENTS, facts_path, load_facts, save_facts
 from .process import Context, StackError
-from .registry import COMPONENTS, facts_path, load_facts, save_facts
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.stack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "env"])
     parser.add_argument("components", nargs="*", help=f"default: all of {', '.join(COMPONENTS)}")
     args = parser.parse_args(argv)
