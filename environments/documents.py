@@ -36,10 +36,10 @@ from portal.safe_yaml import YAMLRefused
 from portal.safe_yaml import load as load_yaml
 
 from . import services
+from .catalog.versions import apply_pick
 from .diff import snapshot_diff
 from .models import STAGES, Blueprint, Environment, Rollout
 from .personal_data import personal_data_normalised
-from .versions import apply_pick
 
 API_VERSION = "slipway.io/v1"
 KINDS = ("Environment", "Blueprint")
@@ -318,7 +318,7 @@ def apply_document(document: str | bytes | dict[str, Any], *, actor: Actor, user
 def apply_any(source: str | bytes | dict[str, Any], *, actor: Actor, user: Any, confirm: bool = False,
               message: str = "") -> Any:
     """Apply a document of either kind: a ``Plan`` for an Environment, a ``BlueprintPlan`` for a Blueprint."""
-    from . import blueprint_documents
+    from .catalog import blueprint_documents
 
     document = parse_document(source)
     if document.get("kind") == "Blueprint":

@@ -14,12 +14,12 @@ from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
+from .catalog.versions import moved_tags
 from .kube.apply import PRUNABLE_KINDS
 from .kube.drift import ObjectDrift, detect_drift, reconcile
 from .models import Environment
 from .render import render
 from .snapshot import spec_for
-from .versions import moved_tags
 
 logger = logging.getLogger(__name__)
 

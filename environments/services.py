@@ -21,13 +21,13 @@ from portal.derived_names import DNS_LABEL as DNS_LABEL_RULE
 from portal.derived_names import bounded_name, owner_marker
 from portal.jobs.services import job_create
 
+from .catalog.versions import Picked, apply_pick, reference_of
+from .catalog.versions import resolve as resolve_versions
 from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
 from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
-from .versions import Picked, apply_pick, reference_of
-from .versions import resolve as resolve_versions
 
 NAMESPACE_PREFIX = "slw-"
 CHANGE_REFUSED = ("You can change environments of your own teams only, and production ones only as a "

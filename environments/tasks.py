@@ -5,6 +5,7 @@ from celery import shared_task
 from portal.accounts import authz
 from portal.jobs.runner import job_target, job_task
 
+from .catalog.tasks import versions_sync  # noqa: F401  (registers the task)
 from .destroy import run_destroy
 from .hostnames.tasks import dns_sweep, dns_sweep_job  # noqa: F401  (registers the tasks)
 from .rollout import run_rollout
@@ -32,11 +33,3 @@ def drift_check() -> int:
     from .drift import environments_drift_check_all
 
     return environments_drift_check_all()
-
-
-@shared_task(name="environments.versions_sync")
-def versions_sync() -> dict[str, str]:
-    """Periodic (beat): sync the image versions of every component linked to a registry."""
-    from .version_sync import components_versions_sync_all
-
-    return components_versions_sync_all()

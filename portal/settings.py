@@ -359,7 +359,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Image registries (environments/registries): how long one request may take, how often versions sync.
+# Image registries (environments/catalog/registries): how long one request may take, how often versions sync.
 SLIPWAY_REGISTRY_TIMEOUT_SECONDS = env.float("SLIPWAY_REGISTRY_TIMEOUT_SECONDS", default=15.0)
 SLIPWAY_VERSIONS_SYNC_SECONDS = env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)
 CELERY_BEAT_SCHEDULE["environments-versions-sync"] = {"task": "environments.versions_sync",

@@ -3,7 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from clusters.api import ClusterViewSet, TerraformRunViewSet
 from environments.api import EnvironmentViewSet
-from environments.catalog_api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
+from environments.catalog.api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
 from environments.hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from environments.logs.api import LogHistoryView
 from migrations_tool.api import DataCopyViewSet, DataServerViewSet, DataStoreViewSet

@@ -6,10 +6,10 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from environments.catalog.registries import RegistryError, adapter_for
+from environments.catalog.tasks import versions_sync
+from environments.catalog.version_sync import component_versions_sync
 from environments.models import Component, ImageVersion, Registry
-from environments.registries import RegistryError, adapter_for
-from environments.tasks import versions_sync
-from environments.version_sync import component_versions_sync
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from tests.stack.fixtures_images import REGISTRY_PASSWORD, REGISTRY_USER, ecr_push

@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from clusters import kubeclient
 from clusters.models import Cluster
 from clusters.services import cluster_check_health, cluster_register_existing
-from environments.registries import RegistryError
-from environments.registries.v2 import V2Registry
+from environments.catalog.registries import RegistryError
+from environments.catalog.registries.v2 import V2Registry
 from portal import aws
 from portal.audit.actor import Actor
 
