@@ -26,7 +26,7 @@ addons_install = job_task("clusters.addons_install", authorize=_may_change_clust
 @shared_task(name="clusters.terraform_drift_check_all")
 def terraform_drift_check_all() -> list[int]:
     """Periodic (beat): a drift-check run for every Terraform-managed cluster that is idle."""
-    from .drift import clusters_drift_check_all
+    from .terraform_drift import clusters_drift_check_all
 
     return clusters_drift_check_all()
 

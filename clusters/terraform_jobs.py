@@ -29,7 +29,6 @@ from portal.redaction import hold, redact
 
 from . import addons, blueprints, kubeclient
 from .models import Cluster, TerraformRun
-from .provisioning import approve_locked
 from .services import cluster_check_health
 from .state_versions import state_check, state_record
 from .terraform import (
@@ -41,6 +40,7 @@ from .terraform import (
     plan_changes,
     split_outputs,
 )
+from .terraform_runs import approve_locked
 
 HOST = socket.gethostname()
 

@@ -44,7 +44,7 @@ class Environment(models.Model):
     active_colour = models.CharField(max_length=5, blank=True, default="")
     expires_at = models.DateTimeField(null=True, blank=True)
     expiry_notified_at = models.DateTimeField(null=True, blank=True)
-    # Drift between the rendered revision and the live cluster, per object (see drift.py).
+    # Drift between the rendered revision and the live cluster, per object (see drift_checks.py).
     drift = models.JSONField(default=list, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
     # Components following a tag whose digest in the registry moved since the revision (versions.moved_tags).

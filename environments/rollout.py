@@ -7,15 +7,15 @@ from django.conf import settings
 from django.db import transaction
 
 from clusters import kubeclient
-from migrations_tool.provisioning import data_stores_provision
+from migrations_tool.data_store_provisioning import data_stores_provision
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 from portal.redaction import redact
 
-from .hostnames.engine import hostnames_publish
 from .hostnames.ownership import HostnameTaken
+from .hostnames.publishing import hostnames_publish
 from .hostnames.route53 import Route53Error
 from .kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
 from .kube.namespace import NamespaceNotOurs, check_namespace_owner

@@ -30,6 +30,6 @@ def expire() -> list[int]:
 @shared_task(name="environments.drift_check")
 def drift_check() -> int:
     """Periodic (beat): record drift for every ready environment."""
-    from .drift import environments_drift_check_all
+    from .drift_checks import environments_drift_check_all
 
     return environments_drift_check_all()

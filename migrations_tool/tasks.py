@@ -5,7 +5,7 @@ from celery import shared_task
 from portal.accounts import authz
 from portal.jobs.runner import job_target, job_task
 
-from .engine import run_data_copy, run_data_copy_undo
+from .copy_jobs import run_data_copy, run_data_copy_undo
 
 
 def _may_write_target(user, job) -> bool:
@@ -20,6 +20,6 @@ data_copy_undo = job_task("migrations_tool.data_copy_undo", authorize=_may_write
 @shared_task(name="migrations_tool.deprovision_due")
 def deprovision_due() -> int:
     """Periodic (beat): remove destroyed environments' stores once their undo window has passed."""
-    from .provisioning import data_stores_deprovision_due
+    from .data_store_provisioning import data_stores_deprovision_due
 
     return data_stores_deprovision_due()

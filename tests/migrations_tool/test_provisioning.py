@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from clusters.models import Cluster
 from environments.models import Blueprint, Environment
-from migrations_tool.models import DataServer, DataStore
-from migrations_tool.provisioning import (
+from migrations_tool.data_store_provisioning import (
     data_stores_deprovision_due,
     data_stores_provision,
     data_stores_retire,
     store_owner,
 )
+from migrations_tool.models import DataServer, DataStore
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from kubernetes import client as k8s
 
 from clusters.models import Cluster
-from clusters.provisioning import state_key_for
 from clusters.services import cluster_register
+from clusters.terraform_runs import state_key_for
 from environments.hostnames import route53
 from environments.hostnames.names import ownership_name, ownership_value
 from environments.hostnames.ownership import HostnameTaken, check_available, claim_of, delete_group
@@ -37,13 +37,13 @@ from environments.rollout import run_rollout
 from environments.services import NAMESPACE_NAME, environment_create, environment_destroy
 from migrations_tool import mariadb_accounts
 from migrations_tool.contracts import CopyError, Endpoint, StoreOwner
-from migrations_tool.models import DataServer, DataStore
-from migrations_tool.provisioning import (
+from migrations_tool.data_store_provisioning import (
     data_store_deprovision,
     data_stores_deprovision_due,
     data_stores_provision,
     store_owner,
 )
+from migrations_tool.models import DataServer, DataStore
 from migrations_tool.redis_copy import RedisCopier
 from migrations_tool.s3_copy import OWNER_TAG, S3Copier, bucket_name
 from portal import aws

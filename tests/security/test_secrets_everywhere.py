@@ -28,9 +28,9 @@ from rest_framework.test import APIClient
 
 from clusters import blueprints
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_create
 from clusters.services import cluster_check_health, cluster_register
 from clusters.terraform import TFVARS_FILE, Workspace
+from clusters.terraform_runs import cluster_create
 from environments.catalog.version_sync import component_versions_sync
 from environments.models import Blueprint, Component, Environment, Registry
 from environments.services import environment_create
