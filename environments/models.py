@@ -47,7 +47,7 @@ class Environment(models.Model):
     # Drift between the rendered revision and the live cluster, per object (see drift_checks.py).
     drift = models.JSONField(default=list, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
-    # Components following a tag whose digest in the registry moved since the revision (versions.moved_tags).
+    # Components following a tag whose digest in the registry moved since the revision (catalog/versions.py).
     moved_tags = models.JSONField(default=list, blank=True)
     # JSON {backing service name: password}, generated at creation; never in snapshots, pages or APIs.
     backing_passwords = EncryptedTextField(blank=True, default="")
