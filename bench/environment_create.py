@@ -278,7 +278,7 @@ class Bench:
 
     def delete_namespaces(self) -> None:
         """Delete every namespace this run created, all at once, and wait until they are gone."""
-        from clusters.kube.namespace import delete_namespace
+        from clusters.kube.namespace_lifecycle import delete_namespace
 
         names, self.namespaces = self.namespaces, []
         if not names:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from devstack.control_plane import Kube, api_client  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.daemons import Postgres  # noqa: E402  (importable once the project root is on sys.path)
-from devstack.pod_logs import append_pod_log, start_pod  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.kwok_pod_logs import append_pod_log, start_pod  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
 PAD = "x" * 80

@@ -5,7 +5,7 @@ kwok-controller as local processes, from binaries that build-kube.sh compiled in
 (~/.cache/slipway/bin); nothing is downloaded when the cluster starts. The API server, admission
 (ResourceQuota, ServiceAccount, ...), the scheduler and the controllers are the real ones; kwok
 only stands in for the kubelets: it marks the fake nodes Ready, moves scheduled pods to
-Running/Ready and serves `kubectl logs` from CRI-format files (see devstack/pod_logs.py).
+Running/Ready and serves `kubectl logs` from CRI-format files (see devstack/kwok_pod_logs.py).
 """
 
 from __future__ import annotations

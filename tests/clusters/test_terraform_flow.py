@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from clusters import blueprints
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_create, terraform_run_approve, terraform_run_start
+from clusters.terraform_runs import cluster_create, terraform_run_approve, terraform_run_start
 from devstack.process import port_open
 from environments.models import Blueprint
 from environments.services import environment_create
@@ -123,7 +123,7 @@ def test_plan_awaits_approval_then_applies_exactly_that_plan(users, local_cluste
 
 def test_drift_after_an_out_of_band_change_to_the_state(users, local_clusters, terraform_settings,
                                                         django_capture_on_commit_callbacks, client):
-    from clusters.drift import clusters_drift_check_all
+    from clusters.terraform_drift import clusters_drift_check_all
 
     admin = users["admin"]
     with django_capture_on_commit_callbacks(execute=True):
@@ -217,7 +217,7 @@ def test_a_control_plane_stopped_behind_terraforms_back_is_drift_and_apply_repai
     import subprocess
     import sys
 
-    from clusters.drift import clusters_drift_check_all
+    from clusters.terraform_drift import clusters_drift_check_all
 
     admin = users["admin"]
     name = unique("gone")

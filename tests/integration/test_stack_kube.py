@@ -13,7 +13,7 @@ from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
 from devstack.control_plane import pinned_version
-from devstack.pod_logs import append_pod_log
+from devstack.kwok_pod_logs import append_pod_log
 
 pytestmark = pytest.mark.integration
 

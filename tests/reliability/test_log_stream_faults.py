@@ -14,7 +14,7 @@ import pytest
 
 from clusters.models import Cluster
 from devstack.control_plane import KUBE_PORT
-from devstack.pod_logs import append_pod_log
+from devstack.kwok_pod_logs import append_pod_log
 from tests.environments.logs.support import Viewer, communicator, db, line, make_environment, start_pod
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]

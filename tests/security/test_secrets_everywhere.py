@@ -29,12 +29,12 @@ from rest_framework.test import APIClient
 from clusters import blueprints
 from clusters.health import cluster_check_health
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_create
 from clusters.services import cluster_register
 from clusters.terraform import TFVARS_FILE, Workspace
+from clusters.terraform_runs import cluster_create
+from environments.catalog.version_sync import component_versions_sync
 from environments.models import Blueprint, Component, Environment, Registry
 from environments.services import environment_create
-from environments.version_sync import component_versions_sync
 from migrations_tool.models import DataCopy, DataStore
 from migrations_tool.services import data_copy_start
 from portal.audit.actor import Actor

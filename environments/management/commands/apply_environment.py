@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from environments import blueprint_documents, documents
-from environments.blueprint_documents import BlueprintPlan
+from environments.catalog.blueprint_documents import BlueprintPlan
 from portal.audit.actor import Actor
 
 

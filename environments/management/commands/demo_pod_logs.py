@@ -22,10 +22,10 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from clusters.kube.client import api_client as cluster_api_client
-from clusters.kube.labels import MANAGED_BY
+from clusters.kube.owner_labels import MANAGED_BY
 from clusters.kube.pods import pods_list, pods_watch
 from devstack.control_plane import api_client
-from devstack.pod_logs import append_pod_log, register_pod_log
+from devstack.kwok_pod_logs import append_pod_log, register_pod_log
 from environments.models import Environment
 
 DEMO_BLUEPRINT = "shop"  # seed_demo_blueprint's blueprint; its components name the containers

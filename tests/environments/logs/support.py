@@ -14,7 +14,7 @@ from kubernetes import client as k8s
 
 from clusters.models import Cluster
 from devstack.control_plane import KUBE_PORT
-from devstack.pod_logs import start_pod as start_kwok_pod
+from devstack.kwok_pod_logs import start_pod as start_kwok_pod
 from environments.models import Blueprint, Environment
 from environments.render.labels import NAME
 from portal.routing import websocket_urlpatterns

@@ -25,10 +25,13 @@ from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.quoting import quoted
 
-from . import blueprint_documents, catalog, documents
-from .api import DocumentSchema, YAMLParser, YAMLRenderer, truthy
-from .catalog_filters import BlueprintFilter, ComponentFilter, ImageVersionFilter, RegistryFilter
-from .catalog_serializers import (
+from .. import documents
+from ..api import DocumentSchema, YAMLParser, YAMLRenderer, truthy
+from ..serializers import DiffRowSerializer
+from . import blueprint_documents
+from .filters import BlueprintFilter, ComponentFilter, ImageVersionFilter, RegistryFilter
+from .selectors import catalog_list
+from .serializers import (
     BlueprintSerializer,
     BlueprintWriteSerializer,
     ComponentSerializer,
@@ -36,9 +39,8 @@ from .catalog_serializers import (
     RegistrySerializer,
     VersionsSyncSerializer,
 )
-from .catalog_tables import TABLES
-from .selectors import catalog_list
-from .serializers import DiffRowSerializer
+from .services import blueprint_save, component_save, image_version_add, registry_save
+from .tables import TABLES
 from .version_sync import component_versions_sync
 
 CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERROR_RESPONSES}
@@ -111,7 +113,7 @@ class RegistryViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.RetrieveM
         data.is_valid(raise_exception=True)
         fields = {k: getattr(instance, k) for k in ("name", "kind", "url", "region")} if instance else {}
         fields.update(data.validated_data)
-        return catalog.registry_save(actor=self.actor(), user=request.user, registry=instance,
+        return registry_save(actor=self.actor(), user=request.user, registry=instance,
                                      name=fields["name"], kind=fields["kind"], url=fields.get("url", ""),
                                      region=fields.get("region", ""), credentials=fields.get("credentials"))
 
@@ -132,7 +134,7 @@ class ComponentViewSet(ServiceWriteMixin, mixins.ListModelMixin, mixins.Retrieve
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         name = fields.pop("name", instance.name if instance else "")
-        return catalog.component_save(actor=self.actor(), user=request.user, component=instance, name=name,
+        return component_save(actor=self.actor(), user=request.user, component=instance, name=name,
                                       **fields)
 
     @extend_schema(summary="Refresh versions: sync this component's image versions from its registry",
@@ -157,7 +159,7 @@ class ImageVersionViewSet(ServiceCreateMixin, mixins.ListModelMixin, mixins.Retr
     def save(self, request, instance=None, partial=False):
         data = ImageVersionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return catalog.image_version_add(actor=self.actor(), user=request.user, **data.validated_data)
+        return image_version_add(actor=self.actor(), user=request.user, **data.validated_data)
 
 
 BlueprintPlanSchema = inline_serializer(name="BlueprintPlan", fields={
@@ -194,7 +196,7 @@ class BlueprintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Catalog
     def _save(self, request, name: str | None = None):
         data = BlueprintWriteSerializer(data={**request.data, **({"name": name} if name else {})})
         data.is_valid(raise_exception=True)
-        blueprint, created = catalog.blueprint_save(actor=self.actor(), user=request.user, **data.validated_data)
+        blueprint, created = blueprint_save(actor=self.actor(), user=request.user, **data.validated_data)
         return Response(BlueprintSerializer(blueprint).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -9,7 +9,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 
 from .models import Cluster, TerraformRun
-from .provisioning import start_run
+from .terraform_runs import start_run
 
 
 def clusters_drift_check_all(*, actor: Actor | None = None) -> list[int]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from .models import Blueprint, Environment, ImageVersion
+from ..models import Environment
+from .models import Blueprint, ImageVersion
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 

@@ -11,16 +11,16 @@ from django.utils import timezone
 
 from clusters.kube.apply import PRUNABLE_KINDS
 from clusters.kube.client import reachable_api
-from clusters.kube.labels import ownership_selector
 from clusters.kube.live_diff import ObjectDrift, detect_drift, reconcile
+from clusters.kube.owner_labels import ownership_selector
 from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.services import audited
 
+from .catalog.versions import moved_tags
 from .models import Environment
 from .render import render
 from .snapshot import spec_for
-from .versions import moved_tags
 
 logger = logging.getLogger(__name__)
 

@@ -14,15 +14,18 @@ from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.form_errors import add_service_errors
 
-from . import blueprint_documents, catalog, documents
-from .catalog_filters import BlueprintFilter, ComponentFilter, ImageVersionFilter, RegistryFilter
-from .catalog_forms import BlueprintForm, ComponentForm, ImageVersionForm, RegistryForm
-from .catalog_tables import TABLES
-from .models import Blueprint, Component, Environment, Registry
-from .personal_data import personal_data_normalised
-from .selectors import catalog_list
+from .. import documents
+from ..models import Environment
+from ..personal_data import personal_data_normalised
+from ..views import document_errors, yaml_download
+from . import blueprint_documents
+from .filters import BlueprintFilter, ComponentFilter, ImageVersionFilter, RegistryFilter
+from .forms import BlueprintForm, ComponentForm, ImageVersionForm, RegistryForm
+from .models import Blueprint, Component, Registry
+from .selectors import blueprint_personal_data_kept, catalog_list
+from .services import blueprint_save, component_save, image_version_add, registry_save
+from .tables import TABLES
 from .version_sync import component_versions_sync
-from .views import document_errors, yaml_download
 
 FILTERS = {"components": ComponentFilter, "image-versions": ImageVersionFilter, "blueprints": BlueprintFilter,
            "registries": RegistryFilter}
@@ -88,7 +91,7 @@ def component_edit(request: HttpRequest, component_id: int | None = None) -> Htt
         fields = dict(form.cleaned_data)
         name = fields.pop("name", None) or component.name
         try:
-            saved = catalog.component_save(actor=Actor.from_request(request), user=request.user,
+            saved = component_save(actor=Actor.from_request(request), user=request.user,
                                            component=component, name=name, **fields)
         except (ValidationError, PermissionDenied) as exc:
             add_service_errors(form, exc)
@@ -125,7 +128,7 @@ def component_version_add(request: HttpRequest, component_id: int) -> HttpRespon
         messages.error(request, "Give the tag (and optionally its digest).")
     else:
         try:
-            version = catalog.image_version_add(actor=Actor.from_request(request), user=request.user,
+            version = image_version_add(actor=Actor.from_request(request), user=request.user,
                                                 component=component, **form.cleaned_data)
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _refusal(exc))
@@ -155,13 +158,13 @@ def blueprint_edit(request: HttpRequest, blueprint_id: int | None = None) -> Htt
     initial = ({"name": base.name, "description": base.description, "components": list(base.components.all()),
                 "backing_services": base.backing_services, "stage_overrides": base.stage_overrides} if base else {})
     # What saving would keep, shown as it is: an emptied field then means "nothing classified".
-    initial["personal_data"] = personal_data_normalised(catalog.blueprint_personal_data_kept(base))
+    initial["personal_data"] = personal_data_normalised(blueprint_personal_data_kept(base))
     form = BlueprintForm(request.POST or None, initial=initial)
     if base:
         form.fields["name"].disabled = True
     if request.method == "POST" and form.is_valid():
         try:
-            blueprint, created = catalog.blueprint_save(actor=Actor.from_request(request), user=request.user,
+            blueprint, created = blueprint_save(actor=Actor.from_request(request), user=request.user,
                                                         **form.definition())
         except (ValidationError, PermissionDenied) as exc:
             add_service_errors(form, exc)
@@ -219,7 +222,7 @@ def registry_edit(request: HttpRequest, registry_id: int | None = None) -> HttpR
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            saved = catalog.registry_save(actor=Actor.from_request(request), user=request.user, registry=registry,
+            saved = registry_save(actor=Actor.from_request(request), user=request.user, registry=registry,
                                           name=data["name"], kind=data["kind"], url=data["url"],
                                           region=data["region"], credentials=form.credentials())
         except (ValidationError, PermissionDenied) as exc:

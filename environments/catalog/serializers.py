@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..personal_data import personal_data_normalised
 from .models import Blueprint, Component, ImageVersion, Registry
-from .personal_data import personal_data_normalised
 
 PERSONAL_DATA_HELP = ('What a copy out of production must mask or leave out, per store: {"mysql": ["table.column"], '
                       '"redis": ["key:pattern*"], "s3": ["prefix/"]}. A store left out is unclassified (its copies '

@@ -1,4 +1,4 @@
-"""The catalog's use cases: registries, components, image versions and blueprint versions.
+"""The catalog's use cases (writes): registries, components, image versions and blueprint versions.
 
 Platform admins define the catalog; QA and Developers may add an image version by hand; Managers read.
 Blueprint versions are immutable: saving a changed definition makes the next version, saving an
@@ -19,10 +19,11 @@ from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.quoting import listed, quoted, sorted_keys
 
+from ..personal_data import personal_data_clean, personal_data_normalised
+from ..render.spec import BACKING_KINDS
+from ..snapshot import COMPONENT_FIELDS
 from .models import DNS_LABEL, STAGES, Blueprint, Component, ImageVersion, Registry
-from .personal_data import personal_data_clean, personal_data_normalised
-from .render.spec import BACKING_KINDS
-from .snapshot import COMPONENT_FIELDS
+from .selectors import blueprint_definition, blueprint_latest, blueprint_personal_data_kept
 from .versions import DIGEST
 
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -251,25 +252,6 @@ def blueprint_definition_errors(*, components: list[str], backing_services: Any,
             if _positive_int(low) and _positive_int(high) and low > high:
                 add(f"{path}.autoscaling_max", "The autoscaling maximum must be at least the minimum.")
     return errors
-
-
-def blueprint_definition(blueprint: Blueprint) -> dict[str, Any]:
-    """What a blueprint version defines, in the shape ``blueprint_save`` takes (and compares)."""
-    return {"description": blueprint.description,
-            "components": sorted(blueprint.components.values_list("name", flat=True)),
-            "backing_services": list(blueprint.backing_services or []),
-            "stage_overrides": dict(blueprint.stage_overrides or {}),
-            "personal_data": personal_data_normalised(blueprint.personal_data)}
-
-
-def blueprint_personal_data_kept(latest: Blueprint | None) -> Any:
-    """What a definition that says nothing about personal data declares: the latest version's (the
-    model's default for a new name), so a client that does not know the field drops no classification."""
-    return latest.personal_data if latest is not None else Blueprint._meta.get_field("personal_data").get_default()
-
-
-def blueprint_latest(name: str) -> Blueprint | None:
-    return Blueprint.objects.filter(name=name).order_by("-version").first()
 
 
 def blueprint_save(*, actor: Actor, user: Any, name: str, components: list[str], description: str = "",

@@ -10,8 +10,8 @@ from django import forms
 from portal.safe_yaml import YAMLRefused
 from portal.safe_yaml import load as load_yaml
 
-from .catalog import COMPONENT_EDITABLE
 from .models import Component, Registry
+from .services import COMPONENT_EDITABLE
 
 
 class _YAMLField(forms.CharField):

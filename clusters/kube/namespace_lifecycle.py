@@ -12,8 +12,8 @@ from kubernetes.dynamic.exceptions import DynamicApiError
 from kubernetes.dynamic.resource import Resource, ResourceList
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from .labels import ENVIRONMENT, MANAGED_BY, MANAGED_BY_SLIPWAY, OWNER_MARKER
 from .objects import dynamic_client
+from .owner_labels import ENVIRONMENT, MANAGED_BY, MANAGED_BY_SLIPWAY, OWNER_MARKER
 
 # Kinds listed in full when a namespace is stuck; objects of any other kind are listed only when
 # they carry finalizers (the usual reason a namespace cannot finish terminating).

@@ -31,10 +31,11 @@ from django.core.exceptions import ValidationError
 from portal.audit.actor import Actor
 from portal.quoting import listed, quoted, sorted_keys
 
-from . import catalog
-from .documents import API_VERSION, mapping_at, text_at
+from ..documents import API_VERSION, mapping_at, text_at
+from ..personal_data import personal_data_clean, personal_data_normalised
 from .models import Blueprint, Component
-from .personal_data import personal_data_clean, personal_data_normalised
+from .selectors import blueprint_definition, blueprint_latest, blueprint_personal_data_kept
+from .services import blueprint_definition_errors, blueprint_save
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 EMPTY = {"description": "", "components": [], "backing_services": [], "stage_overrides": {}, "personal_data": {}}
@@ -138,7 +139,7 @@ def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if "personal_data" in spec:
         definition["personal_data"], personal_errors = personal_data_clean(spec["personal_data"], prefix="spec.")
         errors.update(personal_errors)
-    errors.update(catalog.blueprint_definition_errors(
+    errors.update(blueprint_definition_errors(
         components=components, backing_services=definition["backing_services"],
         stage_overrides=definition["stage_overrides"], prefix="spec."))
     if errors:
@@ -149,21 +150,21 @@ def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def plan(document: dict[str, Any]) -> BlueprintPlan:
     """What applying the document would do, against the latest version of its name. Reads only."""
     name, definition = validate(document)
-    latest = catalog.blueprint_latest(name)
+    latest = blueprint_latest(name)
     if definition["personal_data"] is None:
-        definition["personal_data"] = personal_data_normalised(catalog.blueprint_personal_data_kept(latest))
+        definition["personal_data"] = personal_data_normalised(blueprint_personal_data_kept(latest))
     if latest is None:
         return BlueprintPlan(action=CREATE, name=name, definition=definition, rows=definition_diff(EMPTY, definition))
-    rows = definition_diff(catalog.blueprint_definition(latest), definition)
+    rows = definition_diff(blueprint_definition(latest), definition)
     return BlueprintPlan(action=UPDATE if rows else UNCHANGED, name=name, definition=definition, latest=latest,
                          rows=rows, blueprint=None if rows else latest)
 
 
 def apply(document: dict[str, Any], *, actor: Actor, user: Any, confirm: bool = False) -> BlueprintPlan:
-    """The plan; when ``confirm``, save it as the next version (``catalog.blueprint_save`` audits it)."""
+    """The plan; when ``confirm``, save it as the next version (``services.blueprint_save`` audits it)."""
     result = plan(document)
     if not confirm:
         return result
-    blueprint, created = catalog.blueprint_save(actor=actor, user=user, name=result.name, **result.definition)
+    blueprint, created = blueprint_save(actor=actor, user=user, name=result.name, **result.definition)
     result.blueprint, result.applied = blueprint, created
     return result

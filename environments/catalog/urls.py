@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import catalog_views as views
+from . import views
 
 LISTS = ("components", "image-versions", "blueprints", "registries")
 
