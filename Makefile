@@ -17,12 +17,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 run: venv
-	tests/stack/system-deps.sh run
+	devstack/system-deps.sh run
 	$(PY) manage.py runportal
 
 test: venv
-	tests/stack/system-deps.sh
-	$(PY) -m tests.stack up
+	devstack/system-deps.sh
+	$(PY) -m devstack up
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -49,33 +49,33 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 stack-up: venv
-	$(PY) -m tests.stack up
+	$(PY) -m devstack up
 
 stack-down: venv
-	$(PY) -m tests.stack down
+	$(PY) -m devstack down
 
 stack-status: venv
-	$(PY) -m tests.stack status
+	$(PY) -m devstack status
 
 bench: venv
-	$(PY) -m tests.stack up postgres
+	$(PY) -m devstack up postgres
 	$(PY) bench/audit_pagination.py
 
 bench-environments: venv
-	$(PY) -m tests.stack up postgres kube
+	$(PY) -m devstack up postgres kube
 	$(PY) bench/environment_create.py
 
 bench-copy-redis: venv
 	$(PY) bench/copy_redis.py
 
 bench-copy-s3: venv
-	$(PY) -m tests.stack up moto
+	$(PY) -m devstack up moto
 	$(PY) bench/copy_s3.py
 
 bench-copy-mariadb: venv
-	$(PY) -m tests.stack up mariadb
+	$(PY) -m devstack up mariadb
 	$(PY) bench/copy_mariadb.py --size-mb $${SIZE_MB:-1024}
 
 bench-logs: venv
-	$(PY) -m tests.stack up postgres kube
+	$(PY) -m devstack up postgres kube
 	$(PY) bench/logs_stream.py

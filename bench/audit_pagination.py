@@ -2,7 +2,7 @@
 
 Prints, per scenario, the median time of Slipway's selector + paginator (the audit page's query
 path) and of a hand-written SQL query returning the same page, and their ratio. Uses a fresh
-database on the test stack's PostgreSQL (`python -m tests.stack up postgres`).
+database on the test stack's PostgreSQL (`python -m devstack up postgres`).
 Run: `make bench` (or `.venv/bin/python bench/audit_pagination.py [--events N]`).
 """
 
@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from devstack.daemons import Postgres  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
 
 def median_ms(fn, repeat: int = 15) -> float:
@@ -37,8 +39,6 @@ def main() -> None:
 
     import psycopg
 
-    from tests.stack.process import Context
-    from tests.stack.services import Postgres
 
     admin_url = Postgres().up(Context.default())["POSTGRES_URL"]
     name = f"bench_{uuid.uuid4().hex[:8]}"

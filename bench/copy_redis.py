@@ -1,6 +1,6 @@
 """Benchmark: Slipway's Redis copier against a batched `MIGRATE … COPY REPLACE KEYS` loop.
 
-Two throwaway redis-servers on loopback (see tests/stack/spare_redis.py); the source is filled with
+Two throwaway redis-servers on loopback (see devstack/spare_redis.py); the source is filled with
 --keys keys (about 100-byte values), every one with a TTL. Each side copies the whole source db into
 the emptied target db: Slipway with its verification on (key counts + sampled values), the
 baseline as SCAN batches handed to MIGRATE (which moves keys server to server, DUMP/RESTORE inside
@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from devstack.spare_redis import spare_redis  # noqa: E402  (importable once the project root is on sys.path)
 
 
 def main() -> None:
@@ -39,7 +40,6 @@ def main() -> None:
 
     import redis
 
-    from tests.stack.spare_redis import spare_redis
 
     with spare_redis() as source, spare_redis() as target:
         src = redis.Redis(port=source["port"])

@@ -26,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from devstack.daemons import Moto  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
 
 def main() -> None:
@@ -82,8 +84,6 @@ def main() -> None:
 
 
 def setup_django() -> None:
-    from tests.stack.process import Context
-    from tests.stack.services import Moto
 
     facts = Moto().up(Context.default())
     os.environ.update(facts)

@@ -12,7 +12,7 @@ CELERY_TASK_ALWAYS_EAGER is on, so the rollout runs in-process inside the API re
 measures Slipway's engine (validation, persistence, audit, render, apply, prune, readiness watch),
 not the latency of the Celery queue or of a worker picking the job up.
 
-Uses the test stack (`python -m tests.stack up postgres kube`): a fresh database on its
+Uses the test stack (`python -m devstack up postgres kube`): a fresh database on its
 PostgreSQL, dropped at the end, and its local Kubernetes control plane (kwok nodes), where every
 namespace the run created is deleted at the end, even on failure.
 Run: `make bench-environments` (or `.venv/bin/python bench/environment_create.py [--envs N] [--repeat N]`).
@@ -36,6 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from devstack.control_plane import Kube, api_client  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.daemons import Postgres  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
 COMPONENTS = 10
 READY_TIMEOUT = 180.0
@@ -49,9 +52,6 @@ def main() -> None:
 
     import psycopg
 
-    from tests.stack.kube import Kube
-    from tests.stack.process import Context
-    from tests.stack.services import Postgres
 
     ctx = Context.default()
     admin_url = Postgres().up(ctx)["POSTGRES_URL"]
@@ -278,8 +278,7 @@ class Bench:
 
     def delete_namespaces(self) -> None:
         """Delete every namespace this run created, all at once, and wait until they are gone."""
-        from clusters.kube.namespace import delete_namespace
-        from tests.stack.kube import api_client
+        from clusters.kube.namespace_lifecycle import delete_namespace
 
         names, self.namespaces = self.namespaces, []
         if not names:

@@ -31,6 +31,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from devstack.control_plane import Kube, api_client  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.daemons import Postgres  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.kwok_pod_logs import append_pod_log, start_pod  # noqa: E402  (importable once the project root is on sys.path)
+from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
+
 PAD = "x" * 80
 
 
@@ -135,9 +140,6 @@ def main() -> None:
 
     import psycopg
 
-    from tests.stack.kube import Kube
-    from tests.stack.process import Context
-    from tests.stack.services import Postgres
 
     ctx = Context.default()
     admin_url = Postgres().up(ctx)["POSTGRES_URL"]
@@ -164,7 +166,6 @@ def main() -> None:
             server.wait()
         from kubernetes import client as k8s
 
-        from tests.stack.kube import api_client
 
         with api_client(ctx) as api:
             k8s.CoreV1Api(api).delete_namespace(namespace)
@@ -186,10 +187,11 @@ class Setup:
         from django.test import Client
         from kubernetes import client as k8s
 
+        from clusters.models import Cluster
+        from environments.models import Blueprint, Environment
+        from environments.render.labels import NAME
         from portal.accounts import roles
         from portal.accounts.models import Team
-        from tests.environments.logs.support import make_environment, start_pod
-        from tests.stack.kube import api_client
 
         call_command("migrate", verbosity=0)
         self.kube, self.namespace, self.pod = kube, namespace, "web-1"
@@ -203,14 +205,21 @@ class Setup:
         user = get_user_model().objects.create_user("bench-dev", "bench@example.test", "bench-pw-1")
         user.groups.add(Group.objects.get(name=roles.DEVELOPERS))
         team.members.add(user)
-        self.environment = make_environment(kube["KUBECONFIG"], namespace, team=team, owner=user)
-        start_pod(self.api, namespace, self.pod, "web")
+        # An environment row of the demo blueprint over the bench's namespace (nothing is deployed:
+        # the pod below is the environment's only workload).
+        call_command("seed_demo_blueprint", verbosity=0)
+        cluster = Cluster.objects.create(name="local-logs", kind=Cluster.LOCAL,
+                                         kubeconfig=Path(kube["KUBECONFIG"]).read_text())
+        self.environment = Environment.objects.create(
+            name=namespace[-30:].strip("-"), cluster=cluster, namespace=namespace,
+            blueprint=Blueprint.objects.get(name="shop"), stage="qa", team=team, owner=user,
+            status=Environment.READY)
+        start_pod(self.api, namespace, self.pod, "web", labels={NAME: "web"})
         client = Client()
         client.force_login(user)
         self.session_cookie = client.cookies["sessionid"].value
 
     def append(self, text: str) -> None:
-        from tests.stack.pod_logs import append_pod_log
 
         append_pod_log(self.namespace, self.pod, "web", text, client=self.api)
 

@@ -10,7 +10,7 @@ from portal.api.schema import ERROR_RESPONSES
 from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
 
-from . import provisioning
+from . import terraform_runs
 from .health import cluster_check_health
 from .models import Cluster, TerraformRun
 from .selectors import cluster_list, cluster_lock, terraform_run_list
@@ -92,7 +92,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                    request=ClusterCreateSerializer, responses={201: TerraformRunSerializer, **ERROR_RESPONSES})
     def create(self, request, *args, **kwargs):
         data = _valid(ClusterCreateSerializer, request)
-        run = provisioning.cluster_create(actor=Actor.from_request(request), user=request.user, **data)
+        run = terraform_runs.cluster_create(actor=Actor.from_request(request), user=request.user, **data)
         return Response(TerraformRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Start a Terraform run: plan only, apply, or drift check (Platform admins)",
@@ -100,7 +100,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def runs(self, request, pk=None):
         data = _valid(RunStartSerializer, request)
-        run = provisioning.terraform_run_start(actor=Actor.from_request(request), user=request.user,
+        run = terraform_runs.terraform_run_start(actor=Actor.from_request(request), user=request.user,
                                                cluster=self.get_object(), action=data["action"])
         return Response(TerraformRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
@@ -109,7 +109,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="destroy")
     def destroy_cluster(self, request, pk=None):
         data = _valid(DestroySerializer, request)
-        run = provisioning.terraform_run_start(actor=Actor.from_request(request), user=request.user,
+        run = terraform_runs.terraform_run_start(actor=Actor.from_request(request), user=request.user,
                                                cluster=self.get_object(), action=TerraformRun.DESTROY,
                                                confirm_name=data["confirm_name"])
         return Response(TerraformRunSerializer(run).data, status=status.HTTP_201_CREATED)
@@ -126,7 +126,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="force-unlock")
     def force_unlock(self, request, pk=None):
         data = _valid(ForceUnlockSerializer, request)
-        output = provisioning.cluster_force_unlock(actor=Actor.from_request(request), user=request.user,
+        output = terraform_runs.cluster_force_unlock(actor=Actor.from_request(request), user=request.user,
                                                    cluster=self.get_object(), lock_id=data["lock_id"])
         return Response({"released": data["lock_id"], "output": output})
 
@@ -179,7 +179,7 @@ class TerraformRunViewSet(viewsets.ReadOnlyModelViewSet):
                    request=None, responses={200: TerraformRunSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        run = provisioning.terraform_run_approve(actor=Actor.from_request(request), user=request.user,
+        run = terraform_runs.terraform_run_approve(actor=Actor.from_request(request), user=request.user,
                                                  run=get_object_or_404(self.get_queryset(), pk=pk))
         return Response(TerraformRunSerializer(run).data)
 
@@ -187,6 +187,6 @@ class TerraformRunViewSet(viewsets.ReadOnlyModelViewSet):
                    responses={200: TerraformRunSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])
     def discard(self, request, pk=None):
-        run = provisioning.terraform_run_discard(actor=Actor.from_request(request), user=request.user,
+        run = terraform_runs.terraform_run_discard(actor=Actor.from_request(request), user=request.user,
                                                  run=get_object_or_404(self.get_queryset(), pk=pk))
         return Response(TerraformRunSerializer(run).data)

@@ -10,7 +10,7 @@ class ClustersConfig(AppConfig):
         from portal.upstream import outside_errors_register
 
         from . import periodic  # noqa: F401  (registers the beat tasks in every process, worker and web)
-        from .kube.errors import CLIENT_ERRORS
+        from .kube.client_errors import CLIENT_ERRORS
         from .selectors import plan_jobs_awaiting_approval
 
         # Job pages then call a plan awaiting approval that, not "succeeded".

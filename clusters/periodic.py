@@ -8,9 +8,9 @@ from celery import shared_task
 
 from portal.audit.actor import Actor
 
-from .drift import clusters_drift_check_all
 from .health import cluster_check_health
 from .models import Cluster
+from .terraform_drift import clusters_drift_check_all
 from .terraform_jobs import reap_interrupted
 
 

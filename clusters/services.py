@@ -14,7 +14,7 @@ from portal.jobs.models import Job
 from portal.jobs.services import job_create
 
 from .kube import client as kubeclient
-from .kube import permissions
+from .kube import rbac
 from .models import Cluster
 from .tasks import addons_install, health_check
 
@@ -28,7 +28,7 @@ def verify_cluster_access(kubeconfig: str, *, field: str = "kubeconfig") -> str:
 
     Refused: a kubeconfig that cannot be loaded, an API server that cannot be reached or whose
     certificate the CA does not vouch for, rejected credentials, and credentials lacking any
-    permission in ``permissions.REQUIRED`` (listed, per resource, under ``missing_permissions``).
+    permission in ``rbac.REQUIRED`` (listed, per resource, under ``missing_permissions``).
     """
     try:
         server = kubeclient.parse_kubeconfig(kubeconfig)["server"]
@@ -37,13 +37,13 @@ def verify_cluster_access(kubeconfig: str, *, field: str = "kubeconfig") -> str:
     try:
         with kubeclient.api_client(kubeconfig, retries=0) as api:
             version = kubeclient.server_version(api, timeout=10)
-            missing = permissions.missing_permissions(api)
+            missing = rbac.missing_permissions(api)
     except Exception as exc:  # every failure is the user's to fix; the message says how
         raise ValidationError({field: [kubeclient.connection_problem(exc, server)]}) from exc
     if missing:
         raise ValidationError({
             field: [f"The credentials lack {len(missing)} permission(s) Slipway needs in every namespace: "
-                    f"{permissions.describe_missing(missing)}."],
+                    f"{rbac.describe_missing(missing)}."],
             "missing_permissions": [str(p) for p in missing],
         })
     return version

@@ -26,7 +26,7 @@ from portal.redaction import hold, redact
 from . import addons, blueprints
 from .health import cluster_check_health
 from .kube import client as kubeclient
-from .kube.errors import UNREACHABLE
+from .kube.client_errors import UNREACHABLE
 from .lifecycle import cluster_transition
 from .models import Cluster, TerraformRun
 from .state_versions import state_check, state_record

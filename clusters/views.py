@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from portal.accounts import authz
 from portal.audit.actor import Actor
 
-from . import provisioning
+from . import terraform_runs
 from .forms import ClusterCreateForm, ClusterRegisterForm
 from .health import cluster_check_health
 from .models import Cluster, TerraformRun
@@ -45,7 +45,7 @@ def cluster_new(request: HttpRequest) -> HttpResponse:
     form = ClusterCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = provisioning.cluster_create(actor=Actor.from_request(request), user=request.user,
+            run = terraform_runs.cluster_create(actor=Actor.from_request(request), user=request.user,
                                               **form.cleaned_data)
         except ValidationError as exc:
             for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
@@ -102,7 +102,7 @@ def _cluster_to_change(request: HttpRequest, cluster_id: int) -> Cluster:
 def _start(request: HttpRequest, cluster_id: int, **kwargs) -> HttpResponse:
     cluster = _cluster_to_change(request, cluster_id)
     try:
-        run = provisioning.terraform_run_start(actor=Actor.from_request(request), user=request.user,
+        run = terraform_runs.terraform_run_start(actor=Actor.from_request(request), user=request.user,
                                                cluster=cluster, **kwargs)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _error_text(exc))
@@ -161,7 +161,7 @@ def _state_action(request: HttpRequest, cluster_id: int, act: Callable[..., Any]
 @login_required
 @require_POST
 def cluster_force_unlock(request: HttpRequest, cluster_id: int) -> HttpResponse:
-    return _state_action(request, cluster_id, provisioning.cluster_force_unlock,
+    return _state_action(request, cluster_id, terraform_runs.cluster_force_unlock,
                          lambda _: "The state lock was released. Start a new run to converge.", lock_id="")
 
 
@@ -206,10 +206,10 @@ def _decide(request: HttpRequest, run_id: int, use_case, success: str) -> HttpRe
 @login_required
 @require_POST
 def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
-    return _decide(request, run_id, provisioning.terraform_run_approve, "Plan approved: applying it now.")
+    return _decide(request, run_id, terraform_runs.terraform_run_approve, "Plan approved: applying it now.")
 
 
 @login_required
 @require_POST
 def run_discard(request: HttpRequest, run_id: int) -> HttpResponse:
-    return _decide(request, run_id, provisioning.terraform_run_discard, "Plan discarded; nothing was applied.")
+    return _decide(request, run_id, terraform_runs.terraform_run_discard, "Plan discarded; nothing was applied.")

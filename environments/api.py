@@ -16,7 +16,7 @@ from portal.audit.actor import Actor
 from portal.jobs.serializers import JobSerializer
 from portal.query_params import id_param
 
-from . import documents, drift, services
+from . import documents, drift_checks, services
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .models import Environment
@@ -248,7 +248,7 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     @action(detail=True, methods=["post"], url_path="drift-check")
     def drift_check(self, request, pk=None):
         environment = self.get_object()
-        drift.environment_drift_check(actor=self._actor(), user=request.user, environment=environment)
+        drift_checks.environment_drift_check(actor=self._actor(), user=request.user, environment=environment)
         environment.refresh_from_db()
         return Response(EnvironmentSerializer(environment).data)
 
@@ -257,7 +257,7 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     @action(detail=True, methods=["post"])
     def reconcile(self, request, pk=None):
         environment = self.get_object()
-        drift.environment_reconcile(actor=self._actor(), user=request.user, environment=environment)
+        drift_checks.environment_reconcile(actor=self._actor(), user=request.user, environment=environment)
         environment.refresh_from_db()
         return Response(EnvironmentSerializer(environment).data)
 

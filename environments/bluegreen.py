@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from clusters.kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
 from clusters.kube.client import reachable_api
-from clusters.kube.labels import ownership_selector
+from clusters.kube.owner_labels import ownership_selector
 from clusters.kube.readiness import deployments_readiness
 
 from .models import Environment

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 
 from clusters.kube.client import api_client
-from clusters.kube.namespace import NamespaceNotOurs, NamespaceStuck, check_namespace_owner, delete_namespace
-from migrations_tool.provisioning import data_stores_retire
+from clusters.kube.namespace_lifecycle import NamespaceNotOurs, NamespaceStuck, check_namespace_owner, delete_namespace
+from migrations_tool.data_store_provisioning import data_stores_retire
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 
-from .hostnames.engine import hostnames_release
+from .hostnames.publishing import hostnames_release
 from .hostnames.route53 import Route53Error
 from .lifecycle import environment_transition
 from .models import Environment

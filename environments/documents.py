@@ -37,11 +37,11 @@ from portal.safe_yaml import YAMLRefused
 from portal.safe_yaml import load as load_yaml
 
 from . import services
+from .catalog.versions import apply_pick, versions_of
+from .catalog.versions import resolve as resolve_versions
 from .diff import snapshot_diff
 from .models import STAGES, Blueprint, Environment, Rollout
 from .personal_data import personal_data_normalised
-from .versions import apply_pick, versions_of
-from .versions import resolve as resolve_versions
 
 API_VERSION = "slipway.io/v1"
 KINDS = ("Environment", "Blueprint")

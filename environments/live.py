@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clusters.kube.client import api_client
-from clusters.kube.workloads import workload_status
+from clusters.kube.workload_status import workload_status
 from portal.redaction import redact
 
 from .models import Environment

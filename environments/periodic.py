@@ -7,10 +7,10 @@ the tasks of ``tasks.py``: kept apart so that ``tasks.py`` never imports a use c
 
 from celery import shared_task
 
-from .drift import environments_drift_check_all
+from .catalog.periodic import versions_sync  # noqa: F401  (registers the task)
+from .drift_checks import environments_drift_check_all
 from .hostnames.periodic import dns_sweep  # noqa: F401  (registers the task)
 from .services import environments_expire
-from .version_sync import components_versions_sync_all
 
 
 @shared_task(name="environments.expire")
@@ -23,9 +23,3 @@ def expire() -> list[int]:
 def drift_check() -> int:
     """Periodic (beat): record drift for every ready environment."""
     return environments_drift_check_all()
-
-
-@shared_task(name="environments.versions_sync")
-def versions_sync() -> dict[str, str]:
-    """Periodic (beat): sync the image versions of every component linked to a registry."""
-    return components_versions_sync_all()

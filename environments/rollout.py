@@ -8,17 +8,17 @@ from django.db import transaction
 
 from clusters.kube.apply import PRUNABLE_KINDS, apply_manifests, prune, raise_for_errors
 from clusters.kube.client import api_client
-from clusters.kube.labels import ownership_selector
-from clusters.kube.namespace import NamespaceNotOurs, check_namespace_owner
+from clusters.kube.namespace_lifecycle import NamespaceNotOurs, check_namespace_owner
+from clusters.kube.owner_labels import ownership_selector
 from clusters.kube.wait import RolloutFailed, wait_quotas_enforced, wait_ready
-from migrations_tool.provisioning import data_stores_provision
+from migrations_tool.data_store_provisioning import data_stores_provision
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
 
-from .hostnames.engine import hostnames_publish
 from .hostnames.ownership import HostnameTaken
+from .hostnames.publishing import hostnames_publish
 from .hostnames.route53 import Route53Error
 from .lifecycle import environment_transition
 from .models import Environment

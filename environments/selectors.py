@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clusters.models import Cluster
@@ -65,23 +65,6 @@ def latest_rollout_job(environment: Environment, *, kinds: tuple[str, ...] | Non
     """The newest job about this environment (rollout, destroy, data copy…), or of ``kinds`` only."""
     jobs = Job.objects.filter(target_type="environments.environment", target_id=str(environment.pk))
     return (jobs.filter(kind__in=kinds) if kinds else jobs).first()
-
-
-def catalog_list(filterset_class, filters: dict[str, str] | None = None):
-    """A catalog list (components, versions, blueprints, registries) filtered; (queryset, filterset).
-
-    The catalog is readable by every signed-in role, so there is no row-level filter here.
-    """
-    model = filterset_class._meta.model
-    related = {"Component": ["registry"], "ImageVersion": ["component"], "Blueprint": [], "Registry": []}
-    queryset = model.objects.select_related(*related[model.__name__])
-    if model.__name__ == "Blueprint":
-        queryset = queryset.prefetch_related("components")
-    if model.__name__ == "Component":
-        # Meta.ordering does not apply to aggregated queries: keep the list (and its pages) in name order.
-        queryset = queryset.annotate(versions_total=Count("versions")).order_by("name")
-    filterset = filterset_class(filters or {}, queryset=queryset)
-    return filterset.qs.distinct() if model.__name__ == "Blueprint" else filterset.qs, filterset
 
 
 def _option(value: str, label: str, selected: str | None) -> dict[str, Any]:

@@ -3,8 +3,8 @@ from rest_framework import serializers
 from clusters.selectors import clusters_for_placement, no_cluster_reason
 from portal.accounts.models import Team
 
+from .catalog.versions import reference_of
 from .models import STAGES, Blueprint, Environment
-from .versions import reference_of
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):

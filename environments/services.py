@@ -22,6 +22,8 @@ from portal.derived_names import bounded_name, owner_marker
 from portal.jobs.services import job_create
 
 from .bluegreen import delete_colour, switch_services
+from .catalog.versions import apply_pick, versions_of
+from .catalog.versions import resolve as resolve_versions
 from .diff import snapshot_diff
 from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
@@ -31,8 +33,6 @@ from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Roll
 from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 from .tasks import destroy as destroy_task
-from .versions import apply_pick, versions_of
-from .versions import resolve as resolve_versions
 
 NAMESPACE_PREFIX = "slw-"
 CHANGE_REFUSED = ("You can change environments of your own teams only, and production ones only as a "

@@ -6,9 +6,9 @@ import json
 import secrets
 from typing import Any
 
+from .catalog.versions import Picked, apply_pick
 from .models import Blueprint, Environment, EnvironmentRevision
 from .render.spec import BackingServiceSpec, ComponentSpec, EnvironmentSpec
-from .versions import Picked, apply_pick
 
 COMPONENT_FIELDS = ("replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit",
                      "autoscaling_min", "autoscaling_max")

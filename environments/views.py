@@ -14,7 +14,8 @@ from portal.form_errors import add_service_errors
 from portal.query_params import id_param
 from portal.upstream import ServiceUnavailable
 
-from . import documents, drift, services
+from . import documents, drift_checks, services
+from .catalog.versions import versions_of
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
@@ -22,7 +23,6 @@ from .live import live_status
 from .models import STAGES, Blueprint, Environment
 from .selectors import LIFECYCLE_JOB_KINDS, environment_list, latest_rollout_job, version_choices
 from .services import environment_create
-from .versions import versions_of
 
 
 @login_required
@@ -223,13 +223,13 @@ def environment_compare(request: HttpRequest, environment_id: int) -> HttpRespon
 @login_required
 @require_POST
 def environment_drift_check(request: HttpRequest, environment_id: int) -> HttpResponse:
-    return _act(request, environment_id, drift.environment_drift_check, "Drift checked.")
+    return _act(request, environment_id, drift_checks.environment_drift_check, "Drift checked.")
 
 
 @login_required
 @require_POST
 def environment_reconcile(request: HttpRequest, environment_id: int) -> HttpResponse:
-    return _act(request, environment_id, drift.environment_reconcile, "Reconciled with the current revision.")
+    return _act(request, environment_id, drift_checks.environment_reconcile, "Reconciled with the current revision.")
 
 
 @login_required

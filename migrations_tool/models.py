@@ -79,7 +79,7 @@ class DataStore(_Connection):
     state = models.CharField(max_length=10, choices=STATES, default=READY)
     remove_after = models.DateTimeField(null=True, blank=True)
     # The ownership marker written next to a shared store (registry row, Redis registry entry, bucket
-    # tag) when it was made; empty for stores made before markers existed (see provisioning).
+    # tag) when it was made; empty for stores made before markers existed (see data_store_provisioning).
     owner_marker = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

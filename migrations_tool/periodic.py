@@ -6,7 +6,7 @@ Beat entry points call use cases, and use cases enqueue the tasks of ``tasks.py`
 
 from celery import shared_task
 
-from .provisioning import data_stores_deprovision_due
+from .data_store_provisioning import data_stores_deprovision_due
 
 
 @shared_task(name="migrations_tool.deprovision_due")

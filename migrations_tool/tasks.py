@@ -6,7 +6,7 @@ The periodic (beat) store reaper is in ``periodic.py``.
 from portal.accounts import authz
 from portal.jobs.runner import job_target, job_task
 
-from .engine import run_data_copy, run_data_copy_undo
+from .copy_jobs import run_data_copy, run_data_copy_undo
 
 
 def _may_write_target(user, job) -> bool:

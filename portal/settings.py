@@ -67,6 +67,9 @@ SLIPWAY_MAX_YAML_BYTES = env.int("SLIPWAY_MAX_YAML_BYTES", default=256 * 1024)
 
 SLIPWAY_INSTANCE_ID = env.str("SLIPWAY_INSTANCE_ID", default="slipway-local")
 
+# Single sign-on (OpenID Connect), off unless SLIPWAY_OIDC_ENABLED; its settings are further down.
+SLIPWAY_OIDC_ENABLED = env.bool("SLIPWAY_OIDC_ENABLED", default=False)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -88,6 +91,8 @@ INSTALLED_APPS = [
     "clusters",
     "environments",
     "migrations_tool",
+    *(["mozilla_django_oidc"] if SLIPWAY_OIDC_ENABLED else []),
+    "axes",  # sign-in lockout, see AXES_* below
 ]
 
 MIDDLEWARE = [
@@ -102,6 +107,7 @@ MIDDLEWARE = [
     "portal.accounts.middleware.RoleRequiredMiddleware",  # an account with no role sees no page
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes requires
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -217,6 +223,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
     "clusters-health": {"task": "clusters.health_check_all",
                         "schedule": env.float("SLIPWAY_CLUSTER_HEALTH_SECONDS", default=120.0)},
+    # Image versions from registries (environments/catalog/version_sync.py).
+    "environments-versions-sync": {"task": "environments.versions_sync",
+                                   "schedule": env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)},
 }
 
 
@@ -241,6 +250,13 @@ else:
 # channel layer (the in-memory layer does not cross processes; Redis can drop under load).
 SLIPWAY_JOB_STREAM_POLL_SECONDS = env.float("SLIPWAY_JOB_STREAM_POLL_SECONDS", default=1.0)
 
+# The client address behind reverse proxies: SLIPWAY_TRUSTED_PROXIES is the number of proxies in front of
+# Slipway that append to X-Forwarded-For; with 0 the header is ignored (a client writes it). The audit
+# trail, the sign-in lockout and DRF's throttles all read it.
+SLIPWAY_TRUSTED_PROXIES = env.int("SLIPWAY_TRUSTED_PROXIES", default=0)
+if SLIPWAY_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("SLIPWAY_TRUSTED_PROXIES must be 0 (no proxy) or the number of trusted proxies")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header turns a bad credential into 401, not 403.
@@ -258,6 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": SLIPWAY_TRUSTED_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -331,12 +348,14 @@ SLIPWAY_LOCAL_CLUSTERS_DIR = Path(env.str("SLIPWAY_LOCAL_CLUSTERS_DIR", default=
 SLIPWAY_LOCAL_CLUSTER_STATUS_FILE = Path(env.str("SLIPWAY_LOCAL_CLUSTER_STATUS_FILE",
                                                 default=str(VAR_DIR / "local-cluster.json")))
 
-# Single sign-on (OpenID Connect), off unless SLIPWAY_OIDC_ENABLED.
-SLIPWAY_OIDC_ENABLED = env.bool("SLIPWAY_OIDC_ENABLED", default=False)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "portal.accounts.lockout.LockoutBackend",  # first: the sign-in lockout (AXES_* below) sees every attempt
+    *(["portal.accounts.oidc.RoleMappingOIDCBackend"] if SLIPWAY_OIDC_ENABLED else []),
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Single sign-on (OpenID Connect), when SLIPWAY_OIDC_ENABLED.
 if SLIPWAY_OIDC_ENABLED:
-    INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS.insert(0, "portal.accounts.oidc.RoleMappingOIDCBackend")
     OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID")
     OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET")
     OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
@@ -359,11 +378,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Image registries (environments/registries): how long one request may take, how often versions sync.
+# Image registries (environments/catalog/registries): how long one request may take (how often versions
+# sync: SLIPWAY_VERSIONS_SYNC_SECONDS, in CELERY_BEAT_SCHEDULE).
 SLIPWAY_REGISTRY_TIMEOUT_SECONDS = env.float("SLIPWAY_REGISTRY_TIMEOUT_SECONDS", default=15.0)
-SLIPWAY_VERSIONS_SYNC_SECONDS = env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)
-CELERY_BEAT_SCHEDULE["environments-versions-sync"] = {"task": "environments.versions_sync",
-                                                      "schedule": SLIPWAY_VERSIONS_SYNC_SECONDS}
 
 # Expiry notices beyond the dashboard: e-mail to the owner (console backend outside production, so
 # `make run` prints them; tests get Django's locmem outbox) and an optional Slack-compatible webhook.
@@ -384,17 +401,8 @@ SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",
                                       default="environments.logs.cloudwatch.CloudWatchLogHistory")
 
-# Sign-in lockout (django-axes) on every password sign-in (the login page, the admin's, the API
-# token endpoint), and the client address behind reverse proxies. SLIPWAY_TRUSTED_PROXIES is the
-# number of proxies in front of Slipway that append to X-Forwarded-For; with 0 the header is
-# ignored (a client writes it). The audit trail, the lockout and DRF's throttles all read it.
-SLIPWAY_TRUSTED_PROXIES = env.int("SLIPWAY_TRUSTED_PROXIES", default=0)
-if SLIPWAY_TRUSTED_PROXIES < 0:
-    raise ImproperlyConfigured("SLIPWAY_TRUSTED_PROXIES must be 0 (no proxy) or the number of trusted proxies")
-REST_FRAMEWORK["NUM_PROXIES"] = SLIPWAY_TRUSTED_PROXIES
-INSTALLED_APPS.append("axes")
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes requires
-AUTHENTICATION_BACKENDS.insert(0, "portal.accounts.lockout.LockoutBackend")
+# Sign-in lockout (django-axes, in INSTALLED_APPS, MIDDLEWARE and AUTHENTICATION_BACKENDS above) on
+# every password sign-in: the login page, the admin's, the API token endpoint.
 AXES_FAILURE_LIMIT = env.int("SLIPWAY_SIGN_IN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("SLIPWAY_SIGN_IN_COOLOFF_MINUTES", default=15.0) / 60  # hours
 # Across all usernames, from one address, within the cool-off (portal/accounts/lockout.py).

@@ -23,7 +23,7 @@ urlpatterns = [
     path("password/change/", account_views.PasswordChangeView.as_view(), name="password-change"),
     path("people/", include("portal.accounts.urls")),
     path("environments/", include("environments.urls")),
-    path("catalog/", include("environments.catalog_urls")),
+    path("catalog/", include("environments.catalog.urls")),
     path("clusters/", include("clusters.urls")),
     path("data-copies/", include("migrations_tool.urls")),
     path("audit/", audit_views.audit_list, name="audit-list"),

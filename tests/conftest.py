@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 from portal.accounts import roles
 from portal.redaction import forget_held
 from tests.factories import TeamFactory, UserFactory
-from tests.stack.fixtures import in_ci
+from tests.fixtures.stack import in_ci
 
 ROLE_USERS = {
     "developer": roles.DEVELOPERS,

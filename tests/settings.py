@@ -11,10 +11,10 @@ os.environ.setdefault("SLIPWAY_VAR_DIR", os.path.join(os.path.dirname(__file__),
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from devstack.daemons import Postgres
+from devstack.process import Context, StackError
 from portal.settings import *  # noqa: F403
-from tests.stack.fixtures import in_ci
-from tests.stack.process import Context, StackError
-from tests.stack.services import Postgres
+from tests.fixtures.stack import in_ci
 
 
 def _test_database() -> dict:

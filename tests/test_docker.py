@@ -44,7 +44,7 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|(^|_)KEYS?$")
 # must be one settings.py reads.
 RUNTIME_ENV = {"PATH", "VIRTUAL_ENV", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "DJANGO_SETTINGS_MODULE",
                "CHECKPOINT_DISABLE", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK"}
-APP_SOURCES = {"manage.py", "portal", "clusters", "environments", "migrations_tool", "templates", "static"}
+APP_SOURCES = {"manage.py", "portal", "clusters", "environments", "migrations_tool", "devstack", "templates", "static"}
 
 
 # --- helpers ------------------------------------------------------------------------------------

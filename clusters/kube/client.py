@@ -22,8 +22,8 @@ from portal.safe_yaml import YAMLRefused
 from portal.safe_yaml import load as load_yaml
 from portal.upstream import ServiceUnavailable
 
+from .client_errors import UNREACHABLE
 from .eks_auth import eks_token
-from .errors import UNREACHABLE
 from .kubeconfig_policy import KubeconfigError, check_eks_target, check_kubeconfig, eks_targets
 
 

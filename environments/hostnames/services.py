@@ -1,7 +1,7 @@
 """Hostname use cases: cluster DNS settings, an environment's hostname and extra hostnames, starting a sweep.
 
 Route 53 is written by the environment's jobs (``publish`` in the rollout, ``release`` in the
-destroy, see ``engine.py``); the use cases here validate against the zone's live content first,
+destroy, see ``publishing.py``); the use cases here validate against the zone's live content first,
 so a name someone else owns is refused before anything is created.
 """
 

@@ -6,8 +6,8 @@ import hashlib
 import re
 
 # The ownership keys (managed-by, environment, colour, owner marker) are the engine's, which
-# selects by them: clusters.kube.labels.
-from clusters.kube.labels import ENVIRONMENT, MANAGED_BY, MANAGED_BY_SLIPWAY
+# selects by them: clusters.kube.owner_labels.
+from clusters.kube.owner_labels import ENVIRONMENT, MANAGED_BY, MANAGED_BY_SLIPWAY
 
 from .spec import ComponentSpec, EnvironmentSpec
 

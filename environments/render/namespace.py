@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clusters.kube.labels import OWNER_MARKER
+from clusters.kube.owner_labels import OWNER_MARKER
 
 from .labels import OWNER, STAGE, TEAM, base_labels, metadata, sanitize_label_value
 from .spec import EnvironmentSpec

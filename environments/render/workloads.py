@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from clusters.kube.labels import COLOUR
+from clusters.kube.owner_labels import COLOUR
 
 from .labels import (
     CONFIG_CHECKSUM,

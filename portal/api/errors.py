@@ -14,7 +14,6 @@ from django.shortcuts import render
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.query_params import InvalidParameter
@@ -115,8 +114,3 @@ def json_error_view(status_code: int, code: str, message: str):
         return handler(request, exception)
 
     return view
-
-
-class ErrorResponse(Response):
-    def __init__(self, status_code: int = status.HTTP_400_BAD_REQUEST, *, code: str, message: str) -> None:
-        super().__init__(error_body(status_code, code, message), status=status_code)

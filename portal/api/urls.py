@@ -1,37 +1,23 @@
+"""/api/v1/: each app's routes, included from the app's ``api_urls`` module, and the API root listing them."""
+
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView
+from rest_framework.urlpatterns import format_suffix_patterns
 
-from clusters.api import ClusterViewSet, TerraformRunViewSet
-from environments.api import EnvironmentViewSet
-from environments.catalog_api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
-from environments.hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
-from environments.logs.api import LogHistoryView
-from migrations_tool.api import DataCopyViewSet, DataServerViewSet, DataStoreViewSet
-from portal.accounts.api import MeView, TeamViewSet, UserViewSet
-from portal.audit.api import AuditEventViewSet
-from portal.jobs.api import JobViewSet
+from clusters import api_urls as clusters_api
+from environments import api_urls as environments_api
+from migrations_tool import api_urls as data_copies_api
+from portal.accounts import api_urls as accounts_api
+from portal.audit import api_urls as audit_api
+from portal.jobs import api_urls as jobs_api
 
-router = DefaultRouter()
-router.register("audit-events", AuditEventViewSet, basename="audit-event")
-router.register("blueprints", BlueprintViewSet, basename="blueprint")
-router.register("clusters", ClusterViewSet, basename="cluster")
-router.register("dns/clusters", ClusterDnsViewSet, basename="cluster-dns")
-router.register("dns/sweeps", DnsSweepViewSet, basename="dns-sweep")
-router.register("components", ComponentViewSet, basename="component")
-router.register("data-copies", DataCopyViewSet, basename="data-copy")
-router.register("data-servers", DataServerViewSet, basename="data-server")
-router.register("data-stores", DataStoreViewSet, basename="data-store")
-router.register("environments", EnvironmentViewSet, basename="environment")
-router.register("image-versions", ImageVersionViewSet, basename="image-version")
-router.register("jobs", JobViewSet, basename="job")
-router.register("registries", RegistryViewSet, basename="registry")
-router.register("teams", TeamViewSet, basename="team")
-router.register("terraform-runs", TerraformRunViewSet, basename="terraform-run")
-router.register("users", UserViewSet, basename="user")
+APPS = (accounts_api, audit_api, clusters_api, data_copies_api, environments_api, jobs_api)
+
+# What the root lists, as DefaultRouter's root did when one router held every route: each collection's
+# prefix -> the name of its list route.
+ROOT_LINKS = dict(sorted((prefix, f"{basename}-list") for app in APPS for prefix, _, basename in app.router.registry))
 
 urlpatterns = [
-    path("me/", MeView.as_view(), name="api-me"),
-    path("environments/<int:pk>/hostnames/", EnvironmentHostnamesView.as_view(), name="environment-hostnames"),
-    path("environments/<int:pk>/logs/history/", LogHistoryView.as_view(), name="environment-log-history"),
-    path("", include(router.urls)),
+    *(path("", include(app)) for app in APPS),
+    *format_suffix_patterns([path("", APIRootView.as_view(api_root_dict=ROOT_LINKS), name="api-root")]),
 ]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from clusters.kube import permissions as access
+from clusters.kube import rbac as access
 
 # What the restricted identity is granted, cluster-wide; everything else in REQUIRED must be reported.
 GRANTED_RULES = [

@@ -9,8 +9,8 @@ import yaml
 from clusters.health import cluster_check_health
 from clusters.lifecycle import CLUSTER_STATUS, cluster_transition
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_create, terraform_run_start
 from clusters.services import cluster_register
+from clusters.terraform_runs import cluster_create, terraform_run_start
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.status_machine import IllegalTransition

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from clusters.kube import permissions as access
+from clusters.kube import rbac as access
 from clusters.models import Cluster
 from clusters.services import cluster_register_existing
 from portal.audit.actor import Actor

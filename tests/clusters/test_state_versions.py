@@ -13,12 +13,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_create, terraform_run_start
 from clusters.state_versions import cluster_state_accept, cluster_state_report, cluster_state_restore
+from clusters.terraform_runs import cluster_create, terraform_run_start
+from devstack.process import port_open
 from portal import aws
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
-from tests.stack.process import port_open
 
 pytestmark = [pytest.mark.integration]
 

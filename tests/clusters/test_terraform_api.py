@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import terraform_run_start
 from clusters.terraform import plan_changes, render_event
 from clusters.terraform_jobs import HOST, reap_interrupted
+from clusters.terraform_runs import terraform_run_start
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
@@ -213,7 +213,7 @@ def test_every_terraform_action_is_in_the_openapi_schema(users, api_for):
 
 @pytest.mark.django_db
 def test_drift_checks_start_only_on_idle_live_terraform_clusters(tf_cluster):
-    from clusters.drift import clusters_drift_check_all
+    from clusters.terraform_drift import clusters_drift_check_all
 
     busy = Cluster.objects.create(name="tf-busy", kind="local", managed_by_terraform=True, status="ready")
     TerraformRun.objects.create(cluster=busy, action="apply", state="awaiting_approval")

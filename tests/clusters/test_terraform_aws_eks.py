@@ -14,7 +14,7 @@ import pytest
 
 from clusters import blueprints
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import terraform_run_approve, terraform_run_discard, terraform_run_start
+from clusters.terraform_runs import terraform_run_approve, terraform_run_discard, terraform_run_start
 from portal import aws
 from portal.audit.actor import Actor
 

@@ -9,13 +9,13 @@ from django.core.management import call_command
 
 from clusters import blueprints
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_create, terraform_run_approve, terraform_run_start
+from clusters.terraform_runs import cluster_create, terraform_run_approve, terraform_run_start
+from devstack.process import port_open
 from environments.models import Blueprint
 from environments.services import environment_create
 from portal import aws
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
-from tests.stack.process import port_open
 
 pytestmark = [pytest.mark.integration]
 
@@ -123,7 +123,7 @@ def test_plan_awaits_approval_then_applies_exactly_that_plan(users, local_cluste
 
 def test_drift_after_an_out_of_band_change_to_the_state(users, local_clusters, terraform_settings,
                                                         django_capture_on_commit_callbacks, client):
-    from clusters.drift import clusters_drift_check_all
+    from clusters.terraform_drift import clusters_drift_check_all
 
     admin = users["admin"]
     with django_capture_on_commit_callbacks(execute=True):
@@ -217,7 +217,7 @@ def test_a_control_plane_stopped_behind_terraforms_back_is_drift_and_apply_repai
     import subprocess
     import sys
 
-    from clusters.drift import clusters_drift_check_all
+    from clusters.terraform_drift import clusters_drift_check_all
 
     admin = users["admin"]
     name = unique("gone")
@@ -226,7 +226,7 @@ def test_a_control_plane_stopped_behind_terraforms_back_is_drift_and_apply_repai
     cluster = Cluster.objects.get(name=name)
     port = cluster.terraform_vars["api_port"]
     assert cluster.status == Cluster.READY and port_open(port)
-    subprocess.run([sys.executable, "-m", "tests.stack.kube", "down", "--name", name, "--port", str(port), "--dir",
+    subprocess.run([sys.executable, "-m", "devstack.control_plane", "down", "--name", name, "--port", str(port), "--dir",
                     str(terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name)], check=True, capture_output=True)
     assert not port_open(port)
 

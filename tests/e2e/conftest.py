@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.stack.fixtures import in_ci, stack_up
+from tests.fixtures.stack import in_ci, stack_up
 
 from .accessibility import AxeFindings, check_final_state, install_axe, violations_json
 from .support import ARTIFACTS, SERVER_ROLLOUT_TIMEOUT_SECONDS, LiveAsgiServer

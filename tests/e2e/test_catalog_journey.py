@@ -14,7 +14,7 @@ from environments.models import Component, Environment, Registry
 from portal.accounts import roles
 from portal.audit.models import AuditEvent
 from tests.factories import TeamFactory, UserFactory
-from tests.stack.fixtures_images import ecr_push
+from tests.fixtures.image_registry import ecr_push
 
 from . import test_environment_journey as journey
 from .support import log_in

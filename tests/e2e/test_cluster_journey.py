@@ -18,9 +18,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from clusters.models import Cluster, TerraformRun
+from devstack.process import port_open
 from portal.accounts import roles
 from tests.factories import UserFactory
-from tests.stack.process import port_open
 
 from .support import confirm_in_dialog, expect_job_succeeded, log_in
 
@@ -41,7 +41,7 @@ def cluster_name(live_asgi_server) -> Iterator[str]:
     cluster = Cluster.objects.filter(name=name).first()
     if cluster and cluster.terraform_vars.get("api_port"):
         root = live_asgi_server.settings_overrides["SLIPWAY_LOCAL_CLUSTERS_DIR"] / name
-        subprocess.run([sys.executable, "-m", "tests.stack.kube", "down", "--name", name, "--port",
+        subprocess.run([sys.executable, "-m", "devstack.control_plane", "down", "--name", name, "--port",
                         str(cluster.terraform_vars["api_port"]), "--dir", str(root)], capture_output=True, timeout=120)
 
 

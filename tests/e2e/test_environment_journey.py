@@ -19,7 +19,7 @@ from django.urls import reverse
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
-from clusters.kube.namespace import delete_namespace
+from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.models import Cluster
 from clusters.services import cluster_register
 from environments.models import Blueprint, Environment, EnvironmentRevision

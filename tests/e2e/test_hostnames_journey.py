@@ -13,7 +13,7 @@ from django.core.management import call_command
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
-from clusters.kube.namespace import delete_namespace
+from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.services import cluster_register
 from environments.hostnames import route53
 from environments.hostnames.names import ownership_name

@@ -18,7 +18,7 @@ import pytest
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
-from clusters.kube.labels import ENVIRONMENT, MANAGED_BY
+from clusters.kube.owner_labels import ENVIRONMENT, MANAGED_BY
 from environments.models import Blueprint, Environment
 from environments.services import environment_create, environment_destroy
 from environments.tasks import destroy, rollout

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from clusters.kube.labels import MANAGED_BY
+from clusters.kube.owner_labels import MANAGED_BY
+from devstack.kwok_pod_logs import append_pod_log
 from environments.management.commands.demo_pod_logs import DemoLogs
 from portal.accounts import roles
 from tests.environments.logs.support import make_environment, start_pod
 from tests.factories import TeamFactory, UserFactory
-from tests.stack.pod_logs import append_pod_log
 
 from .support import log_in
 

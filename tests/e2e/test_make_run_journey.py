@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from devstack.process import free_port, port_open
 from tests.integration.test_make_run import server_ports, start_runportal
-from tests.stack.process import free_port, port_open
 
 from .conftest import VIEWPORT
 from .support import ARTIFACTS, expect_job_succeeded, log_in
@@ -87,7 +87,7 @@ def make_run(tmp_path) -> Iterator[Callable[[], RunPortal]]:
         root = kubeconfig.parent
         for cluster in (root / "clusters").glob("*"):
             port = re.search(r"127\.0\.0\.1:(\d+)", kubeconfig.read_text())
-            subprocess.run([sys.executable, "-m", "tests.stack.kube", "down", "--name", cluster.name, "--port",
+            subprocess.run([sys.executable, "-m", "devstack.control_plane", "down", "--name", cluster.name, "--port",
                             port.group(1) if port else "1", "--dir", str(root)], capture_output=True, timeout=120)
 
 

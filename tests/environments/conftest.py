@@ -6,7 +6,7 @@ from tests.environments.route53_proxy import Route53Proxy
 @pytest.fixture
 def cleanup_namespaces(kube_client):
     """Namespaces a test appends here are deleted afterwards."""
-    from clusters.kube.namespace import delete_namespace
+    from clusters.kube.namespace_lifecycle import delete_namespace
 
     names: list[str] = []
     yield names

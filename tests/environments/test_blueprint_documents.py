@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from environments import blueprint_documents, documents
+from environments import documents
+from environments.catalog import blueprint_documents
 from environments.models import Blueprint
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent

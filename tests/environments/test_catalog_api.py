@@ -10,7 +10,7 @@ from environments import documents
 from environments.models import Blueprint, Component, ImageVersion, Registry
 from portal.audit.models import AuditEvent
 from tests.environments import test_services
-from tests.stack.fixtures_images import ecr_push
+from tests.fixtures.image_registry import ecr_push
 
 shop = test_services.shop
 DIGEST = "sha256:" + "ab" * 32

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from environments.hostnames import route53
-from environments.hostnames.engine import hostnames_publish, hostnames_release
 from environments.hostnames.models import ClusterDns, DnsSweep, HostnameRecord
 from environments.hostnames.names import owner_id, ownership_name, ownership_value
+from environments.hostnames.publishing import hostnames_publish, hostnames_release
 from environments.hostnames.route53 import Change, RecordSet
 from environments.hostnames.services import (
     cluster_dns_set,

@@ -24,7 +24,7 @@ from clusters.kube.apply import (
     prune,
     raise_for_errors,
 )
-from clusters.kube.namespace import NamespaceStuck, delete_namespace
+from clusters.kube.namespace_lifecycle import NamespaceStuck, delete_namespace
 from clusters.kube.objects import object_key
 from clusters.kube.wait import RolloutFailed, explain_failure, failure_reason, wait_ready
 

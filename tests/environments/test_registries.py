@@ -6,14 +6,14 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from environments.catalog.periodic import versions_sync
+from environments.catalog.registries import RegistryError
+from environments.catalog.registries.by_kind import adapter_for
+from environments.catalog.version_sync import component_versions_sync
 from environments.models import Component, ImageVersion, Registry
-from environments.periodic import versions_sync
-from environments.registries import RegistryError
-from environments.registries.by_kind import adapter_for
-from environments.version_sync import component_versions_sync
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
-from tests.stack.fixtures_images import REGISTRY_PASSWORD, REGISTRY_USER, ecr_push
+from tests.fixtures.image_registry import REGISTRY_PASSWORD, REGISTRY_USER, ecr_push
 
 pytestmark = pytest.mark.integration
 

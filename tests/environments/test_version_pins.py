@@ -7,16 +7,16 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from environments.catalog.versions import moved_tags, moved_tags_record
 from environments.models import Component, ImageVersion, Registry
 from environments.render import render
 from environments.selectors import environment_list
 from environments.services import environment_update_versions
 from environments.snapshot import spec_for
-from environments.versions import moved_tags, moved_tags_record
 from portal.audit.actor import Actor
 from tests.environments import test_services
 from tests.environments.test_services import VERSIONS, create
-from tests.stack.fixtures_images import ecr_push
+from tests.fixtures.image_registry import ecr_push
 
 shop = test_services.shop
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
@@ -115,7 +115,7 @@ def test_sync_that_moves_a_tag_flags_environments_using_it(users, team, shop, ec
     Component.objects.filter(name="web").update(registry=registry, repository=ecr_repository)
     web = Component.objects.get(name="web")
     ecr_push(ecr_repository, "1.5.0")
-    from environments.version_sync import component_versions_sync
+    from environments.catalog.version_sync import component_versions_sync
 
     first = component_versions_sync(actor=Actor.system("t"), user=None, component=web)
     assert first["removed"] == ["1.4.2", "1.6.0-rc1"]  # hand-entered tags the registry does not have

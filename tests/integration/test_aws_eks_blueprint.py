@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from clusters.terraform_config import cli_config, plugin_mirror
-from tests.stack.fixtures import stack_up
-from tests.stack.fixtures_terraform import moto_managed_policy_prefix
+from tests.fixtures.stack import stack_up
+from tests.fixtures.terraform_runs import moto_managed_policy_prefix
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 

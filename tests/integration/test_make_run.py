@@ -15,7 +15,7 @@ import pymysql
 import pytest
 import redis
 
-from tests.stack.process import free_port, port_open
+from devstack.process import free_port, port_open
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

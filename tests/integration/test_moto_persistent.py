@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.stack.process import free_port, port_open, wait_for_port
+from devstack.process import free_port, port_open, wait_for_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ class Server:
         self.state, self.port, self.proc = state, free_port(), None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.stack.moto_persistent", "--port", str(self.port),
+        self.proc = subprocess.Popen([sys.executable, "-m", "devstack.moto_persistent", "--port", str(self.port),
                                       "--state", str(self.state), "--interval", "0.3"], cwd=ROOT,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         wait_for_port(self.port, name="moto", timeout=60)

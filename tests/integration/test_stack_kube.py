@@ -12,8 +12,8 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from tests.stack.kube import pinned_version
-from tests.stack.pod_logs import append_pod_log
+from devstack.control_plane import pinned_version
+from devstack.kwok_pod_logs import append_pod_log
 
 pytestmark = pytest.mark.integration
 
@@ -258,13 +258,13 @@ def test_a_stopped_standalone_cluster_resumes_with_what_it_held(tmp_path) -> Non
     import subprocess
     import sys
 
-    from tests.stack.kube import KwokCluster
-    from tests.stack.process import free_port, port_open
+    from devstack.control_plane import KwokCluster
+    from devstack.process import free_port, port_open
 
     free_tcp_port = free_port()
 
     def kube(command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "tests.stack.kube", command, "--name", "resume-it", "--port",
+        return subprocess.run([sys.executable, "-m", "devstack.control_plane", command, "--name", "resume-it", "--port",
                                str(free_tcp_port), "--dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
 
     assert kube("up").returncode == 0

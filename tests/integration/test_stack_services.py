@@ -103,8 +103,8 @@ def test_a_port_taken_by_another_program_is_refused_not_adopted(tmp_path):
     """A server this stack did not start must never be taken for its own (its data is not ours)."""
     import socket
 
-    from tests.stack.process import Context, StackError
-    from tests.stack.services import Redis
+    from devstack.daemons import Redis
+    from devstack.process import Context, StackError
 
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from clusters.terraform_config import ProviderMirrorMissing, cli_config, plugin_mirror
-from tests.stack.fixtures import stack_up
+from tests.fixtures.stack import stack_up
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ import pymysql
 import pytest
 import redis
 
+from devstack.spare_redis import spare_redis
 from migrations_tool.contracts import Endpoint
-from tests.stack.spare_redis import spare_redis
 
 
 @pytest.fixture(scope="session")

@@ -174,8 +174,8 @@ def test_api_checks_filter_columns_against_the_source_when_it_answers(copy_world
 
 
 def test_an_unreachable_source_leaves_the_column_check_to_the_worker(copy_world, api_for):
+    from devstack.process import free_port
     from migrations_tool.models import DataStore
-    from tests.stack.process import free_port
 
     DataStore.objects.filter(environment=copy_world["source"]).update(port=free_port())
     body = {"source": copy_world["source"].pk, "target": copy_world["target"].pk, "stores": ["mysql"],

@@ -110,7 +110,7 @@ def test_copy_failing_midway_is_failed_and_target_restorable(copy_world, django_
 
 
 def test_rerun_after_kill_keeps_first_snapshot_and_converges(copy_world, django_capture_on_commit_callbacks):
-    from migrations_tool.engine import run_data_copy
+    from migrations_tool.copy_jobs import run_data_copy
     from portal.jobs.runner import execute_job
 
     fill(copy_world["source_ep"])

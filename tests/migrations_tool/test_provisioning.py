@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from clusters.models import Cluster
 from environments.models import Blueprint, Environment
-from migrations_tool.models import DataServer, DataStore
-from migrations_tool.provisioning import (
+from migrations_tool.data_store_provisioning import (
     data_stores_deprovision_due,
     data_stores_provision,
     data_stores_retire,
     store_owner,
 )
+from migrations_tool.models import DataServer, DataStore
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 
@@ -86,7 +86,7 @@ def test_production_gets_no_provisioned_store(shared_mariadb, team, users):
 def test_environment_create_and_destroy_jobs_provision_and_retire(users, team, kubeconfig_path, mariadb_url,
                                                                     kube_client, settings,
                                                                     django_capture_on_commit_callbacks):
-    from clusters.kube.namespace import delete_namespace
+    from clusters.kube.namespace_lifecycle import delete_namespace
     from clusters.services import cluster_register
     from environments.services import environment_create, environment_destroy
 
@@ -125,7 +125,7 @@ def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_rea
     destroy retires them and the beat task removes them once the undo window has passed."""
     import redis
 
-    from clusters.kube.namespace import delete_namespace
+    from clusters.kube.namespace_lifecycle import delete_namespace
     from clusters.services import cluster_register
     from environments.services import environment_create, environment_destroy
     from migrations_tool.periodic import deprovision_due

@@ -225,7 +225,7 @@ def test_wrong_password_and_unreachable_server_are_clear_errors_without_the_pass
     with pytest.raises(CopyError, match="rejected the credentials"):
         RedisCopier().copy(none, source, {}, Progress())
 
-    from tests.stack.process import free_port
+    from devstack.process import free_port
 
     closed = Endpoint(kind="redis", host="127.0.0.1", port=free_port(), password="hunter2")
     with pytest.raises(CopyError, match=r"source Redis at 127\.0\.0\.1.*unreachable") as caught:
@@ -234,7 +234,7 @@ def test_wrong_password_and_unreachable_server_are_clear_errors_without_the_pass
 
 
 def test_source_server_going_away_midway_fails_with_a_clear_error(other_redis):
-    from tests.stack.spare_redis import spare_redis
+    from devstack.spare_redis import spare_redis
 
     with spare_redis() as server:
         source = other_endpoint(server, db=0)

@@ -198,7 +198,7 @@ def test_undo_snapshots_in_the_target_bucket_survive_copy_mirror_snapshot_and_re
 def test_missing_bucket_and_unreachable_endpoint_are_clear_errors(s3_bucket, aws_settings):
     with pytest.raises(CopyError, match="source bucket 'no-such-bucket-here' does not exist"):
         S3Copier().copy(ep("no-such-bucket-here"), ep(s3_bucket), {}, Progress())
-    from tests.stack.process import free_port
+    from devstack.process import free_port
 
     dead = Endpoint(kind="s3", database="b", endpoint_url=f"http://127.0.0.1:{free_port()}", user="AKIAX",
                     password="very-secret-key")

@@ -13,9 +13,9 @@ import contextlib
 import pytest
 
 from clusters.models import Cluster
+from devstack.control_plane import KUBE_PORT
+from devstack.kwok_pod_logs import append_pod_log
 from tests.environments.logs.support import Viewer, communicator, db, line, make_environment, start_pod
-from tests.stack.kube import KUBE_PORT
-from tests.stack.pod_logs import append_pod_log
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.db import connection
 from kubernetes import client as k8s
 
-from clusters.kube.labels import ENVIRONMENT, MANAGED_BY
-from clusters.kube.namespace import delete_namespace
+from clusters.kube.namespace_lifecycle import delete_namespace
+from clusters.kube.owner_labels import ENVIRONMENT, MANAGED_BY
 from clusters.services import cluster_register
 from environments.models import Blueprint, Environment
 from environments.services import environment_create

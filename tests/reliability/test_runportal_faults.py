@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.process import free_port, port_open
 from tests.integration.test_make_run import children_of, server_ports, start_runportal
-from tests.stack.process import free_port, port_open
 
 pytestmark = pytest.mark.reliability
 

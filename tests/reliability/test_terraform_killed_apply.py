@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import (
+from clusters.terraform_runs import (
     cluster_create,
     cluster_force_unlock,
     terraform_run_approve,

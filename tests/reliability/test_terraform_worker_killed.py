@@ -13,8 +13,8 @@ from django.db import connection
 
 from clusters import blueprints
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_force_unlock, terraform_run_start
 from clusters.terraform_jobs import reap_interrupted
+from clusters.terraform_runs import cluster_force_unlock, terraform_run_start
 from portal.audit.actor import Actor
 from portal.jobs.models import Job
 from tests.factories import UserFactory

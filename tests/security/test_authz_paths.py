@@ -57,7 +57,7 @@ def test_a_queued_job_rechecks_its_starter_before_acting(world, django_capture_o
 def test_a_manager_cannot_trigger_a_drift_check_that_writes(world):  # noqa: F811
     from django.core.exceptions import PermissionDenied
 
-    from environments.drift import environment_drift_check
+    from environments.drift_checks import environment_drift_check
 
     environment = world["objects"]["env"]["own"]
     with pytest.raises(PermissionDenied):

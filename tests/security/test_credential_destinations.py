@@ -21,8 +21,8 @@ from clusters.health import cluster_check_health
 from clusters.kube import client as kubeclient
 from clusters.models import Cluster
 from clusters.services import cluster_register_existing
-from environments.registries import RegistryError
-from environments.registries.v2 import V2Registry
+from environments.catalog.registries import RegistryError
+from environments.catalog.registries.v2 import V2Registry
 from portal import aws
 from portal.audit.actor import Actor
 

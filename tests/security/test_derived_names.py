@@ -20,11 +20,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 
-from clusters.kube.labels import OWNER_MARKER
-from clusters.kube.namespace import delete_namespace
+from clusters.kube.namespace_lifecycle import delete_namespace
+from clusters.kube.owner_labels import OWNER_MARKER
 from clusters.models import Cluster
-from clusters.provisioning import state_key_for
 from clusters.services import cluster_register
+from clusters.terraform_runs import state_key_for
+from devstack.spare_redis import spare_redis
 from environments.hostnames import route53
 from environments.hostnames.names import ownership_name, ownership_value
 from environments.hostnames.ownership import HostnameTaken, check_available, claim_of, delete_group
@@ -37,13 +38,13 @@ from environments.rollout import run_rollout
 from environments.services import NAMESPACE_NAME, environment_create, environment_destroy
 from migrations_tool import mariadb_accounts
 from migrations_tool.contracts import CopyError, Endpoint, StoreOwner
-from migrations_tool.models import DataServer, DataStore
-from migrations_tool.provisioning import (
+from migrations_tool.data_store_provisioning import (
     data_store_deprovision,
     data_stores_deprovision_due,
     data_stores_provision,
     store_owner,
 )
+from migrations_tool.models import DataServer, DataStore
 from migrations_tool.redis_copy import RedisCopier
 from migrations_tool.s3_copy import OWNER_TAG, S3Copier, bucket_name
 from portal import aws
@@ -53,7 +54,6 @@ from portal.audit.models import AuditEvent
 from portal.derived_names import DNS_LABEL, MARIADB, REDIS_PREFIX, bounded_name, owner_marker
 from portal.jobs.runner import execute_job
 from tests.factories import TeamFactory, UserFactory
-from tests.stack.spare_redis import spare_redis
 
 # -- every derived identifier is valid for its system and distinct per owner (property) ------------
 

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from environments import catalog
+from environments.catalog.selectors import blueprint_definition
 from environments.models import Blueprint, Environment
 from migrations_tool.models import DataCopy
 from migrations_tool.policy import PersonalData
@@ -153,7 +153,7 @@ def test_personal_data_declared_through_the_api_is_what_the_copy_leaves_out(
     fill(world)
     stage(world, source="prod", personal=["customers.email"])  # v1: Redis and S3 unclassified
     v1 = world["source"].blueprint
-    body = {"name": v1.name, **catalog.blueprint_definition(v1), "personal_data": PERSONAL}
+    body = {"name": v1.name, **blueprint_definition(v1), "personal_data": PERSONAL}
     saved = api_for(world["users"]["admin"]).put(f"/api/v1/blueprints/{v1.pk}/", body, format="json")
     assert saved.status_code == 201, saved.content
     Environment.objects.filter(pk__in=[world["source"].pk, world["target"].pk]).update(blueprint=saved.json()["id"])

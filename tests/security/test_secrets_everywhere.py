@@ -29,12 +29,12 @@ from rest_framework.test import APIClient
 from clusters import blueprints
 from clusters.health import cluster_check_health
 from clusters.models import Cluster, TerraformRun
-from clusters.provisioning import cluster_create
 from clusters.services import cluster_register
 from clusters.terraform import TFVARS_FILE, Workspace
+from clusters.terraform_runs import cluster_create
+from environments.catalog.version_sync import component_versions_sync
 from environments.models import Blueprint, Component, Environment, Registry
 from environments.services import environment_create
-from environments.version_sync import component_versions_sync
 from migrations_tool.models import DataCopy, DataStore
 from migrations_tool.services import data_copy_start
 from portal.audit.actor import Actor
@@ -42,8 +42,8 @@ from portal.audit.models import AuditEvent
 from portal.jobs.models import Job, JobEvent
 from portal.jobs.reporting import JobReporter
 from tests.environments.conftest import cleanup_namespaces  # noqa: F401 - a fixture
+from tests.fixtures.image_registry import REGISTRY_USER
 from tests.migrations_tool.conftest import copy_world, fill, mariadb_pair  # noqa: F401 - fixtures
-from tests.stack.fixtures_images import REGISTRY_USER
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

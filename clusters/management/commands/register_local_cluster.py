@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from clusters.health import cluster_check_health
 from clusters.services import cluster_register
+from devstack.components import facts_path
+from devstack.process import Context
 from portal.audit.actor import Actor
 
 
@@ -15,14 +17,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--kubeconfig", help="path; default: KUBECONFIG from the facts file")
         parser.add_argument("--facts", type=Path,
-                            help="JSON file of connection facts (KUBECONFIG, …); default: the test stack's")
+                            help="JSON file of connection facts (KUBECONFIG, …); default: the local stack's")
         parser.add_argument("--name", default="local")
 
     def handle(self, *args, kubeconfig: str | None, facts: Path | None, name: str, **options):
         known = load_facts_file(facts)
         kubeconfig = kubeconfig or known.get("KUBECONFIG")
         if not kubeconfig:
-            raise CommandError("The local cluster is not up: run `python -m tests.stack up kube` first.")
+            raise CommandError("The local cluster is not up: run `python -m devstack up kube` first.")
         actor = Actor.system("make-run")
         try:
             cluster = cluster_register(actor=actor, name=name, kind="local",
@@ -35,11 +37,8 @@ class Command(BaseCommand):
 
 
 def load_facts_file(path: Path | None) -> dict[str, str]:
-    """Connection facts from a JSON file; without a path, the test stack's (`python -m tests.stack up`)."""
+    """Connection facts from a JSON file; without a path, the local stack's (`python -m devstack up`)."""
     if path is None:
-        from tests.stack.process import Context
-        from tests.stack.registry import facts_path
-
         path = facts_path(Context.default())
     try:
         return json.loads(path.read_text())

@@ -1,7 +1,7 @@
 # The `local` blueprint: a kwok control plane on this machine, one per Slipway cluster.
 #
 # Built from Terraform's own `terraform_data` resource and `local-exec` provisioners only, so it
-# needs no provider at all. Creating the resource starts the cluster (`python -m tests.stack.kube
+# needs no provider at all. Creating the resource starts the cluster (`python -m devstack.control_plane
 # up`), destroying it stops the cluster and deletes its files. The shared test-stack cluster
 # ('slipway' on 56443) is never touched: every cluster has its own name, port and directory.
 
@@ -33,7 +33,7 @@ variable "python" {
 
 variable "project_dir" {
   type        = string
-  description = "Slipway's source directory (where `tests.stack.kube` is importable)."
+  description = "Slipway's source directory (where `devstack.control_plane` is importable)."
 }
 
 variable "kubernetes_version" {
@@ -75,13 +75,13 @@ resource "terraform_data" "control_plane" {
   }
 
   provisioner "local-exec" {
-    command     = "${self.input.python} -m tests.stack.kube up --name ${self.input.name} --port ${self.input.port} --dir ${self.input.dir}"
+    command     = "${self.input.python} -m devstack.control_plane up --name ${self.input.name} --port ${self.input.port} --dir ${self.input.dir}"
     working_dir = self.input.project_dir
   }
 
   provisioner "local-exec" {
     when        = destroy
-    command     = "${self.input.python} -m tests.stack.kube down --purge --name ${self.input.name} --port ${self.input.port} --dir ${self.input.dir}"
+    command     = "${self.input.python} -m devstack.control_plane down --purge --name ${self.input.name} --port ${self.input.port} --dir ${self.input.dir}"
     working_dir = self.input.project_dir
   }
 }

@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from environments import blueprint_documents, documents
-from environments.blueprint_documents import BlueprintPlan
+from environments import documents
+from environments.catalog import blueprint_documents
+from environments.catalog.blueprint_documents import BlueprintPlan
 from portal.audit.actor import Actor
 
 

@@ -22,8 +22,10 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from clusters.kube.client import api_client as cluster_api_client
-from clusters.kube.labels import MANAGED_BY
+from clusters.kube.owner_labels import MANAGED_BY
 from clusters.kube.pods import pods_list, pods_watch
+from devstack.control_plane import api_client
+from devstack.kwok_pod_logs import append_pod_log, register_pod_log
 from environments.models import Environment
 
 DEMO_BLUEPRINT = "shop"  # seed_demo_blueprint's blueprint; its components name the containers
@@ -102,10 +104,6 @@ class DemoLogs:
 
     def __init__(self, *, rng: random.Random | None = None, kubeconfig: str | None = None,
                  logs_root: Path | None = None) -> None:
-        # The local stack lives with the tests (which `make run` shares); imported late, as in
-        # register_local_cluster, so an image without tests/ still loads every command.
-        from tests.stack.kube import api_client
-
         # The local cluster's kubeconfig, as `make run` registered it (so it passes the same policy).
         self.api = cluster_api_client(Path(kubeconfig).read_text()) if kubeconfig else api_client()
         self.logs_root = logs_root
@@ -133,8 +131,6 @@ class DemoLogs:
 
     def _start(self, namespace: str, pod: str, container: str, image: str) -> int:
         """Register a container's log file and write its start-up lines, once; the lines written."""
-        from tests.stack.pod_logs import append_pod_log, register_pod_log
-
         if (namespace, pod, container) in self.started:
             return 0
         register_pod_log(namespace, pod, container, client=self.api, logs_root=self.logs_root)
@@ -145,8 +141,6 @@ class DemoLogs:
 
     def feed_once(self) -> int:
         """Register and start new containers' logs, then add one line to each; returns the lines written."""
-        from tests.stack.pod_logs import append_pod_log
-
         written = 0
         for namespace, pod, container, image in self.containers():
             written += self._start(namespace, pod, container, image)
@@ -182,7 +176,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=3.0, help="seconds between rounds")
         parser.add_argument("--once", action="store_true", help="one round, then exit")
-        parser.add_argument("--kubeconfig", help="the cluster's kubeconfig; default: the test stack's cluster")
+        parser.add_argument("--kubeconfig", help="the cluster's kubeconfig; default: the local stack's cluster")
         parser.add_argument("--logs-dir", type=Path, help="where its kwok reads pod log files; default: the stack's")
 
     def handle(self, *args, interval: float, once: bool, kubeconfig: str | None, logs_dir: Path | None, **options):

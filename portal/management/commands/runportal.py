@@ -27,6 +27,9 @@ from django.core.management.base import BaseCommand
 from clusters.health import cluster_check_health
 from clusters.local_status import local_cluster_start_tracked
 from clusters.models import Cluster
+from devstack.control_plane import binaries
+from devstack.daemons import MariaDB, Moto, Redis
+from devstack.process import Context, StackError, wait_for_port
 from portal.audit.actor import Actor
 
 PORTS = {
@@ -55,10 +58,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-cluster", action="store_true", help="do not start the local Kubernetes cluster")
 
     def handle(self, *args, host: str, port: int, no_cluster: bool, **options):
-        # The stack helpers live with the test stack, which `make run` shares; imported late so an
-        # image without tests/ can still run every other command.
-        from tests.stack.process import Context, wait_for_port
-
         self.children: list[subprocess.Popen] = []
         self.stopping = False
         self.var = Path(settings.VAR_DIR)
@@ -111,9 +110,6 @@ class Command(BaseCommand):
 
     def _servers(self, env: dict[str, str]) -> dict[str, str]:
         """Start Redis, MariaDB and moto unless configured elsewhere; the facts of those that run."""
-        from tests.stack.process import StackError
-        from tests.stack.services import MariaDB, Moto, Redis
-
         wanted = []
         if not env.get("REDIS_URL"):
             wanted.append(Redis(PORTS["redis"], persistent=True))
@@ -146,8 +142,9 @@ class Command(BaseCommand):
 
     def _kube(self, command: str, name: str, port: int, directory: Path,
               env: dict[str, str]) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tests.stack.kube", command, "--name", name, "--port", str(port),
-                               "--dir", str(directory)], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-m", "devstack.control_plane", command, "--name", name,
+                               "--port", str(port), "--dir", str(directory)],
+                              env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
 
     def _terraform_local_clusters(self) -> list[tuple[str, int, Path]]:
         """The control planes Terraform runs started (the ``local`` blueprint), as the blueprint names them."""
@@ -194,8 +191,6 @@ class Command(BaseCommand):
                 self._check_health(name)
 
     def _cluster_start_message(self, directory: Path) -> str:
-        from tests.stack.kube import binaries
-
         if (directory / "clusters" / KUBE_NAME).exists():
             return "Resuming the local Kubernetes control plane in the background…"
         if not all(path.exists() for path in binaries().values()):

@@ -11,14 +11,13 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 from kubernetes import client as k8s
-from kubernetes import watch
 
 from clusters.models import Cluster
+from devstack.control_plane import KUBE_PORT
+from devstack.kwok_pod_logs import start_pod as start_kwok_pod
 from environments.models import Blueprint, Environment
 from environments.render.labels import NAME
 from portal.routing import websocket_urlpatterns
-from tests.stack.kube import KUBE_PORT
-from tests.stack.pod_logs import register_pod_log
 
 app = URLRouter(websocket_urlpatterns)
 
@@ -40,20 +39,8 @@ def start_pod(kube_client: k8s.ApiClient, namespace: str, name: str, component: 
     pod starts already reads the pod's own file (``register_log=False``: the pod gets kwok's
     default, empty log until someone registers one).
     """
-    if register_log:
-        register_pod_log(namespace, name, component, client=kube_client)
-    core = k8s.CoreV1Api(kube_client)
-    core.create_namespaced_pod(namespace, k8s.V1Pod(
-        metadata=k8s.V1ObjectMeta(name=name, labels={NAME: component, **(labels or {})}),
-        spec=k8s.V1PodSpec(containers=[k8s.V1Container(name=component, image="example.test/app:1")])))
-    w = watch.Watch()
-    for event in w.stream(core.list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
-                          timeout_seconds=60):
-        statuses = event["object"].status.container_statuses or []
-        if any(s.state.running for s in statuses):
-            w.stop()
-            return
-    raise AssertionError(f"pod {name} never ran")
+    start_kwok_pod(kube_client, namespace, name, component, labels={NAME: component, **(labels or {})},
+                   register_log=register_log)
 
 
 def communicator(environment: Environment, user, query: str = "") -> WebsocketCommunicator:

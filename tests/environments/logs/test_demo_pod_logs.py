@@ -6,7 +6,7 @@ import random
 
 from kubernetes import client as k8s
 
-from clusters.kube.labels import MANAGED_BY
+from clusters.kube.owner_labels import MANAGED_BY
 from environments.management.commands.demo_pod_logs import DemoLogs
 from tests.environments.logs.support import make_environment, start_pod
 

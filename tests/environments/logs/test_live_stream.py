@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kubernetes import client as k8s
 
+from devstack.kwok_pod_logs import append_pod_log
 from environments.logs.consumers import LogStreamConsumer
 from portal.audit.models import AuditEvent
 from portal.streaming import CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN
-from tests.stack.pod_logs import append_pod_log
 
 from .support import Viewer, apiserver_connections, communicator, db, line, make_environment, start_pod
 

@@ -1,0 +1,27 @@
+"""The environments API routes under /api/v1/ (the lifecycle, the catalog, hostnames and log history),
+included by portal/api/urls.py."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+from rest_framework.urlpatterns import format_suffix_patterns
+
+from .api import EnvironmentViewSet
+from .catalog.api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
+from .hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
+from .logs.api import LogHistoryView
+
+router = SimpleRouter()
+router.register("blueprints", BlueprintViewSet, basename="blueprint")
+router.register("dns/clusters", ClusterDnsViewSet, basename="cluster-dns")
+router.register("dns/sweeps", DnsSweepViewSet, basename="dns-sweep")
+router.register("components", ComponentViewSet, basename="component")
+router.register("environments", EnvironmentViewSet, basename="environment")
+router.register("image-versions", ImageVersionViewSet, basename="image-version")
+router.register("registries", RegistryViewSet, basename="registry")
+
+urlpatterns = [
+    path("environments/<int:pk>/hostnames/", EnvironmentHostnamesView.as_view(), name="environment-hostnames"),
+    path("environments/<int:pk>/logs/history/", LogHistoryView.as_view(), name="environment-log-history"),
+    # Format suffixes (``environments.json``) for the router's routes, as the API has always answered them.
+    *format_suffix_patterns(router.urls),
+]
