@@ -27,6 +27,7 @@ from . import addons, blueprints
 from .health import cluster_check_health
 from .kube import client as kubeclient
 from .kube.client_errors import UNREACHABLE
+from .lifecycle import cluster_transition
 from .models import Cluster, TerraformRun
 from .state_versions import state_check, state_record
 from .terraform import (
@@ -81,10 +82,6 @@ def _finish(run: TerraformRun, state: str, message: str = "") -> None:
     _save(run, "state", "message", "finished_at", "terraform_pid", "log", "lock_info")
 
 
-def _set_cluster_status(cluster: Cluster, status: str, message: str = "") -> None:
-    Cluster.objects.filter(pk=cluster.pk).update(status=status, status_message=redact(message)[:500])
-
-
 def approve_locked(run: TerraformRun, *, actor: Actor) -> None:
     """Mark a (row-locked) run approved by ``actor`` and applying.
 
@@ -95,7 +92,7 @@ def approve_locked(run: TerraformRun, *, actor: Actor) -> None:
     run.save(update_fields=["state", "approved_by", "approved_by_name", "approved_at"])
 
 
-def mark_interrupted(run: TerraformRun, *, actor: Actor, reason: str) -> None:
+def mark_interrupted(run: TerraformRun, *, actor: Actor, reason: str, reporter: JobReporter | None = None) -> None:
     """Record that a run died mid-way, with the state lock it left (if any); audited."""
     workspace = blueprints.workspace(run.cluster)
     try:
@@ -106,7 +103,8 @@ def mark_interrupted(run: TerraformRun, *, actor: Actor, reason: str) -> None:
         if run.lock_info.get("ID") else " Run again to converge."
     _finish(run, TerraformRun.INTERRUPTED, reason + held)
     if run.action in (TerraformRun.APPLY, TerraformRun.DESTROY) and run.approved_at:
-        _set_cluster_status(run.cluster, Cluster.FAILED, f"Terraform run #{run.pk} was interrupted.")
+        cluster_transition(run.cluster, Cluster.FAILED, actor=actor, reporter=reporter,
+                           message=f"Terraform run #{run.pk} was interrupted.")
     audit_record(actor=actor, action="cluster.terraform_interrupted", obj=run.cluster, outcome="failure",
                  error=run.message, details={"run": run.pk, "lock": run.lock_info})
 
@@ -139,15 +137,16 @@ def _on_start(run: TerraformRun) -> Callable[[int], None]:
     return record
 
 
-def _failed(run: TerraformRun, workspace: Workspace, exc: Exception, actor: Actor) -> None:
+def _failed(run: TerraformRun, workspace: Workspace, exc: Exception, actor: Actor, reporter: JobReporter) -> None:
     if isinstance(exc, TerraformInterrupted):
-        mark_interrupted(run, actor=actor, reason=str(exc) + ".")
+        mark_interrupted(run, actor=actor, reason=str(exc) + ".", reporter=reporter)
         return
     if LOCK_ERROR in run.log:
         run.lock_info = workspace.backend.lock() or {}
     _finish(run, TerraformRun.FAILED, f"{type(exc).__name__}: {exc}")
     if run.action in (TerraformRun.APPLY, TerraformRun.DESTROY) and run.approved_at:
-        _set_cluster_status(run.cluster, Cluster.FAILED, f"Terraform run #{run.pk} failed: {exc}")
+        cluster_transition(run.cluster, Cluster.FAILED, actor=actor, reporter=reporter,
+                           message=f"Terraform run #{run.pk} failed: {exc}")
 
 
 def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
@@ -180,7 +179,7 @@ def run_plan(job: Job, reporter: JobReporter, actor: Actor) -> None:
         _save(run, "plan_summary", "plan_resources", "plan_file", "planned_at", "log")
         reporter.progress(40, "planned")
     except Exception as exc:
-        _failed(run, workspace, exc, actor)
+        _failed(run, workspace, exc, actor, reporter)
         raise
     summary = run.plan_summary
     emit(f"plan: {summary['add']} to add, {summary['change']} to change, {summary['destroy']} to destroy")
@@ -245,7 +244,8 @@ def run_apply(job: Job, reporter: JobReporter, actor: Actor) -> None:
 def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobReporter, actor: Actor) -> None:
     cluster = run.cluster
     destroying = run.action == TerraformRun.DESTROY
-    _set_cluster_status(cluster, Cluster.DESTROYING if destroying else Cluster.PROVISIONING)
+    cluster_transition(cluster, Cluster.DESTROYING if destroying else Cluster.PROVISIONING, actor=actor,
+                       reporter=reporter)
     try:
         if not Path(run.plan_file).exists():
             raise TerraformError(f"the saved plan {run.plan_file} is gone; start a new run")
@@ -260,7 +260,7 @@ def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobR
         Path(run.plan_file).unlink(missing_ok=True)
         reporter.progress(75, "applied")
         if destroying:
-            _register_destroyed(run, emit)
+            _register_destroyed(run, emit, actor, reporter)
             # Nothing is left to plan against; the state (empty) stays in the bucket.
             shutil.rmtree(workspace.dir, ignore_errors=True)
         else:
@@ -268,13 +268,13 @@ def _apply(run: TerraformRun, workspace: Workspace, emit: RunLog, reporter: JobR
             reporter.progress(85, "add-ons")
             _install_addons(run, emit)
             reporter.progress(95, "health check")
-            checked = cluster_check_health(actor=actor, cluster=Cluster.objects.get(pk=cluster.pk))
+            checked = cluster_check_health(actor=actor, cluster=Cluster.objects.get(pk=cluster.pk), reporter=reporter)
             emit(f"health: {checked.status} {checked.server_version} nodes={checked.node_count} "
                  f"{checked.status_message}".rstrip())
             if checked.status != Cluster.READY:
                 raise TerraformError(f"the cluster is not healthy after apply: {checked.status_message}")
     except Exception as exc:
-        _failed(run, workspace, exc, actor)
+        _failed(run, workspace, exc, actor, reporter)
         raise
     _finish(run, TerraformRun.SUCCEEDED, "destroyed" if destroying else "applied")
     audit_record(actor=actor, action="cluster.destroyed" if destroying else "cluster.applied", obj=cluster,
@@ -308,7 +308,9 @@ def _register_outputs(run: TerraformRun, workspace: Workspace, emit: RunLog, act
     cluster.kubernetes_version = public.get("kubernetes_version") or cluster.kubernetes_version
     cluster.drift_status, cluster.drift_summary = Cluster.IN_SYNC, {}
     cluster.drift_checked_at = timezone.now()
-    cluster.save()
+    # Not the status: only clusters/lifecycle.py writes it.
+    cluster.save(update_fields=["kubeconfig", "api_server", "ca_data", "ingress_hostname", "kubernetes_version",
+                                "drift_status", "drift_summary", "drift_checked_at", "updated_at"])
     emit(f"registered outputs: {', '.join(sorted(public))}; credentials stored encrypted" if kubeconfig
          else f"registered outputs: {', '.join(sorted(public))}")
 
@@ -335,10 +337,10 @@ def _ca_of(kubeconfig: str) -> str:
     return (clusters[0].get("cluster") or {}).get("certificate-authority-data", "")
 
 
-def _register_destroyed(run: TerraformRun, emit: RunLog) -> None:
-    Cluster.objects.filter(pk=run.cluster_id).update(
-        status=Cluster.DESTROYED, status_message="", kubeconfig="", api_server="", ca_data="", is_default=False,
-        node_count=None, drift_status=Cluster.DRIFT_UNKNOWN, drift_summary={})
+def _register_destroyed(run: TerraformRun, emit: RunLog, actor: Actor, reporter: JobReporter) -> None:
+    cluster_transition(
+        run.cluster, Cluster.DESTROYED, actor=actor, reporter=reporter, kubeconfig="", api_server="", ca_data="",
+        is_default=False, node_count=None, drift_status=Cluster.DRIFT_UNKNOWN, drift_summary={})
     emit("cluster destroyed; its credentials were deleted")
 
 

@@ -11,10 +11,10 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
-from portal.redaction import redact
 
 from .hostnames.publishing import hostnames_release
 from .hostnames.route53 import Route53Error
+from .lifecycle import environment_transition
 from .models import Environment
 
 
@@ -31,22 +31,22 @@ def run_destroy(job: Job, reporter: JobReporter, actor: Actor) -> None:
                                   marker=environment.ownership_marker)
             delete_namespace(api, environment.namespace, timeout=settings.SLIPWAY_DESTROY_TIMEOUT_SECONDS)
     except (NamespaceStuck, Route53Error) as exc:
-        Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
-                                                             status_message=redact(f"destroy stuck: {exc}")[:2000])
+        environment_transition(environment, Environment.FAILED, actor=actor, reporter=reporter,
+                               message=f"destroy stuck: {exc}")
         raise
     except NamespaceNotOurs as exc:
-        Environment.objects.filter(pk=environment.pk).update(status=Environment.FAILED,
-                                                             status_message=f"destroy refused: {exc}"[:2000])
+        environment_transition(environment, Environment.FAILED, actor=actor, reporter=reporter,
+                               message=f"destroy refused: {exc}")
         raise
     except Exception as exc:
         # Anything else (an unreachable cluster) must not leave it "destroying" forever: failed can be retried.
-        Environment.objects.filter(pk=environment.pk).update(
-            status=Environment.FAILED, status_message=redact(f"destroy failed: {type(exc).__name__}: {exc}")[:2000])
+        environment_transition(environment, Environment.FAILED, actor=actor, reporter=reporter,
+                               message=f"destroy failed: {type(exc).__name__}: {exc}")
         raise
     retired = data_stores_retire(environment)
     if retired:
         reporter.log(f"{retired} data store(s) kept for the undo window, then removed")
-    Environment.objects.filter(pk=environment.pk).update(status=Environment.DESTROYED, status_message="")
+    environment_transition(environment, Environment.DESTROYED, actor=actor, reporter=reporter)
     audit_record(actor=actor, action="environment.destroyed", obj=environment, team_slug=environment.team.slug,
                  details={"namespace": environment.namespace})
     reporter.log(f"namespace {environment.namespace} is gone")

@@ -16,20 +16,16 @@ from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
 from portal.jobs.reporting import JobReporter
-from portal.redaction import redact
 
 from .hostnames.ownership import HostnameTaken
 from .hostnames.publishing import hostnames_publish
 from .hostnames.route53 import Route53Error
+from .lifecycle import environment_transition
 from .models import Environment
 from .render import object_key, render
 from .snapshot import spec_for
 
 _POLICY_KINDS = frozenset({"Namespace", "ResourceQuota", "LimitRange"})
-
-
-def _set_status(environment: Environment, status: str, message: str = "") -> None:
-    Environment.objects.filter(pk=environment.pk).update(status=status, status_message=redact(message)[:2000])
 
 
 def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
@@ -40,7 +36,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
     if environment.current_revision_id != revision.pk:
         reporter.log(f"superseded by r{environment.current_revision.number}: nothing to do")
         return
-    _set_status(environment, Environment.DEPLOYING)
+    environment_transition(environment, Environment.DEPLOYING, actor=actor, reporter=reporter)
     try:
         # Inside the try: a revision that cannot render fails the environment too, never leaves it deploying.
         spec = spec_for(environment, revision)
@@ -83,22 +79,22 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
             wait_ready(api, namespace=environment.namespace, deployments=deployments, statefulsets=statefulsets,
                        timeout=settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS, on_progress=progress)
     except (RolloutFailed, HostnameTaken, Route53Error, NamespaceNotOurs) as exc:
-        _set_status(environment, Environment.FAILED, str(exc))
+        environment_transition(environment, Environment.FAILED, actor=actor, reporter=reporter, message=str(exc))
         raise
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         message = (f"Cluster {environment.cluster.name} is unreachable at {environment.cluster.api_server} "
                    f"({type(exc).__name__}); retry once it answers, or destroy the environment.")
-        _set_status(environment, Environment.FAILED, message)
+        environment_transition(environment, Environment.FAILED, actor=actor, reporter=reporter, message=message)
         raise RolloutFailed(message) from exc
     except Exception as exc:
-        _set_status(environment, Environment.FAILED, f"{type(exc).__name__}: {exc}")
+        environment_transition(environment, Environment.FAILED, actor=actor, reporter=reporter,
+                               message=f"{type(exc).__name__}: {exc}")
         raise
     with transaction.atomic():
         rollout.results = [{"object": "/".join(r.key), "action": r.action} for r in results]
         rollout.save(update_fields=["results"])
         # A newer revision may have been recorded meanwhile: its own rollout owns the status.
-        Environment.objects.filter(pk=environment.pk, current_revision=revision).update(
-            status=Environment.READY, status_message="")
+        environment_transition(environment, Environment.READY, actor=actor, reporter=reporter, revision=revision)
     audit_record(actor=actor, action="environment.ready", obj=environment, team_slug=environment.team.slug,
                  details={"revision": revision.number})
     reporter.log(f"{environment.name} is ready")

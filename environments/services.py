@@ -27,11 +27,12 @@ from .catalog.versions import resolve as resolve_versions
 from .diff import snapshot_diff
 from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
+from .lifecycle import environment_transition
+from .lifecycle_jobs import rollout_start
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
 from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 from .tasks import destroy as destroy_task
-from .tasks import rollout as rollout_task
 
 NAMESPACE_PREFIX = "slw-"
 CHANGE_REFUSED = ("You can change environments of your own teams only, and production ones only as a "
@@ -96,18 +97,12 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
                                                               message="created", created_by_id=actor.user_id)
                 Environment.objects.filter(pk=environment.pk).update(current_revision=revision)
                 environment.current_revision = revision
-                _rollout_start(actor=actor, environment=environment, revision=revision)
+                rollout_start(actor=actor, environment=environment, revision=revision)
         except IntegrityError as exc:
             raise ValidationError({"name": [f"An environment named '{name}' already exists on {cluster}."]}) from exc
         scope.obj = environment
         scope.details["revision"] = 1
     return environment
-
-
-def _rollout_start(*, actor: Actor, environment: Environment, revision: EnvironmentRevision) -> Rollout:
-    job = job_create(actor=actor, kind="rollout", title=f"Roll out {environment.name} r{revision.number}",
-                     task=rollout_task, target=environment, team=environment.team)
-    return Rollout.objects.create(environment=environment, revision=revision, job=job)
 
 
 def _require_change(user: Any, environment: Environment) -> None:
@@ -125,8 +120,7 @@ def _new_revision(*, actor: Actor, environment: Environment, snapshot: dict, mes
     number = (environment.revisions.aggregate(n=models.Max("number"))["n"] or 0) + 1
     revision = EnvironmentRevision.objects.create(environment=environment, number=number, snapshot=snapshot,
                                                   message=message[:200], created_by_id=actor.user_id)
-    Environment.objects.filter(pk=environment.pk).update(current_revision=revision, status=Environment.PENDING,
-                                                         status_message="")
+    environment_transition(environment, Environment.PENDING, actor=actor, current_revision=revision)
     return revision
 
 
@@ -150,7 +144,7 @@ def environment_update_versions(*, actor: Actor, user: Any, environment: Environ
         with transaction.atomic():
             revision = _new_revision(actor=actor, environment=environment, snapshot=snapshot,
                                      message=message or "update versions")
-            rollout = _rollout_start(actor=actor, environment=environment, revision=revision)
+            rollout = rollout_start(actor=actor, environment=environment, revision=revision)
         scope.details.update(after=versions_of(snapshot), revision=revision.number)
     return rollout
 
@@ -166,7 +160,7 @@ def environment_rollback(*, actor: Actor, user: Any, environment: Environment, n
         with transaction.atomic():
             revision = _new_revision(actor=actor, environment=environment, snapshot=target.snapshot,
                                      message=f"rollback to r{number}")
-            rollout = _rollout_start(actor=actor, environment=environment, revision=revision)
+            rollout = rollout_start(actor=actor, environment=environment, revision=revision)
         scope.details.update(revision=revision.number, versions=versions_of(target.snapshot))
     return rollout
 
@@ -195,12 +189,12 @@ def environment_retry(*, actor: Actor, user: Any, environment: Environment) -> A
                                       f"{locked.get_status_display().lower()}.")
             scope.details.update(failure=locked.status_message[:500], revision=locked.current_revision.number)
             if last is not None and last.kind == "destroy":
-                Environment.objects.filter(pk=locked.pk).update(status=Environment.DESTROYING, status_message="")
+                environment_transition(locked, Environment.DESTROYING, actor=actor)
                 job = job_create(actor=actor, kind="destroy", title=f"Destroy {locked.name} (retry)", task=destroy_task,
                                  target=locked, team=locked.team)
             else:
-                Environment.objects.filter(pk=locked.pk).update(status=Environment.PENDING, status_message="")
-                job = _rollout_start(actor=actor, environment=locked, revision=locked.current_revision).job
+                environment_transition(locked, Environment.PENDING, actor=actor)
+                job = rollout_start(actor=actor, environment=locked, revision=locked.current_revision).job
             scope.details.update(job=str(job.pk), kind=job.kind)
     return job
 
@@ -224,7 +218,7 @@ def environment_destroy(*, actor: Actor, user: Any | None, environment: Environm
             raise ValidationError({"confirm_name": [f"Type the environment's name ({environment.name}) to confirm; "
                                                     "nothing was destroyed."]})
         with transaction.atomic():
-            Environment.objects.filter(pk=environment.pk).update(status=Environment.DESTROYING, status_message="")
+            environment_transition(environment, Environment.DESTROYING, actor=actor)
             job = job_create(actor=actor, kind="destroy", title=f"Destroy {environment.name}", task=destroy_task,
                              target=environment, team=environment.team)
     return job

@@ -21,6 +21,7 @@ from portal.redaction import redact
 from . import snapshot_store
 from .contracts import SNAPSHOT_PREFIX, CopyError, SnapshotSink
 from .copiers import copier_for
+from .lifecycle import data_copy_transition
 from .masking import masking_key
 from .models import DataCopy, DataStore
 from .policy import store_options_enforced
@@ -103,20 +104,21 @@ def run_data_copy(job: Job, reporter: JobReporter, actor: Actor) -> None:
     if copy.state not in (DataCopy.QUEUED, DataCopy.RUNNING):
         reporter.log(f"copy is {copy.state}: nothing to do")
         return
-    _set(copy, state=DataCopy.RUNNING, error="")
+    data_copy_transition(copy, DataCopy.RUNNING, actor=actor, error="", reporter=reporter)
     try:
         for index, kind in enumerate(copy.stores):
             _copy_store(copy, kind, reporter, index)
     except Exception as exc:
         message = redact(str(exc) if isinstance(exc, CopyError) else f"{type(exc).__name__}: {exc}")
-        _set(copy, state=DataCopy.FAILED, error=message[:5000], finished_at=timezone.now())
+        data_copy_transition(copy, DataCopy.FAILED, actor=actor, error=message, reporter=reporter,
+                             finished_at=timezone.now())
         audit_record(actor=actor, action="data_copy.failed", obj=copy, team_slug=copy.team.slug,
                      details={"stores": copy.stores, "restorable": sorted(copy.snapshots)}, outcome="failure",
                      error=message)
         if copy.snapshots:
             reporter.log(f"the target is restorable from the snapshot(s) of {', '.join(sorted(copy.snapshots))}")
         raise
-    _set(copy, state=DataCopy.VERIFIED, finished_at=timezone.now())
+    data_copy_transition(copy, DataCopy.VERIFIED, actor=actor, reporter=reporter, finished_at=timezone.now())
     audit_record(actor=actor, action="data_copy.verified", obj=copy, team_slug=copy.team.slug,
                  details={"stores": copy.stores, "throughput": copy.throughput})
     reporter.log("all stores copied and verified")
@@ -166,9 +168,9 @@ def run_data_copy_undo(job: Job, reporter: JobReporter, actor: Actor) -> None:
             progress.flush(phase="restored")
     except Exception as exc:
         # Back to an undoable state: the snapshot is intact and the undo can be retried.
-        _set(copy, state=DataCopy.FAILED, error=redact(f"undo failed: {exc}")[:5000])
+        data_copy_transition(copy, DataCopy.FAILED, actor=actor, error=f"undo failed: {exc}", reporter=reporter)
         raise
-    _set(copy, state=DataCopy.UNDONE)
+    data_copy_transition(copy, DataCopy.UNDONE, actor=actor, reporter=reporter)
     audit_record(actor=actor, action="data_copy.undone", obj=copy, team_slug=copy.team.slug,
                  details={"stores": sorted(copy.snapshots)})
     reporter.log(f"{copy.target.name} is back as it was before the copy")

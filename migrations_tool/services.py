@@ -18,6 +18,7 @@ from portal.jobs.services import job_create
 from portal.quoting import quoted
 
 from .contracts import CopyError
+from .lifecycle import data_copy_transition
 from .mariadb_schema import table_columns
 from .masking import parse_rules
 from .models import KIND_NAMES, DataCopy, DataServer
@@ -189,7 +190,7 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
                 raise ValidationError("This copy is already being undone.")
             job = job_create(actor=actor, kind="data_copy_undo", task=undo_task, target=copy.target,
                              team=copy.target.team, title=f"Undo copy into {copy.target.name}")
-            DataCopy.objects.filter(pk=copy.pk).update(state=DataCopy.UNDOING, undo_job=job)
+            data_copy_transition(locked, DataCopy.UNDOING, actor=actor, undo_job=job)
         copy.refresh_from_db()
     return copy
 

@@ -18,7 +18,7 @@ SKIPPED_DIRS = {"tests", ".venv", "var", "node_modules", "migrations", ".git", "
 
 # The skeleton: one role per name, in every app and sub-domain.
 SKELETON = {
-    "__init__.py", "admin.py", "api.py", "api_urls.py", "apps.py", "consumers.py", "filters.py", "forms.py",
+    "__init__.py", "admin.py", "api.py", "api_urls.py", "apps.py", "consumers.py", "filters.py", "forms.py", "lifecycle.py",
     "models.py", "periodic.py", "selectors.py", "serializers.py", "services.py", "tables.py", "tasks.py", "urls.py", "views.py",
 }
 

@@ -19,7 +19,9 @@ from portal.audit.services import audited
 from portal.jobs.models import Job
 from portal.jobs.services import job_create
 
-from ..models import Environment
+from ..lifecycle import environment_transition
+from ..lifecycle_jobs import rollout_start
+from ..models import Environment, Rollout
 from . import route53
 from .models import ClusterDns, HostnameRecord
 from .names import dns_name_errors, normalize, pattern_errors, render_hostname, validate_hostname
@@ -152,11 +154,9 @@ def _require(user: Any, environment: Environment) -> ClusterDns:
     return dns
 
 
-def _start_rollout(actor: Actor, environment: Environment):
-    from ..services import _rollout_start
-
-    Environment.objects.filter(pk=environment.pk).update(status=Environment.PENDING, status_message="")
-    return _rollout_start(actor=actor, environment=environment, revision=environment.current_revision)
+def _start_rollout(actor: Actor, environment: Environment) -> Rollout:
+    environment_transition(environment, Environment.PENDING, actor=actor)
+    return rollout_start(actor=actor, environment=environment, revision=environment.current_revision)
 
 
 def environment_hostname_change(*, actor: Actor, user: Any, environment: Environment, hostname: str = ""):

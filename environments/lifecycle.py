@@ -1,0 +1,71 @@
+"""An environment's lifecycle: which status may follow which, and the one function that moves it.
+
+Every write of ``Environment.status`` goes through ``environment_transition`` (services, the rollout
+and destroy jobs, hostname changes); a new environment starts ``pending`` (set when its row is made).
+
+    pending ──▶ deploying ──▶ ready                the rollout job (deploying ──▶ failed when it fails)
+    ready, failed, … ──▶ pending                    a new revision, a hostname change, a retry
+    pending … failed ──▶ destroying ──▶ destroyed   the destroy (destroyed is final)
+                             └──▶ failed ──▶ destroying   a destroy that failed, retried
+
+The table lists what the code does today, races included (a queued rollout that starts after an
+earlier one ended, a rollout that fails while a destroy runs). What it refuses, all reachable
+before only by racing a destroy: leaving ``destroyed``; leaving ``destroying`` other than for
+destroyed or failed (a change, or a rollout queued or running when the destroy began); and
+``destroyed`` other than at the end of a destroy.
+"""
+
+from __future__ import annotations
+
+from portal.audit.actor import Actor
+from portal.jobs.reporting import JobReporter
+from portal.status_machine import StatusMachine
+
+from .models import Environment, EnvironmentRevision
+
+PENDING, DEPLOYING, READY, FAILED = Environment.PENDING, Environment.DEPLOYING, Environment.READY, Environment.FAILED
+DESTROYING, DESTROYED = Environment.DESTROYING, Environment.DESTROYED
+# Every status an environment can be changed from: the services refuse destroying/destroyed themselves.
+LIVE = frozenset({PENDING, DEPLOYING, READY, FAILED})
+
+ENVIRONMENT_STATUS = StatusMachine(
+    model=Environment,
+    action="environment.status_changed",
+    message_chars=2000,
+    sources={
+        # A new revision (update versions, rollback, promote) or a hostname change from any live status:
+        # a change while a rollout runs is allowed today (the newer revision's rollout owns the outcome);
+        # a retry from failed.
+        PENDING: LIVE,
+        # The rollout job starts: from pending; deploying again when a killed worker's job is redelivered;
+        # ready/failed when an earlier rollout of the same environment ended before this queued one began.
+        DEPLOYING: LIVE,
+        # The rollout job succeeds (only while its revision is still current): normally from deploying;
+        # from pending/ready/failed when another rollout of the same revision (a hostname change) moved it.
+        READY: LIVE,
+        # A rollout fails (from any live status, as above), or a destroy fails (from destroying).
+        FAILED: LIVE | {DESTROYING},
+        # A destroy (of anything not destroyed, again while one is starting), or the retry of a failed one.
+        DESTROYING: LIVE | {DESTROYING},
+        # The destroy job succeeds; from failed when a rollout running alongside failed meanwhile.
+        DESTROYED: frozenset({DESTROYING, FAILED}),
+    },
+)
+
+
+def environment_transition(environment: Environment, to: str, *, actor: Actor, message: str = "",
+                           reporter: JobReporter | None = None, revision: EnvironmentRevision | None = None,
+                           current_revision: EnvironmentRevision | None = None) -> str | None:
+    """Move ``environment`` to status ``to`` (audited; logged to ``reporter`` inside a job) and return the
+    status it left.
+
+    ``revision``: only while it is still the environment's current revision (else nothing changes and
+    None is returned: a newer revision's rollout owns the status). ``current_revision``: recorded in
+    the same UPDATE. Raises portal.status_machine.IllegalTransition (a ValidationError) when the table
+    does not allow the move; nothing is changed then.
+    """
+    return ENVIRONMENT_STATUS.transition(
+        environment, to, actor=actor, message=message, reporter=reporter,
+        when={"current_revision": revision} if revision is not None else None,
+        fields={"current_revision": current_revision} if current_revision is not None else None,
+    )
