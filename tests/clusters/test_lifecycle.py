@@ -14,6 +14,7 @@ from clusters.terraform_runs import cluster_create, terraform_run_start
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.status_machine import IllegalTransition
+from tests.status_changes import status_changes
 
 STATUSES = [value for value, _ in Cluster.STATUSES]
 ALLOWED = {(source, to) for to, sources in CLUSTER_STATUS.sources.items() for source in sources}
@@ -25,11 +26,6 @@ KUBECONFIG = yaml.safe_dump({
 })
 
 
-def changes(cluster):
-    events = AuditEvent.objects.filter(action="cluster.status_changed", object_id=str(cluster.pk))
-    return [(e.details["from"], e.details["to"]) for e in events.order_by("id")]
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(("source", "to"), [(s, t) for s in STATUSES for t in STATUSES])
 def test_the_table_allows_what_it_lists_and_refuses_the_rest_changing_nothing(source, to):
@@ -38,13 +34,13 @@ def test_the_table_allows_what_it_lists_and_refuses_the_rest_changing_nothing(so
         assert cluster_transition(cluster, to, actor=Actor.system("test"), message="why") == source
         cluster.refresh_from_db()
         assert (cluster.status, cluster.status_message) == (to, "why")
-        assert changes(cluster) == ([] if source == to else [(source, to)])
+        assert status_changes(cluster, "cluster.status_changed") == ([] if source == to else [(source, to)])
     else:
         with pytest.raises(IllegalTransition, match=f"is {source}; it cannot become {to}"):
             cluster_transition(cluster, to, actor=Actor.system("test"), message="why")
         cluster.refresh_from_db()
         assert (cluster.status, cluster.status_message) == (source, "before")
-        assert changes(cluster) == []
+        assert status_changes(cluster, "cluster.status_changed") == []
 
 
 def test_what_the_table_refuses():
@@ -60,7 +56,7 @@ def test_the_health_check_records_a_change_once(users):
     assert cluster.status == Cluster.UNKNOWN
     cluster_check_health(actor=actor, cluster=cluster)
     cluster_check_health(actor=actor, cluster=Cluster.objects.get(pk=cluster.pk))
-    assert changes(cluster) == [("unknown", "unreachable")]
+    assert status_changes(cluster, "cluster.status_changed") == [("unknown", "unreachable")]
     event = AuditEvent.objects.get(action="cluster.status_changed")
     assert "very-secret-token-value" not in str(event.details) and event.details["message"]
     assert AuditEvent.objects.filter(action="cluster.health_check").count() == 2
@@ -81,7 +77,7 @@ def test_terraform_create_and_destroy_move_the_status_audited_and_logged(users, 
                                       confirm_name=name)
     destroy.refresh_from_db()
     assert destroy.state == TerraformRun.SUCCEEDED, destroy.log
-    assert changes(cluster) == [("pending", "provisioning"), ("provisioning", "ready"), ("ready", "destroying"),
+    assert status_changes(cluster, "cluster.status_changed") == [("pending", "provisioning"), ("provisioning", "ready"), ("ready", "destroying"),
                                 ("destroying", "destroyed")]
     apply_log = "\n".join(run.plan_job.events.filter(kind="log").values_list("text", flat=True))
     assert "status: pending → provisioning" in apply_log and "status: provisioning → ready" in apply_log

@@ -18,6 +18,7 @@ from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
 from portal.status_machine import IllegalTransition
+from tests.status_changes import job_log, status_changes
 
 from .test_rollout import create as create_on_kube
 from .test_rollout import local_cluster  # noqa: F401  (the fixture)
@@ -25,17 +26,6 @@ from .test_services import create, shop  # noqa: F401  (the fixture)
 
 STATUSES = [value for value, _ in Environment.STATUSES]
 ALLOWED = {(source, to) for to, sources in ENVIRONMENT_STATUS.sources.items() for source in sources}
-
-
-def changes(environment):
-    """The audited status changes of ``environment``, oldest first, as (from, to)."""
-    events = AuditEvent.objects.filter(action="environment.status_changed", object_id=str(environment.pk))
-    return [(e.details["from"], e.details["to"]) for e in events.order_by("id")]
-
-
-def log_of(job):
-    job.refresh_from_db()
-    return "\n".join(job.events.filter(kind="log").order_by("seq").values_list("text", flat=True))
 
 
 @pytest.mark.parametrize(("source", "to"), [(s, t) for s in STATUSES for t in STATUSES])
@@ -48,13 +38,13 @@ def test_the_table_allows_what_it_lists_and_refuses_the_rest_changing_nothing(us
         assert environment_transition(environment, to, actor=Actor.system("test"), message="why") == source
         environment.refresh_from_db()
         assert (environment.status, environment.status_message) == (to, "why")
-        assert changes(environment) == ([] if source == to else [(source, to)])
+        assert status_changes(environment, "environment.status_changed") == ([] if source == to else [(source, to)])
     else:
         with pytest.raises(IllegalTransition, match=f"is {source}; it cannot become {to}"):
             environment_transition(environment, to, actor=Actor.system("test"), message="why")
         environment.refresh_from_db()
         assert (environment.status, environment.status_message) == (source, "before")
-        assert changes(environment) == []
+        assert status_changes(environment, "environment.status_changed") == []
 
 
 def test_destroyed_is_final_and_destroying_only_ends_destroyed_or_failed():
@@ -77,7 +67,7 @@ def test_messages_are_redacted_and_a_superseded_revision_changes_nothing(users, 
     Environment.objects.filter(pk=environment.pk).update(current_revision=newer)
     assert environment_transition(environment, Environment.READY, actor=actor, revision=old) is None
     environment.refresh_from_db()
-    assert environment.status == Environment.FAILED and len(changes(environment)) == 1
+    assert environment.status == Environment.FAILED and len(status_changes(environment, "environment.status_changed")) == 1
 
 
 def test_services_and_jobs_move_the_status_through_the_table_audited_and_logged(
@@ -88,8 +78,8 @@ def test_services_and_jobs_move_the_status_through_the_table_audited_and_logged(
     with django_capture_on_commit_callbacks(execute=True):
         environment = create(qa, shop, team, name="walk")
     rollout_job = environment.rollouts.get().job
-    assert changes(environment) == [("pending", "deploying"), ("deploying", "failed")]
-    log = log_of(rollout_job)
+    assert status_changes(environment, "environment.status_changed") == [("pending", "deploying"), ("deploying", "failed")]
+    log = job_log(rollout_job)
     assert "status: pending → deploying" in log and "status: deploying → failed (Cluster local is unreachable" in log
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -99,17 +89,17 @@ def test_services_and_jobs_move_the_status_through_the_table_audited_and_logged(
     environment.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         destroy_job = environment_destroy(actor=actor, user=qa, environment=environment)
-    assert "status: destroying → failed (destroy failed:" in log_of(destroy_job)
+    assert "status: destroying → failed (destroy failed:" in job_log(destroy_job)
     with django_capture_on_commit_callbacks(execute=True):
         environment_retry(actor=actor, user=qa, environment=environment)
-    assert changes(environment) == [
+    assert status_changes(environment, "environment.status_changed") == [
         ("pending", "deploying"), ("deploying", "failed"),
         ("failed", "pending"), ("pending", "deploying"), ("deploying", "failed"),  # retry of the rollout
         ("failed", "pending"), ("pending", "deploying"), ("deploying", "failed"),  # update versions
         ("failed", "destroying"), ("destroying", "failed"),  # destroy
         ("failed", "destroying"), ("destroying", "failed"),  # retry of the destroy
     ]
-    assert all(set(change) <= set(STATUSES) and change in ALLOWED for change in changes(environment))
+    assert all(set(change) <= set(STATUSES) and change in ALLOWED for change in status_changes(environment, "environment.status_changed"))
     events = AuditEvent.objects.filter(action="environment.status_changed", object_id=str(environment.pk))
     assert {e.team_slug for e in events} == {"payments"}
     # Moves made by a service carry the person and their request; a job's, the person who queued it.
@@ -125,13 +115,13 @@ def test_ready_and_destroyed_on_the_real_control_plane(users, team, local_cluste
         environment = create_on_kube(users["qa"], team, local_cluster, "it-lifecycle")
     environment.refresh_from_db()
     assert environment.status == "ready", environment.status_message
-    assert "status: deploying → ready" in log_of(environment.rollouts.get().job)
+    assert "status: deploying → ready" in job_log(environment.rollouts.get().job)
     with django_capture_on_commit_callbacks(execute=True):
         job = environment_destroy(actor=actor, user=users["qa"], environment=environment)
     environment.refresh_from_db()
     assert environment.status == "destroyed", job.error
-    assert "status: destroying → destroyed" in log_of(job)
-    assert changes(environment) == [("pending", "deploying"), ("deploying", "ready"), ("ready", "destroying"),
+    assert "status: destroying → destroyed" in job_log(job)
+    assert status_changes(environment, "environment.status_changed") == [("pending", "deploying"), ("deploying", "ready"), ("ready", "destroying"),
                                     ("destroying", "destroyed")]
 
 
@@ -162,7 +152,7 @@ def test_a_rollout_queued_before_a_destroy_does_not_revive_the_environment(users
     environment.refresh_from_db()
     assert job.state == Job.FAILED and "is destroying; it cannot become deploying" in job.error
     assert environment.status == Environment.DESTROYING
-    assert changes(environment) == [("pending", "destroying")]
+    assert status_changes(environment, "environment.status_changed") == [("pending", "destroying")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,24 +7,14 @@ from migrations_tool.lifecycle import DATA_COPY_STATE, data_copy_transition
 from migrations_tool.models import DataCopy
 from migrations_tool.services import data_copy_start, data_copy_undo
 from portal.audit.actor import Actor
-from portal.audit.models import AuditEvent
 from portal.status_machine import IllegalTransition
 from tests.factories import JobFactory
+from tests.status_changes import job_log, status_changes
 
 from .conftest import fill
 
 STATES = [value for value, _ in DataCopy.STATES]
 ALLOWED = {(source, to) for to, sources in DATA_COPY_STATE.sources.items() for source in sources}
-
-
-def changes(copy):
-    events = AuditEvent.objects.filter(action="data_copy.status_changed", object_id=str(copy.pk))
-    return [(e.details["from"], e.details["to"]) for e in events.order_by("id")]
-
-
-def log_of(job):
-    job.refresh_from_db()
-    return "\n".join(job.events.filter(kind="log").order_by("seq").values_list("text", flat=True))
 
 
 @pytest.mark.parametrize(("source", "to"), [(s, t) for s in STATES for t in STATES])
@@ -36,13 +26,13 @@ def test_the_table_allows_what_it_lists_and_refuses_the_rest_changing_nothing(co
         assert data_copy_transition(copy, to, actor=Actor.system("test")) == source
         copy.refresh_from_db()
         assert (copy.state, copy.error) == (to, "before")  # no error given: the stored one stays
-        assert changes(copy) == ([] if source == to else [(source, to)])
+        assert status_changes(copy, "data_copy.status_changed") == ([] if source == to else [(source, to)])
     else:
         with pytest.raises(IllegalTransition, match=f"is {source}; it cannot become {to}"):
             data_copy_transition(copy, to, actor=Actor.system("test"), error="why")
         copy.refresh_from_db()
         assert (copy.state, copy.error) == (source, "before")
-        assert changes(copy) == []
+        assert status_changes(copy, "data_copy.status_changed") == []
 
 
 @pytest.mark.integration
@@ -60,7 +50,7 @@ def test_a_copy_and_its_undo_move_the_state_audited_and_logged(copy_world, djang
         data_copy_undo(actor=Actor.for_user(qa), user=qa, copy=copy)
     copy.refresh_from_db()
     assert copy.state == DataCopy.UNDONE, copy.undo_job.error
-    assert changes(copy) == [("queued", "running"), ("running", "verified"), ("verified", "undoing"),
+    assert status_changes(copy, "data_copy.status_changed") == [("queued", "running"), ("running", "verified"), ("verified", "undoing"),
                              ("undoing", "undone")]
-    assert "status: queued → running" in log_of(copy.job) and "status: running → verified" in log_of(copy.job)
-    assert "status: undoing → undone" in log_of(copy.undo_job)
+    assert "status: queued → running" in job_log(copy.job) and "status: running → verified" in job_log(copy.job)
+    assert "status: undoing → undone" in job_log(copy.undo_job)
