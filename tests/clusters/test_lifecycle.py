@@ -4,7 +4,6 @@ and the Terraform jobs, each change audited once and written to the job's log.""
 import uuid
 
 import pytest
-import yaml
 
 from clusters.health import cluster_check_health
 from clusters.lifecycle import CLUSTER_STATUS, cluster_transition
@@ -16,14 +15,10 @@ from portal.audit.models import AuditEvent
 from portal.status_machine import IllegalTransition
 from tests.status_changes import status_changes
 
+from .test_services import KUBECONFIG
+
 STATUSES = [value for value, _ in Cluster.STATUSES]
 ALLOWED = {(source, to) for to, sources in CLUSTER_STATUS.sources.items() for source in sources}
-KUBECONFIG = yaml.safe_dump({
-    "apiVersion": "v1", "kind": "Config", "current-context": "ctx",
-    "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-    "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
-    "users": [{"name": "u", "user": {"token": "very-secret-token-value"}}],
-})
 
 
 @pytest.mark.django_db
