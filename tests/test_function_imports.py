@@ -33,7 +33,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("devstack/moto_persistent.py", "*", "moto"):
         "moto is a development dependency (requirements-dev.txt), not in the image that carries devstack/",
     ("devstack/moto_persistent.py", "main", "werkzeug.serving"): "moto's server, loaded with moto (see above)",
-    # Owned by the other parts of issue 15, done in parallel: removed when their branches are merged.
 }
 
 
