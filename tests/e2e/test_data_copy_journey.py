@@ -22,6 +22,7 @@ from migrations_tool.models import DataCopy, DataStore
 from portal import aws
 from portal.accounts import roles
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.stack import scratch_bucket
 from tests.migrations_tool.conftest import fill, mariadb_pair, query  # noqa: F401 - fixture
 
 from .support import confirm_in_dialog, log_in
@@ -31,15 +32,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def source_bucket(s3_bucket):
-    from portal import aws
-
-    s3, name = aws.client("s3"), f"{s3_bucket}-src"
-    s3.create_bucket(Bucket=name)
-    yield name
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-        for obj in page.get("Contents", []):
-            s3.delete_object(Bucket=name, Key=obj["Key"])
-    s3.delete_bucket(Bucket=name)
+    with scratch_bucket(f"{s3_bucket}-src") as name:
+        yield name
 
 
 @pytest.fixture
