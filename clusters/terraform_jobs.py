@@ -85,7 +85,7 @@ def _finish(run: TerraformRun, state: str, message: str = "") -> None:
 def approve_locked(run: TerraformRun, *, actor: Actor) -> None:
     """Mark a (row-locked) run approved by ``actor`` and applying.
 
-    Used by the auto-approving plan job and by ``provisioning.terraform_run_approve``; here, with the job
+    Used by the auto-approving plan job and by ``terraform_runs.terraform_run_approve``; here, with the job
     bodies, so that they import no use case."""
     run.state, run.approved_by_id, run.approved_by_name = TerraformRun.APPLYING, actor.user_id, actor.name
     run.approved_at = timezone.now()
