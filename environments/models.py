@@ -115,5 +115,6 @@ class Rollout(models.Model):
         return f"{self.environment.name} r{self.revision.number} rollout"
 
 
-# Hostname models live in their own module; importing them here registers them with the app.
+# Chaos and hostname models live in their sub-domains; importing them here registers them with the app.
+from .chaos.models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings, ChaosUndo  # noqa: E402,F401
 from .hostnames.models import ClusterDns, DnsSweep, HostnameRecord  # noqa: E402,F401
