@@ -103,8 +103,9 @@ class ChaosExperiment(models.Model):
     window_start = models.TimeField(null=True, blank=True)
     window_end = models.TimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
-    # Blast radius: never more than this percentage of a component's pods down at once.
-    max_down_percent = models.PositiveSmallIntegerField(default=50)
+    # Blast radius: never more than this percentage of a component's pods down at once (100 = only the
+    # fault's own limit; a one-replica component can only be hit with 100).
+    max_down_percent = models.PositiveSmallIntegerField(default=100)
     paused = models.BooleanField(default=False)
     next_run_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
