@@ -4,56 +4,26 @@ temporary faults are undone by their due time, the kill switch stops a run and u
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from kubernetes import client as k8s
 from kubernetes import watch
 
-from clusters.services import cluster_register
 from environments.chaos import runs
-from environments.chaos.models import ChaosRun, ChaosSettings, ChaosUndo
+from environments.chaos.models import ChaosRun, ChaosUndo
 from environments.chaos.periodic import chaos_undo_due
 from environments.chaos.run_job import run_chaos
 from environments.chaos.runs import chaos_kill_switch_environment, chaos_run_start
-from environments.models import Blueprint, Component, Environment
-from environments.services import environment_create
+from environments.models import Component
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.reporting import JobReporter
 
-from .conftest import VERSIONS, experiment
+from .conftest import experiment
 
 pytestmark = [pytest.mark.integration]
 MARGIN = timedelta(seconds=5)  # generous: the worker applies an undo within a second of its due time
-
-
-@pytest.fixture
-def kwok_cluster(db, kubeconfig_path, settings):
-    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
-    settings.SLIPWAY_CHAOS_WATCH_MARGIN_SECONDS = 20
-    call_command("seed_demo_blueprint", verbosity=0)
-    return cluster_register(actor=Actor.system("test"), name="engine-local", kind="local",
-                            kubeconfig=Path(kubeconfig_path).read_text(), make_default=True)
-
-
-@pytest.fixture
-def rolled_out(users, team, kwok_cluster, cleanup_namespaces, django_capture_on_commit_callbacks):
-    """A ready environment on the control plane, opted in to chaos."""
-    def make(name: str) -> Environment:
-        cleanup_namespaces.append(f"slw-{name}")
-        with django_capture_on_commit_callbacks(execute=True):
-            environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=kwok_cluster,
-                                             blueprint=Blueprint.objects.get(name="shop"),
-                                             name=name, stage="qa", team=team, versions=dict(VERSIONS))
-        environment.refresh_from_db()
-        assert environment.status == "ready", environment.status_message
-        ChaosSettings.objects.create(environment=environment, enabled=True)
-        return environment
-
-    return make
 
 
 def run_now(user, exp, capture):
