@@ -121,7 +121,8 @@ def _inject(api, run: ChaosRun, plan: Plan, *, actor: Actor) -> str:
 def _record(run: ChaosRun, recovery: Recovery, *, counted_from: datetime, actor: Actor, reporter: JobReporter,
             timeline: Timeline) -> None:
     """The measured results; RECOVERED when the steady state held again within the SLO."""
-    recovered_at = recovery.recovered_at
+    # Never before the moment the recovery counts from (a steady state that was never lost "recovers" then).
+    recovered_at = recovery.recovered_at and max(recovery.recovered_at, counted_from)
     seconds = None if recovered_at is None else max(0.0, (recovered_at - counted_from).total_seconds())
     within = seconds is not None and seconds <= run.slo_seconds
     window = recovery.window_seconds

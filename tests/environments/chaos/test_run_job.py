@@ -166,3 +166,25 @@ def test_the_kill_switch_stops_a_running_run_and_undoes_its_fault(users, rolled_
     assert undo.done_at is not None and undo.attempts == 1  # undone once, by the switch
     assert AuditEvent.objects.filter(action="chaos.fault_undone", object_id=str(run.pk)).count() == 1
     assert chaos_undo_due()["undone"] == []
+
+
+def test_bad_image_is_rolled_back_by_slipway(users, rolled_out, settings, django_capture_on_commit_callbacks):
+    environment = rolled_out("eng-badimage")
+    # Here the queue is eager: the bad revision's rollout runs inside the run job; let it give up quickly.
+    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 5
+    run = run_now(users["qa"], experiment(environment, fault="bad-image", target="web", duration_seconds=2),
+                  django_capture_on_commit_callbacks)
+    assert run.status in ("recovered", "unrecovered"), (run.status_message, run.events)
+    revisions = {r.number: r for r in environment.revisions.all()}
+    bad = next(c for c in revisions[2].snapshot["components"] if c["name"] == "web")
+    assert bad["tag"] == "slipway-chaos-bad-image" and revisions[2].message == "chaos: web on slipway-chaos-bad-image"
+    assert revisions[3].snapshot["components"] == revisions[1].snapshot["components"]
+    assert revisions[3].message == "rollback to r1"
+    undo = ChaosUndo.objects.get(run=run)
+    assert (undo.action, undo.spec["to_revision"]) == ("rollback", 1)
+    assert undo.due_at <= undo.done_at
+    environment.refresh_from_db()
+    assert (environment.status, environment.current_revision.number) == ("ready", 3)
+    # The recovery counts from Slipway's rollback, never from the bad rollout.
+    assert run.recovered_at is None or run.recovered_at >= undo.done_at - timedelta(milliseconds=250)
+    assert run.revision_number == 1
