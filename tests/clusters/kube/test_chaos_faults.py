@@ -6,6 +6,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
+from clusters.kube import client as kubeclient
 from clusters.kube.apply import prune
 from clusters.kube.chaos_faults import (
     BAD_IMAGE_TAG,
@@ -21,9 +22,11 @@ from clusters.kube.chaos_faults import (
 )
 from clusters.kube.live_diff import detect_drift
 from clusters.kube.pods import pods_list
+from clusters.kube.rbac import CHAOS_REQUIRED, missing_permissions
 from clusters.kube.steady_state import RecoveryWatch, pod_ready, steady_state
 from clusters.kube.wait import RolloutFailed, wait_ready
 
+from ..conftest import granted, stack_cluster, wait_until_rbac_sees_the_binding
 from .conftest import IMAGE, SELECTOR, component_create, eventually, labels
 
 pytestmark = pytest.mark.integration
@@ -187,3 +190,15 @@ def test_a_bad_image_never_becomes_ready_while_the_old_replicaset_keeps_serving(
     # The old ReplicaSet's pods keep serving: the steady state still holds.
     assert good <= {p.metadata.name for p in pods if pod_ready(p)}
     assert steady_state(api, kube_namespace, selector=SELECTOR).holds
+
+
+def test_chaos_permissions_are_checked_against_the_credential(kube_client, kubeconfig_path, restricted_token):
+    assert missing_permissions(kube_client, CHAOS_REQUIRED) == []  # the stack's admin may do everything
+    target = stack_cluster(kubeconfig_path)
+    wait_until_rbac_sees_the_binding(target["server"], target["ca_data"], restricted_token)
+    kubeconfig = kubeclient.kubeconfig_from_token(server=target["server"], ca_data=target["ca_data"],
+                                                  token=restricted_token)
+    with kubeclient.api_client(kubeconfig) as restricted:
+        missing = missing_permissions(restricted, CHAOS_REQUIRED)
+    assert missing == [p for p in CHAOS_REQUIRED if not granted(p)]
+    assert "patch nodes/status" in {str(p) for p in missing} and "get nodes" not in {str(p) for p in missing}
