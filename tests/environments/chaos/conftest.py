@@ -14,6 +14,7 @@ from environments.lifecycle import environment_transition
 from environments.models import Blueprint, Environment
 from environments.services import environment_create
 from portal.audit.actor import Actor
+from tests.clusters.kube.conftest import chaos_plane  # noqa: F401  (the node-failure test needs its stages)
 
 UNREACHABLE = yaml.safe_dump({
     "apiVersion": "v1", "kind": "Config", "current-context": "c",

@@ -190,7 +190,7 @@ def test_bad_image_is_rolled_back_by_slipway(users, rolled_out, settings, django
     assert run.revision_number == 1
 
 
-def test_node_failure_reschedules_pods_on_other_nodes(users, rolled_out, kube_client, settings,
+def test_node_failure_reschedules_pods_on_other_nodes(users, rolled_out, kube_client, chaos_plane,
                                                       django_capture_on_commit_callbacks):
     # Needs the local plane's chaos configuration (devstack/kwok: a failed node stays NotReady; node
     # monitor period 1 s) and the rendered eviction toleration (SLIPWAY_NODE_EVICTION_SECONDS).
