@@ -396,6 +396,8 @@ DEFAULT_FROM_EMAIL = env.str("SLIPWAY_EMAIL_FROM", default="Slipway <slipway@loc
 SLIPWAY_BASE_URL = env.str("SLIPWAY_BASE_URL", default="http://127.0.0.1:8000")
 SLIPWAY_CHAT_WEBHOOK_URL = env.str("SLIPWAY_CHAT_WEBHOOK_URL", default="")
 SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default=10.0)
+# Chaos experiments (environments/chaos/): the shortest interval a schedule may have.
+SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS = env.int("SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS", default=10)
 # Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",
