@@ -34,13 +34,13 @@ def skipped():
 
 def test_a_due_experiment_starts_a_scheduled_run_and_moves_on(opted_in):
     experiment = due(opted_in)
-    now = timezone.now()
+    due_at, now = experiment.next_run_at, timezone.now()
     [run_id] = chaos_schedule_tick(now)
     run = ChaosRun.objects.get(pk=run_id)
     assert (run.experiment, run.trigger, run.status, run.started_by) == (experiment, "schedule", "queued", None)
     assert run.job is not None and run.job.kind == "chaos"
     experiment.refresh_from_db()
-    assert experiment.next_run_at == now + timedelta(seconds=60)
+    assert experiment.next_run_at == due_at + timedelta(seconds=60)  # the pace counts from the due time
     started = AuditEvent.objects.get(action="chaos.run_started")
     assert started.actor_name == "system:chaos-schedule" and started.details["trigger"] == "schedule"
     # The same tick again (a redelivered beat task): nothing is due any more.
@@ -73,14 +73,14 @@ def test_paused_one_off_and_future_experiments_are_left_alone(opted_in):
 def test_a_refusal_is_an_audit_event_with_the_reason_and_the_schedule_still_moves_on(opted_in, arrange, reason):
     experiment = due(opted_in)
     arrange(opted_in)
-    now = timezone.now()
+    due_at, now = experiment.next_run_at, timezone.now()
     assert chaos_schedule_tick(now) == []
     [event] = skipped()
     assert reason in event.details["reason"]
     assert event.object_id == str(experiment.pk) and event.team_slug == "payments" and event.outcome == "success"
     assert event.actor_name == "system:chaos-schedule"
     experiment.refresh_from_db()
-    assert experiment.next_run_at == now + timedelta(seconds=60)  # no retry on every tick
+    assert experiment.next_run_at == due_at + timedelta(seconds=60)  # no retry on every tick
     assert not ChaosRun.objects.filter(experiment=experiment).exists()
 
 
