@@ -24,6 +24,7 @@ from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 
+from ..models import Environment
 from . import runs
 from .models import ChaosExperiment
 
@@ -136,8 +137,10 @@ def next_run_following(experiment: ChaosExperiment, due_at: datetime, now: datet
 
 
 def _due(now: datetime) -> list[int]:
+    # A destroyed environment never runs anything again: its experiments are not even refused.
     return list(ChaosExperiment.objects.filter(paused=False, next_run_at__lte=now)
-                .exclude(schedule=ChaosExperiment.ONCE).order_by("next_run_at").values_list("pk", flat=True))
+                .exclude(schedule=ChaosExperiment.ONCE).exclude(environment__status=Environment.DESTROYED)
+                .order_by("next_run_at").values_list("pk", flat=True))
 
 
 def _refusal_text(exc: Exception) -> str:

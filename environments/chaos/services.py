@@ -296,6 +296,10 @@ def _check_limits(environment: Environment, values: dict[str, Any], errors: dict
                 f"even one pod may go down; raise the limit (100 allows it) or choose another component."]
 
 
+def _has_window(values: dict[str, Any]) -> bool:
+    return bool(values.get("window_days")) or values.get("window_start") is not None
+
+
 def _validated(environment: Environment, values: dict[str, Any], *, exclude_pk: int | None) -> dict[str, Any]:
     """``values`` normalised, or ValidationError with a sentence for every field that is wrong."""
     errors: dict[str, list[str]] = {}
@@ -321,7 +325,8 @@ def _validated(environment: Environment, values: dict[str, Any], *, exclude_pk: 
     if not errors and values["schedule"] == ChaosExperiment.CRON:
         probe = ChaosExperiment(**{**values, "paused": False})
         if next_run_after(probe, timezone.now()) is None:
-            errors["cron"] = ["This cron expression never fires inside the allowed window (within a year)."]
+            errors["cron"] = ["This cron expression never fires inside the allowed window within a year."
+                              if _has_window(values) else "This cron expression does not fire within a year."]
     if errors:
         raise ValidationError(errors)
     return values

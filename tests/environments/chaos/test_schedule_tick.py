@@ -84,6 +84,16 @@ def test_a_refusal_is_an_audit_event_with_the_reason_and_the_schedule_still_move
     assert not ChaosRun.objects.filter(experiment=experiment).exists()
 
 
+def test_experiments_of_a_destroyed_environment_are_not_even_refused(opted_in):
+    experiment = due(opted_in)
+    opted_in.__class__.objects.filter(pk=opted_in.pk).update(status="destroyed")
+    assert chaos_schedule_tick() == []
+    assert not skipped() and not ChaosRun.objects.exists()
+    before = experiment.next_run_at
+    experiment.refresh_from_db()
+    assert experiment.next_run_at == before
+
+
 def test_one_refused_experiment_does_not_stop_another_environments(users, team, opted_in):
     quiet = make_environment("tick-off", team=team, owner=users["developer"])
     refused, started = due(quiet), due(opted_in)
