@@ -4,56 +4,26 @@ temporary faults are undone by their due time, the kill switch stops a run and u
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from kubernetes import client as k8s
 from kubernetes import watch
 
-from clusters.services import cluster_register
 from environments.chaos import runs
-from environments.chaos.models import ChaosRun, ChaosSettings, ChaosUndo
+from environments.chaos.models import ChaosRun, ChaosUndo
 from environments.chaos.periodic import chaos_undo_due
 from environments.chaos.run_job import run_chaos
 from environments.chaos.runs import chaos_kill_switch_environment, chaos_run_start
-from environments.models import Blueprint, Component, Environment
-from environments.services import environment_create
+from environments.models import Component
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.reporting import JobReporter
 
-from .conftest import VERSIONS, experiment
+from .conftest import experiment
 
 pytestmark = [pytest.mark.integration]
 MARGIN = timedelta(seconds=5)  # generous: the worker applies an undo within a second of its due time
-
-
-@pytest.fixture
-def kwok_cluster(db, kubeconfig_path, settings):
-    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 90
-    settings.SLIPWAY_CHAOS_WATCH_MARGIN_SECONDS = 20
-    call_command("seed_demo_blueprint", verbosity=0)
-    return cluster_register(actor=Actor.system("test"), name="engine-local", kind="local",
-                            kubeconfig=Path(kubeconfig_path).read_text(), make_default=True)
-
-
-@pytest.fixture
-def rolled_out(users, team, kwok_cluster, cleanup_namespaces, django_capture_on_commit_callbacks):
-    """A ready environment on the control plane, opted in to chaos."""
-    def make(name: str) -> Environment:
-        cleanup_namespaces.append(f"slw-{name}")
-        with django_capture_on_commit_callbacks(execute=True):
-            environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=kwok_cluster,
-                                             blueprint=Blueprint.objects.get(name="shop"),
-                                             name=name, stage="qa", team=team, versions=dict(VERSIONS))
-        environment.refresh_from_db()
-        assert environment.status == "ready", environment.status_message
-        ChaosSettings.objects.create(environment=environment, enabled=True)
-        return environment
-
-    return make
 
 
 def run_now(user, exp, capture):
@@ -196,3 +166,25 @@ def test_the_kill_switch_stops_a_running_run_and_undoes_its_fault(users, rolled_
     assert undo.done_at is not None and undo.attempts == 1  # undone once, by the switch
     assert AuditEvent.objects.filter(action="chaos.fault_undone", object_id=str(run.pk)).count() == 1
     assert chaos_undo_due()["undone"] == []
+
+
+def test_bad_image_is_rolled_back_by_slipway(users, rolled_out, settings, django_capture_on_commit_callbacks):
+    environment = rolled_out("eng-badimage")
+    # Here the queue is eager: the bad revision's rollout runs inside the run job; let it give up quickly.
+    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = 5
+    run = run_now(users["qa"], experiment(environment, fault="bad-image", target="web", duration_seconds=2),
+                  django_capture_on_commit_callbacks)
+    assert run.status in ("recovered", "unrecovered"), (run.status_message, run.events)
+    revisions = {r.number: r for r in environment.revisions.all()}
+    bad = next(c for c in revisions[2].snapshot["components"] if c["name"] == "web")
+    assert bad["tag"] == "slipway-chaos-bad-image" and revisions[2].message == "chaos: web on slipway-chaos-bad-image"
+    assert revisions[3].snapshot["components"] == revisions[1].snapshot["components"]
+    assert revisions[3].message == "rollback to r1"
+    undo = ChaosUndo.objects.get(run=run)
+    assert (undo.action, undo.spec["to_revision"]) == ("rollback", 1)
+    assert undo.due_at <= undo.done_at
+    environment.refresh_from_db()
+    assert (environment.status, environment.current_revision.number) == ("ready", 3)
+    # The recovery counts from Slipway's rollback, never from the bad rollout.
+    assert run.recovered_at is None or run.recovered_at >= undo.done_at - timedelta(milliseconds=250)
+    assert run.revision_number == 1
