@@ -58,11 +58,11 @@ def recovery_chart(runs: Sequence[Any], *, slo_seconds: float, title: str = "Rec
         '<text x="4" y="{top_y}" font-size="11" fill="#52606d">{top_label}</text>'
         '{bars}'
         '<line x1="{left}" y1="{slo_y}" x2="{right}" y2="{slo_y}" stroke="#b42323" stroke-dasharray="6 4"/>'
-        '<text x="{slo_x}" y="{slo_label_y}" font-size="11" fill="#b42323" text-anchor="end">SLO {slo:g} s</text>'
+        '<text x="{slo_x}" y="{slo_label_y}" font-size="11" fill="#b42323" text-anchor="end">SLO {slo} s</text>'
         '</svg>',
         w=WIDTH, h=HEIGHT, title=title, desc=described, left=LEFT, right=WIDTH - 8, base=TOP + plot_h,
         top_y=TOP + 10, top_label=f"{top:.0f} s", slo_y=slo_y, slo_x=WIDTH - 10, slo_label_y=float(slo_y) - 4,
-        slo=slo_seconds,
+        slo=f"{slo_seconds:g}",
         bars=format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"{}><title>{}</title></rect>',
                               ((x, yy, w, h, fill, SafeString(stroke), label)
                                for x, yy, w, h, fill, stroke, label in bars)),
