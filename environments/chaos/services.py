@@ -38,7 +38,7 @@ POD_FAULTS = frozenset({ChaosExperiment.POD_KILL, ChaosExperiment.POD_KILL_PERCE
 
 
 def _require_change(user: Any, environment: Environment) -> None:
-    if not authz.environment_can(user, authz.CHANGE, environment):
+    if not authz.chaos_can(user, authz.CHANGE, environment):
         raise PermissionDenied(CHANGE_REFUSED)
 
 

@@ -8,7 +8,7 @@ import pytest
 from croniter import croniter
 
 from environments.chaos.models import ChaosExperiment
-from environments.chaos.schedule import cron_next, next_run_after, window_next_opening
+from environments.chaos.schedule import cron_next, next_run_after, next_run_following, window_next_opening
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WORKING_HOURS = {"window_days": [1, 2, 3, 4, 5], "window_start": time(10), "window_end": time(16)}
@@ -154,3 +154,17 @@ def test_every_result_is_strictly_after_and_inside_the_window_for_a_year_of_star
         assert fire > after
         assert wall.isoweekday() in (2, 4) and time(9, 10) <= wall.time() < time(11) and wall.minute % 20 == 0
         assert fire - after < timedelta(days=7)
+
+
+def test_after_a_run_an_interval_keeps_its_pace_from_the_due_time_and_skips_what_was_missed():
+    e = experiment(schedule="interval", interval_seconds=60)
+    due = utc(2026, 6, 1, 10)
+    # The beat came 4 s late: the next is still a minute after the due time, not after the beat.
+    assert next_run_following(e, due, due + timedelta(seconds=4)) == utc(2026, 6, 1, 10, 1)
+    # Nothing ticked for five and a half minutes: the missed times are skipped, not caught up.
+    assert next_run_following(e, due, due + timedelta(minutes=5, seconds=30)) == utc(2026, 6, 1, 10, 6)
+    assert next_run_following(e, due, due + timedelta(minutes=5)) == utc(2026, 6, 1, 10, 6)
+    windowed = experiment(schedule="interval", interval_seconds=3600, window_start=time(9), window_end=time(11))
+    assert next_run_following(windowed, utc(2026, 6, 1, 10), utc(2026, 6, 1, 10, 0, 2)) == utc(2026, 6, 2, 9)
+    cron = experiment(schedule="cron", cron="*/15 * * * *")
+    assert next_run_following(cron, due, due + timedelta(minutes=20)) == utc(2026, 6, 1, 10, 30)
