@@ -52,8 +52,12 @@ def _environment(request: HttpRequest, environment_id: int) -> Environment:
     return get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=environment_id)
 
 
-def _experiment(request: HttpRequest, experiment_id: int) -> ChaosExperiment:
-    return get_object_or_404(chaos_experiments_visible(request.user).select_related("environment"), pk=experiment_id)
+def _experiment(request: HttpRequest, experiment_id: int, *, change: bool = False) -> ChaosExperiment:
+    experiment = get_object_or_404(chaos_experiments_visible(request.user).select_related("environment"),
+                                   pk=experiment_id)
+    if change:
+        _require_change(request, experiment.environment)
+    return experiment
 
 
 def _run(request: HttpRequest, run_id: int) -> ChaosRun:
@@ -238,8 +242,7 @@ def chaos_experiment_edit(request: HttpRequest, experiment_id: int) -> HttpRespo
 @login_required
 @require_POST
 def chaos_experiment_pause(request: HttpRequest, experiment_id: int) -> HttpResponse:
-    experiment = _experiment(request, experiment_id)
-    _require_change(request, experiment.environment)
+    experiment = _experiment(request, experiment_id, change=True)
     paused = request.POST.get("paused", "1") == "1"
     _act(request, services.chaos_experiment_pause, f"Experiment {experiment.name} {'paused' if paused else 'resumed'}.",
          experiment=experiment, paused=paused)
@@ -249,8 +252,7 @@ def chaos_experiment_pause(request: HttpRequest, experiment_id: int) -> HttpResp
 @login_required
 @require_POST
 def chaos_experiment_delete(request: HttpRequest, experiment_id: int) -> HttpResponse:
-    experiment = _experiment(request, experiment_id)
-    _require_change(request, experiment.environment)
+    experiment = _experiment(request, experiment_id, change=True)
     _act(request, services.chaos_experiment_delete, f"Experiment {experiment.name} deleted.", experiment=experiment)
     return redirect("environment-chaos", environment_id=experiment.environment_id)
 
@@ -258,8 +260,7 @@ def chaos_experiment_delete(request: HttpRequest, experiment_id: int) -> HttpRes
 @login_required
 @require_POST
 def chaos_experiment_run(request: HttpRequest, experiment_id: int) -> HttpResponse:
-    experiment = _experiment(request, experiment_id)
-    _require_change(request, experiment.environment)
+    experiment = _experiment(request, experiment_id, change=True)
     run = _act(request, runs.chaos_run_start, f"Experiment {experiment.name} started.", experiment=experiment,
                trigger="manual")
     if run is None:

@@ -160,6 +160,11 @@ def test_the_yaml_document_round_trips_and_errors_name_the_field_and_line(dev, e
     assert fields["spec.experiments[0].falt"][0].startswith("line 10: unknown field")
     assert fields["spec.experiments[0].fault"][0].startswith("line 9:")  # required: the experiment's own line
     assert not ChaosExperiment.objects.exists()
+    # A rule only the service knows (the component exists) is named with its line too, and nothing is kept.
+    unknown = dev.generic("PUT", url, DOCUMENT.replace("target: web", "target: nope"), content_type="application/yaml")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["fields"]["spec.experiments[0].target"][0].startswith("line 11: ")
+    assert not ChaosExperiment.objects.exists() and not ChaosSettings.objects.filter(enabled=True).exists()
     broken = dev.generic("PUT", url, "spec: [unclosed", content_type="application/yaml")
     assert broken.status_code == 400 and "line 1" in broken.json()["error"]["message"]
     applied = dev.generic("PUT", url, DOCUMENT, content_type="application/yaml")
