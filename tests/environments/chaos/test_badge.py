@@ -5,7 +5,7 @@ it again, and the list's badges are a fixed number of queries."""
 import pytest
 
 from environments.chaos.models import ChaosRun, ChaosSettings
-from environments.chaos.selectors import chaos_badge, chaos_badges
+from environments.chaos.selectors import chaos_badge, chaos_badges, chaos_settings_of
 from tests.environments.chaos.schedule_support import make_environment, make_experiment, make_run, new_revision
 
 
@@ -23,6 +23,13 @@ def good_runs(experiment, seconds=(2.0, 3.0, 5.0), **fields):
 
 def test_no_runs_no_badge(env):
     assert chaos_badge(env) is None
+
+
+def test_an_environment_without_settings_has_the_defaults_opted_out(users, team, env):
+    other = make_environment("badge-none", team=team, owner=users["developer"])
+    defaults = chaos_settings_of(other)
+    assert defaults.pk is None and not defaults.enabled and (defaults.slo_seconds, defaults.badge_runs) == (30, 3)
+    assert chaos_settings_of(env).pk is not None and chaos_settings_of(env).enabled
 
 
 def test_earned_by_the_last_n_runs_on_the_current_revision_and_names_it(env):

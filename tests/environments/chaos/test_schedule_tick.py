@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from environments.chaos import runs
 from environments.chaos.models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings
 from environments.chaos.schedule import chaos_schedule_tick
 from portal.audit.models import AuditEvent
@@ -84,12 +85,42 @@ def test_a_refusal_is_an_audit_event_with_the_reason_and_the_schedule_still_move
     assert not ChaosRun.objects.filter(experiment=experiment).exists()
 
 
+def test_experiments_of_a_destroyed_environment_are_not_even_refused(opted_in):
+    experiment = due(opted_in)
+    opted_in.__class__.objects.filter(pk=opted_in.pk).update(status="destroyed")
+    assert chaos_schedule_tick() == []
+    assert not skipped() and not ChaosRun.objects.exists()
+    before = experiment.next_run_at
+    experiment.refresh_from_db()
+    assert experiment.next_run_at == before
+
+
 def test_one_refused_experiment_does_not_stop_another_environments(users, team, opted_in):
     quiet = make_environment("tick-off", team=team, owner=users["developer"])
     refused, started = due(quiet), due(opted_in)
     [run_id] = chaos_schedule_tick()
     assert ChaosRun.objects.get(pk=run_id).experiment == started
     assert [e.object_id for e in skipped()] == [str(refused.pk)]
+
+
+def test_an_unexpected_error_is_recorded_and_the_other_experiments_still_start(users, team, opted_in, monkeypatch):
+    second = make_environment("tick-two", team=team, owner=users["developer"])
+    ChaosSettings.objects.create(environment=second, enabled=True)
+    broken, fine = due(opted_in), due(second, next_run_at=timezone.now())
+    real_start = runs.chaos_run_start
+
+    def start(**kwargs):  # fault injection: the engine fails on the first experiment only
+        if kwargs["experiment"].pk == broken.pk:
+            raise RuntimeError("database hiccup")
+        return real_start(**kwargs)
+
+    monkeypatch.setattr(runs, "chaos_run_start", start)
+    [run_id] = chaos_schedule_tick()
+    assert ChaosRun.objects.get(pk=run_id).experiment == fine
+    [event] = skipped()
+    assert (event.object_id, event.outcome, event.error) == (str(broken.pk), "failure", "RuntimeError: database hiccup")
+    broken.refresh_from_db()
+    assert broken.next_run_at > timezone.now()
 
 
 @pytest.mark.integration

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from environments.chaos.gate import chaos_refusal
 from environments.chaos.models import ChaosExperiment, ChaosRun, ChaosSettings, ChaosUndo
 from environments.chaos.services import (
     chaos_experiment_create,
@@ -100,7 +101,9 @@ def test_production_is_refused_to_developers_and_without_an_approval_reason(user
 
 
 def test_production_is_opted_in_by_an_admin_with_a_reason_recorded_and_audited(users, prod_env):
+    assert chaos_refusal(prod_env) is not None
     row = settings_update(users["admin"], prod_env, enabled=True, approval_reason="game day, agreed with SRE")
+    assert chaos_refusal(prod_env) is None  # the engine's gate lets the approved environment run
     row.refresh_from_db()
     assert row.enabled and row.approved_by == users["admin"] and row.approval_reason == "game day, agreed with SRE"
     assert row.approved_at is not None and timezone.now() - row.approved_at < timedelta(minutes=5)
@@ -112,6 +115,7 @@ def test_production_is_opted_in_by_an_admin_with_a_reason_recorded_and_audited(u
     settings_update(users["admin"], prod_env, enabled=False)
     row.refresh_from_db()
     assert row.approved_by is None and row.approval_reason == ""
+    assert "off for sched-prod" in chaos_refusal(prod_env)
     with pytest.raises(ValidationError):
         settings_update(users["admin"], prod_env, enabled=True)
     assert len(events("chaos.production_approved")) == 1
@@ -180,7 +184,8 @@ REFUSALS = [
     ({"schedule": "cron", "cron": "61 * * * *"}, "cron",
      "This is not a valid cron expression: [61 * * * *] is not acceptable, out of range"),
     ({"schedule": "cron", "cron": "0 3 * * *", "window_start": "10:00", "window_end": "16:00"}, "cron",
-     "This cron expression never fires inside the allowed window (within a year)."),
+     "This cron expression never fires inside the allowed window within a year."),
+    ({"schedule": "cron", "cron": "0 12 29 2 *"}, "cron", "This cron expression does not fire within a year."),
     ({"timezone": "Mars/Olympus"}, "timezone", "'Mars/Olympus' is not a known time zone"),
     ({"timezone": "../../etc/passwd"}, "timezone", "is not a known time zone"),
     ({"window_days": [0, 8]}, "window_days", "Use ISO weekdays from 1 (Monday) to 7 (Sunday)."),
