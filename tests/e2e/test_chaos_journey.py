@@ -135,4 +135,14 @@ def test_a_developer_runs_chaos_watches_it_live_and_earns_the_badge(
     expect(page.locator('[data-kill-switch-state="released"]')).to_be_visible()
     expect(page.get_by_role("button", name="Stop all chaos everywhere")).to_have_count(0)
     screenshot("chaos-global")
+
+    # The environment's kill switch: one clear button, its state shown, and nothing may run while engaged.
+    page.goto(f"/environments/{environment.pk}/chaos/")
+    page.get_by_role("button", name=f"Stop all chaos in {name}").click()
+    expect(page.locator('[data-kill-switch-state="engaged"]')).to_contain_text("Engaged by devi")
+    expect(page.locator("[data-chaos-refusal]")).to_contain_text("kill switch")
+    screenshot("chaos-kill-switch-engaged")
+    page.locator('[data-experiment="kill-api"]').get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("status")).to_contain_text("kill switch")
+    assert ChaosRun.objects.filter(environment=environment).count() == 2
     assert AuditEvent.objects.filter(action="chaos.settings_changed").exists()

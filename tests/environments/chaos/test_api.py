@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from environments.chaos.models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings
 from tests.environments.chaos.schedule_support import make_environment, make_experiment, make_run, new_revision
@@ -189,3 +191,19 @@ def test_the_openapi_description_documents_every_chaos_endpoint(tmp_path):
     assert "/api/v1/environments/{id}/chaos/document/" in chaos
     assert "/api/v1/chaos/runs/export/" in chaos and "/api/v1/chaos/kill-switch/engage/" in chaos
     assert len(chaos) >= 16
+
+
+def test_the_runs_list_costs_the_same_queries_for_one_or_many_runs(dev, env):
+    experiment = make_experiment(env, name="kill-web")
+    make_run(experiment, seconds=1.0)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert dev.get("/api/v1/chaos/runs/").status_code == 200
+        return len(captured)
+
+    queries()  # the first request also reads the caller's roles
+    one = queries()
+    for seconds in (2.0, 3.0, 4.0, 5.0):
+        make_run(make_experiment(env), seconds=seconds)
+    assert queries() == one

@@ -98,6 +98,11 @@ def test_production_settings_need_an_admin_and_show_the_approval_reason(client, 
                           {"enabled": "on", "slo_seconds": "30", "availability_target": "99", "badge_runs": "3"})
     assert refused.status_code == 400 and "approval" in refused.content.decode().lower()
     assert not ChaosSettings.objects.filter(environment=prod, enabled=True).exists()
+    approved = client.post(reverse("environment-chaos-settings", args=[prod.pk]),
+                           {"enabled": "on", "slo_seconds": "30", "availability_target": "99", "badge_runs": "3",
+                            "approval_reason": "quarterly game day"}, follow=True)
+    assert "Approved by admin" in approved.content.decode() and "quarterly game day" in approved.content.decode()
+    assert ChaosSettings.objects.get(environment=prod).approved_by == users["admin"]
 
 
 def _experiment_form(**fields):
