@@ -281,3 +281,18 @@ def test_the_document_page_applies_all_or_nothing_and_names_the_line(dev, env):
     assert ChaosSettings.objects.get(environment=env).slo_seconds == 20
     download = dev.get(url, {"download": "1"})
     assert download["Content-Type"] == "application/yaml" and b"name: cut-api" in download.content
+
+
+def test_a_queued_run_is_stopped_from_its_report(dev, users, env):
+    experiment = make_experiment(env, name="kill-web")
+    run = ChaosRun.objects.create(experiment=experiment, environment=env, fault=experiment.fault,
+                                  revision_number=env.current_revision.number)
+    report = dev.get(reverse("chaos-run-detail", args=[run.pk])).content.decode()
+    assert "Stop this run" in report and "data-live-transitional" in report  # the page keeps itself current
+    dev.force_login(users["manager"])  # Managers read; they do not stop a team's run
+    assert dev.post(reverse("chaos-run-stop", args=[run.pk])).status_code == 403
+    dev.force_login(users["developer"])
+    dev.post(reverse("chaos-run-stop", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == ChaosRun.STOPPED
+    assert "Stop this run" not in dev.get(reverse("chaos-run-detail", args=[run.pk])).content.decode()
