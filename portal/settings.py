@@ -299,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
         "DocumentPlanActionEnum": "environments.documents.PLAN_ACTIONS",
         "DataStoreKindEnum": "migrations_tool.models.KINDS",
+        "ChaosRunStatusEnum": "environments.chaos.models.ChaosRun.STATUSES",
     },
 }
 
