@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE: dict = {
                                  "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
     "environments-chaos-undo-due": {"task": "environments.chaos_undo_due",
                                     "schedule": env.float("SLIPWAY_CHAOS_UNDO_SECONDS", default=5.0)},
+    # Starts the runs of scheduled chaos experiments (environments/chaos/schedule.py); the shortest
+    # interval an experiment may have is SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS.
+    "environments-chaos-schedule": {"task": "environments.chaos_schedule_tick",
+                                    "schedule": env.float("SLIPWAY_CHAOS_SCHEDULE_SECONDS", default=5.0)},
     "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
     "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
     "clusters-health": {"task": "clusters.health_check_all",
@@ -295,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
         "DocumentPlanActionEnum": "environments.documents.PLAN_ACTIONS",
         "DataStoreKindEnum": "migrations_tool.models.KINDS",
+        "ChaosRunStatusEnum": "environments.chaos.models.ChaosRun.STATUSES",
     },
 }
 
@@ -406,6 +411,8 @@ DEFAULT_FROM_EMAIL = env.str("SLIPWAY_EMAIL_FROM", default="Slipway <slipway@loc
 SLIPWAY_BASE_URL = env.str("SLIPWAY_BASE_URL", default="http://127.0.0.1:8000")
 SLIPWAY_CHAT_WEBHOOK_URL = env.str("SLIPWAY_CHAT_WEBHOOK_URL", default="")
 SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default=10.0)
+# Chaos experiments (environments/chaos/): the shortest interval a schedule may have.
+SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS = env.int("SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS", default=10)
 # Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",
