@@ -4,6 +4,7 @@ the run interrupted; the redelivered job does not inject again."""
 import os
 import signal
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from tests.reliability import worker
 from tests.reliability.worker import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
-NAME = "eng-chaos-killed"
+NAME = f"eng-chaos-killed-{uuid.uuid4().hex[:5]}"  # unique: the plane is shared
 
 
 def policy_names(kube_client, namespace: str) -> set[str]:

@@ -1,4 +1,5 @@
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,8 @@ def kwok_cluster(db, kubeconfig_path, settings):
 def rolled_out(users, team, kwok_cluster, cleanup_namespaces, kube_client, django_capture_on_commit_callbacks):
     """A ready environment on the control plane in its steady state, opted in to chaos."""
     def make(name: str) -> Environment:
+        # Unique per run: the plane is shared, and a namespace of an earlier run may still be terminating.
+        name = f"{name}-{uuid.uuid4().hex[:5]}"
         cleanup_namespaces.append(f"slw-{name}")
         with django_capture_on_commit_callbacks(execute=True):
             environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=kwok_cluster,
