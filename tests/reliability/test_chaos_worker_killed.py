@@ -2,7 +2,6 @@
 the run interrupted; the redelivered job does not inject again."""
 
 import os
-import signal
 import time
 import uuid
 from pathlib import Path
@@ -70,8 +69,7 @@ def test_killed_worker_mid_experiment_fault_undone_and_run_interrupted(redis_url
         run.refresh_from_db()
         policy = run.target["policy"]
         assert policy in policy_names(kube_client, environment.namespace)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=10)
+        worker.kill(first)
         assert ChaosRun.objects.get(pk=run.pk).status == "running"
         # The beat task (called as beat would, every few seconds): once the heartbeat is stale it undoes.
         wait_for(lambda: (chaos_undo_due(), ChaosRun.objects.get(pk=run.pk).status == "interrupted")[1], 60,
@@ -90,8 +88,5 @@ def test_killed_worker_mid_experiment_fault_undone_and_run_interrupted(redis_url
         assert ChaosRun.objects.get(pk=run.pk).status == "interrupted"
         client.close()
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        worker.kill(first, second)
         delete_namespace(kube_client, f"slw-{NAME}", timeout=60)
