@@ -2,8 +2,8 @@
 the run interrupted; the redelivered job does not inject again."""
 
 import os
-import signal
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from tests.reliability import worker
 from tests.reliability.worker import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
-NAME = "eng-chaos-killed"
+NAME = f"eng-chaos-killed-{uuid.uuid4().hex[:5]}"  # unique: the plane is shared
 
 
 def policy_names(kube_client, namespace: str) -> set[str]:
@@ -69,8 +69,7 @@ def test_killed_worker_mid_experiment_fault_undone_and_run_interrupted(redis_url
         run.refresh_from_db()
         policy = run.target["policy"]
         assert policy in policy_names(kube_client, environment.namespace)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=10)
+        worker.kill(first)
         assert ChaosRun.objects.get(pk=run.pk).status == "running"
         # The beat task (called as beat would, every few seconds): once the heartbeat is stale it undoes.
         wait_for(lambda: (chaos_undo_due(), ChaosRun.objects.get(pk=run.pk).status == "interrupted")[1], 60,
@@ -89,8 +88,5 @@ def test_killed_worker_mid_experiment_fault_undone_and_run_interrupted(redis_url
         assert ChaosRun.objects.get(pk=run.pk).status == "interrupted"
         client.close()
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        worker.kill(first, second)
         delete_namespace(kube_client, f"slw-{NAME}", timeout=60)

@@ -77,8 +77,5 @@ def test_killed_worker_mid_rollout_is_redelivered_and_converges(redis_url, kubec
         assert all(d.status.ready_replicas == d.spec.replicas for d in deployments)
         client.close()
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        worker.kill(first, second)
         delete_namespace(kube_client, NAMESPACE, timeout=60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +26,14 @@ def start_worker(url: str, queue: str, var_dir: Path, **env: str) -> subprocess.
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
                              "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=environ,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def kill(*workers: subprocess.Popen | None) -> None:
+    """SIGKILL each worker still running (its whole process group) and reap it; None is skipped."""
+    for proc in workers:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def wait_for(predicate, timeout: float, what: str):
