@@ -47,7 +47,7 @@ class SlipwayApi:
         return self.api.post(f"/api/v1/environments/{environment}/chaos/experiments/", fields)
 
     def experiment_pause(self, experiment: int, paused: bool = True) -> dict:
-        return self.api.post(f"/api/v1/chaos/experiments/{experiment}/{'pause' if paused else 'resume'}/")
+        return self.api.post(f"/api/v1/chaos/experiments/{experiment}/pause/", {"paused": paused})
 
     def run_start(self, experiment: int) -> dict:
         return self.api.post(f"/api/v1/chaos/experiments/{experiment}/run/")
@@ -67,10 +67,14 @@ class SlipwayApi:
         return wait_until(ended, timeout=timeout, what=f"chaos run {pk} to end", every=0.2)
 
     def kill_switch_environment(self, environment: int, engage: bool) -> dict:
-        return self.api.post(f"/api/v1/environments/{environment}/chaos/kill-switch/", {"engaged": engage})
+        return self.api.post(f"/api/v1/environments/{environment}/chaos/kill-switch/", {"engage": engage})
 
     def kill_switch_global(self, engage: bool, reason: str = "") -> dict:
-        return self.api.post("/api/v1/chaos/kill-switch/", {"engaged": engage, "reason": reason})
+        return self.api.post(f"/api/v1/chaos/kill-switch/{'engage' if engage else 'release'}/", {"reason": reason})
+
+    def schedule_refusals(self) -> list[dict]:
+        """Scheduled starts the engine refused before a run existed (audit events ``chaos.run_skipped``)."""
+        return self.api.all_pages("/api/v1/audit-events/?action=chaos.run_skipped")
 
     def no_active_runs(self, *, timeout: float) -> list[dict]:
         """Every run, once none is queued or running (scheduled ones included)."""

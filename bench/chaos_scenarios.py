@@ -228,9 +228,12 @@ class ChaosBench:
         print(f"  runs: {len(runs)}: " + ", ".join(f"{s} {c}" for s, c in sorted(statuses.items()))
               + (f"; recovery p50 {percentile(recovery, 50):.2f}s, p95 {percentile(recovery, 95):.2f}s, "
                  f"max {recovery[-1]:.2f}s" if recovery else ""))
-        for reason, count in Counter(r.get("status_message", "")[:120] for r in runs
-                                     if r["status"] == "skipped").most_common(3):
-            print(f"  skipped ×{count}: {reason}")
+        refusals = self.slipway.schedule_refusals()
+        print(f"  starts refused by the schedule before a run existed (audit chaos.run_skipped): {len(refusals)}")
+        reasons = Counter([r.get("status_message", "") for r in runs if r["status"] == "skipped"]
+                          + [(r.get("details") or {}).get("reason", "") for r in refusals])
+        for reason, count in reasons.most_common(3):
+            print(f"  skipped ×{count}: {reason[:120]}")
         for run in runs:
             if run["status"] in ("failed", "interrupted"):
                 self.failures.append(f"scheduled run {run['id']}: {run['status']}: {run.get('status_message', '')}")
