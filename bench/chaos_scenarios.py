@@ -234,6 +234,8 @@ class ChaosBench:
                           + [(r.get("details") or {}).get("reason", "") for r in refusals])
         for reason, count in reasons.most_common(3):
             print(f"  skipped ×{count}: {reason[:120]}")
+        if not recovery:
+            self.failures.append("no scheduled run measured a recovery")
         for run in runs:
             if run["status"] in ("failed", "interrupted"):
                 self.failures.append(f"scheduled run {run['id']}: {run['status']}: {run.get('status_message', '')}")
