@@ -108,6 +108,10 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
 def _require_change(user: Any, environment: Environment) -> None:
     if not authz.environment_can(user, authz.CHANGE, environment):
         raise PermissionDenied(CHANGE_REFUSED)
+    _require_live(environment)
+
+
+def _require_live(environment: Environment) -> None:
     if environment.status in (Environment.DESTROYING, Environment.DESTROYED):
         raise ValidationError("This environment is being destroyed.")
 
@@ -149,11 +153,15 @@ def environment_update_versions(*, actor: Actor, user: Any, environment: Environ
     return rollout
 
 
-def environment_rollback(*, actor: Actor, user: Any, environment: Environment, number: int) -> Rollout:
-    """Make a new revision equal to revision ``number`` and roll it out (history is never rewritten)."""
+def environment_rollback(*, actor: Actor, user: Any | None, environment: Environment, number: int) -> Rollout:
+    """Make a new revision equal to revision ``number`` and roll it out (history is never rewritten).
+    ``user=None`` is the system (a chaos experiment's undo, authorised when the experiment started)."""
     with audited(actor=actor, action="environment.rollback", obj=environment, details={"to": number}) as scope:
         scope.team_slug = environment.team.slug
-        _require_change(user, environment)
+        if user is None:
+            _require_live(environment)
+        else:
+            _require_change(user, environment)
         target = environment.revisions.filter(number=number).first()
         if target is None:
             raise ValidationError({"revision": [f"Revision {number} does not exist."]})
@@ -162,6 +170,27 @@ def environment_rollback(*, actor: Actor, user: Any, environment: Environment, n
                                      message=f"rollback to r{number}")
             rollout = rollout_start(actor=actor, environment=environment, revision=revision)
         scope.details.update(revision=revision.number, versions=versions_of(target.snapshot))
+    return rollout
+
+
+def environment_chaos_image(*, actor: Actor, environment: Environment, component: str, tag: str) -> Rollout:
+    """A chaos experiment's bad-image fault (issue 16): a new revision in which ``component`` runs its
+    repository's ``tag``, rolled out by Slipway's own rollout. Not routed through the catalog, which
+    would refuse a version it does not know: that is the point. The chaos run authorised it."""
+    with audited(actor=actor, action="environment.chaos_image", obj=environment,
+                 details={"component": component, "tag": tag}) as scope:
+        scope.team_slug = environment.team.slug
+        _require_live(environment)
+        snapshot = json.loads(json.dumps(environment.current_revision.snapshot))
+        picked = [c for c in snapshot["components"] if c["name"] == component]
+        if not picked:
+            raise ValidationError({"component": [f"'{component}' is not a component of this environment."]})
+        picked[0].update(tag=tag, digest="", tag_digest="")
+        with transaction.atomic():
+            revision = _new_revision(actor=actor, environment=environment, snapshot=snapshot,
+                                     message=f"chaos: {component} on {tag}")
+            rollout = rollout_start(actor=actor, environment=environment, revision=revision)
+        scope.details["revision"] = revision.number
     return rollout
 
 

@@ -219,6 +219,8 @@ CELERY_BEAT_SCHEDULE: dict = {
                                "schedule": env.float("SLIPWAY_DNS_SWEEP_SECONDS", default=3600.0)},
     "clusters-terraform-drift": {"task": "clusters.terraform_drift_check_all",
                                  "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
+    "environments-chaos-undo-due": {"task": "environments.chaos_undo_due",
+                                    "schedule": env.float("SLIPWAY_CHAOS_UNDO_SECONDS", default=5.0)},
     "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
     "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
     "clusters-health": {"task": "clusters.health_check_all",
@@ -303,6 +305,11 @@ AWS_ENDPOINT_URLS = env.dict("SLIPWAY_AWS_ENDPOINT_URLS", default={})  # per ser
 
 # How long a rollout waits for its workloads to become ready before failing with the reason.
 SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = env.float("SLIPWAY_ROLLOUT_TIMEOUT_SECONDS", default=300.0)
+
+# Chaos experiments: a running run whose worker sent no heartbeat for this long was interrupted (the
+# periodic undo task takes its faults back); a run watches for recovery this long past duration + SLO.
+SLIPWAY_CHAOS_HEARTBEAT_SECONDS = env.float("SLIPWAY_CHAOS_HEARTBEAT_SECONDS", default=20.0)
+SLIPWAY_CHAOS_WATCH_MARGIN_SECONDS = env.float("SLIPWAY_CHAOS_WATCH_MARGIN_SECONDS", default=30.0)
 
 # The TTL reaper tells owners this long before expiry, and destroys no sooner than this after telling.
 SLIPWAY_EXPIRY_NOTICE_HOURS = env.float("SLIPWAY_EXPIRY_NOTICE_HOURS", default=24.0)
@@ -396,6 +403,8 @@ DEFAULT_FROM_EMAIL = env.str("SLIPWAY_EMAIL_FROM", default="Slipway <slipway@loc
 SLIPWAY_BASE_URL = env.str("SLIPWAY_BASE_URL", default="http://127.0.0.1:8000")
 SLIPWAY_CHAT_WEBHOOK_URL = env.str("SLIPWAY_CHAT_WEBHOOK_URL", default="")
 SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default=10.0)
+# Chaos experiments (environments/chaos/): the shortest interval a schedule may have.
+SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS = env.int("SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS", default=10)
 # Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",

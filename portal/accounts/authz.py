@@ -201,6 +201,33 @@ def team_can(user: Any, action: str, team: Any = None) -> bool:
     return _admin_object_can(user, action, readers="roles")
 
 
+# Chaos kill switches: engaging one is a safety action, releasing it lets faults run again.
+ENGAGE = "engage"
+RELEASE = "release"
+
+
+def chaos_can(user: Any, action: str, environment: Any) -> bool:
+    """An environment's chaos settings, experiments, runs and kill switch: seen like the environment;
+    run, changed, engaged and released by whoever may change it (production: Platform admins only)."""
+    if action in (ENGAGE, RELEASE):
+        action = CHANGE
+    return environment_can(user, action, environment)
+
+
+def chaos_global_can(user: Any, action: str) -> bool:
+    """The global chaos kill switch: every role sees it; Platform admins and Managers may ENGAGE it
+    (stopping faults is oversight, not a change); only Platform admins RELEASE it (or CHANGE anything)."""
+    if not has_role(user):
+        return False
+    if action == VIEW:
+        return True
+    if action == ENGAGE:
+        return rules.is_platform_admin(user) or rules.is_manager(user)
+    if action in (RELEASE, CHANGE, CREATE):
+        return rules.is_platform_admin(user)
+    raise ValueError(f"unknown action {action!r}")
+
+
 def require(allowed: bool, message: str) -> None:
     """Raise PermissionDenied(message) unless ``allowed``: the one way a refusal is raised."""
     if not allowed:

@@ -1,0 +1,184 @@
+"""When an experiment fires: interval or cron schedules inside an allowed window, in the experiment's time
+zone; and the beat tick that starts the runs that are due.
+
+Time zones. croniter's own handling of aware datetimes is wrong across DST changes (croniter 6.0: from
+2026-03-29 in Europe/Berlin, "30 2 * * *" fires next at 01:30 local), so cron expressions are iterated
+on naive wall-clock times and each result is placed in the zone here, with the usual cron conventions:
+a wall-clock time that does not exist (the spring-forward gap) fires when the clock has jumped past it
+(02:30 → 03:30), and one that occurs twice (the autumn fall-back) fires once, at its first occurrence.
+Windows are wall-clock times too: "10:00–16:00" is 10:00–16:00 local on every day, summer or winter.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record
+
+from . import runs
+from .models import ChaosExperiment
+
+logger = logging.getLogger(__name__)
+
+# The largest jump of a wall clock at a DST change anywhere (Antarctica/Troll: 2 h), plus a margin:
+# a cron time this far after a candidate (in wall-clock terms) can never fire before it.
+_DST_MARGIN = timedelta(hours=3)
+# A schedule whose cron never meets its window within this horizon never fires (validation says so).
+HORIZON = timedelta(days=366)
+_MAX_STEPS = 2000
+SCHEDULE_ACTOR = "chaos-schedule"
+
+
+def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a naive wall-clock time in ``zone``: a time in a spring-forward gap is shifted
+    forward by the gap (zoneinfo's fold=0), a repeated one is its first occurrence."""
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def cron_next(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
+    """The first instant strictly after ``after`` at which the 5-field cron ``expression`` fires in ``zone``.
+
+    Wall-clock candidates are mapped to instants by :func:`_instant`; that map is not monotonic around a
+    DST gap, so candidates are read until one lies a full DST margin past the best found.
+    """
+    after = after.astimezone(UTC)
+    candidates = croniter(expression, _wall(after, zone) - _DST_MARGIN)
+    best: datetime | None = None
+    for _ in range(_MAX_STEPS * 10):
+        wall = candidates.get_next(datetime)
+        moment = _instant(wall, zone)
+        if moment > after and (best is None or moment < best):
+            best = moment
+        if best is not None and wall > _wall(best, zone) + _DST_MARGIN:
+            return best
+    raise ValueError(f"cron expression {expression!r} produced no time after {after}")  # pragma: no cover
+
+
+def _window_bounds(day: date, start: time | None, end: time | None, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    opening = _instant(datetime.combine(day, start or time(0)), zone)
+    if end is None:
+        closing = _instant(datetime.combine(day + timedelta(days=1), time(0)), zone)
+    else:
+        closing = _instant(datetime.combine(day, end), zone)
+    return opening, closing
+
+
+def window_next_opening(experiment: ChaosExperiment, moment: datetime) -> datetime | None:
+    """``moment`` itself when it falls inside the experiment's allowed window, else the window's next
+    opening after it (None when the window has no day at all). Days are ISO weekdays in the experiment's
+    time zone; the time span is [start, end) on each allowed day (no times: the whole day)."""
+    moment = moment.astimezone(UTC)
+    days = set(experiment.window_days or [])
+    start, end = experiment.window_start, experiment.window_end
+    if not days and start is None and end is None:
+        return moment
+    zone = ZoneInfo(experiment.timezone)
+    first = _wall(moment, zone).date() - timedelta(days=1)  # the day before: a late local time near midnight
+    for offset in range(9):
+        day = first + timedelta(days=offset)
+        if days and day.isoweekday() not in days:
+            continue
+        opening, closing = _window_bounds(day, start, end, zone)
+        if moment < closing and opening < closing:
+            return max(moment, opening)
+    return None
+
+
+def next_run_after(experiment: ChaosExperiment, after: datetime) -> datetime | None:
+    """The next time ``experiment`` fires after ``after`` (UTC), inside its allowed window, or None for a
+    one-off or paused experiment, or a schedule that never meets its window within a year.
+
+    Interval: ``after`` is the last run (or now) and the next is ``interval_seconds`` later, moved to the
+    window's next opening when it falls outside. Cron: the first cron time after ``after`` that falls
+    inside the window (cron times outside it are skipped, not moved). Pure: reads only the experiment.
+    """
+    if experiment.paused or experiment.schedule == ChaosExperiment.ONCE:
+        return None
+    after = after.astimezone(UTC)
+    if experiment.schedule == ChaosExperiment.INTERVAL:
+        return window_next_opening(experiment, after + timedelta(seconds=experiment.interval_seconds or 0))
+    zone = ZoneInfo(experiment.timezone)
+    cursor = after
+    for _ in range(_MAX_STEPS):
+        fire = cron_next(experiment.cron, zone, cursor)
+        if fire - after > HORIZON:
+            return None
+        opening = window_next_opening(experiment, fire)
+        if opening is None:
+            return None
+        if opening == fire:
+            return fire
+        cursor = opening - timedelta(microseconds=1)  # the first cron time at or after the opening
+    return None
+
+
+def _due(now: datetime) -> list[int]:
+    return list(ChaosExperiment.objects.filter(paused=False, next_run_at__lte=now)
+                .exclude(schedule=ChaosExperiment.ONCE).order_by("next_run_at").values_list("pk", flat=True))
+
+
+def _refusal_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or type(exc).__name__
+
+
+def _fire(pk: int, now: datetime, actor: Actor) -> int | None:
+    """Start one due experiment: lock it (skipping it when another tick holds it), move ``next_run_at``
+    on, then ask the engine for a run, all in one transaction, so a tick that dies leaves the experiment
+    due again and two ticks never both start it. A refusal becomes a ``chaos.run_skipped`` event."""
+    with transaction.atomic():
+        experiment = (ChaosExperiment.objects.select_for_update(skip_locked=True, of=("self",))
+                      .select_related("environment__team")
+                      .filter(pk=pk, paused=False, next_run_at__lte=now).first())
+        if experiment is None:
+            return None  # another tick has it, or it was paused, changed or run meanwhile
+        due_at = experiment.next_run_at
+        experiment.next_run_at = next_run_after(experiment, now)
+        ChaosExperiment.objects.filter(pk=pk).update(next_run_at=experiment.next_run_at)
+        try:
+            with transaction.atomic():
+                run = runs.chaos_run_start(actor=actor, user=None, experiment=experiment, trigger="schedule")
+        except (ValidationError, PermissionDenied) as exc:
+            audit_record(actor=actor, action="chaos.run_skipped", obj=experiment,
+                         team_slug=experiment.environment.team.slug,
+                         details={"reason": _refusal_text(exc), "due_at": due_at,
+                                  "next_run_at": experiment.next_run_at})
+            return None
+        except Exception as exc:  # one broken experiment must not stop the others' schedules
+            logger.exception("chaos schedule: starting experiment %s failed", pk)
+            audit_record(actor=actor, action="chaos.run_skipped", obj=experiment,
+                         team_slug=experiment.environment.team.slug, outcome=AuditEvent.FAILURE,
+                         error=f"{type(exc).__name__}: {exc}",
+                         details={"reason": "an unexpected error", "due_at": due_at,
+                                  "next_run_at": experiment.next_run_at})
+            return None
+    return run.pk
+
+
+def chaos_schedule_tick(now: datetime | None = None) -> list[int]:
+    """Periodic (beat): start a run of every unpaused experiment whose ``next_run_at`` has come, and
+    return the ids of the runs started. Idempotent: a second tick (or a second beat process) finds the
+    experiments already moved on; refusals (kill switch, a run already active, not opted in) are audit
+    events ``chaos.run_skipped`` with the reason, never exceptions."""
+    now = now or timezone.now()
+    actor = Actor.system(SCHEDULE_ACTOR)
+    started = []
+    for pk in _due(now):
+        run_id = _fire(pk, now, actor)
+        if run_id is not None:
+            started.append(run_id)
+    return started
