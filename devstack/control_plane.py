@@ -36,6 +36,7 @@ from .process import Context, StackError, port_open, say
 HERE = Path(__file__).parent
 BUILD_SCRIPT = HERE / "build-kube.sh"
 KWOKCTL_CONFIG = HERE / "kwok" / "kwokctl.yaml"
+KWOK_STAGES = HERE / "kwok" / "stages.yaml"  # the whole stage set (kwok's defaults plus chaos behaviour)
 NODES_MANIFEST = HERE / "kwok" / "nodes.yaml"
 
 CLUSTER = "slipway"
@@ -213,7 +214,7 @@ class KwokCluster:
 
     def _kwokctl_create(self, bins: dict[str, Path]) -> subprocess.CompletedProcess[str]:
         return self.kwokctl(
-            "create", "cluster", "--runtime", "binary", "-c", str(KWOKCTL_CONFIG),
+            "create", "cluster", "--runtime", "binary", "-c", str(KWOKCTL_CONFIG), "-c", str(KWOK_STAGES),
             "--kube-apiserver-port", str(self.port),
             "--kubeconfig", "",  # never touch ~/.kube/config; we write our own file below
             "--etcd-binary", str(bins["etcd"]), "--kube-apiserver-binary", str(bins["kube-apiserver"]),

@@ -1,17 +1,21 @@
 """The environments API routes under /api/v1/ (the lifecycle, the catalog, hostnames and log history),
 included by portal/api/urls.py."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 from rest_framework.urlpatterns import format_suffix_patterns
 
 from .api import EnvironmentViewSet
 from .catalog.api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
+from .chaos import api_urls as chaos_api_urls
+from .chaos.api import ChaosExperimentViewSet, ChaosRunViewSet
 from .hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from .logs.api import LogHistoryView
 
 router = SimpleRouter()
 router.register("blueprints", BlueprintViewSet, basename="blueprint")
+router.register("chaos/experiments", ChaosExperimentViewSet, basename="chaos-experiment")
+router.register("chaos/runs", ChaosRunViewSet, basename="chaos-run")
 router.register("dns/clusters", ClusterDnsViewSet, basename="cluster-dns")
 router.register("dns/sweeps", DnsSweepViewSet, basename="dns-sweep")
 router.register("components", ComponentViewSet, basename="component")
@@ -22,6 +26,7 @@ router.register("registries", RegistryViewSet, basename="registry")
 urlpatterns = [
     path("environments/<int:pk>/hostnames/", EnvironmentHostnamesView.as_view(), name="environment-hostnames"),
     path("environments/<int:pk>/logs/history/", LogHistoryView.as_view(), name="environment-log-history"),
+    path("", include(chaos_api_urls)),
     # Format suffixes (``environments.json``) for the router's routes, as the API has always answered them.
     *format_suffix_patterns(router.urls),
 ]

@@ -6,6 +6,8 @@ import json
 import secrets
 from typing import Any
 
+from django.conf import settings
+
 from .catalog.versions import Picked, apply_pick
 from .models import Blueprint, Environment, EnvironmentRevision
 from .render.spec import BackingServiceSpec, ComponentSpec, EnvironmentSpec
@@ -67,4 +69,5 @@ def spec_for(environment: Environment, revision: EnvironmentRevision) -> Environ
         colour=snap.get("colour", ""), active_colour=environment.active_colour or snap.get("colour", ""),
         persistent_backing=environment.cluster.kind != "local",
         owner_marker=environment.ownership_marker,
+        node_eviction_seconds=settings.SLIPWAY_NODE_EVICTION_SECONDS,
     )

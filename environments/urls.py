@@ -40,6 +40,7 @@ urlpatterns = [
     path("new/cluster/", views.new_environment_cluster_field, name="environment-cluster-field"),
     path("import/", views.environment_import, name="environment-import"),
     path("hostnames/", include("environments.hostnames.urls")),
+    path("", include("environments.chaos.urls")),
     path("<int:environment_id>/", views.environment_detail, name="environment-detail"),
     *(path(f"<int:environment_id>/{action}/", view, name=NAME_OVERRIDES.get(action, f"environment-{action}"))
       for action, view in ACTIONS.items()),

@@ -305,6 +305,9 @@ AWS_ENDPOINT_URLS = env.dict("SLIPWAY_AWS_ENDPOINT_URLS", default={})  # per ser
 
 # How long a rollout waits for its workloads to become ready before failing with the reason.
 SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = env.float("SLIPWAY_ROLLOUT_TIMEOUT_SECONDS", default=300.0)
+# How long a pod stays on a failed (NotReady or unreachable) node before it is evicted and rescheduled:
+# rendered as the pods' tolerations. Kubernetes' own default is 300 s.
+SLIPWAY_NODE_EVICTION_SECONDS = env.int("SLIPWAY_NODE_EVICTION_SECONDS", default=15)
 
 # Chaos experiments: a running run whose worker sent no heartbeat for this long was interrupted (the
 # periodic undo task takes its faults back); a run watches for recovery this long past duration + SLO.

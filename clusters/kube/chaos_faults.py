@@ -128,3 +128,48 @@ def network_policy_delete(api: client.ApiClient, namespace: str, name: str) -> b
 def node_ready(node: Any) -> bool:
     """Whether the Node's Ready condition is True."""
     return any(c.type == "Ready" and c.status == "True" for c in (node.status and node.status.conditions) or [])
+
+
+def _ready_condition(status: str, reason: str, message: str) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return {"type": "Ready", "status": status, "reason": reason, "message": message,
+            "lastHeartbeatTime": now, "lastTransitionTime": now}
+
+
+def node_fail(api: client.ApiClient, node: str) -> None:
+    """Make ``node`` NotReady, as a node whose kubelet died: the control plane then does the rest.
+
+    The node lifecycle controller taints a NotReady node (node.kubernetes.io/not-ready, NoSchedule
+    and NoExecute), marks its pods not Ready, and the taint eviction controller evicts each pod once
+    its toleration of that taint runs out; their ReplicaSets and StatefulSets put them back on other
+    nodes. The node is labelled ``NODE_FAILED`` first: on the local plane kwok (which plays every
+    node's kubelet) leaves a node so labelled alone (devstack/kwok/stages.yaml), where it would
+    otherwise report it Ready again at once. A real kubelet reports its own status within seconds,
+    so on a real cluster this fault does not hold. Idempotent; raises API errors (404: no such node).
+    """
+    core = client.CoreV1Api(api)
+    current = core.read_node(node)
+    labels = current.metadata.labels or {}
+    if labels.get(NODE_FAILED) == "true" and not node_ready(current):
+        return
+    core.patch_node(node, {"metadata": {"labels": {NODE_FAILED: "true"}, "annotations": {
+        f"{NODE_FAILED}-at": datetime.now(UTC).isoformat(timespec="seconds")}}})
+    core.patch_node_status(node, {"status": {"conditions": [_ready_condition(
+        "False", "SlipwayChaosNodeFailure", "node failed by a Slipway chaos experiment")]}})
+
+
+def node_restore(api: client.ApiClient, node: str) -> None:
+    """Undo ``node_fail``: the node is Ready again and the control plane lifts its taints.
+
+    Idempotent (a node that was never failed is left as it is); raises API errors.
+    """
+    core = client.CoreV1Api(api)
+    current = core.read_node(node)
+    if NODE_FAILED not in (current.metadata.labels or {}):
+        return
+    # Ready first, then the label: the other order would let kwok re-initialise the node meanwhile
+    # (harmless, but two writers for one condition).
+    core.patch_node_status(node, {"status": {"conditions": [_ready_condition(
+        "True", "KubeletReady", "kubelet is posting ready status")]}})
+    core.patch_node(node, {"metadata": {"labels": {NODE_FAILED: None},
+                                        "annotations": {f"{NODE_FAILED}-at": None}}})

@@ -121,7 +121,8 @@ def _inject(api, run: ChaosRun, plan: Plan, *, actor: Actor) -> str:
 def _record(run: ChaosRun, recovery: Recovery, *, counted_from: datetime, actor: Actor, reporter: JobReporter,
             timeline: Timeline) -> None:
     """The measured results; RECOVERED when the steady state held again within the SLO."""
-    recovered_at = recovery.recovered_at
+    # Never before the moment the recovery counts from (a steady state that was never lost "recovers" then).
+    recovered_at = recovery.recovered_at and max(recovery.recovered_at, counted_from)
     seconds = None if recovered_at is None else max(0.0, (recovered_at - counted_from).total_seconds())
     within = seconds is not None and seconds <= run.slo_seconds
     window = recovery.window_seconds
@@ -179,7 +180,14 @@ def _measure(api, run: ChaosRun, plan: Plan, *, actor: Actor, reporter: JobRepor
                 undo_perform(undo, actor=actor)
             timeline.add("stopped", "the kill switch stopped the run as the fault went in; undone again")
             return
-        recovery = watch.wait_recovered(timeout=timeout, not_before=due_at if undos else None, stop=ticker)
+        # A node failure recovers by rescheduling while its node is still down, so its recovery counts
+        # from the injection; every other temporary fault's only once it is undone (not_before).
+        counts_from_undo = bool(undos) and run.fault != ChaosExperiment.NODE_FAILURE
+        recovery = watch.wait_recovered(timeout=timeout, not_before=due_at if counts_from_undo else None,
+                                        stop=ticker)
+        while not ticker.stopped and timezone.now() < due_at and any(u.done_at is None for u in undos):
+            time.sleep(0.25)  # the failed node stays down for its duration (heartbeat and undo via the ticker)
+            ticker()
         if not ticker.stopped:
             ticker.undo_due(force=True)  # a watch that ended early (timeout) must not leave the fault in
     if ticker.stopped:
@@ -187,7 +195,7 @@ def _measure(api, run: ChaosRun, plan: Plan, *, actor: Actor, reporter: JobRepor
         timeline.flush()
         return
     # A temporary fault's recovery counts from its undo (a bad image's from Slipway's rollback).
-    counted_from = max(injected_at, ticker.undone_at) if ticker.undone_at else injected_at
+    counted_from = max(injected_at, ticker.undone_at) if counts_from_undo and ticker.undone_at else injected_at
     _record(run, recovery, counted_from=counted_from, actor=actor, reporter=reporter, timeline=timeline)
 
 

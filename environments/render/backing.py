@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .labels import NAME, app_labels, metadata, revision_annotations
 from .namespace import service_account_name
+from .scheduling import node_failure_tolerations
 from .spec import BackingServiceSpec, EnvironmentSpec
 
 PASSWORD_KEY = "password"
@@ -103,6 +104,7 @@ def _stateful_set(spec: EnvironmentSpec, backing: BackingServiceSpec, server: _S
         "automountServiceAccountToken": False,
         "securityContext": {"fsGroup": _IMAGE_GID},
         "containers": [_container(backing, server)],
+        "tolerations": node_failure_tolerations(spec),
         **({"volumes": storage["volumes"]} if "volumes" in storage else {}),
     }
     sts_spec = {

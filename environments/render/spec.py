@@ -87,6 +87,9 @@ class EnvironmentSpec:
     # The environment's ownership marker (portal.derived_names.owner_marker), annotated on its
     # namespace; empty only in specs that are rendered but never applied (golden files, diffs).
     owner_marker: str = ""
+    # Seconds a pod stays on a node that is NotReady or unreachable before it is evicted and
+    # replaced elsewhere (Kubernetes' default, 300, is too long for a chaos experiment's node failure).
+    node_eviction_seconds: int = 15
 
     @property
     def selected_colour(self) -> str:

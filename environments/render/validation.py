@@ -52,6 +52,8 @@ def validate(spec: EnvironmentSpec) -> None:
             _quantity(field, value)
     if spec.quota_pods < 1:
         raise RenderError(f"quota_pods {spec.quota_pods} must be at least 1")
+    if spec.node_eviction_seconds < 0:
+        raise RenderError(f"node_eviction_seconds {spec.node_eviction_seconds} must not be negative")
 
     _unique("component", (c.name for c in spec.components))
     _unique("backing service", (b.name for b in spec.backing_services))

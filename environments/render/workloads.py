@@ -19,6 +19,7 @@ from .labels import (
     workload_name,
 )
 from .namespace import service_account_name
+from .scheduling import node_failure_tolerations
 from .spec import ComponentSpec, EnvironmentSpec
 
 ROLE = "application"
@@ -140,6 +141,7 @@ def _deployment(spec: EnvironmentSpec, component: ComponentSpec) -> dict:
                 "serviceAccountName": service_account_name(spec),
                 "automountServiceAccountToken": False,
                 "containers": [_container(spec, component)],
+                "tolerations": node_failure_tolerations(spec),
             },
         },
     }

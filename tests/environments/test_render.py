@@ -485,3 +485,14 @@ def _render_probe_spec():
                            components=(ComponentSpec(name="web", image="example.test/web", tag="1"),),
                            backing_services=(BackingServiceSpec(kind="mariadb", name="db", password="x"),
                                              BackingServiceSpec(kind="redis", name="cache")))
+
+
+def test_every_pod_leaves_a_failed_node_after_the_eviction_seconds():
+    manifests = render(dev_env(node_eviction_seconds=7))
+    templates = [m["spec"]["template"]["spec"] for m in manifests if m["kind"] in ("Deployment", "StatefulSet")]
+    assert {m["kind"] for m in manifests} >= {"Deployment", "StatefulSet"}
+    for pod_spec in templates:
+        assert sorted((t["key"], t["effect"], t["tolerationSeconds"]) for t in pod_spec["tolerations"]) == [
+            ("node.kubernetes.io/not-ready", "NoExecute", 7), ("node.kubernetes.io/unreachable", "NoExecute", 7)]
+    with pytest.raises(RenderError, match="node_eviction_seconds -1 must not be negative"):
+        render(dev_env(node_eviction_seconds=-1))

@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clusters.models import Cluster, TerraformRun
+from environments.chaos.models import ChaosExperiment, ChaosRun
 from environments.hostnames.models import ClusterDns, DnsSweep
 from environments.models import Blueprint, Component, Environment, ImageVersion, Registry
 from environments.services import environment_create
@@ -42,7 +43,7 @@ KUBECONFIG = yaml.safe_dump({
     "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
     "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]})
 VERSIONS = {"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"}
-TEAM_KINDS = {"env", "copy", "job", "data_store"}
+TEAM_KINDS = {"env", "copy", "job", "data_store", "chaos_experiment", "chaos_run"}
 _FORMAT_SUFFIX = re.compile(r"\\\.\(\?P<format>")
 
 
@@ -138,6 +139,12 @@ def world(db):
                                        state=DataCopy.VERIFIED)
 
     run = TerraformRun.objects.create(cluster=cluster, action=TerraformRun.PLAN, started_by=admin)
+    experiments = {scope: ChaosExperiment.objects.create(environment=envs[scope], name="kill-api", fault="pod-kill",
+                                                         target="api") for scope in SCOPES}
+    # A finished run (the only status a test may write directly: no run job is involved).
+    chaos_runs = {scope: ChaosRun.objects.create(experiment=e, environment=e.environment, fault=e.fault,
+                                                 status=ChaosRun.RECOVERED, revision_number=1, recovery_seconds=2.0)
+                  for scope, e in experiments.items()}
     objects = {
         "env": envs,
         "env_source": dict.fromkeys(SCOPES, envs["own"]),
@@ -155,6 +162,7 @@ def world(db):
                                                  zone_id="Z1", zone_name="example.test", target="lb.example.test"),
         "dns_sweep": DnsSweep.objects.create(zone_id="Z1", zone_name="example.test", owner_id="slipway"),
         "audit_event": AuditEvent.objects.order_by("pk").first(),
+        "chaos_experiment": experiments, "chaos_run": chaos_runs,
     }
     return {"people": people, "cluster": cluster, "blueprint": blueprint, "versions": dict(VERSIONS),
             "objects": objects, "target": {"own": (own, "qa"), "other": (other, "qa"), "prod": (own, "prod")}}
