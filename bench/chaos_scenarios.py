@@ -151,8 +151,11 @@ class ChaosBench:
     # -- 2. kill-switch latency ------------------------------------------------------------------
 
     def kill_switch(self, environment: dict) -> None:
+        from clusters.kube.chaos_faults import CHAOS_OBJECT
+
         trials = self.args.kill_switch_trials
-        watch = KubectlWatch(self.kube, "networkpolicies", environment["namespace"])
+        # Only the chaos-made policies (the environment's own deny-cross-namespace one stays).
+        watch = KubectlWatch(self.kube, "networkpolicies", environment["namespace"], selector=f"{CHAOS_OBJECT}=true")
         latencies: dict[str, list[float]] = {"environment": [], "global": []}
         answered: list[float] = []
         try:
