@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE: dict = {
                                  "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
     "environments-chaos-undo-due": {"task": "environments.chaos_undo_due",
                                     "schedule": env.float("SLIPWAY_CHAOS_UNDO_SECONDS", default=5.0)},
+    # Starts the runs of scheduled chaos experiments (environments/chaos/schedule.py); the shortest
+    # interval an experiment may have is SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS.
+    "environments-chaos-schedule": {"task": "environments.chaos_schedule_tick",
+                                    "schedule": env.float("SLIPWAY_CHAOS_SCHEDULE_SECONDS", default=5.0)},
     "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
     "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
     "clusters-health": {"task": "clusters.health_check_all",
@@ -295,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "TerraformRunStateEnum": "clusters.models.TerraformRun.STATES",
         "DocumentPlanActionEnum": "environments.documents.PLAN_ACTIONS",
         "DataStoreKindEnum": "migrations_tool.models.KINDS",
+        "ChaosRunStatusEnum": "environments.chaos.models.ChaosRun.STATUSES",
     },
 }
 

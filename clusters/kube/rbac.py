@@ -60,6 +60,19 @@ REQUIRED: list[Permission] = [
 ]
 
 
+# What chaos experiments need beyond REQUIRED (clusters/kube/chaos_faults.py, steady_state.py):
+# scaling a StatefulSet, following EndpointSlices, failing and restoring a node. Checked before an
+# experiment runs rather than at registration: a cluster that never runs one need not grant them.
+CHAOS_REQUIRED: list[Permission] = [
+    *_each(("get", "patch"), "statefulsets", "apps", subresource="scale"),
+    *_each(READ, "endpointslices", "discovery.k8s.io"),
+    *_each(READ, "services"),
+    *_each(READ, "pods"),
+    *_each(("get", "patch"), "nodes", cluster_scoped=True),
+    Permission("patch", "nodes", subresource="status", cluster_scoped=True),
+]
+
+
 def missing_permissions(api: client.ApiClient, required: list[Permission] = REQUIRED, *,
                         timeout: float = 10.0) -> list[Permission]:
     """The required permissions the API client's identity lacks, in ``required`` order. Raises on API errors.

@@ -252,12 +252,15 @@ class RecoveryWatch:
         self.close()
 
     def close(self) -> None:
-        """Stop and join the watch threads (idempotent)."""
-        for thread in self._threads:
-            thread.stop()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(timeout=10)
+        """Stop and join the watch threads, 10 s at most (idempotent)."""
+        deadline = self.clock.now() + timedelta(seconds=10)
+        while self.watching and self.clock.now() < deadline:
+            # Again each round: a thread that was between two watch requests at the first stop()
+            # has a new connection to shut.
+            for thread in self._threads:
+                thread.stop()
+            for thread in self._threads:
+                thread.join(timeout=0.2)
 
     @property
     def watching(self) -> bool:

@@ -1,5 +1,6 @@
-"""The periodic (beat) task of chaos experiments, registered through ``environments/periodic.py``:
-the safety net that takes every temporary fault back even when the run's worker died."""
+"""The periodic (beat) tasks of chaos experiments, registered through ``environments/periodic.py``:
+the safety net that takes every temporary fault back even when the run's worker died, and the
+schedule's tick (its body is ``schedule.chaos_schedule_tick``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from portal.status_machine import IllegalTransition
 
 from .lifecycle import chaos_run_transition
 from .models import ChaosRun, ChaosUndo
+from .schedule import chaos_schedule_tick
 from .undo import undo_apply, undos_apply_pending
 
 
@@ -43,3 +45,9 @@ def chaos_undo_due(now: datetime | None = None) -> dict[str, list[int]]:
 def chaos_undo_due_task() -> dict[str, list[int]]:
     """Periodic (beat): finish due undos and interrupt runs whose worker died."""
     return chaos_undo_due()
+
+
+@shared_task(name="environments.chaos_schedule_tick")
+def chaos_schedule_tick_task() -> list[int]:
+    """Periodic (beat): start a run of every experiment whose schedule has come."""
+    return chaos_schedule_tick()

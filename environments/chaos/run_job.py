@@ -163,6 +163,8 @@ def _measure(api, run: ChaosRun, plan: Plan, *, actor: Actor, reporter: JobRepor
         due_at = timezone.now() + timedelta(seconds=duration)
         undos = _undos_for(run, plan, experiment, due_at)
         if not ChaosRun.objects.filter(pk=run.pk, status=ChaosRun.RUNNING).exists():
+            # Stopped before anything went in: nothing to take back (a rollback would make a needless revision).
+            ChaosUndo.objects.filter(run=run, done_at__isnull=True).delete()
             timeline.add("stopped", "stopped before the fault was injected")
             return
         audit_record(actor=actor, action="chaos.fault_injected", obj=run, team_slug=environment.team.slug,

@@ -24,6 +24,7 @@ from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 
+from ..models import Environment
 from . import runs
 from .models import ChaosExperiment
 
@@ -125,15 +126,33 @@ def next_run_after(experiment: ChaosExperiment, after: datetime) -> datetime | N
     return None
 
 
+def next_run_following(experiment: ChaosExperiment, due_at: datetime, now: datetime) -> datetime | None:
+    """The fire time after a run that was due at ``due_at`` and starts at ``now``: an interval counts from
+    ``due_at`` (the pace holds whatever the beat's period: a 10 s interval with a 5 s beat fires every
+    10 s, not every 15), skipping the times missed while nothing ticked; a cron time is the next after now."""
+    if experiment.schedule == ChaosExperiment.INTERVAL and experiment.interval_seconds and due_at <= now:
+        step = timedelta(seconds=experiment.interval_seconds)
+        return next_run_after(experiment, due_at + step * ((now - due_at) // step))
+    return next_run_after(experiment, now)
+
+
 def _due(now: datetime) -> list[int]:
+    # A destroyed environment never runs anything again: its experiments are not even refused.
     return list(ChaosExperiment.objects.filter(paused=False, next_run_at__lte=now)
-                .exclude(schedule=ChaosExperiment.ONCE).order_by("next_run_at").values_list("pk", flat=True))
+                .exclude(schedule=ChaosExperiment.ONCE).exclude(environment__status=Environment.DESTROYED)
+                .order_by("next_run_at").values_list("pk", flat=True))
 
 
 def _refusal_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc) or type(exc).__name__
+
+
+def _skipped(experiment: ChaosExperiment, actor: Actor, *, due_at: datetime, reason: str, error: str = "") -> None:
+    audit_record(actor=actor, action="chaos.run_skipped", obj=experiment, team_slug=experiment.environment.team.slug,
+                 outcome=AuditEvent.FAILURE if error else AuditEvent.SUCCESS, error=error,
+                 details={"reason": reason, "due_at": due_at, "next_run_at": experiment.next_run_at})
 
 
 def _fire(pk: int, now: datetime, actor: Actor) -> int | None:
@@ -147,24 +166,20 @@ def _fire(pk: int, now: datetime, actor: Actor) -> int | None:
         if experiment is None:
             return None  # another tick has it, or it was paused, changed or run meanwhile
         due_at = experiment.next_run_at
-        experiment.next_run_at = next_run_after(experiment, now)
+        experiment.next_run_at = next_run_following(experiment, due_at, now)
         ChaosExperiment.objects.filter(pk=pk).update(next_run_at=experiment.next_run_at)
         try:
+            # A savepoint: a refusal rolls back only the engine's attempt (its own failure event with it,
+            # which the skip event below replaces), never the move of next_run_at.
             with transaction.atomic():
                 run = runs.chaos_run_start(actor=actor, user=None, experiment=experiment, trigger="schedule")
         except (ValidationError, PermissionDenied) as exc:
-            audit_record(actor=actor, action="chaos.run_skipped", obj=experiment,
-                         team_slug=experiment.environment.team.slug,
-                         details={"reason": _refusal_text(exc), "due_at": due_at,
-                                  "next_run_at": experiment.next_run_at})
+            _skipped(experiment, actor, due_at=due_at, reason=_refusal_text(exc))
             return None
         except Exception as exc:  # one broken experiment must not stop the others' schedules
             logger.exception("chaos schedule: starting experiment %s failed", pk)
-            audit_record(actor=actor, action="chaos.run_skipped", obj=experiment,
-                         team_slug=experiment.environment.team.slug, outcome=AuditEvent.FAILURE,
-                         error=f"{type(exc).__name__}: {exc}",
-                         details={"reason": "an unexpected error", "due_at": due_at,
-                                  "next_run_at": experiment.next_run_at})
+            _skipped(experiment, actor, due_at=due_at, reason="an unexpected error",
+                     error=f"{type(exc).__name__}: {exc}")
             return None
     return run.pk
 

@@ -103,6 +103,11 @@ def chaos_stats(runs: Iterable[ChaosRun] | QuerySet[ChaosRun]) -> ChaosStats:
     return _stats(rows, by_fault=True)
 
 
+def chaos_settings_of(environment: Environment) -> ChaosSettings:
+    """The environment's chaos settings, or the defaults (not saved) when it never had any: opted out."""
+    return ChaosSettings.objects.filter(environment=environment).first() or ChaosSettings(environment=environment)
+
+
 def _good(run: dict[str, Any], settings: ChaosSettings) -> bool:
     # The current SLO and target, not the run's own: tightening them takes a badge back.
     seconds, availability = run["recovery_seconds"], run["availability_percent"]

@@ -38,7 +38,7 @@ POD_FAULTS = frozenset({ChaosExperiment.POD_KILL, ChaosExperiment.POD_KILL_PERCE
 
 
 def _require_change(user: Any, environment: Environment) -> None:
-    if not authz.environment_can(user, authz.CHANGE, environment):
+    if not authz.chaos_can(user, authz.CHANGE, environment):
         raise PermissionDenied(CHANGE_REFUSED)
 
 
@@ -51,6 +51,14 @@ def _unknown(given: dict[str, Any], known: tuple[str, ...], what: str) -> None:
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise ValidationError({name: [f"'{name}' is not a field of {what}."] for name in unknown})
+
+
+def _may_change(user: Any, environment: Environment, given: dict[str, Any], known: tuple[str, ...],
+                what: str) -> None:
+    """The checks every change starts with: who, a live environment, only known fields."""
+    _require_change(user, environment)
+    _require_live(environment)
+    _unknown(given, known, what)
 
 
 def _whole(value: Any) -> int | None:
@@ -117,9 +125,7 @@ def chaos_settings_update(*, actor: Actor, user: Any, environment: Environment, 
     with audited(actor=actor, action="chaos.settings_changed", obj=environment,
                  details={"requested": changes}) as scope:
         scope.team_slug = environment.team.slug
-        _require_change(user, environment)
-        _require_live(environment)
-        _unknown(changes, SETTINGS_FIELDS, "the chaos settings")
+        _may_change(user, environment, changes, SETTINGS_FIELDS, "the chaos settings")
         production = environment.stage in rules.PRODUCTION_STAGES
         with transaction.atomic():
             row, _ = ChaosSettings.objects.select_for_update().get_or_create(environment=environment)
@@ -290,6 +296,10 @@ def _check_limits(environment: Environment, values: dict[str, Any], errors: dict
                 f"even one pod may go down; raise the limit (100 allows it) or choose another component."]
 
 
+def _has_window(values: dict[str, Any]) -> bool:
+    return bool(values.get("window_days")) or values.get("window_start") is not None
+
+
 def _validated(environment: Environment, values: dict[str, Any], *, exclude_pk: int | None) -> dict[str, Any]:
     """``values`` normalised, or ValidationError with a sentence for every field that is wrong."""
     errors: dict[str, list[str]] = {}
@@ -315,7 +325,8 @@ def _validated(environment: Environment, values: dict[str, Any], *, exclude_pk: 
     if not errors and values["schedule"] == ChaosExperiment.CRON:
         probe = ChaosExperiment(**{**values, "paused": False})
         if next_run_after(probe, timezone.now()) is None:
-            errors["cron"] = ["This cron expression never fires inside the allowed window (within a year)."]
+            errors["cron"] = ["This cron expression never fires inside the allowed window within a year."
+                              if _has_window(values) else "This cron expression does not fire within a year."]
     if errors:
         raise ValidationError(errors)
     return values
@@ -344,9 +355,7 @@ def chaos_experiment_create(*, actor: Actor, user: Any, environment: Environment
     with audited(actor=actor, action="chaos.experiment_created", obj=environment,
                  details={"requested": fields}) as scope:
         scope.team_slug = environment.team.slug
-        _require_change(user, environment)
-        _require_live(environment)
-        _unknown(fields, EXPERIMENT_FIELDS, "an experiment")
+        _may_change(user, environment, fields, EXPERIMENT_FIELDS, "an experiment")
         values = _validated(environment, _defaults() | fields, exclude_pk=None)
         experiment = ChaosExperiment(environment=environment, created_by_id=actor.user_id, **values)
         experiment.next_run_at = next_run_after(experiment, timezone.now())
@@ -374,9 +383,7 @@ def chaos_experiment_update(*, actor: Actor, user: Any, experiment: ChaosExperim
     with audited(actor=actor, action="chaos.experiment_updated", obj=experiment,
                  details={"requested": fields}) as scope:
         scope.team_slug = environment.team.slug
-        _require_change(user, environment)
-        _require_live(environment)
-        _unknown(fields, EXPERIMENT_FIELDS, "an experiment")
+        _may_change(user, environment, fields, EXPERIMENT_FIELDS, "an experiment")
         try:
             with transaction.atomic():
                 locked = _locked(experiment)

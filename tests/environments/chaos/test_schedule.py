@@ -8,7 +8,7 @@ import pytest
 from croniter import croniter
 
 from environments.chaos.models import ChaosExperiment
-from environments.chaos.schedule import cron_next, next_run_after, window_next_opening
+from environments.chaos.schedule import cron_next, next_run_after, next_run_following, window_next_opening
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WORKING_HOURS = {"window_days": [1, 2, 3, 4, 5], "window_start": time(10), "window_end": time(16)}
@@ -154,3 +154,36 @@ def test_every_result_is_strictly_after_and_inside_the_window_for_a_year_of_star
         assert fire > after
         assert wall.isoweekday() in (2, 4) and time(9, 10) <= wall.time() < time(11) and wall.minute % 20 == 0
         assert fire - after < timedelta(days=7)
+
+
+def test_after_a_run_an_interval_keeps_its_pace_from_the_due_time_and_skips_what_was_missed():
+    e = experiment(schedule="interval", interval_seconds=60)
+    due = utc(2026, 6, 1, 10)
+    # The beat came 4 s late: the next is still a minute after the due time, not after the beat.
+    assert next_run_following(e, due, due + timedelta(seconds=4)) == utc(2026, 6, 1, 10, 1)
+    # Nothing ticked for five and a half minutes: the missed times are skipped, not caught up.
+    assert next_run_following(e, due, due + timedelta(minutes=5, seconds=30)) == utc(2026, 6, 1, 10, 6)
+    assert next_run_following(e, due, due + timedelta(minutes=5)) == utc(2026, 6, 1, 10, 6)
+    windowed = experiment(schedule="interval", interval_seconds=3600, window_start=time(9), window_end=time(11))
+    assert next_run_following(windowed, utc(2026, 6, 1, 10), utc(2026, 6, 1, 10, 0, 2)) == utc(2026, 6, 2, 9)
+    cron = experiment(schedule="cron", cron="*/15 * * * *")
+    assert next_run_following(cron, due, due + timedelta(minutes=20)) == utc(2026, 6, 1, 10, 30)
+
+
+def test_cron_in_a_window_is_the_first_matching_minute_found_by_brute_force():
+    # America/New_York changes to summer time on 2026-03-08: starts run across it.
+    e = experiment(schedule="cron", cron="*/7 8-18 * * *", timezone="America/New_York", window_days=[1, 2, 3, 4, 5],
+                   window_start=time(10), window_end=time(16, 30))
+    zone = ZoneInfo("America/New_York")
+
+    def fires(moment: datetime) -> bool:
+        wall = moment.astimezone(zone)
+        return (wall.minute % 7 == 0 and 8 <= wall.hour <= 18 and wall.isoweekday() <= 5
+                and time(10) <= wall.time() < time(16, 30))
+
+    for hours in range(0, 24 * 20, 23):
+        after = utc(2026, 3, 1, 0, 0, 30) + timedelta(hours=hours)
+        expected = after.replace(second=0) + timedelta(minutes=1)
+        while not fires(expected):
+            expected += timedelta(minutes=1)
+        assert next_run_after(e, after) == expected, after

@@ -11,7 +11,14 @@ from django.urls import reverse
 
 from environments.chaos.models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings
 from portal.audit.models import AuditEvent
-from tests.environments.chaos.schedule_support import SNAPSHOT, make_environment, make_experiment, make_run, new_revision
+from tests.environments.chaos.schedule_support import (
+    SNAPSHOT,
+    make_environment,
+    make_experiment,
+    make_run,
+    new_revision,
+)
+from tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -181,8 +188,6 @@ def test_the_global_kill_switch_managers_engage_only_admins_release(client, user
 
 
 def test_the_global_page_lists_only_runs_the_user_may_see(client, users, team):
-    from tests.factories import TeamFactory
-
     mine = make_run(make_experiment(make_environment("ui-mine", team=team), name="kill-web"), seconds=1.0)
     theirs_env = make_environment("ui-theirs", team=TeamFactory(slug="search", name="Search"))
     theirs = make_run(make_experiment(theirs_env, name="kill-web"), seconds=1.0)
