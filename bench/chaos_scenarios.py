@@ -246,7 +246,7 @@ class ChaosBench:
             cpu = metrics.cpu_total - before[metrics.root]
             print(f"  {label:6} ({len(metrics.peak)} processes): {cpu:.1f} CPU s over {elapsed:.0f}s "
                   f"({100 * cpu / elapsed:.1f}% of one core), peak RSS {metrics.peak_max_mib:.0f} MiB largest process, "
-                  f"{metrics.peak_total_mib:.0f} MiB summed")
+                  f"{metrics.peak_total_mib:.0f} MiB summed; {metrics.pss_now_mib():.0f} MiB PSS at the end")
 
     # -- the run ---------------------------------------------------------------------------------
 

@@ -138,6 +138,14 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size: pages shared by the pool's forked processes counted once in a sum."""
+    for row in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if row.startswith("Pss:"):
+            return int(row.split()[1])
+    return 0
+
+
 @dataclass
 class TreeMetrics:
     """CPU seconds and peak RSS of a process tree, sampled: pids that come and go are kept."""
@@ -162,6 +170,16 @@ class TreeMetrics:
     def peak_total_mib(self) -> float:
         """Sum of each process's peak (an upper bound of the tree's peak at any one moment)."""
         return sum(self.peak.values()) / 1024
+
+    def pss_now_mib(self) -> float:
+        """The tree's memory now, shared pages counted once."""
+        total = 0
+        for pid in process_tree(self.root):
+            try:
+                total += pss_kib(pid)
+            except OSError:
+                pass
+        return total / 1024
 
     @property
     def peak_max_mib(self) -> float:
