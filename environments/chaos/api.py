@@ -85,6 +85,13 @@ def _environment(request, pk: int) -> Environment:
     return get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=pk)
 
 
+def _validated(serializer_class: type, request, **options: Any) -> dict:
+    """The request body checked by ``serializer_class``: its validated data, or a 400 naming each field."""
+    data = serializer_class(data=request.data, **options)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
 def _settings_of(environment: Environment) -> ChaosSettings:
     return ChaosSettings.objects.filter(environment=environment).first() or ChaosSettings(environment=environment)
 
@@ -114,10 +121,9 @@ class EnvironmentChaosSettingsView(_EnvironmentChaosView):
                            "Platform admin with an approval reason)",
                    request=ChaosSettingsWriteSerializer, responses={200: ChaosSettingsSerializer, **ERROR_RESPONSES})
     def patch(self, request, pk: int):
-        data = ChaosSettingsWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _validated(ChaosSettingsWriteSerializer, request)
         saved = services.chaos_settings_update(actor=self.actor(), user=request.user, environment=self.authz_object(),
-                                               **data.validated_data)
+                                               **data)
         return Response(ChaosSettingsSerializer(saved).data)
 
 
@@ -126,11 +132,10 @@ class EnvironmentChaosKillSwitchView(_EnvironmentChaosView):
                            "release the environment's kill switch",
                    request=KillSwitchSerializer, responses={200: ChaosSettingsSerializer, **ERROR_RESPONSES})
     def post(self, request, pk: int):
-        data = KillSwitchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _validated(KillSwitchSerializer, request)
         saved = runs.chaos_kill_switch_environment(actor=self.actor(), user=request.user,
                                                    environment=self.authz_object(),
-                                                   engage=data.validated_data["engage"])
+                                                   engage=data["engage"])
         return Response(ChaosSettingsSerializer(saved).data)
 
 
@@ -143,10 +148,9 @@ class EnvironmentChaosExperimentsView(_EnvironmentChaosView):
     @extend_schema(summary="Create an experiment", request=ChaosExperimentWriteSerializer,
                    responses={201: ChaosExperimentSerializer, **ERROR_RESPONSES})
     def post(self, request, pk: int):
-        data = ChaosExperimentWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _validated(ChaosExperimentWriteSerializer, request)
         experiment = services.chaos_experiment_create(actor=self.actor(), user=request.user,
-                                                      environment=self.authz_object(), **data.validated_data)
+                                                      environment=self.authz_object(), **data)
         return Response(ChaosExperimentSerializer(experiment).data, status=status.HTTP_201_CREATED)
 
 
@@ -228,10 +232,9 @@ class ChaosExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
 
     def partial_update(self, request, pk=None):
         experiment = self.get_object()
-        data = ChaosExperimentWriteSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
+        data = _validated(ChaosExperimentWriteSerializer, request, partial=True)
         saved = services.chaos_experiment_update(actor=Actor.from_request(request), user=request.user,
-                                                 experiment=experiment, **data.validated_data)
+                                                 experiment=experiment, **data)
         return Response(ChaosExperimentSerializer(saved).data)
 
     def destroy(self, request, pk=None):
@@ -243,10 +246,9 @@ class ChaosExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
                    responses={200: ChaosExperimentSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
-        data = PauseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _validated(PauseSerializer, request)
         saved = services.chaos_experiment_pause(actor=Actor.from_request(request), user=request.user,
-                                                experiment=self.get_object(), paused=data.validated_data["paused"])
+                                                experiment=self.get_object(), paused=data["paused"])
         return Response(ChaosExperimentSerializer(saved).data)
 
     @extend_schema(summary="Run the experiment now (one fault; follow the run's job for its live timeline)",
@@ -309,10 +311,9 @@ class GlobalKillSwitchEngageView(APIView):
                            "(Platform admins and Managers)",
                    request=KillSwitchReasonSerializer, responses={200: GlobalKillSwitchSerializer, **ERROR_RESPONSES})
     def post(self, request):
-        data = KillSwitchReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _validated(KillSwitchReasonSerializer, request)
         runs.chaos_kill_switch_global(actor=Actor.from_request(request), user=request.user, engage=True,
-                                      reason=data.validated_data["reason"])
+                                      reason=data["reason"])
         return Response(_global_switch_data())
 
 

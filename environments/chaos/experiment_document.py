@@ -24,9 +24,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portal.audit.actor import Actor
-from portal.safe_yaml import YAMLRefused
-from portal.safe_yaml import load as load_yaml
 
+from ..documents import parse_document
 from ..models import Environment
 from . import services
 from .models import ChaosSettings
@@ -86,6 +85,11 @@ class _Lines:
         return f"line {node.start_mark.line + 1}: " if node is not None else ""
 
 
+def _text_of(source: str | bytes | dict[str, Any]) -> str | None:
+    """The document's text (None when it came parsed, as JSON); called once ``parse_document`` accepted it."""
+    return source.decode("utf-8") if isinstance(source, bytes) else source if isinstance(source, str) else None
+
+
 def _path(*parts: str | int) -> str:
     text = ""
     for part in parts:
@@ -114,18 +118,9 @@ def _mapping(value: Any, what: str, lines: _Lines, *path: str | int) -> dict:
 def parse(source: str | bytes | dict[str, Any], *, environment: Environment) -> tuple[dict, list[dict]]:
     """Validate a document → (settings changes, experiments' fields). Raises ValidationError whose keys are
     field paths and whose messages start with the line."""
-    text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
-    if isinstance(source, str | bytes):
-        try:
-            document = load_yaml(source, what="chaos document")
-        except YAMLRefused as exc:
-            raise ValidationError({"document": [str(exc)]}) from exc
-    else:
-        document, text = source, None
-    lines = _Lines(text if isinstance(document, dict) else None)
-    if not isinstance(document, dict):
-        raise ValidationError({"document": ["The document must be a YAML mapping with apiVersion, kind, metadata "
-                                            "and spec."]})
+    # The shared parser: bounded YAML (portal.safe_yaml), a mapping, errors under "document".
+    document = parse_document(source)
+    lines = _Lines(_text_of(source))
     errors: dict[str, list[str]] = _unknown(document, TOP_KEYS, lines)
     if document.get("apiVersion") != API_VERSION:
         errors["apiVersion"] = [f"{lines.at('apiVersion')}use apiVersion: {API_VERSION}."]
@@ -167,7 +162,7 @@ def apply(source: str | bytes | dict[str, Any], *, environment: Environment, act
     """Make the environment's chaos state what the document says (see the module docstring). Raises
     ValidationError (paths and lines) or PermissionDenied; nothing is changed then."""
     settings_changes, wanted = parse(source, environment=environment)
-    lines = _Lines(source if isinstance(source, str) else None)
+    lines = _Lines(_text_of(source))
     applied = Applied()
     current_doc = chaos_document(environment)
     existing = {e.name: e for e in environment.chaos_experiments.all()}

@@ -20,13 +20,18 @@ MIN_BAR = 3  # px: a 0.1 s recovery is still a visible bar
 MEASURED = frozenset({"recovered", "unrecovered"})
 
 
+def seconds_text(value: float) -> str:
+    """Seconds as people read them: two decimals under a second (watch-measured recoveries often are)."""
+    return f"{value:.2f} s" if value < 1 else f"{value:.1f} s"
+
+
 def _bar(run: Any) -> tuple[str, str]:
     """(colour, words) of one run's bar."""
     if run.status not in MEASURED:
         return "#8795a1", f"not measured ({run.get_status_display().lower()})"
     if run.recovery_seconds is None:
         return "#b42323", "not recovered"
-    return ("#176b3a" if run.within_slo else "#8a5200"), f"{run.recovery_seconds:.1f} s"
+    return ("#176b3a" if run.within_slo else "#8a5200"), seconds_text(run.recovery_seconds)
 
 
 def recovery_chart(runs: Sequence[Any], *, slo_seconds: float, title: str = "Recovery time per run",
@@ -62,7 +67,7 @@ def recovery_chart(runs: Sequence[Any], *, slo_seconds: float, title: str = "Rec
         if step >= 36 and run.status in MEASURED:
             labels.append((f"{x + bar_w / 2:.1f}", f"{max(height_top - 4, TOP + 10):.1f}",
                            words if run.recovery_seconds is not None else "never"))
-    described = (f"{len(runs)} runs; {len(measured)} measured, longest {max(measured):.1f} s"
+    described = (f"{len(runs)} runs; {len(measured)} measured, longest {seconds_text(max(measured))}"
                  if measured else f"{len(runs)} runs; none measured yet") + f"; SLO {slo_seconds:g} s."
     slo_y = f"{y(slo_seconds):.1f}"
     return format_html(

@@ -38,6 +38,9 @@ from .targets import Plan, plan_for
 from .undo import undo_apply, undo_perform, undos_apply_pending
 
 FINAL = frozenset(s for s, _ in ChaosRun.STATUSES) - ChaosRun.ACTIVE
+# How long the steady state must hold, with no change seen, before a recovery counts (it delays the
+# answer, never the recovered_at recorded).
+SETTLE_SECONDS = 3.0
 
 
 class Ticker:
@@ -158,8 +161,12 @@ def _measure(api, run: ChaosRun, plan: Plan, *, actor: Actor, reporter: JobRepor
     temporary = experiment.fault in ChaosExperiment.TEMPORARY
     duration = experiment.duration_seconds if temporary else 0
     timeout = duration + run.slo_seconds + settings.SLIPWAY_CHAOS_WATCH_MARGIN_SECONDS
+    # A failed node's pods stay Ready until their toleration of the not-ready taint runs out: the steady
+    # state must hold that long (and a little more) before "never lost" may be concluded.
+    settle = (settings.SLIPWAY_NODE_EVICTION_SECONDS + 5.0 if experiment.fault == ChaosExperiment.NODE_FAILURE
+              else SETTLE_SECONDS)
     with RecoveryWatch(api, environment.namespace, selector=ownership_selector(environment.name),
-                       on_event=timeline.observe) as watch:
+                       on_event=timeline.observe, settle_seconds=settle) as watch:
         due_at = timezone.now() + timedelta(seconds=duration)
         undos = _undos_for(run, plan, experiment, due_at)
         if not ChaosRun.objects.filter(pk=run.pk, status=ChaosRun.RUNNING).exists():

@@ -4,6 +4,9 @@ report; the global page with the global kill switch. Each action calls one use c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -49,8 +52,12 @@ def _environment(request: HttpRequest, environment_id: int) -> Environment:
     return get_object_or_404(environment_list(user=request.user, filters={"status": ""}), pk=environment_id)
 
 
-def _experiment(request: HttpRequest, experiment_id: int) -> ChaosExperiment:
-    return get_object_or_404(chaos_experiments_visible(request.user).select_related("environment"), pk=experiment_id)
+def _experiment(request: HttpRequest, experiment_id: int, *, change: bool = False) -> ChaosExperiment:
+    experiment = get_object_or_404(chaos_experiments_visible(request.user).select_related("environment"),
+                                   pk=experiment_id)
+    if change:
+        _require_change(request, experiment.environment)
+    return experiment
 
 
 def _run(request: HttpRequest, run_id: int) -> ChaosRun:
@@ -70,8 +77,16 @@ def _settings_of(environment: Environment) -> ChaosSettings:
     return ChaosSettings.objects.filter(environment=environment).first() or ChaosSettings(environment=environment)
 
 
-def _refused(request: HttpRequest, exc: ValidationError | ServiceUnavailable) -> None:
-    messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+def _act(request: HttpRequest, use_case: Callable[..., Any], success: str, **kwargs: Any) -> Any | None:
+    """Run one use case from a POSTed button: its result, or None when it refused (a flash message says
+    why; the caller redirects either way). A PermissionDenied is left to answer 403."""
+    try:
+        done = use_case(actor=Actor.from_request(request), user=request.user, **kwargs)
+    except (ValidationError, ServiceUnavailable) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+        return None
+    messages.success(request, success)
+    return done
 
 
 def _filtered(request: HttpRequest, runs_: QuerySet[ChaosRun]) -> tuple[ChaosRunFilter, QuerySet[ChaosRun]]:
@@ -145,14 +160,9 @@ def environment_chaos_kill_switch(request: HttpRequest, environment_id: int) -> 
     environment = _environment(request, environment_id)
     _require_change(request, environment)
     engage = request.POST.get("engage") == "1"
-    try:
-        runs.chaos_kill_switch_environment(actor=Actor.from_request(request), user=request.user,
-                                           environment=environment, engage=engage)
-    except (ValidationError, ServiceUnavailable) as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, f"Kill switch of {environment.name} engaged: running experiments stop and their "
-                                  "faults are undone." if engage else f"Kill switch of {environment.name} released.")
+    _act(request, runs.chaos_kill_switch_environment,
+         f"Kill switch of {environment.name} engaged: running experiments stop and their faults are undone."
+         if engage else f"Kill switch of {environment.name} released.", environment=environment, engage=engage)
     return redirect("environment-chaos", environment_id=environment.pk)
 
 
@@ -232,45 +242,29 @@ def chaos_experiment_edit(request: HttpRequest, experiment_id: int) -> HttpRespo
 @login_required
 @require_POST
 def chaos_experiment_pause(request: HttpRequest, experiment_id: int) -> HttpResponse:
-    experiment = _experiment(request, experiment_id)
-    _require_change(request, experiment.environment)
+    experiment = _experiment(request, experiment_id, change=True)
     paused = request.POST.get("paused", "1") == "1"
-    try:
-        services.chaos_experiment_pause(actor=Actor.from_request(request), user=request.user, experiment=experiment,
-                                        paused=paused)
-    except ValidationError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, f"Experiment {experiment.name} {'paused' if paused else 'resumed'}.")
+    _act(request, services.chaos_experiment_pause, f"Experiment {experiment.name} {'paused' if paused else 'resumed'}.",
+         experiment=experiment, paused=paused)
     return redirect("environment-chaos", environment_id=experiment.environment_id)
 
 
 @login_required
 @require_POST
 def chaos_experiment_delete(request: HttpRequest, experiment_id: int) -> HttpResponse:
-    experiment = _experiment(request, experiment_id)
-    _require_change(request, experiment.environment)
-    try:
-        services.chaos_experiment_delete(actor=Actor.from_request(request), user=request.user, experiment=experiment)
-    except ValidationError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, f"Experiment {experiment.name} deleted.")
+    experiment = _experiment(request, experiment_id, change=True)
+    _act(request, services.chaos_experiment_delete, f"Experiment {experiment.name} deleted.", experiment=experiment)
     return redirect("environment-chaos", environment_id=experiment.environment_id)
 
 
 @login_required
 @require_POST
 def chaos_experiment_run(request: HttpRequest, experiment_id: int) -> HttpResponse:
-    experiment = _experiment(request, experiment_id)
-    _require_change(request, experiment.environment)
-    try:
-        run = runs.chaos_run_start(actor=Actor.from_request(request), user=request.user, experiment=experiment,
-                                   trigger="manual")
-    except (ValidationError, ServiceUnavailable) as exc:
-        _refused(request, exc)
+    experiment = _experiment(request, experiment_id, change=True)
+    run = _act(request, runs.chaos_run_start, f"Experiment {experiment.name} started.", experiment=experiment,
+               trigger="manual")
+    if run is None:
         return redirect("environment-chaos", environment_id=experiment.environment_id)
-    messages.success(request, f"Experiment {experiment.name} started.")
     return redirect("chaos-run-detail", run_id=run.pk)
 
 
@@ -296,12 +290,7 @@ def chaos_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def chaos_run_stop(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run(request, run_id)
     _require_change(request, run.environment)
-    try:
-        runs.chaos_run_stop(actor=Actor.from_request(request), user=request.user, run=run)
-    except (ValidationError, ServiceUnavailable) as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, "Run stopped; its faults are being undone.")
+    _act(request, runs.chaos_run_stop, "Run stopped; its faults are being undone.", run=run)
     return redirect("chaos-run-detail", run_id=run.pk)
 
 
@@ -332,14 +321,9 @@ def _global_switch(request: HttpRequest, *, engage: bool) -> HttpResponse:
     authz.require(authz.chaos_global_can(request.user, action),
                   "Platform admins and Managers engage the global kill switch; only Platform admins release it."
                   if engage else "Only Platform admins release the global kill switch.")
-    try:
-        runs.chaos_kill_switch_global(actor=Actor.from_request(request), user=request.user, engage=engage,
-                                      reason=request.POST.get("reason", "")[:300])
-    except (ValidationError, ServiceUnavailable) as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, "Global kill switch engaged: every running experiment stops and its faults are "
-                                  "undone." if engage else "Global kill switch released.")
+    _act(request, runs.chaos_kill_switch_global,
+         "Global kill switch engaged: every running experiment stops and its faults are undone." if engage
+         else "Global kill switch released.", engage=engage, reason=request.POST.get("reason", "")[:300])
     return redirect("chaos-index")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 
 from ..chaos.models import ChaosExperiment, ChaosRun
+from ..chaos.recovery_chart import seconds_text
 from ..chaos.selectors import ChaosBadge, chaos_badge, chaos_badges
 
 register = template.Library()
@@ -82,7 +83,7 @@ def window_words(experiment: ChaosExperiment) -> str:
 
 @register.filter
 def seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} s"
+    return "—" if value is None else seconds_text(value)
 
 
 @register.filter

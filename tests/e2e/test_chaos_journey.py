@@ -87,10 +87,10 @@ def test_a_developer_runs_chaos_watches_it_live_and_earns_the_badge(
     expect(page).to_have_url(re.compile(r"/environments/chaos/runs/\d+/$"), timeout=RUN)
     expect(page.locator("[data-run-status]")).to_have_text("recovered", timeout=RUN)
     timeline = page.locator("[data-chaos-timeline] li")
-    kinds = [kind for kind in timeline.evaluate_all("items => items.map(i => i.dataset.kind)")]
+    kinds = timeline.evaluate_all("items => items.map(i => i.dataset.kind)")
     assert "fault" in kinds and "recovered" in kinds and kinds.index("fault") < kinds.index("recovered"), kinds
     expect(page.get_by_role("img", name=re.compile("Recovery time of kill-api's runs"))).to_be_visible()
-    expect(page.locator("[data-recovery]")).to_contain_text(re.compile(r"\d+\.\d s"))
+    expect(page.locator("[data-recovery]")).to_contain_text(re.compile(r"\d+\.\d+ s"))
     screenshot("chaos-run-report")
 
     # Run 2, watched live: queued when the page opens, recovered on the same page without a reload.
@@ -126,4 +126,23 @@ def test_a_developer_runs_chaos_watches_it_live_and_earns_the_badge(
     expect(page.get_by_role("row", name=re.compile(name)).locator("[data-chaos-ready]")).to_have_text(
         f"chaos-ready · r{revision}")
     screenshot("chaos-badge-list")
+
+    # The global page: both runs, nothing running, and the global kill switch is not a developer's to engage.
+    page.get_by_role("link", name="Chaos runs").click()
+    expect(page.get_by_role("heading", name="Chaos experiments", level=1)).to_be_visible()
+    expect(page.locator("[data-chaos-runs] tbody tr")).to_have_count(2)
+    expect(page.locator("#chaos-active")).to_contain_text("No experiment is running.")
+    expect(page.locator('[data-kill-switch-state="released"]')).to_be_visible()
+    expect(page.get_by_role("button", name="Stop all chaos everywhere")).to_have_count(0)
+    screenshot("chaos-global")
+
+    # The environment's kill switch: one clear button, its state shown, and nothing may run while engaged.
+    page.goto(f"/environments/{environment.pk}/chaos/")
+    page.get_by_role("button", name=f"Stop all chaos in {name}").click()
+    expect(page.locator('[data-kill-switch-state="engaged"]')).to_contain_text("Engaged by devi")
+    expect(page.locator("[data-chaos-refusal]")).to_contain_text("kill switch")
+    screenshot("chaos-kill-switch-engaged")
+    page.locator('[data-experiment="kill-api"]').get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("status")).to_contain_text("kill switch")
+    assert ChaosRun.objects.filter(environment=environment).count() == 2
     assert AuditEvent.objects.filter(action="chaos.settings_changed").exists()

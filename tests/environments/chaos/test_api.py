@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from environments.chaos.models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings
 from tests.environments.chaos.schedule_support import make_environment, make_experiment, make_run, new_revision
@@ -160,6 +162,11 @@ def test_the_yaml_document_round_trips_and_errors_name_the_field_and_line(dev, e
     assert fields["spec.experiments[0].falt"][0].startswith("line 10: unknown field")
     assert fields["spec.experiments[0].fault"][0].startswith("line 9:")  # required: the experiment's own line
     assert not ChaosExperiment.objects.exists()
+    # A rule only the service knows (the component exists) is named with its line too, and nothing is kept.
+    unknown = dev.generic("PUT", url, DOCUMENT.replace("target: web", "target: nope"), content_type="application/yaml")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["fields"]["spec.experiments[0].target"][0].startswith("line 11: ")
+    assert not ChaosExperiment.objects.exists() and not ChaosSettings.objects.filter(enabled=True).exists()
     broken = dev.generic("PUT", url, "spec: [unclosed", content_type="application/yaml")
     assert broken.status_code == 400 and "line 1" in broken.json()["error"]["message"]
     applied = dev.generic("PUT", url, DOCUMENT, content_type="application/yaml")
@@ -184,3 +191,19 @@ def test_the_openapi_description_documents_every_chaos_endpoint(tmp_path):
     assert "/api/v1/environments/{id}/chaos/document/" in chaos
     assert "/api/v1/chaos/runs/export/" in chaos and "/api/v1/chaos/kill-switch/engage/" in chaos
     assert len(chaos) >= 16
+
+
+def test_the_runs_list_costs_the_same_queries_for_one_or_many_runs(dev, env):
+    experiment = make_experiment(env, name="kill-web")
+    make_run(experiment, seconds=1.0)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert dev.get("/api/v1/chaos/runs/").status_code == 200
+        return len(captured)
+
+    queries()  # the first request also reads the caller's roles
+    one = queries()
+    for seconds in (2.0, 3.0, 4.0, 5.0):
+        make_run(make_experiment(env), seconds=seconds)
+    assert queries() == one

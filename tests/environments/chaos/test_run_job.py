@@ -188,3 +188,27 @@ def test_bad_image_is_rolled_back_by_slipway(users, rolled_out, settings, django
     # The recovery counts from Slipway's rollback, never from the bad rollout.
     assert run.recovered_at is None or run.recovered_at >= undo.done_at - timedelta(milliseconds=250)
     assert run.revision_number == 1
+
+
+def test_node_failure_reschedules_pods_on_other_nodes(users, rolled_out, kube_client, settings,
+                                                      django_capture_on_commit_callbacks):
+    # Needs the local plane's chaos configuration (devstack/kwok: a failed node stays NotReady; node
+    # monitor period 1 s) and the rendered eviction toleration (SLIPWAY_NODE_EVICTION_SECONDS).
+    Component.objects.filter(name="api").update(replicas=2)
+    environment = rolled_out("eng-node")
+    core = k8s.CoreV1Api(kube_client)
+    run = run_now(users["qa"], experiment(environment, fault="node-failure", target="api", duration_seconds=40),
+                  django_capture_on_commit_callbacks)
+    node, evicted = run.target["node"], run.target["pods"]
+    assert node and evicted, run.target
+    assert run.status in ("recovered", "unrecovered"), (run.status_message, run.events)
+    assert run.recovered_at is not None, run.events
+    pods = core.list_namespaced_pod(environment.namespace, label_selector="app.kubernetes.io/name=api").items
+    assert not {p.metadata.name for p in pods} & set(evicted)
+    replacements = [e for e in run.events if e["kind"] == "pod" and " scheduled on " in e["message"]]
+    assert replacements and all(not e["message"].endswith(f"on {node}") for e in replacements), "\n".join(f"{e['at'][11:23]} {e['kind']}: {e['message']}" for e in run.events)
+    assert run.recovered_at >= datetime.fromisoformat(replacements[0]["at"])
+    undo = ChaosUndo.objects.get(run=run)
+    assert (undo.action, undo.spec) == ("restore-node", {"node": node})
+    assert undo.due_at <= undo.done_at <= undo.due_at + MARGIN
+    assert any(c.type == "Ready" and c.status == "True" for c in core.read_node(node).status.conditions)

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from environments.chaos.gate import chaos_refusal
 from environments.chaos.models import ChaosExperiment, ChaosRun, ChaosSettings, ChaosUndo
 from environments.chaos.services import (
     chaos_experiment_create,
@@ -100,7 +101,9 @@ def test_production_is_refused_to_developers_and_without_an_approval_reason(user
 
 
 def test_production_is_opted_in_by_an_admin_with_a_reason_recorded_and_audited(users, prod_env):
+    assert chaos_refusal(prod_env) is not None
     row = settings_update(users["admin"], prod_env, enabled=True, approval_reason="game day, agreed with SRE")
+    assert chaos_refusal(prod_env) is None  # the engine's gate lets the approved environment run
     row.refresh_from_db()
     assert row.enabled and row.approved_by == users["admin"] and row.approval_reason == "game day, agreed with SRE"
     assert row.approved_at is not None and timezone.now() - row.approved_at < timedelta(minutes=5)
@@ -112,6 +115,7 @@ def test_production_is_opted_in_by_an_admin_with_a_reason_recorded_and_audited(u
     settings_update(users["admin"], prod_env, enabled=False)
     row.refresh_from_db()
     assert row.approved_by is None and row.approval_reason == ""
+    assert "off for sched-prod" in chaos_refusal(prod_env)
     with pytest.raises(ValidationError):
         settings_update(users["admin"], prod_env, enabled=True)
     assert len(events("chaos.production_approved")) == 1
