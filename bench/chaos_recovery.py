@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import uuid
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{name}", DJANGO_SETTINGS_MODULE="portal.settings",
                       SLIPWAY_VAR_DIR=str(var_dir), REDIS_URL=redis_url, DEBUG="false")
     os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    processes = Processes(dict(os.environ), concurrency=args.concurrency)
+    processes = Processes(dict(os.environ), concurrency=args.concurrency, var_dir=var_dir)
     bench = ChaosBench(args, kube, processes, run_id=uuid.uuid4().hex[:5])
     try:
         return bench.run()
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         redis.Redis.from_url(redis_url).flushdb()
+        shutil.rmtree(var_dir, ignore_errors=True)  # the run's state; the processes' logs stay in var/bench
 
 
 if __name__ == "__main__":

@@ -48,8 +48,8 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, every
 class Processes:
     """daphne, the Celery worker and beat, started with the same environment; stopped by pid at the end."""
 
-    def __init__(self, env: dict[str, str], *, concurrency: int) -> None:
-        self.env, self.concurrency = env, concurrency
+    def __init__(self, env: dict[str, str], *, concurrency: int, var_dir: Path) -> None:
+        self.env, self.concurrency, self.var_dir = env, concurrency, var_dir
         self.started: dict[str, subprocess.Popen] = {}
         LOGS.mkdir(parents=True, exist_ok=True)
 
@@ -83,7 +83,7 @@ class Processes:
                                       "--without-mingle", "-n", f"chaos-bench-{os.getpid()}@%h"])
 
     def start_beat(self) -> subprocess.Popen:
-        schedule = LOGS / f"chaos-beat-{os.getpid()}.db"
+        schedule = self.var_dir / "celerybeat-schedule"
         return self._start("beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "-l", "info",
                                     "--schedule", str(schedule)])
 
