@@ -19,6 +19,7 @@ from devstack.control_plane import api_client
 
 TARGET = "api"  # the component the faults hit: 2 replicas, so one killed pod leaves the Service served
 REPLICAS = {"api": 2, "web": 1}
+BACKING = "cache"  # a Redis StatefulSet of one replica (the backing-scale-zero fault's target)
 STEADY_TIMEOUT = 120.0
 
 
@@ -32,6 +33,17 @@ def recovered(events: list, after: float) -> bool:
     """Whether kubectl has seen the pod kill after ``after`` and its recovery."""
     recovery = pod_kill_recovery(events, after=after)
     return recovery is not None and recovery.recovered_at is not None
+
+
+def replicas(event) -> int | None:
+    """A StatefulSet event's desired replicas (what the fault and its undo change)."""
+    return (event.obj.get("spec") or {}).get("replicas")
+
+
+def backing_ready(events: list) -> bool:
+    """The backing StatefulSet's latest state: one replica wanted and ready."""
+    latest = [e for e in events if e.name == BACKING]
+    return bool(latest) and replicas(latest[-1]) == 1 and (latest[-1].obj.get("status") or {}).get("readyReplicas") == 1
 
 
 def seconds_between(iso: str | None, at: float) -> float | None:
@@ -74,7 +86,9 @@ class ChaosBench:
                 memory_limit="32Mi")
             ImageVersion.objects.create(component=component, tag="1.0.0")
             components.append(component)
-        self.blueprint = Blueprint.objects.create(name="chaos-bench", version=1, description="api x2, web x1")
+        self.blueprint = Blueprint.objects.create(
+            name="chaos-bench", version=1, description="api x2, web x1, cache",
+            backing_services=[{"kind": "redis", "name": BACKING, "version": "7.2"}])
         self.blueprint.components.set(components)
         self.cluster = cluster_register(actor=actor, name="local", kind="local",
                                         kubeconfig=Path(self.kube["KUBECONFIG"]).read_text(), make_default=True)
@@ -102,7 +116,7 @@ class ChaosBench:
         started = time.monotonic()
         with ThreadPoolExecutor(count) as pool:
             self.environments = list(pool.map(one, names))
-        print(f"{count} environments ({sum(REPLICAS.values())} pods each) created through the API and ready in "
+        print(f"{count} environments ({sum(REPLICAS.values()) + 1} pods each) created through the API and ready in "
               f"{time.monotonic() - started:.1f}s; opted in to chaos")
 
     def selector(self, environment: dict, component: str = TARGET) -> str:
@@ -153,21 +167,32 @@ class ChaosBench:
     def kill_switch(self, environment: dict) -> None:
         from clusters.kube.chaos_faults import CHAOS_OBJECT
 
-        trials = self.args.kill_switch_trials
+        namespace = environment["namespace"]
         # Only the chaos-made policies (the environment's own deny-cross-namespace one stays).
-        watch = KubectlWatch(self.kube, "networkpolicies", environment["namespace"], selector=f"{CHAOS_OBJECT}=true")
-        latencies: dict[str, list[float]] = {"environment": [], "global": []}
+        policies = KubectlWatch(self.kube, "networkpolicies", namespace, selector=f"{CHAOS_OBJECT}=true")
+        sets = KubectlWatch(self.kube, "statefulsets", namespace)
+        # fault → (its watch, "the fault is in" and "that fault is undone" as seen there, what is undone)
+        faults = {
+            "network-cut": (policies, lambda e: e.type == "ADDED",
+                            lambda cut: lambda e: e.type == "DELETED" and e.name == cut.name, "NetworkPolicy deleted"),
+            "backing-scale-zero": (sets, lambda e: e.name == BACKING and replicas(e) == 0,
+                                   lambda _: lambda e: e.name == BACKING and replicas(e) == 1,
+                                   f"StatefulSet {BACKING} back to 1 replica"),
+        }
+        latencies: dict[tuple[str, str], list[float]] = {}
         answered: list[float] = []
         try:
-            experiment = self.slipway.experiment_create(environment["id"], name="bench-network-cut",
-                                                        fault="network-cut", target=TARGET, duration_seconds=600,
-                                                        schedule="once")
-            for n in range(trials):
-                scope = "environment" if n % 2 == 0 else "global"
+            experiments = {fault: self.slipway.experiment_create(
+                environment["id"], name=f"bench-{fault}", fault=fault, duration_seconds=600, schedule="once",
+                target=BACKING if fault == "backing-scale-zero" else TARGET) for fault in faults}
+            for n in range(self.args.kill_switch_trials):
+                scope, fault = ("environment", "global")[n % 2], list(faults)[n // 2 % 2]
+                watch, injected, undone, _ = faults[fault]
+                sets.wait_state(lambda events: backing_ready(events), timeout=STEADY_TIMEOUT,
+                                what=f"StatefulSet {BACKING} ready")
                 since = watch.mark()
-                run = self.slipway.run_start(experiment["id"])
-                cut = watch.wait_for(lambda e: e.type == "ADDED", since=since, timeout=STEADY_TIMEOUT,
-                                     what="the chaos NetworkPolicy")
+                run = self.slipway.run_start(experiments[fault]["id"])
+                fault_in = watch.wait_for(injected, since=since, timeout=STEADY_TIMEOUT, what=f"the {fault} fault")
                 since = watch.mark()
                 clicked = time.time()
                 if scope == "environment":
@@ -175,9 +200,8 @@ class ChaosBench:
                 else:
                     self.slipway.kill_switch_global(True, reason="chaos benchmark")
                 answered.append(time.time() - clicked)
-                gone = watch.wait_for(lambda e, name=cut.name: e.type == "DELETED" and e.name == name, since=since,
-                                      timeout=60, what=f"NetworkPolicy {cut.name} deleted")
-                latencies[scope].append(gone.at - clicked)
+                gone = watch.wait_for(undone(fault_in), since=since, timeout=60, what=f"the {fault} fault undone")
+                latencies.setdefault((fault, scope), []).append(gone.at - clicked)
                 ended = self.slipway.run_wait_ended(run["id"])
                 if ended["status"] != "stopped":
                     self.failures.append(f"kill-switch trial {n + 1}: run ended {ended['status']}, not stopped")
@@ -186,16 +210,16 @@ class ChaosBench:
                 else:
                     self.slipway.kill_switch_global(False)
         finally:
-            watch.stop()
-        every = latencies["environment"] + latencies["global"]
+            policies.stop()
+            sets.stop()
+        every = [v for values in latencies.values() for v in values]
         if not every:
             return
         p95 = percentile(every, 95)
-        print(f"2. kill switch: POST → the NetworkPolicy's DELETED event (independent "
-              f"`kubectl get networkpolicies -w`), {len(every)} trials:")
-        for scope, values in latencies.items():
-            if values:
-                print(f"  {scope:11} switch: {' '.join(f'{v:.3f}' for v in values)} s")
+        print(f"2. kill switch: POST → the fault undone as an independent `kubectl get -w` sees it, "
+              f"{len(every)} trials:")
+        for (fault, scope), values in latencies.items():
+            print(f"  {fault} ({faults[fault][3]}), {scope} switch: {' '.join(f'{v:.3f}' for v in values)} s")
         print(f"  p50 {percentile(every, 50):.3f}s, p95 {p95:.3f}s (goal p95 < 2s: {'met' if p95 < 2 else 'NOT met'}); "
               f"the API answered after p50 {percentile(answered, 50):.3f}s (faults are undone inside the request)")
 
