@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.chaos_api import MEASURED, SlipwayApi
 from bench.chaos_stack import Api, Processes, TreeMetrics
-from bench.chaos_watch import KubectlWatch, pod_kill_recovery, ready_pods
+from bench.chaos_watch import KubectlWatch, WatchEvent, pod_kill_recovery, ready_pods
 from devstack.control_plane import api_client
 
 TARGET = "api"  # the component the faults hit: 2 replicas, so one killed pod leaves the Service served
@@ -29,18 +29,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered), math.ceil(q / 100 * len(ordered))) - 1)]
 
 
-def recovered(events: list, after: float) -> bool:
+def recovered(events: list[WatchEvent], after: float) -> bool:
     """Whether kubectl has seen the pod kill after ``after`` and its recovery."""
     recovery = pod_kill_recovery(events, after=after)
     return recovery is not None and recovery.recovered_at is not None
 
 
-def replicas(event) -> int | None:
+def replicas(event: WatchEvent) -> int | None:
     """A StatefulSet event's desired replicas (what the fault and its undo change)."""
     return (event.obj.get("spec") or {}).get("replicas")
 
 
-def backing_ready(events: list) -> bool:
+def backing_ready(events: list[WatchEvent]) -> bool:
     """The backing StatefulSet's latest state: one replica wanted and ready."""
     latest = [e for e in events if e.name == BACKING]
     return bool(latest) and replicas(latest[-1]) == 1 and (latest[-1].obj.get("status") or {}).get("readyReplicas") == 1
@@ -188,7 +188,7 @@ class ChaosBench:
             for n in range(self.args.kill_switch_trials):
                 scope, fault = ("environment", "global")[n % 2], list(faults)[n // 2 % 2]
                 watch, injected, undone, _ = faults[fault]
-                sets.wait_state(lambda events: backing_ready(events), timeout=STEADY_TIMEOUT,
+                sets.wait_state(backing_ready, timeout=STEADY_TIMEOUT,
                                 what=f"StatefulSet {BACKING} ready")
                 since = watch.mark()
                 run = self.slipway.run_start(experiments[fault]["id"])
