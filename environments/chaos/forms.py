@@ -82,5 +82,5 @@ EXPERIMENT_FIELDS = tuple(ChaosExperimentForm.base_fields)
 
 
 class ChaosDocumentForm(_Form):
-    document = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "class": "mono", "spellcheck": "false"}),
+    document = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}),
                                label="Chaos document (YAML)")

@@ -176,8 +176,9 @@ def _measure(api, run: ChaosRun, plan: Plan, *, actor: Actor, reporter: JobRepor
             return
         audit_record(actor=actor, action="chaos.fault_injected", obj=run, team_slug=environment.team.slug,
                      details={"fault": run.fault, "target": plan.as_target(), "undo_due_at": due_at if undos else None})
-        message = _inject(api, run, plan, actor=actor)
+        # Marked just before the call: a slow injection (a bad image's rollout) cannot hide its first effects.
         injected_at = watch.mark_injected()
+        message = _inject(api, run, plan, actor=actor)
         ChaosRun.objects.filter(pk=run.pk).update(injected_at=injected_at)
         timeline.add("fault", message, at=injected_at)
         reporter.progress(30, "fault injected")

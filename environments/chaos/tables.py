@@ -12,7 +12,7 @@ CHAOS_RUNS = CsvTable("chaos-runs", (
     Column.attr("status"),
     Column.attr("trigger"),
     Column("revision", lambda r: r.revision_number),
-    Column("target", lambda r: " ".join(f"{k}={v if isinstance(v, str) else ','.join(map(str, v))}"
+    Column("target", lambda r: " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
                                         for k, v in sorted((r.target or {}).items()))),
     Column("injected_at", lambda r: iso(r.injected_at)),
     Column("recovered_at", lambda r: iso(r.recovered_at)),

@@ -3,6 +3,7 @@ status badge, and an experiment's schedule and window in words."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -79,6 +80,15 @@ def window_words(experiment: ChaosExperiment) -> str:
     if experiment.window_start and experiment.window_end:
         return f"{day_text} {experiment.window_start:%H:%M}–{experiment.window_end:%H:%M} {experiment.timezone}"
     return day_text if days else "any time"
+
+
+@register.filter
+def event_time(value: str) -> str:
+    """An event's ISO time as HH:MM:SS.mmm (what a timeline needs); the text itself if it is not ISO."""
+    try:
+        return datetime.fromisoformat(value).strftime("%H:%M:%S.%f")[:-3]
+    except (TypeError, ValueError):
+        return str(value)
 
 
 @register.filter

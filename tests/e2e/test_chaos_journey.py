@@ -136,6 +136,13 @@ def test_a_developer_runs_chaos_watches_it_live_and_earns_the_badge(
     expect(page.get_by_role("button", name="Stop all chaos everywhere")).to_have_count(0)
     screenshot("chaos-global")
 
+    # The same settings and experiments as one YAML document (the API's schema).
+    page.goto(f"/environments/{environment.pk}/chaos/")
+    page.get_by_role("link", name="YAML document").click()
+    document = page.get_by_label("Chaos document (YAML)")
+    expect(document).to_have_value(re.compile(r"kind: ChaosExperiments[\s\S]*name: kill-api[\s\S]*target: api"))
+    screenshot("chaos-document")
+
     # The environment's kill switch: one clear button, its state shown, and nothing may run while engaged.
     page.goto(f"/environments/{environment.pk}/chaos/")
     page.get_by_role("button", name=f"Stop all chaos in {name}").click()

@@ -1,9 +1,12 @@
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import call_command
 
+from clusters.kube.owner_labels import ownership_selector
+from clusters.kube.steady_state import steady_state
 from clusters.models import Cluster
 from clusters.services import cluster_register
 from environments.chaos.models import ChaosExperiment, ChaosSettings
@@ -11,6 +14,7 @@ from environments.lifecycle import environment_transition
 from environments.models import Blueprint, Environment
 from environments.services import environment_create
 from portal.audit.actor import Actor
+from tests.clusters.kube.conftest import chaos_plane  # noqa: F401  (the node-failure test needs its stages)
 
 UNREACHABLE = yaml.safe_dump({
     "apiVersion": "v1", "kind": "Config", "current-context": "c",
@@ -49,8 +53,8 @@ def kwok_cluster(db, kubeconfig_path, settings):
 
 
 @pytest.fixture
-def rolled_out(users, team, kwok_cluster, cleanup_namespaces, django_capture_on_commit_callbacks):
-    """A ready environment on the control plane, opted in to chaos."""
+def rolled_out(users, team, kwok_cluster, cleanup_namespaces, kube_client, django_capture_on_commit_callbacks):
+    """A ready environment on the control plane in its steady state, opted in to chaos."""
     def make(name: str) -> Environment:
         cleanup_namespaces.append(f"slw-{name}")
         with django_capture_on_commit_callbacks(execute=True):
@@ -59,6 +63,11 @@ def rolled_out(users, team, kwok_cluster, cleanup_namespaces, django_capture_on_
                                              name=name, stage="qa", team=team, versions=dict(VERSIONS))
         environment.refresh_from_db()
         assert environment.status == "ready", environment.status_message
+        # Ready workloads come first; the EndpointSlice controller publishes their endpoints a moment later.
+        deadline = time.monotonic() + 30
+        while not steady_state(kube_client, environment.namespace, selector=ownership_selector(name)).holds:
+            assert time.monotonic() < deadline, "the new environment never reached its steady state"
+            time.sleep(0.2)
         ChaosSettings.objects.create(environment=environment, enabled=True)
         return environment
 

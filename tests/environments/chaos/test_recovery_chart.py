@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from environments.chaos.models import ChaosExperiment
 from environments.chaos.recovery_chart import recovery_chart
-from environments.templatetags.chaos_tags import schedule_words, seconds, window_words
+from environments.templatetags.chaos_tags import event_time, schedule_words, seconds, window_words
 
 STATUS_NAMES = {"recovered": "Recovered", "unrecovered": "Did not recover", "running": "Running"}
 
@@ -43,3 +43,9 @@ def test_schedules_windows_and_seconds_in_words():
     assert window_words(ChaosExperiment(window_days=[6, 7])) == "Sat, Sun"
     assert window_words(ChaosExperiment()) == "any time"
     assert (seconds(0.019), seconds(4.0), seconds(None)) == ("0.02 s", "4.0 s", "—")
+
+
+def test_event_times_read_as_clock_times_whatever_iso_form_they_have():
+    assert event_time("2026-12-05T06:00:00.123456+00:00") == "06:00:00.123"
+    assert event_time("2026-12-05T06:00:00+00:00") == "06:00:00.000"
+    assert event_time("soon") == "soon"

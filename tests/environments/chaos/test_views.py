@@ -64,6 +64,8 @@ def test_runs_filter_by_status_and_the_csv_export_has_the_same_rows(dev, env):
     experiment = make_experiment(env, name="kill-web")
     good = make_run(experiment, seconds=2.0)
     bad = make_run(experiment, seconds=None, status=ChaosRun.UNRECOVERED)
+    # The engine's target holds lists and numbers too.
+    ChaosRun.objects.filter(pk=bad.pk).update(target={"component": "web", "pods": ["web-1", "web-2"], "desired": 4})
     page = dev.get(reverse("environment-chaos", args=[env.pk]), {"status": "unrecovered"})
     html = page.content.decode()
     assert reverse("chaos-run-detail", args=[bad.pk]) in html
@@ -72,6 +74,7 @@ def test_runs_filter_by_status_and_the_csv_export_has_the_same_rows(dev, env):
     lines = b"".join(export.streaming_content).decode().splitlines()
     assert lines[0].startswith("id,environment,experiment,fault,status")
     assert [line.split(",")[0] for line in lines[1:]] == [str(bad.pk)]
+    assert '"component=web desired=4 pods=web-1,web-2"' in lines[1]
 
 
 def test_a_developer_opts_in_and_bad_input_is_a_sentence_with_nothing_changed(dev, env):
@@ -278,3 +281,18 @@ def test_the_document_page_applies_all_or_nothing_and_names_the_line(dev, env):
     assert ChaosSettings.objects.get(environment=env).slo_seconds == 20
     download = dev.get(url, {"download": "1"})
     assert download["Content-Type"] == "application/yaml" and b"name: cut-api" in download.content
+
+
+def test_a_queued_run_is_stopped_from_its_report(dev, users, env):
+    experiment = make_experiment(env, name="kill-web")
+    run = ChaosRun.objects.create(experiment=experiment, environment=env, fault=experiment.fault,
+                                  revision_number=env.current_revision.number)
+    report = dev.get(reverse("chaos-run-detail", args=[run.pk])).content.decode()
+    assert "Stop this run" in report and "data-live-transitional" in report  # the page keeps itself current
+    dev.force_login(users["manager"])  # Managers read; they do not stop a team's run
+    assert dev.post(reverse("chaos-run-stop", args=[run.pk])).status_code == 403
+    dev.force_login(users["developer"])
+    dev.post(reverse("chaos-run-stop", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == ChaosRun.STOPPED
+    assert "Stop this run" not in dev.get(reverse("chaos-run-detail", args=[run.pk])).content.decode()
