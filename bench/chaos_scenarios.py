@@ -251,8 +251,7 @@ class ChaosBench:
         statuses = Counter(r["status"] for r in runs)
         recovery = sorted(r["recovery_seconds"] for r in runs if r["status"] in MEASURED and r["recovery_seconds"])
         print(f"3. {len(experiments)} environments, pod-kill every {args.interval}s for {args.schedule_seconds}s "
-              f"(at most {len(experiments) * (args.schedule_seconds // args.interval)} runs; "
-              f"the next run is due {args.interval}s after the beat tick that started one):")
+              f"(at most {len(experiments) * (args.schedule_seconds // args.interval)} runs):")
         print(f"  runs: {len(runs)}: " + ", ".join(f"{s} {c}" for s, c in sorted(statuses.items()))
               + (f"; recovery p50 {percentile(recovery, 50):.2f}s, p95 {percentile(recovery, 95):.2f}s, "
                  f"max {recovery[-1]:.2f}s" if recovery else ""))
