@@ -215,9 +215,6 @@ class Api:
     def patch(self, path: str, body: Any) -> Any:
         return self.call("PATCH", path, body)
 
-    def put(self, path: str, body: Any) -> Any:
-        return self.call("PUT", path, body)
-
     def all_pages(self, path: str) -> list[dict]:
         items, url = [], path
         while url:
