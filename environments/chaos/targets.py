@@ -45,14 +45,14 @@ class Plan:
     pods: list[str] = field(default_factory=list)
     node: str = ""
     statefulset: str = ""
-    replicas: int = 0  # the StatefulSet's replicas before it was scaled to zero
+    replicas: int | None = None  # the StatefulSet's replicas before it was scaled to zero
     policy: str = ""
     pod_selector: dict[str, str] = field(default_factory=dict)
     image: str = ""  # bad-image: the image the bad revision runs
     skip: str = ""  # why nothing is injected (blast radius, no such component, …)
 
     def as_target(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in ("", [], {}) and k != "skip"}
+        return {k: v for k, v in asdict(self).items() if v not in (None, "", [], {}) and k != "skip"}
 
 
 def pod_state(pod: Any) -> PodState:
