@@ -1,0 +1,228 @@
+"""The chaos benchmark's Slipway: a fresh database on the stack's PostgreSQL, a web process (daphne), a
+Celery worker and Celery beat over a Redis database of the stack's Redis, and an HTTP client for the API
+with a token — the path a user's click takes (HTTP → web → Redis → worker → Kubernetes).
+
+Process metrics come from /proc (psutil is not installed): CPU seconds and peak resident memory
+(VmHWM, the kernel's own high-water mark) of the worker's whole process tree.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "var" / "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
+    """``predicate()``'s first truthy value; RuntimeError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+class Processes:
+    """daphne, the Celery worker and beat, started with the same environment; stopped by pid at the end."""
+
+    def __init__(self, env: dict[str, str], *, concurrency: int, var_dir: Path) -> None:
+        self.env, self.concurrency, self.var_dir = env, concurrency, var_dir
+        self.started: dict[str, subprocess.Popen] = {}
+        LOGS.mkdir(parents=True, exist_ok=True)
+
+    def _start(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = open(LOGS / f"chaos-{name}.log", "w")  # the child keeps it open
+        proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.started[name] = proc
+        return proc
+
+    def start_web(self) -> str:
+        port = free_port()
+        self._start("web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                            "portal.asgi:application"])
+
+        def up() -> bool:
+            self.check_alive()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+
+        wait_until(up, timeout=60, what="daphne to listen (var/bench/chaos-web.log)")
+        return f"http://127.0.0.1:{port}"
+
+    def start_worker(self) -> subprocess.Popen:
+        # The compose file's worker (prefork), with an explicit concurrency so runs are comparable.
+        return self._start("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "info",
+                                      "--concurrency", str(self.concurrency), "--without-gossip",
+                                      "--without-mingle", "-n", f"chaos-bench-{os.getpid()}@%h"])
+
+    def start_beat(self) -> subprocess.Popen:
+        schedule = self.var_dir / "celerybeat-schedule"
+        return self._start("beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "-l", "info",
+                                    "--schedule", str(schedule)])
+
+    def check_alive(self) -> None:
+        for name, proc in self.started.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"the {name} process exited with {proc.returncode} (var/bench/chaos-{name}.log)")
+
+    def stop(self) -> None:
+        for proc in self.started.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)  # its own session: the worker's pool children too
+        for proc in self.started.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+# -- process metrics -------------------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def process_tree(pid: int) -> list[int]:
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += _children(current)
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (its own threads; reaped children are counted by the caller's tree walk)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_kib(pid: int) -> int:
+    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if row.startswith("VmHWM:"):
+            return int(row.split()[1])
+    return 0
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size: pages shared by the pool's forked processes counted once in a sum."""
+    for row in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if row.startswith("Pss:"):
+            return int(row.split()[1])
+    return 0
+
+
+@dataclass
+class TreeMetrics:
+    """CPU seconds and peak RSS of a process tree, sampled: pids that come and go are kept."""
+
+    root: int
+    cpu: dict[int, float] = field(default_factory=dict)
+    peak: dict[int, int] = field(default_factory=dict)
+
+    def sample(self) -> None:
+        for pid in process_tree(self.root):
+            try:
+                self.cpu[pid] = cpu_seconds(pid)
+                self.peak[pid] = max(self.peak.get(pid, 0), peak_rss_kib(pid))
+            except (OSError, IndexError):
+                pass  # exited between the walk and the read
+
+    @property
+    def cpu_total(self) -> float:
+        return sum(self.cpu.values())
+
+    @property
+    def peak_total_mib(self) -> float:
+        """Sum of each process's peak (an upper bound of the tree's peak at any one moment)."""
+        return sum(self.peak.values()) / 1024
+
+    def pss_now_mib(self) -> float:
+        """The tree's memory now, shared pages counted once."""
+        total = 0
+        for pid in process_tree(self.root):
+            try:
+                total += pss_kib(pid)
+            except OSError:
+                pass
+        return total / 1024
+
+    @property
+    def peak_max_mib(self) -> float:
+        return max(self.peak.values(), default=0) / 1024
+
+
+# -- the HTTP API ----------------------------------------------------------------------------------
+
+class ApiError(RuntimeError):
+    pass
+
+
+class Api:
+    """The REST API over HTTP with ``Authorization: Token``; a non-2xx answer raises ApiError with its body."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Token {token}", "Accept": "application/json"})
+
+    def call(self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (200, 201, 202, 204)) -> Any:
+        response = self.session.request(method, self.base + path, json=body, timeout=60)
+        if response.status_code not in ok:
+            raise ApiError(f"{method} {path}: HTTP {response.status_code}: {response.text[:400]}")
+        return response.json() if response.content else None
+
+    def get(self, path: str) -> Any:
+        return self.call("GET", path)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.call("POST", path, body if body is not None else {})
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.call("PATCH", path, body)
+
+    def all_pages(self, path: str) -> list[dict]:
+        items, url = [], path
+        while url:
+            page = self.get(url)
+            if isinstance(page, list):
+                return page
+            items += page["results"]
+            url = page.get("next")
+            if url and url.startswith(self.base):
+                url = url[len(self.base):]
+        return items
