@@ -4,11 +4,9 @@ import json
 import re
 import subprocess
 import sys
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from clusters.models import Cluster, TerraformRun
 from clusters.terraform import plan_changes, render_event
@@ -18,6 +16,7 @@ from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
 from tests.factories import UserFactory
+from tests.racing import race
 
 
 @pytest.fixture
@@ -107,23 +106,11 @@ def test_two_runs_started_at_once_one_is_refused(tf_cluster, terraform_settings)
     Cluster.objects.filter(pk=tf_cluster.pk).update(state_bucket=terraform_settings.SLIPWAY_TERRAFORM_STATE_BUCKET)
     tf_cluster.refresh_from_db()
     admin = UserFactory(username="root", is_superuser=True)
-    results, barrier = [], threading.Barrier(2)
 
     def start():
-        barrier.wait()
-        try:
-            results.append(terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=tf_cluster,
-                                               action="plan"))
-        except ValidationError as exc:
-            results.append(exc)
-        finally:
-            connection.close()
+        return terraform_run_start(actor=Actor.for_user(admin), user=admin, cluster=tf_cluster, action="plan")
 
-    threads = [threading.Thread(target=start) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(start, start)
     started = [r for r in results if isinstance(r, TerraformRun)]
     refused = [r for r in results if isinstance(r, ValidationError)]
     assert len(started) == 1 and len(refused) == 1

@@ -14,6 +14,7 @@ from environments.models import Component, ImageVersion, Registry
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from tests.fixtures.image_registry import REGISTRY_PASSWORD, REGISTRY_USER, ecr_push
+from tests.racing import race
 
 pytestmark = pytest.mark.integration
 
@@ -191,34 +192,18 @@ def test_v2_bearer_token_auth_through_the_registrys_token_service(db, users, tok
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_syncs_of_one_component_converge_without_duplicates(local_registry):
-    import threading
-
-    from django.db import connection
-
     repository = "shop/race"
     for n in range(5):
         local_registry.push(repository, f"r{n}", created=f"2026-06-0{n + 1}T00:00:00Z")
     component = _v2_component(local_registry, repository)
-    barrier = threading.Barrier(3)
-    outcomes = []
 
     def attempt():
-        barrier.wait()
-        try:
-            changes = component_versions_sync(actor=Actor.system("t"), user=None,
-                                              component=Component.objects.select_related("registry").get(
-                                                  pk=component.pk))
-            outcomes.append(sorted(changes["added"]))
-        except Exception as exc:  # any failure is the finding
-            outcomes.append(repr(exc))
-        finally:
-            connection.close()
+        changes = component_versions_sync(actor=Actor.system("t"), user=None,
+                                          component=Component.objects.select_related("registry").get(pk=component.pk))
+        return sorted(changes["added"])
 
-    threads = [threading.Thread(target=attempt) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    # Exactly one of them added the tags; the others found them there.
-    assert sorted(outcomes, key=len) == [[], [], [f"r{n}" for n in range(5)]]
+    outcomes = race(attempt, attempt, attempt)
+    # Exactly one of them added the tags; the others found them there (any exception is the finding).
+    assert sorted(outcomes, key=lambda o: len(o) if isinstance(o, list) else -1) == [
+        [], [], [f"r{n}" for n in range(5)]], outcomes
     assert sorted(component.versions.values_list("tag", flat=True)) == [f"r{n}" for n in range(5)]

@@ -1,10 +1,10 @@
-import threading
+
+import functools
 
 import pytest
 import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.db import connection
 
 from clusters.models import Cluster
 from environments.models import Blueprint, Environment
@@ -12,6 +12,7 @@ from environments.services import environment_create
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
+from tests.racing import race
 
 KUBECONFIG = yaml.safe_dump({
     "apiVersion": "v1", "kind": "Config", "current-context": "c",
@@ -94,26 +95,10 @@ def test_concurrent_same_name_creation_lets_exactly_one_through(shop):
 
     team = TeamFactory(slug="race")
     users = [UserFactory(username=f"racer{n}", roles=["QA"], teams=[team]) for n in range(4)]
-    barrier = threading.Barrier(len(users))
-    outcomes = []
-
-    def attempt(user):
-        barrier.wait()
-        try:
-            create(user, shop, team, name="same-name")
-            outcomes.append("created")
-        except ValidationError as exc:
-            outcomes.append(str(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(u,)) for u in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert outcomes.count("created") == 1
-    assert all("already exists" in o for o in outcomes if o != "created")
+    outcomes = race(*[functools.partial(create, user, shop, team, name="same-name") for user in users])
+    assert sum(isinstance(o, Environment) for o in outcomes) == 1, outcomes
+    assert all(isinstance(o, ValidationError) and "already exists" in str(o)
+               for o in outcomes if not isinstance(o, Environment))
     assert Environment.objects.filter(name="same-name").count() == 1
 
 

@@ -1,7 +1,8 @@
 """Starting runs, the gate, one run at a time, the kill switches and their authorization (database only:
 the run jobs are queued, not run; what they do on a cluster is in test_run_job.py)."""
 
-import threading
+
+import functools
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +22,7 @@ from portal.accounts import authz
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
+from tests.racing import race
 
 from .conftest import experiment, ready_environment
 
@@ -110,25 +112,11 @@ def test_concurrent_starts_let_exactly_one_through(users, team, offline_cluster)
         pytest.skip("needs the stack's PostgreSQL")
     environment = ready_environment(users["qa"], team, offline_cluster, "engine-race")
     experiments = [experiment(environment, f"race-{i}") for i in range(4)]
-    barrier, outcomes = threading.Barrier(4), []
-
-    def attempt(exp):
-        try:
-            barrier.wait()
-            outcomes.append(start(users["qa"], exp).pk)
-        except ValidationError as exc:
-            outcomes.append(exc.messages[0])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(e,)) for e in experiments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sum(isinstance(o, int) for o in outcomes) == 1, outcomes
-    assert all(o.startswith("An experiment is already running in engine-race") for o in outcomes
-               if isinstance(o, str))
+    outcomes = race(*[functools.partial(start, users["qa"], e) for e in experiments])
+    assert sum(isinstance(o, ChaosRun) for o in outcomes) == 1, outcomes
+    assert all(isinstance(o, ValidationError) and o.messages[0].startswith("An experiment is already running in "
+                                                                          "engine-race")
+               for o in outcomes if not isinstance(o, ChaosRun))
     assert ChaosRun.objects.filter(environment=environment).count() == 1
 
 

@@ -15,6 +15,7 @@ from environments.chaos.schedule import chaos_schedule_tick
 from portal.audit.models import AuditEvent
 from portal.celery import app as celery_app
 from tests.environments.chaos.schedule_support import make_environment, make_experiment, make_run
+from tests.racing import race
 
 
 @pytest.fixture
@@ -134,20 +135,7 @@ class TestConcurrentTicks:
     def test_two_ticks_at_once_start_one_run(self, opted_in):
         experiment = due(opted_in)
         now = timezone.now()
-        barrier, results = threading.Barrier(4), []
-
-        def tick():
-            try:
-                barrier.wait()
-                results.append(chaos_schedule_tick(now))
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=tick) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = race(*[lambda: chaos_schedule_tick(now)] * 4)
         assert sorted(len(r) for r in results) == [0, 0, 0, 1]
         assert ChaosRun.objects.filter(experiment=experiment).count() == 1
         assert not skipped()  # the losers skipped the locked row or found it moved on: nothing to report

@@ -1,7 +1,6 @@
 """The safety net: the periodic task applies due undos and interrupts runs whose worker stopped beating;
 a redelivered run job undoes and never injects again; an undo is applied once however many callers race."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.reporting import JobReporter
 from tests.factories import JobFactory
+from tests.racing import race
 
 from .conftest import experiment
 
@@ -92,20 +92,7 @@ def test_racing_callers_apply_an_undo_once(rolled_out, kube_client):
     environment = rolled_out("eng-race-undo")
     run = running_run(environment, heartbeat_at=timezone.now())
     undo = cut(kube_client, environment, run, "a", due_in=0)
-    barrier, results = threading.Barrier(3), []
-
-    def apply():
-        try:
-            barrier.wait()
-            results.append(undo_apply(ChaosUndo.objects.get(pk=undo.pk), actor=Actor.system("test")))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=apply) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(*[lambda: undo_apply(ChaosUndo.objects.get(pk=undo.pk), actor=Actor.system("test"))] * 3)
     assert sorted(results) == [False, False, True]
     undo.refresh_from_db()
     assert undo.attempts == 1 and undo.error == ""
