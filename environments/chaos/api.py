@@ -30,12 +30,13 @@ from ..models import Environment
 from ..selectors import environment_list
 from . import experiment_document, runs, services
 from .filters import ChaosExperimentFilter, ChaosRunFilter
-from .models import ChaosKillSwitch, ChaosSettings
+from .models import ChaosKillSwitch
 from .selectors import (
     chaos_badge,
     chaos_experiments_visible,
     chaos_revision_comparison,
     chaos_runs_visible,
+    chaos_settings_of,
     chaos_stats,
 )
 from .serializers import (
@@ -92,10 +93,6 @@ def _validated(serializer_class: type, request, **options: Any) -> dict:
     return dict(data.validated_data)
 
 
-def _settings_of(environment: Environment) -> ChaosSettings:
-    return ChaosSettings.objects.filter(environment=environment).first() or ChaosSettings(environment=environment)
-
-
 class _EnvironmentChaosView(APIView):
     """An environment's chaos endpoint: seen like the environment, changed by whoever may change it."""
 
@@ -115,7 +112,7 @@ class EnvironmentChaosSettingsView(_EnvironmentChaosView):
     @extend_schema(summary="An environment's chaos opt-in, limits and kill switch state",
                    responses={200: ChaosSettingsSerializer, **ERROR_RESPONSES})
     def get(self, request, pk: int):
-        return Response(ChaosSettingsSerializer(_settings_of(self.authz_object())).data)
+        return Response(ChaosSettingsSerializer(chaos_settings_of(self.authz_object())).data)
 
     @extend_schema(summary="Opt in or out, change the SLO, availability target and badge runs (production: a "
                            "Platform admin with an approval reason)",
@@ -156,13 +153,18 @@ class EnvironmentChaosExperimentsView(_EnvironmentChaosView):
 
 class EnvironmentChaosStatsView(_EnvironmentChaosView):
     @extend_schema(summary="Recovery p50/p95/max, availability and runs outside the SLO (overall and per fault)",
-                   parameters=[OpenApiParameter("revision", OpenApiTypes.INT, description="only this revision's runs")],
+                   parameters=[OpenApiParameter("revision", OpenApiTypes.INT, description="only this revision's runs"),
+                               OpenApiParameter("experiment", OpenApiTypes.INT,
+                                                description="only this experiment's runs (its id)")],
                    responses={200: ChaosStatsSerializer, **ERROR_RESPONSES})
     def get(self, request, pk: int):
         measured = chaos_runs_visible(request.user).filter(environment=self.authz_object())
         revision = id_param(request.query_params, "revision", what="a revision number")
         if revision:
             measured = measured.filter(revision_number=revision)
+        experiment = id_param(request.query_params, "experiment", what="an experiment id")
+        if experiment:
+            measured = measured.filter(experiment_id=experiment)
         return Response(ChaosStatsSerializer(chaos_stats(measured)).data)
 
 

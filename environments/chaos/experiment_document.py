@@ -28,7 +28,7 @@ from portal.audit.actor import Actor
 from ..documents import parse_document
 from ..models import Environment
 from . import services
-from .models import ChaosSettings
+from .selectors import chaos_settings_of
 from .serializers import ChaosExperimentWriteSerializer, ChaosSettingsWriteSerializer
 
 API_VERSION = "slipway.io/v1"
@@ -39,7 +39,7 @@ SPEC_KEYS = {"settings", "experiments"}
 
 def chaos_document(environment: Environment) -> dict[str, Any]:
     """The environment's chaos state as a document that ``apply`` finds unchanged."""
-    current = ChaosSettings.objects.filter(environment=environment).first() or ChaosSettings()
+    current = chaos_settings_of(environment)
     settings_ = {name: getattr(current, name) for name in ChaosSettingsWriteSerializer().fields
                  if name != "approval_reason"}
     if current.approval_reason:

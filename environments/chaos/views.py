@@ -29,14 +29,16 @@ from . import experiment_document, runs, services
 from .filters import ChaosRunFilter
 from .forms import EXPERIMENT_FIELDS, ChaosDocumentForm, ChaosExperimentForm, ChaosSettingsForm
 from .gate import chaos_refusal
-from .models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings
+from .models import ChaosExperiment, ChaosKillSwitch, ChaosRun
 from .recovery_chart import recovery_chart
 from .selectors import (
     chaos_badge,
     chaos_experiments_visible,
     chaos_revision_comparison,
     chaos_runs_visible,
+    chaos_settings_of,
     chaos_stats,
+    chaos_stats_by_experiment,
 )
 from .tables import CHAOS_RUNS
 
@@ -72,11 +74,6 @@ def _require_change(request: HttpRequest, environment: Environment) -> None:
     authz.require(authz.chaos_can(request.user, authz.CHANGE, environment), CHANGE_REFUSED)
 
 
-def _settings_of(environment: Environment) -> ChaosSettings:
-    """The stored settings, or the defaults (an environment that never opted in has no row)."""
-    return ChaosSettings.objects.filter(environment=environment).first() or ChaosSettings(environment=environment)
-
-
 def _act(request: HttpRequest, use_case: Callable[..., Any], success: str, **kwargs: Any) -> Any | None:
     """Run one use case from a POSTed button: its result, or None when it refused (a flash message says
     why; the caller redirects either way). A PermissionDenied is left to answer 403."""
@@ -102,9 +99,18 @@ def _query_without_page(request: HttpRequest) -> str:
 
 # --- an environment's chaos page ----------------------------------------------------------------------------
 
+def _with_stats(experiments: QuerySet[ChaosExperiment], runs_: QuerySet[ChaosRun]) -> list[ChaosExperiment]:
+    """The experiments, each with ``.stats`` (its measured runs' numbers, or None) for the table."""
+    stats = chaos_stats_by_experiment(runs_)
+    listed = list(experiments)
+    for experiment in listed:
+        experiment.stats = stats.get(experiment.pk)
+    return listed
+
+
 def _environment_page(request: HttpRequest, environment: Environment, *, settings_form: ChaosSettingsForm | None = None,
                       status: int = 200) -> HttpResponse:
-    current = _settings_of(environment)
+    current = chaos_settings_of(environment)
     production = environment.stage in PRODUCTION_STAGES
     if settings_form is None:
         settings_form = ChaosSettingsForm(initial=ChaosSettingsForm.initial_from(current), production=production)
@@ -118,7 +124,7 @@ def _environment_page(request: HttpRequest, environment: Environment, *, setting
                   if compare_a and compare_b else None)
     return render(request, "environments/chaos/environment_chaos.html", {
         "environment": environment, "settings": current, "settings_form": settings_form, "production": production,
-        "experiments": environment.chaos_experiments.all(), "filter": run_filter,
+        "experiments": _with_stats(environment.chaos_experiments.all(), env_runs), "filter": run_filter,
         "page": Paginator(filtered, RUNS_PER_PAGE).get_page(request.GET.get("page")),
         "query": _query_without_page(request), "stats": chaos_stats(env_runs), "badge": chaos_badge(environment),
         "refusal": chaos_refusal(environment), "active_run": env_runs.filter(status__in=ChaosRun.ACTIVE).first(),

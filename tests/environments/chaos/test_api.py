@@ -107,6 +107,12 @@ def test_stats_badge_and_comparison(dev, env):
     make_run(experiment, seconds=4.0)
     stats = dev.get(f"{_base(env)}/stats/").json()
     assert stats["count"] == 2 and stats["max_seconds"] == 4.0 and "pod-kill" in stats["by_fault"]
+    other = make_experiment(env, name="cut-web", fault="network-cut")
+    make_run(other, seconds=9.0)
+    assert dev.get(f"{_base(env)}/stats/").json()["count"] == 3
+    own = dev.get(f"{_base(env)}/stats/", {"experiment": other.pk}).json()
+    assert own["count"] == 1 and own["max_seconds"] == 9.0
+    assert dev.get(f"{_base(env)}/stats/", {"experiment": "x"}).status_code == 400
     badge = dev.get(f"{_base(env)}/badge/").json()
     assert badge["ready"] is True and badge["revision_number"] == first.number
     second = new_revision(env)

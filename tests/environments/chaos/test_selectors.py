@@ -1,6 +1,8 @@
 """The numbers of chaos runs, the comparison of two revisions and who sees which runs — from runs made
 in the database as the engine records them."""
 
+import dataclasses
+
 import pytest
 
 from environments.chaos.models import ChaosRun
@@ -10,6 +12,7 @@ from environments.chaos.selectors import (
     chaos_revision_comparison,
     chaos_runs_visible,
     chaos_stats,
+    chaos_stats_by_experiment,
     percentile,
 )
 from tests.environments.chaos.schedule_support import make_environment, make_experiment, make_run, new_revision
@@ -49,6 +52,22 @@ def test_stats_count_only_measured_runs_overall_and_per_fault(env):
     assert stats.by_fault["pod-kill"].count == 5 and stats.by_fault["pod-kill"].p50_seconds == 6.0
     # A list of runs gives the same numbers as a queryset of them.
     assert chaos_stats(list(env.chaos_runs.all())) == stats
+
+
+def test_stats_per_experiment_are_one_query_and_count_each_experiments_own_runs(env, django_assert_num_queries):
+    kill, cut, idle = (make_experiment(env, name="kill"), make_experiment(env, name="cut", fault="network-cut"),
+                       make_experiment(env, name="idle"))
+    for seconds in (1.0, 3.0):
+        make_run(kill, seconds=seconds)
+    make_run(cut, seconds=40.0, availability=60.0, status=ChaosRun.UNRECOVERED)
+    make_run(idle, seconds=None, status=ChaosRun.SKIPPED)  # measured nothing: absent
+    with django_assert_num_queries(1):
+        stats = chaos_stats_by_experiment(env.chaos_runs.all())
+    assert set(stats) == {kill.pk, cut.pk}
+    assert (stats[kill.pk].count, stats[kill.pk].p95_seconds, stats[kill.pk].outside_slo) == (2, 3.0, 0)
+    assert (stats[cut.pk].count, stats[cut.pk].availability_percent, stats[cut.pk].outside_slo) == (1, 60.0, 1)
+    # The same numbers as the overall statistics of that experiment's runs alone.
+    assert stats[kill.pk] == dataclasses.replace(chaos_stats(kill.runs.all()), by_fault={})
 
 
 def test_stats_of_no_runs_are_empty(env):

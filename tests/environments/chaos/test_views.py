@@ -58,6 +58,12 @@ def test_the_chaos_page_shows_experiments_in_words_statistics_chart_and_runs(dev
     assert 'data-stat="outside-slo">2<' in html  # the late run and the one that never recovered
     assert "The chart as a table" in html
     assert html.count("data-chaos-runs") == 1 and "#" in html
+    # Each experiment's own numbers in its row; one never run says so.
+    make_experiment(env, name="cut-api", fault=ChaosExperiment.NETWORK_CUT)
+    html = dev.get(reverse("environment-chaos", args=[env.pk])).content.decode()
+    rows = {name: html.split(f'data-experiment="{name}"')[1].split("</tr>")[0] for name in ("kill-web", "cut-api")}
+    assert "40" in rows["kill-web"].split("data-experiment-stats>")[1] and "4 runs, 2 outside the SLO" in rows["kill-web"]
+    assert "not measured yet" in rows["cut-api"]
 
 
 def test_runs_filter_by_status_and_the_csv_export_has_the_same_rows(dev, env):
