@@ -134,6 +134,10 @@ def test_a_developer_runs_chaos_watches_it_live_and_earns_the_badge(
     expect(page.locator("#chaos-active")).to_contain_text("No experiment is running.")
     expect(page.locator('[data-kill-switch-state="released"]')).to_be_visible()
     expect(page.get_by_role("button", name="Stop all chaos everywhere")).to_have_count(0)
+    # The main navigation names the page it is on.
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Chaos", exact=True)).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("link", name="Environments", exact=True)).not_to_have_attribute("aria-current", "page")
     screenshot("chaos-global")
 
     # The same settings and experiments as one YAML document (the API's schema).
