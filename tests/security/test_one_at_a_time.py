@@ -5,14 +5,14 @@ released together by a barrier: exactly one wins, the others get the same clear 
 second request. Jobs are only queued here (no eager run), so the winner stays active while the others try.
 """
 
+import functools
 import json
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -26,6 +26,7 @@ from portal.accounts.models import Team
 from portal.celery import app as celery_app
 from portal.jobs.models import Job
 from tests.factories import JobFactory, TeamFactory, UserFactory
+from tests.racing import race
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -38,26 +39,15 @@ def queued_not_run(monkeypatch):
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
 
 
-def race(user, method, path, bodies):
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def race_requests(user, method, path, bodies):
     """POST (or …) every body at once, one thread and connection each; the responses in thread order."""
-    barrier = threading.Barrier(len(bodies))
-    responses = [None] * len(bodies)
-
-    def attempt(index, body):
-        client = APIClient()
-        client.force_authenticate(user)
-        try:
-            barrier.wait()
-            responses[index] = getattr(client, method)(path, body, format="json")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(i, b)) for i, b in enumerate(bodies)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
+    return race(*[functools.partial(getattr(client_for(user), method), path, body, format="json") for body in bodies])
 
 
 def one_winner(responses, won, refusal):
@@ -103,7 +93,7 @@ def test_the_database_holds_one_active_copy_per_target(world):
 
 def test_concurrent_copies_into_one_target_start_exactly_one(world):
     body = {"source": world["source"].pk, "target": world["target"].pk, "stores": ["mysql"]}
-    responses = race(world["qa"], "post", "/api/v1/data-copies/", [body] * RACERS)
+    responses = race_requests(world["qa"], "post", "/api/v1/data-copies/", [body] * RACERS)
     one_winner(responses, 202, "already running")
     assert DataCopy.objects.filter(target=world["target"]).count() == 1
     assert Job.objects.filter(kind="data_copy").count() == 1  # nothing half-created by the losers
@@ -115,26 +105,10 @@ def test_an_undo_racing_new_copies_into_its_target_lets_one_through(world):
                                    snapshots={"mysql": {"kind": "mysql"}}, started_by=world["qa"],
                                    finished_at=timezone.now(), undo_until=timezone.now() + timedelta(hours=1))
     copy_body = {"source": world["source"].pk, "target": world["target"].pk, "stores": ["mysql"]}
-    barrier = threading.Barrier(RACERS)
-    results = []
-
-    def attempt(index):
-        client = APIClient()
-        client.force_authenticate(world["qa"])
-        try:
-            barrier.wait()
-            if index == 0:
-                results.append(client.post(f"/api/v1/data-copies/{done.pk}/undo/"))
-            else:
-                results.append(client.post("/api/v1/data-copies/", copy_body, format="json"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    client = client_for(world["qa"])
+    results = race(functools.partial(client.post, f"/api/v1/data-copies/{done.pk}/undo/"),
+                   *[functools.partial(client_for(world["qa"]).post, "/api/v1/data-copies/", copy_body, format="json")
+                     for _ in range(RACERS - 1)])
     assert [r.status_code for r in results].count(202) == 1, [(r.status_code, r.json()) for r in results]
     assert all(r.status_code == 400 for r in results if r.status_code != 202)
     assert DataCopy.objects.filter(target=world["target"], state__in=DataCopy.ACTIVE).count() == 1
@@ -142,23 +116,23 @@ def test_an_undo_racing_new_copies_into_its_target_lets_one_through(world):
 
 def test_concurrent_destroys_of_one_environment_start_one_job(world):
     target = world["target"]
-    responses = race(world["qa"], "post", f"/api/v1/environments/{target.pk}/destroy/", [{}] * RACERS)
+    responses = race_requests(world["qa"], "post", f"/api/v1/environments/{target.pk}/destroy/", [{}] * RACERS)
     one_winner(responses, 202, "already queued")
     assert Job.objects.filter(kind="destroy", target_id=str(target.pk)).count() == 1
     # a second destroy while the first is queued gets the same answer
-    again = race(world["qa"], "post", f"/api/v1/environments/{target.pk}/destroy/", [{}])
+    again = race_requests(world["qa"], "post", f"/api/v1/environments/{target.pk}/destroy/", [{}])
     assert again[0].status_code == 400 and "already queued" in again[0].json()["error"]["message"]
 
 
 def test_concurrent_dns_sweeps_start_one(world):
-    responses = race(world["admin"], "post", "/api/v1/dns/sweeps/", [{}] * RACERS)
+    responses = race_requests(world["admin"], "post", "/api/v1/dns/sweeps/", [{}] * RACERS)
     one_winner(responses, 202, "already queued")
     assert Job.objects.filter(kind="dns-sweep").count() == 1
 
 
 def test_concurrent_add_on_installs_on_one_cluster_start_one(world):
     cluster = world["cluster"]
-    responses = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/addons/", [{}] * RACERS)
+    responses = race_requests(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/addons/", [{}] * RACERS)
     codes = [r.status_code for r in responses]
     won = next(c for c in codes if c < 300)
     one_winner(responses, won, "already queued")
@@ -167,14 +141,14 @@ def test_concurrent_add_on_installs_on_one_cluster_start_one(world):
 
 def test_concurrent_creations_of_one_team_slug_give_one_team_and_clear_refusals(world):
     body = {"slug": "twins", "name": "Twins"}
-    responses = race(world["admin"], "post", "/api/v1/teams/", [body] * RACERS)
+    responses = race_requests(world["admin"], "post", "/api/v1/teams/", [body] * RACERS)
     one_winner(responses, 201, "already exists")
     assert Team.objects.filter(slug="twins").count() == 1
 
 
 def test_concurrent_creations_of_one_cluster_name_give_one_cluster_and_clear_refusals(world, settings):
     body = {"name": "twin-cluster", "kind": "local"}
-    responses = race(world["admin"], "post", "/api/v1/clusters/", [body] * RACERS)
+    responses = race_requests(world["admin"], "post", "/api/v1/clusters/", [body] * RACERS)
     codes = [r.status_code for r in responses]
     won = next(c for c in codes if c < 300)
     one_winner(responses, won, "already")
@@ -183,7 +157,7 @@ def test_concurrent_creations_of_one_cluster_name_give_one_cluster_and_clear_ref
 
 def test_concurrent_creations_of_one_username_give_one_user_and_clear_refusals(world):
     body = {"username": "twin", "roles": [roles.QA]}
-    responses = race(world["admin"], "post", "/api/v1/users/", [body] * RACERS)
+    responses = race_requests(world["admin"], "post", "/api/v1/users/", [body] * RACERS)
     codes = [r.status_code for r in responses]
     won = next(c for c in codes if c < 300)
     one_winner(responses, won, "is taken")
@@ -193,7 +167,7 @@ def test_concurrent_creations_of_one_username_give_one_user_and_clear_refusals(w
 def test_concurrent_terraform_runs_on_one_cluster_start_one(world, settings):
     """The rule the others follow (TerraformRun's one_active_terraform_run), through the API."""
     cluster = Cluster.objects.create(name="tf-race", kind="local", managed_by_terraform=True, status="ready")
-    responses = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/runs/", [{"action": "plan"}] * RACERS)
+    responses = race_requests(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/runs/", [{"action": "plan"}] * RACERS)
     codes = [r.status_code for r in responses]
     won = next(c for c in codes if c < 300)
     one_winner(responses, won, "already has run")
@@ -227,13 +201,13 @@ def test_a_state_restore_waits_its_turn_behind_terraforms_state_lock(world, stat
     lock_key = f"{state_cluster['key']}.tflock"
     s3.put_object(Bucket=state_cluster["bucket"], Key=lock_key, Body=json.dumps(
         {"ID": "run-lock-1", "Operation": "OperationTypeApply", "Who": "worker@host"}).encode())
-    refused = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/state/restore/", [{"version_id": older}])
+    refused = race_requests(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/state/restore/", [{"version_id": older}])
     assert refused[0].status_code == 400, refused[0].content[:300]
     assert "locked" in refused[0].json()["error"]["message"] and "run-lock-1" in refused[0].json()["error"]["message"]
     assert serial_of(state_cluster) == 2  # nothing was restored under the run's feet
 
     s3.delete_object(Bucket=state_cluster["bucket"], Key=lock_key)  # the run ended
-    done = race(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/state/restore/", [{"version_id": older}])
+    done = race_requests(world["admin"], "post", f"/api/v1/clusters/{cluster.pk}/state/restore/", [{"version_id": older}])
     assert done[0].status_code == 200 and serial_of(state_cluster) == 1
     assert Backend(bucket=state_cluster["bucket"], key=state_cluster["key"], region="us-east-1").lock() is None
 
@@ -250,22 +224,8 @@ def test_two_holders_of_the_state_lock_cannot_overlap(state_cluster):
 def test_two_last_admins_removing_each_other_at_once_leave_one(world):
     """Not a uniqueness but the same check-then-act: "the last active Platform admin stays one"."""
     first, second = world["admin"], UserFactory(username="admin-twin", roles=[roles.PLATFORM_ADMINS])
-    barrier, results = threading.Barrier(2), []
-
-    def deactivate(by, whom):
-        client = APIClient()
-        client.force_authenticate(by)
-        try:
-            barrier.wait()
-            results.append(client.post(f"/api/v1/users/{whom.pk}/deactivate/"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deactivate, args=pair) for pair in ((first, second), (second, first))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(*[functools.partial(client_for(by).post, f"/api/v1/users/{whom.pk}/deactivate/")
+                     for by, whom in ((first, second), (second, first))])
     assert sorted(r.status_code for r in results) == [200, 400], [(r.status_code, r.content[:200]) for r in results]
     refused = next(r for r in results if r.status_code == 400)
     assert "last active Platform admin" in refused.json()["error"]["message"]
@@ -280,7 +240,7 @@ def test_concurrent_retries_of_a_failed_environment_start_one_job(world, failed_
     Environment.objects.filter(pk=environment.pk).update(current_revision=revision, status=Environment.FAILED)
     JobFactory(kind=failed_job, state=Job.FAILED, target_type="environments.environment",
                target_id=str(environment.pk))
-    responses = race(world["qa"], "post", f"/api/v1/environments/{environment.pk}/retry/", [{}] * RACERS)
+    responses = race_requests(world["qa"], "post", f"/api/v1/environments/{environment.pk}/retry/", [{}] * RACERS)
     one_winner(responses, 202, "")
     for refused in (r for r in responses if r.status_code == 400):  # the second sees the job, or the new status
         message = refused.json()["error"]["message"]
