@@ -195,6 +195,11 @@ class RecoveryWatch:
         # Kept from the start of the watch: a fault injected before mark_injected() still shows.
         self._pending.append(Observation(at, kind, message))
 
+    def _in_order(self, at: datetime) -> datetime:
+        """A watch thread stamps its event before it takes the lock, so two threads' events can reach
+        here a fraction of a millisecond out of order: keep the timeline and the history monotonic."""
+        return max(at, self._last_change) if self._last_change is not None else at
+
     def _record(self, at: datetime) -> None:
         """After a change: note it, and the steady state it leaves (caller holds the lock)."""
         self._last_change = at
@@ -209,11 +214,13 @@ class RecoveryWatch:
 
     def _synced(self, kind: str, items: list[Any], at: datetime) -> None:
         with self._changed:
+            at = self._in_order(at)
             self._snapshot.replace(kind, items)
             self._record(at)
 
     def _event(self, kind: str, event_type: str, obj: Any, at: datetime) -> None:
         with self._changed:
+            at = self._in_order(at)
             workloads, endpoints = self._snapshot.workload_summaries(), self._snapshot.ready_endpoints()
             before = self._snapshot.apply(kind, event_type, obj)
             if kind == "Pod":
@@ -230,7 +237,7 @@ class RecoveryWatch:
 
     def _problem(self, kind: str, message: str, at: datetime) -> None:
         with self._changed:
-            self._observe(at, "watch", f"{kind}: {message}")
+            self._observe(self._in_order(at), "watch", f"{kind}: {message}")
             self._changed.notify_all()
 
     # -- the caller's side --------------------------------------------------------------------

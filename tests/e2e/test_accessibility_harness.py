@@ -41,6 +41,8 @@ def test_axe_reports_contrast_and_unlabelled_controls(browser: Browser) -> None:
         findings.failures.clear()
         page.goto("http://axe.test/good")
         check_final_state(page)
-        assert findings.failures == []
+        # The bad page's delayed load report can still arrive after the clear: judge the good page's own.
+        assert any(url.startswith("/good") for url in findings.checked)
+        assert [f for f in findings.failures if f.startswith("/good")] == []
     finally:
         context.close()
