@@ -6,7 +6,8 @@ from __future__ import annotations
 from portal.accounts.rules import PRODUCTION_STAGES
 
 from ..models import Environment
-from .models import ChaosKillSwitch, ChaosSettings
+from .models import ChaosKillSwitch
+from .selectors import chaos_settings_of
 
 PRODUCTION_NEEDS_APPROVAL = "Production environments need a Platform admin's approval for chaos experiments."
 
@@ -20,8 +21,8 @@ def chaos_refusal(environment: Environment) -> str | None:
     """Why no experiment may run in ``environment`` now, as a sentence for a person; None when allowed.
 
     Reads the database fresh each time (the kill switches can change between two calls)."""
-    settings = ChaosSettings.objects.filter(environment_id=environment.pk).first()
-    if settings is None or not settings.enabled:
+    settings = chaos_settings_of(environment)
+    if not settings.enabled:
         return f"Chaos experiments are off for {environment.name}; opt the environment in first."
     if environment.stage in PRODUCTION_STAGES and settings.approved_by_id is None:
         return PRODUCTION_NEEDS_APPROVAL
