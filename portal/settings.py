@@ -194,8 +194,11 @@ if PRODUCTION and CELERY_BROKER_URL == "filesystem://":
     raise ImproperlyConfigured("REDIS_URL (or CELERY_BROKER_URL) must be set when SLIPWAY_ENV=production")
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died unacknowledged is redelivered after this many seconds (acks_late).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("SLIPWAY_CELERY_VISIBILITY_TIMEOUT",
-                                                                     default=3600)}
+    _visibility = env.int("SLIPWAY_CELERY_VISIBILITY_TIMEOUT", default=3600)
+    # kombu sweeps for such tasks only every interval x throttle seconds (10 x 10 by default), which
+    # would add up to 100 s to a short visibility timeout: sweep at least five times per timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility, "unacked_restore_throttle": 1,
+                                       "unacked_restore_interval": min(10, max(1, _visibility // 5))}
 if CELERY_BROKER_URL == "filesystem://":
     _queue = VAR_DIR / "celery" / "queue"
     _queue.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,24 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
+def provisioner_running(cluster_name: str) -> bool:
+    """Whether the local blueprint's `devstack.control_plane up --name <cluster_name>` process runs."""
+    wanted = ["devstack.control_plane", "up", "--name", cluster_name]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:  # the process ended while we looked
+            continue
+        if all(arg in argv for arg in wanted):
+            return True
+    return False
+
+
+def apply_finished(job: Job) -> bool:
+    job.refresh_from_db()
+    return job.state in Job.FINISHED
+
+
 def test_worker_killed_mid_apply_is_interrupted_and_recovers(redis_url, local_clusters, terraform_settings):
     if connection.vendor != "postgresql":
         pytest.fail("needs the stack's PostgreSQL (the worker is another process)")
@@ -61,13 +79,13 @@ def test_worker_killed_mid_apply_is_interrupted_and_recovers(redis_url, local_cl
     client = Celery("tf-killed-test-client", broker=url, set_as_current=False)
     try:
         client.send_task("clusters.terraform_plan", args=[str(job.pk), actor.to_dict()], queue=queue)
-        # Killed while the provisioner seeds the control plane it started (a few seconds): kwokctl has
-        # logged its start and the state lock is held. The job's "Provisioning with 'local-exec'" line
-        # arrives in a batch, which on a fast machine was after the apply had ended and released the lock.
-        provisioner_log = terraform_settings.SLIPWAY_LOCAL_CLUSTERS_DIR / name / "kwokctl.log"
-        backend = blueprints.backend(cluster)
-        wait_for(lambda: provisioner_log.exists() and backend.lock() is not None, 120, "the apply's provisioner")
+        # Killed while the apply's provisioner (`devstack.control_plane up`, a few seconds) runs: the
+        # state lock is held all that time. Neither the job's batched "Provisioning with 'local-exec'"
+        # line nor kwokctl.log will do: the log appears less than a second before the lock is released.
+        wait_for(lambda: provisioner_running(name) or apply_finished(job), 120, "the apply's provisioner")
         run.refresh_from_db()
+        assert provisioner_running(name), f"the apply ended before the kill: {run.state} {job.error}"
+        assert blueprints.backend(cluster).lock() is not None
         assert run.state == TerraformRun.APPLYING and run.worker_pid == first.pid
         terraform_pid = run.terraform_pid
         os.kill(first.pid, signal.SIGKILL)  # the worker only: Terraform must die with it (PDEATHSIG)
