@@ -8,6 +8,13 @@ and destroy jobs, hostname changes); a new environment starts ``pending`` (set w
     pending … failed ──▶ destroying ──▶ destroyed   the destroy (destroyed is final)
                              └──▶ failed ──▶ destroying   a destroy that failed, retried
 
+Sleep and wake (``sleep/``) are rollouts of their own kind:
+
+    ready, failed ──▶ sleeping ──▶ asleep ──▶ waking ──▶ ready      (either job ──▶ failed when it fails)
+    asleep ──▶ pending                                             a new revision: its rollout wakes it
+
+A change is refused while it goes to sleep or wakes (the services say so); a destroy is not.
+
 The table lists what the code does today, races included (a queued rollout that starts after an
 earlier one ended, a rollout that fails while a destroy runs). What it refuses, all reachable
 before only by racing a destroy: leaving ``destroyed``; leaving ``destroying`` other than for
@@ -25,8 +32,11 @@ from .models import Environment, EnvironmentRevision
 
 PENDING, DEPLOYING, READY, FAILED = Environment.PENDING, Environment.DEPLOYING, Environment.READY, Environment.FAILED
 DESTROYING, DESTROYED = Environment.DESTROYING, Environment.DESTROYED
-# Every status an environment can be changed from: the services refuse destroying/destroyed themselves.
-LIVE = frozenset({PENDING, DEPLOYING, READY, FAILED})
+SLEEPING, ASLEEP, WAKING = Environment.SLEEPING, Environment.ASLEEP, Environment.WAKING
+# Every status a rollout can start from: the services refuse destroying/destroyed and sleeping/waking themselves.
+LIVE = frozenset({PENDING, DEPLOYING, READY, FAILED, ASLEEP})
+# Every status a destroy can start from.
+NOT_DESTROYED = LIVE | {SLEEPING, WAKING}
 
 ENVIRONMENT_STATUS = StatusMachine(
     model=Environment,
@@ -42,11 +52,18 @@ ENVIRONMENT_STATUS = StatusMachine(
         DEPLOYING: LIVE,
         # The rollout job succeeds (only while its revision is still current): normally from deploying;
         # from pending/ready/failed when another rollout of the same revision (a hostname change) moved it.
-        READY: LIVE,
-        # A rollout fails (from any live status, as above), or a destroy fails (from destroying).
-        FAILED: LIVE | {DESTROYING},
+        READY: LIVE | {WAKING},
+        # A rollout fails (from any live status, as above), a destroy fails (from destroying), or a sleep or
+        # wake job fails.
+        FAILED: LIVE | {DESTROYING, SLEEPING, WAKING},
         # A destroy (of anything not destroyed, again while one is starting), or the retry of a failed one.
-        DESTROYING: LIVE | {DESTROYING},
+        DESTROYING: NOT_DESTROYED | {DESTROYING},
+        # The sleep job starts (from ready, from failed, or again when a killed worker's job is redelivered).
+        SLEEPING: frozenset({READY, FAILED, SLEEPING}),
+        # The sleep job ends.
+        ASLEEP: frozenset({SLEEPING}),
+        # The wake job starts (again when redelivered; from failed when a sleep or wake failed half-way).
+        WAKING: frozenset({ASLEEP, WAKING, FAILED}),
         # The destroy job succeeds; from failed when a rollout running alongside failed meanwhile.
         DESTROYED: frozenset({DESTROYING, FAILED}),
     },

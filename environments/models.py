@@ -22,8 +22,12 @@ class Environment(models.Model):
     FAILED = "failed"
     DESTROYING = "destroying"
     DESTROYED = "destroyed"
+    SLEEPING = "sleeping"
+    ASLEEP = "asleep"
+    WAKING = "waking"
     STATUSES = [(PENDING, "Pending"), (DEPLOYING, "Deploying"), (READY, "Ready"), (FAILED, "Failed"),
-                (DESTROYING, "Destroying"), (DESTROYED, "Destroyed")]
+                (DESTROYING, "Destroying"), (DESTROYED, "Destroyed"), (SLEEPING, "Going to sleep"),
+                (ASLEEP, "Asleep"), (WAKING, "Waking up")]
 
     name = models.CharField(max_length=63, validators=[DNS_LABEL])
     cluster = models.ForeignKey("clusters.Cluster", on_delete=models.PROTECT, related_name="environments")
@@ -115,6 +119,11 @@ class Rollout(models.Model):
         return f"{self.environment.name} r{self.revision.number} rollout"
 
 
-# Chaos and hostname models live in their sub-domains; importing them here registers them with the app.
+# The sub-domains (chaos, hostnames, sleep, cost, policies, orphans) keep their models in their own
+# packages; importing them here registers them with the app.
 from .chaos.models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings, ChaosUndo  # noqa: E402,F401
+from .cost.models import CostSample, PriceTable, TeamBudget  # noqa: E402,F401
 from .hostnames.models import ClusterDns, DnsSweep, HostnameRecord  # noqa: E402,F401
+from .orphans.models import Orphan  # noqa: E402,F401
+from .policies.models import EnvironmentRequest, QuotaPolicy, StagePolicy  # noqa: E402,F401
+from .sleep.models import SleepSchedule, SleepState  # noqa: E402,F401
