@@ -16,10 +16,9 @@ from portal.jobs.services import job_create
 
 from .lifecycle import orphan_transition
 from .models import Orphan
-from .selectors import REMOVABLE, orphans_removal_total
+from .selectors import REMOVABLE, REMOVE_KIND, SWEEP_KIND, orphans_removal_total
 from .tasks import orphans_remove_job, orphans_sweep_job
 
-SWEEP_KIND, REMOVE_KIND = "orphans.sweep", "orphans.remove"
 MAX_PER_REMOVAL = 500
 
 
