@@ -91,3 +91,10 @@ def test_the_beat_task_starts_one_sweep_at_a_time(db, settings, tmp_path):
     assert orphans_sweep() == first
     assert Job.objects.filter(kind="orphans.sweep").count() == 1
     assert settings.CELERY_BEAT_SCHEDULE["environments-orphans-sweep"]["task"] == "environments.orphans_sweep"
+
+
+def test_the_api_twins_are_in_the_openapi_schema(users, client):
+    client.force_login(users["admin"])
+    paths = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+    assert {"/api/v1/orphans/", "/api/v1/orphans/export/", "/api/v1/orphans/totals/", "/api/v1/orphans/sweep/",
+            "/api/v1/orphans/remove/"} <= set(paths)
