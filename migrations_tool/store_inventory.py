@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import pymysql
 
 from . import snapshot_store
-from .contracts import SNAPSHOT_PREFIX, CopyError, Endpoint
+from .contracts import SNAPSHOT_PREFIX, CopyError, Endpoint, StoreOwner
 from .mariadb_accounts import REGISTRY
 from .mariadb_connection import connect as mariadb_connect
 from .mariadb_connection import reason
 from .models import DataServer
 from .redis_keyspace import REGISTRY_KEY, Scope, guarded, scan_batches
 from .redis_keyspace import connect as redis_connect
-from .s3_copy import OWNER_TAG
+from .s3_copy import OWNER_TAG, bucket_name
 from .s3_store import Side
 
 SCAN_BATCH = 1000
@@ -75,17 +75,18 @@ def redis_store_endpoint(server: DataServer, value: str) -> Endpoint:
 
 
 def redis_registered(server: DataServer) -> list[RegisteredStore]:
-    """The stores of the server's ``slipway:dbmap``, each with its key count (SCAN of its prefix or db)."""
+    """The stores of the server's ``slipway:dbmap`` (``redis_key_count`` counts one's keys)."""
     endpoint = server.server_endpoint()
     registry = redis_connect(endpoint)
     with guarded("shared", endpoint):
         entries = sorted((v.decode(), f.decode()) for f, v in registry.hgetall(REGISTRY_KEY).items())
     registry.close()
-    return [RegisteredStore(value, marker, _redis_keys(redis_store_endpoint(server, value)))
-            for value, marker in entries]
+    return [RegisteredStore(value, marker) for value, marker in entries]
 
 
-def _redis_keys(store: Endpoint) -> int:
+def redis_key_count(server: DataServer, value: str) -> int:
+    """How many keys the store ``value`` holds (SCAN of its prefix, or of its db, with a pattern)."""
+    store = redis_store_endpoint(server, value)
     client = redis_connect(store)
     with guarded("shared", store):
         count = sum(len([k for k in batch if k != REGISTRY_KEY])
@@ -122,17 +123,22 @@ def _bucket_tag(side: Side) -> str | None:
 
 
 def s3_tagged_buckets(server: DataServer) -> list[RegisteredStore]:
-    """The buckets the server's credentials see that carry Slipway's ownership tag, with their objects
-    (every version: a versioned bucket bills for them all) and bytes."""
+    """The buckets named as the server names its stores' (``<base>-…``) that carry Slipway's ownership
+    tag (``s3_bucket_size`` measures one)."""
+    # The head ``bucket_name`` puts before every store's name on this server.
+    head = bucket_name(server.database or "slipway", StoreOwner(readable="", marker="")).rpartition("-")[0] + "-"
     lister = Side(s3_bucket_endpoint(server, ""), role="shared")
     found = []
-    for bucket in sorted(b["Name"] for b in lister.client.list_buckets().get("Buckets", [])):
-        side = Side(s3_bucket_endpoint(server, bucket), role="shared")
-        marker = _bucket_tag(side)
-        if marker:
-            objects, size = _bucket_size(side)
-            found.append(RegisteredStore(bucket, marker, objects, size))
+    names = sorted(b["Name"] for b in lister.client.list_buckets().get("Buckets", []))
+    for bucket in (name for name in names if name.startswith(head)):
+        if marker := _bucket_tag(Side(s3_bucket_endpoint(server, bucket), role="shared")):
+            found.append(RegisteredStore(bucket, marker))
     return found
+
+
+def s3_bucket_size(server: DataServer, bucket: str) -> tuple[int, int]:
+    """Objects and bytes of every version in ``bucket`` (a versioned bucket bills for them all)."""
+    return _bucket_size(Side(s3_bucket_endpoint(server, bucket), role="shared"))
 
 
 def s3_bucket_holder(server: DataServer, bucket: str) -> str | None:

@@ -55,11 +55,16 @@ def _tracked(server: DataServer) -> set[str]:
 
 def _finding(server: DataServer, store: RegisteredStore, env_id: int) -> Finding:
     kind = KIND_OF_SERVER[server.kind]
+    items, size = store.items, store.size_bytes  # MariaDB's registry query measured them already
+    if kind == Orphan.REDIS_PREFIX:
+        items = store_inventory.redis_key_count(server, store.name)
+    elif kind == Orphan.S3_BUCKET:
+        items, size = store_inventory.s3_bucket_size(server, store.name)
     details = {"server_id": server.pk, "owner_marker": store.marker, "environment_id": env_id,
-               "items": store.items, "size_bytes": store.size_bytes}
+               "items": items, "size_bytes": size}
     if kind == Orphan.S3_BUCKET:
         prices = prices_for(server.cluster_id)
-        cost = (Decimal(store.size_bytes) / GIB * prices.storage_gib_month).quantize(Decimal("0.000001"))
+        cost = (Decimal(size) / GIB * prices.storage_gib_month).quantize(Decimal("0.000001"))
         details["cost_basis"] = "bytes (every object version) x the cluster's S3 price per GiB-month"
         return Finding(kind, location_of(server), store.name, details, cost, prices.currency)
     details["cost_basis"] = ZERO_COST_REASON
