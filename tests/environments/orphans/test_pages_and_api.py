@@ -9,9 +9,13 @@ import pytest
 from django.utils import timezone
 
 from environments.orphans.models import Orphan
+from environments.orphans.orphan_removal import run_orphan_removal
 from environments.orphans.periodic import orphans_sweep
+from environments.orphans.services import orphans_remove_start
+from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
+from portal.jobs.reporting import JobReporter
 
 
 @pytest.fixture
@@ -98,3 +102,16 @@ def test_the_api_twins_are_in_the_openapi_schema(users, client):
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
     assert {"/api/v1/orphans/", "/api/v1/orphans/export/", "/api/v1/orphans/totals/", "/api/v1/orphans/sweep/",
             "/api/v1/orphans/remove/"} <= set(paths)
+
+
+def test_a_removal_job_run_again_after_a_kill_converges(rows, users, tmp_path):
+    """The job's rows stay ``removing`` until each is done: a redelivered run finishes them, a third changes nothing."""
+    (tmp_path / "gone").mkdir()
+    (tmp_path / "gone" / "slipway.s3.tfbackend").write_text("")
+    actor = Actor.for_user(users["admin"])
+    job = orphans_remove_start(actor=actor, user=users["admin"], orphan_ids=[rows["dir"].pk])  # never sent
+    assert Orphan.objects.get(pk=rows["dir"].pk).state == Orphan.REMOVING
+    for _ in range(2):
+        run_orphan_removal(job, JobReporter(job), actor)
+        assert Orphan.objects.get(pk=rows["dir"].pk).state == Orphan.REMOVED and not (tmp_path / "gone").exists()
+    assert AuditEvent.objects.filter(action="orphan.removed").count() == 1
