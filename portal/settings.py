@@ -235,6 +235,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Image versions from registries (environments/catalog/version_sync.py).
     "environments-versions-sync": {"task": "environments.versions_sync",
                                    "schedule": env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)},
+    # Orphans (issue 17): what Slipway created and no longer tracks (environments/orphans/), daily.
+    "environments-orphans-sweep": {"task": "environments.orphans_sweep",
+                                   "schedule": env.float("SLIPWAY_ORPHAN_SWEEP_SECONDS", default=86400.0)},
 }
 
 
@@ -416,6 +419,11 @@ SLIPWAY_CHAT_WEBHOOK_URL = env.str("SLIPWAY_CHAT_WEBHOOK_URL", default="")
 SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default=10.0)
 # Chaos experiments (environments/chaos/): the shortest interval a schedule may have.
 SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS = env.int("SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS", default=10)
+# --- Orphans (issue 17, environments/orphans/) ---
+# How often the sweep runs (its beat entry is in CELERY_BEAT_SCHEDULE), and whether it removes what it
+# finds by itself (each thing re-checked first) instead of waiting for a Platform admin's confirmation.
+SLIPWAY_ORPHAN_SWEEP_SECONDS = env.float("SLIPWAY_ORPHAN_SWEEP_SECONDS", default=86400.0)
+SLIPWAY_ORPHANS_REMOVE_AUTOMATICALLY = env.bool("SLIPWAY_ORPHANS_REMOVE_AUTOMATICALLY", default=False)
 # Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",

@@ -179,6 +179,11 @@ def operations_can(user: Any, action: str, obj: Any = None) -> bool:
     return _admin_object_can(user, action, readers="oversight")
 
 
+def orphans_can(user: Any, action: str, obj: Any = None) -> bool:
+    """The orphan sweeper (issue 17): Platform admins sweep and remove; Managers read its findings."""
+    return _admin_object_can(user, action, readers="oversight")
+
+
 def cluster_dns_can(user: Any, action: str, cluster: Any = None) -> bool:
     """A cluster's hostname settings and DNS sweeps: every role reads; admins change."""
     return _admin_object_can(user, action, readers="roles")

@@ -28,6 +28,8 @@ def status_writes(tree: ast.AST) -> list[tuple[int, str]]:
                 found.append((node.lineno, "queryset update of status"))
             if node.func.attr == "update" and "state" in keywords and ast.unparse(node.func).startswith("DataCopy."):
                 found.append((node.lineno, "queryset update of a data copy's state"))
+            if node.func.attr == "update" and "state" in keywords and ast.unparse(node.func).startswith("Orphan."):
+                found.append((node.lineno, "queryset update of an orphan's state"))
             for keyword in node.keywords:
                 if node.func.attr == "save" and keyword.arg == "update_fields" and any(
                         isinstance(c, ast.Constant) and c.value in STATUS_FIELDS for c in ast.walk(keyword.value)):
@@ -43,6 +45,9 @@ def status_writes(tree: ast.AST) -> list[tuple[int, str]]:
                 if (isinstance(element, ast.Attribute) and element.attr == "state"
                         and isinstance(element.value, ast.Name) and element.value.id == "copy"):
                     found.append((node.lineno, "assignment to a data copy's .state"))
+                if (isinstance(element, ast.Attribute) and element.attr == "state"
+                        and isinstance(element.value, ast.Name) and element.value.id == "orphan"):
+                    found.append((node.lineno, "assignment to an orphan's .state"))
     return sorted(found)
 
 
@@ -66,8 +71,11 @@ Environment.objects.create(name="x", status="pending")
 self.status = 200
 DataCopy.objects.filter(pk=1).update(state="undoing", undo_job=job)
 copy.state = "failed"
+Orphan.objects.filter(pk=1).update(state="removed")
+orphan.state = "gone"
 Job.objects.filter(pk=1).update(state="cancelled")
 """
     assert [what for _, what in status_writes(ast.parse(code))] == [
         "queryset update of status", "save(update_fields=[status])", "assignment to .status",
-        "assignment to .status_message", "queryset update of a data copy's state", "assignment to a data copy's .state"]
+        "assignment to .status_message", "queryset update of a data copy's state", "assignment to a data copy's .state",
+        "queryset update of an orphan's state", "assignment to an orphan's .state"]

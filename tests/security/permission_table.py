@@ -341,4 +341,14 @@ TABLE: dict[str, Route] = {
     # Websockets (connect = GET): the job stream and the live log stream
     "ws:ws/jobs/<uuid:job_id>/": Route({"GET": "team_view"}, kind="job"),
     "ws:ws/environments/<int:environment_id>/logs/": Route({"GET": "team_view"}, kind="env"),
+    # Orphans (issue 17, part "orphans"): Platform admins sweep and remove; Managers read the findings.
+    "orphans-index": Route({"GET": "oversight"}),
+    "orphans-export": Route({"GET": "oversight"}),
+    "orphans-sweep": Route({"POST": "admin"}),
+    "orphans-remove": Route({"GET": "admin", "POST": "admin"}),
+    "api:orphan-list": Route({"GET": "oversight"}),
+    "api:orphan-export": Route({"GET": "oversight"}),
+    "api:orphan-totals": Route({"GET": "oversight"}),
+    "api:orphan-sweep": Route({"POST": "admin"}),
+    "api:orphan-remove": Route({"POST": "admin"}),
 }
