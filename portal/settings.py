@@ -235,6 +235,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Image versions from registries (environments/catalog/version_sync.py).
     "environments-versions-sync": {"task": "environments.versions_sync",
                                    "schedule": env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)},
+    # Cost samples and budget notices (environments/cost/periodic.py).
+    "environments-cost-sample": {"task": "environments.cost_sample",
+                                 "schedule": env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)},
 }
 
 
@@ -416,6 +419,11 @@ SLIPWAY_CHAT_WEBHOOK_URL = env.str("SLIPWAY_CHAT_WEBHOOK_URL", default="")
 SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default=10.0)
 # Chaos experiments (environments/chaos/): the shortest interval a schedule may have.
 SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS = env.int("SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS", default=10)
+# Cost (issue 17, part "cost": environments/cost/): how often the clusters' usage is sampled (the beat
+# entry "environments-cost-sample"), and after how many hours without activity an awake environment
+# counts as idle when its sleep schedule names no idle_hours.
+SLIPWAY_COST_SAMPLE_SECONDS = env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)
+SLIPWAY_COST_IDLE_HOURS = env.float("SLIPWAY_COST_IDLE_HOURS", default=4.0)
 # Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",
