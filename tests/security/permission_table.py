@@ -341,4 +341,17 @@ TABLE: dict[str, Route] = {
     # Websockets (connect = GET): the job stream and the live log stream
     "ws:ws/jobs/<uuid:job_id>/": Route({"GET": "team_view"}, kind="job"),
     "ws:ws/environments/<int:environment_id>/logs/": Route({"GET": "team_view"}, kind="env"),
+    # Cost (issue 17, part "cost"): figures are read by every role (rows filtered like environments);
+    # price tables and budgets are changed by Platform admins; an environment's cost is seen like it.
+    "cost-list": Route({"GET": "any_role"}),
+    "cost-export": Route({"GET": "any_role"}),
+    "cost-prices": Route({"GET": "any_role"}),
+    "cost-price-table": Route({"GET": "any_role", "POST": "admin"}, kind="cluster"),
+    "cost-budgets": Route({"GET": "any_role", "POST": "admin"}),
+    "cost-forecast": Route({"GET": "any_role"}),
+    "api:cost-totals": Route({"GET": "any_role"}),
+    "api:cost-budgets": Route({"GET": "any_role", "PUT": "admin"}),
+    "api:cluster-prices": Route({"GET": "any_role", "PUT": "admin"}, kind="cluster"),
+    "api:environment-forecast": Route({"POST": "any_role"}, note="a forecast reads prices and a blueprint"),
+    "api:environment-cost": Route({"GET": "team_view"}, kind="env"),
 }
