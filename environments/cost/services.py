@@ -61,14 +61,20 @@ def parse_node_hours(value: Any) -> dict[str, str]:
     return dict(sorted(parsed.items()))
 
 
+def plain(amount: Any) -> str:
+    """An amount as written, whatever the column's scale: 0.050000 and 0.05 are both "0.05"."""
+    return f"{Decimal(str(amount)).normalize():f}"
+
+
 def _table_facts(table: PriceTable | None, cluster: Cluster) -> dict[str, Any]:
     if table is None:  # the defaults were in force
         prices = prices_for(cluster)
-        return {"currency": prices.currency, "vcpu_hour": str(prices.vcpu_hour), "gib_hour": str(prices.gib_hour),
-                "storage_gib_month": str(prices.storage_gib_month), "node_hours": "defaults",
+        return {"currency": prices.currency, "vcpu_hour": plain(prices.vcpu_hour), "gib_hour": plain(prices.gib_hour),
+                "storage_gib_month": plain(prices.storage_gib_month), "node_hours": "defaults",
                 "default_instance_type": prices.default_instance_type, "source": "defaults"}
-    return {"currency": table.currency, "vcpu_hour": str(table.vcpu_hour), "gib_hour": str(table.gib_hour),
-            "storage_gib_month": str(table.storage_gib_month), "node_hours": dict(table.node_hours or {}),
+    return {"currency": table.currency, "vcpu_hour": plain(table.vcpu_hour), "gib_hour": plain(table.gib_hour),
+            "storage_gib_month": plain(table.storage_gib_month),
+            "node_hours": {name: plain(price) for name, price in (table.node_hours or {}).items()},
             "default_instance_type": table.default_instance_type, "source": table.source}
 
 

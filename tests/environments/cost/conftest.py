@@ -13,6 +13,7 @@ from environments.lifecycle import environment_transition
 from environments.models import Blueprint, Environment, PriceTable
 from environments.services import environment_create
 from portal.audit.actor import Actor
+from tests.environments.test_expiry_notice import chat  # noqa: F401  (the chat webhook fixture, for the budget notices)
 
 VERSIONS = {"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"}
 # Round prices so that an hour of the demo blueprint's requests is an exact Decimal at 6 places.
