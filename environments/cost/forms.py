@@ -26,7 +26,7 @@ class CostFilterForm(forms.Form):
     team = forms.ChoiceField(label="Team", required=False)
     stage = forms.ChoiceField(label="Stage", choices=[("", "Any stage"), *STAGES], required=False)
     cluster = forms.ChoiceField(label="Cluster", required=False)
-    month = forms.CharField(label="Month", required=False, max_length=40, help_text="YYYY-MM",
+    month = forms.CharField(label="Month (YYYY-MM)", required=False, max_length=40,
                             widget=forms.TextInput(attrs={"placeholder": "2026-12", "inputmode": "numeric"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
