@@ -35,7 +35,7 @@ def environment_sleep(*, actor: Actor, user: Any | None, environment: Environmen
 
 def environment_wake(*, actor: Actor, user: Any | None, environment: Environment, reason: str = "manual") -> Any:
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
-    if environment.status not in (Environment.ASLEEP, Environment.SLEEPING):
+    if environment.status != Environment.ASLEEP:
         return None
     if user is not None and not authz.environment_can(user, authz.CHANGE, environment):
         raise PermissionDenied("You may not change this environment.")
