@@ -23,6 +23,7 @@ from .hostnames.route53 import Route53Error
 from .lifecycle import environment_transition
 from .models import Environment
 from .render import object_key, render
+from .sleep.activity import activity_record
 from .snapshot import spec_for
 
 _POLICY_KINDS = frozenset({"Namespace", "ResourceQuota", "LimitRange"})
@@ -37,6 +38,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
         reporter.log(f"superseded by r{environment.current_revision.number}: nothing to do")
         return
     environment_transition(environment, Environment.DEPLOYING, actor=actor, reporter=reporter)
+    activity_record(environment, "rollout")
     try:
         # Inside the try: a revision that cannot render fails the environment too, never leaves it deploying.
         spec = spec_for(environment, revision)
