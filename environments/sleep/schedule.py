@@ -122,18 +122,14 @@ def awake_fraction(schedule: SleepSchedule | None) -> float:
     zone = zone_of(schedule)
     start, end = _instant(TYPICAL_WEEK_START, zone), _instant(TYPICAL_WEEK_START + WEEK, zone)
     before = latest_event(schedule, after=start - timedelta(days=366), now=start)
-    asleep_since = start if before is not None and before.kind == SLEEP else None
+    asleep_since = before.at if before is not None and before.kind == SLEEP else None
     asleep = timedelta()
     for event in [*_week_events(schedule, start, end), ScheduleEvent(WAKE, end)]:
-        if asleep_since is not None and not schedule.wake_cron:
-            asleep += min(event.at, asleep_since + REQUEST_WAKE_ESTIMATE) - asleep_since
-            asleep_since = None if event.kind == WAKE else event.at
-            continue
-        if event.kind == SLEEP and asleep_since is None:
-            asleep_since = event.at
-        elif event.kind == WAKE and asleep_since is not None:
-            asleep += event.at - asleep_since
-            asleep_since = None
+        if asleep_since is not None:
+            until = event.at if schedule.wake_cron else min(event.at, asleep_since + REQUEST_WAKE_ESTIMATE)
+            asleep += max(timedelta(), until - max(asleep_since, start))
+        # Counted up to this event: a sleep (again) starts a new asleep span from here, a wake ends it.
+        asleep_since = event.at if event.kind == SLEEP else None
     return max(0.0, min(1.0, 1 - asleep / (end - start)))
 
 
