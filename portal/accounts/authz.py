@@ -228,6 +228,17 @@ def chaos_global_can(user: Any, action: str) -> bool:
     raise ValueError(f"unknown action {action!r}")
 
 
+def sleep_schedule_can(user: Any, action: str, environment: Any) -> bool:
+    """An environment's own sleep schedule (and its sleep state): seen and changed like the environment."""
+    return environment_can(user, action, environment)
+
+
+def sleep_default_can(user: Any, action: str, obj: Any = None) -> bool:
+    """Default sleep schedules per team and/or stage: every role reads them (they apply to its
+    environments); Platform admins change them."""
+    return _admin_object_can(user, action, readers="roles")
+
+
 def require(allowed: bool, message: str) -> None:
     """Raise PermissionDenied(message) unless ``allowed``: the one way a refusal is raised."""
     if not allowed:
