@@ -1,7 +1,7 @@
 """Activity: when someone last used an environment (its pages, its API, its logs, a rollout, a request
 to its hostname while it slept). Idle sleep reads it. Kept cheap because it runs on every request: one
-UPDATE that matches nothing when the last write is under a minute old (the throttle), and an INSERT
-only for an environment that has no sleep state yet.
+indexed read while the last write is under a minute old (the throttle), an UPDATE at most once a minute,
+and an INSERT only for an environment that has no sleep state yet.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -30,19 +29,19 @@ def activity_record(environment: Environment | int, kind: str, *, now: datetime 
     pk = getattr(environment, "pk", environment)
     now = now or timezone.now()
     quiet_since = now - timedelta(seconds=settings.SLIPWAY_ACTIVITY_THROTTLE_SECONDS)
-    updated = (SleepState.objects.filter(environment_id=pk)
-               .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lte=quiet_since))
-               .update(last_activity_at=now, last_activity_kind=kind))
-    if updated:
+    # The hot path (a person clicking through pages): one indexed read, and nothing more within the minute.
+    known = SleepState.objects.filter(environment_id=pk).values_list("last_activity_at", flat=True)[:1]
+    if known:
+        if known[0] is None or known[0] <= quiet_since:
+            (SleepState.objects.filter(environment_id=pk)
+             .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lte=quiet_since))
+             .update(last_activity_at=now, last_activity_kind=kind))
         return
-    try:
-        # A savepoint: an environment deleted meanwhile (a foreign key violation) must not break the
-        # caller's transaction. An existing row (written within the minute) is left as it is.
-        with transaction.atomic():
-            SleepState.objects.bulk_create([SleepState(environment_id=pk, last_activity_at=now,
-                                                       last_activity_kind=kind)], ignore_conflicts=True)
-    except IntegrityError:
-        pass
+    # Foreign keys are checked at commit (deferred): an unknown id would fail the caller's whole transaction.
+    if Environment.objects.filter(pk=pk).exists():
+        # A row made meanwhile by another request is left as it is.
+        SleepState.objects.bulk_create([SleepState(environment_id=pk, last_activity_at=now,
+                                                   last_activity_kind=kind)], ignore_conflicts=True)
 
 
 # /environments/<id>/… (the environment's page and sub-pages; logs and log history count as "logs") and
