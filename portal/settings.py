@@ -423,6 +423,13 @@ SLIPWAY_CHAT_WEBHOOK_URL = env.str("SLIPWAY_CHAT_WEBHOOK_URL", default="")
 SLIPWAY_CHAT_TIMEOUT_SECONDS = env.float("SLIPWAY_CHAT_TIMEOUT_SECONDS", default=10.0)
 # Chaos experiments (environments/chaos/): the shortest interval a schedule may have.
 SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS = env.int("SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS", default=10)
+# --- Issue 17, part "sleep" (environments/sleep/): while an environment sleeps, its Ingresses send requests to
+# a Service "slipway-waker" pointing at Slipway at this "host:port" (an IP address: a Service plus an
+# EndpointSlice; a DNS name: an ExternalName Service). Loopback (the default, for development) is unreachable
+# from a cluster: the Service is made without endpoints. How long a sleep or a wake waits for its workloads.
+SLIPWAY_WAKE_ADDRESS = env.str("SLIPWAY_WAKE_ADDRESS", default="127.0.0.1:8000")
+SLIPWAY_SLEEP_TIMEOUT_SECONDS = env.float("SLIPWAY_SLEEP_TIMEOUT_SECONDS", default=300.0)
+# --- end of part "sleep"
 # Issue 17, wake part (environments/sleep/): how often the sleep tick runs (schedules, idle sleep), and the
 # least time between two writes of an environment's last activity.
 SLIPWAY_SLEEP_TICK_SECONDS = env.float("SLIPWAY_SLEEP_TICK_SECONDS", default=60.0)

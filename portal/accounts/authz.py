@@ -113,6 +113,12 @@ def logs_can(user: Any, action: str, environment: Any) -> bool:
     return environment_can(user, action, environment)
 
 
+def sleep_can(user: Any, action: str, environment: Any) -> bool:
+    """Putting an environment to sleep and waking it (issue 17): whoever may change it (production:
+    Platform admins only); its sleep state is seen like the environment."""
+    return environment_can(user, action, environment)
+
+
 def hostname_can(user: Any, action: str, environment: Any) -> bool:
     """An environment's hostnames: read and changed like the environment."""
     return environment_can(user, action, environment)

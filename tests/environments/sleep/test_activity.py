@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from environments.sleep.activity import activity_kind_of, activity_record
 from environments.sleep.models import SleepState
+from tests.environments.sleep.wake_support import make_ready, sleep_cluster  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

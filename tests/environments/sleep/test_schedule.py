@@ -25,6 +25,7 @@ from environments.sleep.schedule import (
 from environments.sleep.services import environment_wake
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
+from tests.environments.sleep.wake_support import make_ready, sleep_cluster  # noqa: F401  (fixtures)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NIGHTS = {"sleep_cron": "0 20 * * 1-5", "wake_cron": "0 8 * * 1-5", "timezone": "Europe/Berlin"}
