@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from environments.sleep.activity import activity_kind_of, activity_record
 from environments.sleep.models import SleepState
-from tests.environments.sleep.wake_support import make_ready, sleep_cluster  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +47,7 @@ def test_a_throttled_record_is_one_query_and_a_missing_environment_is_no_error(e
     assert len(queries) == 2 and queries[1]["sql"].startswith("UPDATE")
     activity_record(987654321, "page")  # no such environment: nothing, and the transaction goes on
     assert SleepState.objects.filter(environment_id=987654321).count() == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown activity kind"):
         activity_record(env, "coffee")
 
 

@@ -25,7 +25,8 @@ from environments.sleep.schedule import (
 from environments.sleep.services import environment_wake
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
-from tests.environments.sleep.wake_support import make_ready, sleep_cluster  # noqa: F401  (fixtures)
+from portal.jobs.models import Job
+from tests.environments.sleep.wake_support import job_done
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NIGHTS = {"sleep_cron": "0 20 * * 1-5", "wake_cron": "0 8 * * 1-5", "timezone": "Europe/Berlin"}
@@ -121,6 +122,7 @@ def test_own_schedule_then_the_most_specific_default(make_ready, team):
 
 
 # --- the tick ----------------------------------------------------------------------------------------------
+# The sleep and wake jobs are queued, not run (no worker): ``job_done`` plays their end with the test's times.
 
 def test_sleeps_at_20_berlin_and_wakes_at_08_once_each(make_ready):
     environment = make_ready("wk-nights")
@@ -128,23 +130,27 @@ def test_sleeps_at_20_berlin_and_wakes_at_08_once_each(make_ready):
     assert sleep_tick(now=local(2027, 6, 3, 19, 59))["slept"] == []
     assert status(environment) == "ready"
     result = sleep_tick(now=local(2027, 6, 3, 20, 0, 30))
-    assert result["slept"] == [environment.pk] and status(environment) == "asleep"
+    assert result["slept"] == [environment.pk] and status(environment) == "sleeping"
     assert SleepState.objects.get(environment=environment).reason == "schedule"
+    job_done(environment, Environment.ASLEEP, slept_at=local(2027, 6, 3, 20, 1))
     assert sleep_tick(now=local(2027, 6, 3, 20, 1, 30)) == {"slept": [], "woke": [], "skipped": [], "idle": []}
     assert sleep_tick(now=local(2027, 6, 4, 8, 0, 10))["woke"] == [environment.pk]
     assert status(environment) == "waking"
+    assert sleep_tick(now=local(2027, 6, 4, 8, 1, 10))["woke"] == []
     events = AuditEvent.objects.filter(object_id=str(environment.pk), action__in=("environment.sleep",
                                                                                   "environment.wake"))
-    assert [e.action for e in events.order_by("pk")] == ["environment.sleep", "environment.wake"]
+    assert [(e.action, e.details["reason"], e.actor_name) for e in events.order_by("pk")] == [
+        ("environment.sleep", "schedule", "system:sleep-schedule"),
+        ("environment.wake", "schedule", "system:sleep-schedule")]
 
 
 def test_wake_now_at_night_is_not_undone_until_the_next_sleep_time(make_ready, users):
     environment = make_ready("wk-wakenow")
     SleepSchedule.objects.create(environment=environment, checked_until=local(2027, 6, 3, 12), **NIGHTS)
     sleep_tick(now=local(2027, 6, 3, 20, 1))
-    assert status(environment) == "asleep"
+    job_done(environment, Environment.ASLEEP, slept_at=local(2027, 6, 3, 20, 2))
     environment_wake(actor=Actor.for_user(users["qa"]), user=users["qa"], environment=environment)
-    environment_transition(environment, Environment.READY, actor=Actor.system("test"))  # the wake job's end
+    job_done(environment, Environment.READY, wake_requested_at=local(2027, 6, 3, 23), woke_at=local(2027, 6, 3, 23, 1))
     for minute in range(2, 30):  # the night goes on, tick after tick
         sleep_tick(now=local(2027, 6, 3, 23, minute))
     assert status(environment) == "ready"
@@ -152,17 +158,17 @@ def test_wake_now_at_night_is_not_undone_until_the_next_sleep_time(make_ready, u
 
 
 def test_missed_ticks_catch_up_once_with_the_latest_event(make_ready):
-    slept_then_woken, slept = make_ready("wk-missed-a"), make_ready("wk-missed-b")
-    SleepSchedule.objects.create(environment=slept_then_woken, checked_until=local(2027, 6, 4, 19), **NIGHTS)
-    SleepSchedule.objects.create(environment=slept, checked_until=local(2027, 6, 4, 19), **NIGHTS)
+    first, second = make_ready("wk-missed-a"), make_ready("wk-missed-b")
+    for environment in (first, second):
+        SleepSchedule.objects.create(environment=environment, checked_until=local(2027, 6, 4, 19), **NIGHTS)
     # Nothing ticked from Friday 19:00 until Saturday 10:00: the Friday sleep, once.
-    result = sleep_tick(now=local(2027, 6, 5, 10))
-    assert sorted(result["slept"]) == sorted([slept_then_woken.pk, slept.pk])
-    assert sleep_tick(now=local(2027, 6, 5, 10, 1))["slept"] == []
-    # Nothing ticked again until Monday 09:00: the Monday wake only (no second sleep on the way).
+    assert sorted(sleep_tick(now=local(2027, 6, 5, 10))["slept"]) == sorted([first.pk, second.pk])
+    for environment in (first, second):
+        job_done(environment, Environment.ASLEEP, slept_at=local(2027, 6, 5, 10, 1))
+    assert sleep_tick(now=local(2027, 6, 5, 10, 2))["slept"] == []
+    # Nothing ticked again until Monday 09:00: the Monday wake only (no sleep on the way).
     before = AuditEvent.objects.filter(action="environment.sleep").count()
-    result = sleep_tick(now=local(2027, 6, 7, 9))
-    assert sorted(result["woke"]) == sorted([slept_then_woken.pk, slept.pk])
+    assert sorted(sleep_tick(now=local(2027, 6, 7, 9))["woke"]) == sorted([first.pk, second.pk])
     assert AuditEvent.objects.filter(action="environment.sleep").count() == before
 
 
@@ -174,28 +180,33 @@ def test_a_new_schedule_does_not_act_on_times_before_it(make_ready):
     assert sleep_tick(now=local(2027, 6, 4, 20, 0, 1))["slept"] == [environment.pk]
 
 
-def test_skipped_while_a_rollout_runs_and_retried_at_the_next_tick(make_ready):
-    busy, free = make_ready("wk-busy"), make_ready("wk-free")
+def test_skipped_while_busy_and_retried_at_the_next_tick(make_ready):
+    deploying, rolling_out, free = make_ready("wk-busy"), make_ready("wk-queued"), make_ready("wk-free")
     default = SleepSchedule.objects.create(stage="qa", checked_until=local(2027, 6, 3, 12), **NIGHTS)
-    environment_transition(busy, Environment.DEPLOYING, actor=Actor.system("test"))
+    environment_transition(deploying, Environment.DEPLOYING, actor=Actor.system("test"))
+    # Ready, but a job is still queued for it: the sleep service refuses with its sentence.
+    Job.objects.filter(pk=rolling_out.rollouts.get().job_id).update(state=Job.QUEUED)
     result = sleep_tick(now=local(2027, 6, 3, 20, 0, 30))
-    assert result["slept"] == [free.pk] and result["skipped"] == [busy.pk]
+    assert result["slept"] == [free.pk] and sorted(result["skipped"]) == sorted([deploying.pk, rolling_out.pk])
+    skipped = AuditEvent.objects.get(action="environment.sleep_skipped", object_id=str(rolling_out.pk))
+    assert "rollout is in progress" in skipped.details["reason"]
     default.refresh_from_db()
-    assert default.checked_until < local(2027, 6, 3, 20)  # the event stays due
-    environment_transition(busy, Environment.READY, actor=Actor.system("test"))
-    # The free one woke by hand meanwhile: the retry must not put it back to sleep.
+    assert default.checked_until < local(2027, 6, 3, 20)  # the event stays due for the skipped ones
+    environment_transition(deploying, Environment.READY, actor=Actor.system("test"))
+    Job.objects.filter(pk=rolling_out.rollouts.get().job_id).update(state=Job.SUCCEEDED)
+    # The free one went to sleep and was woken by hand meanwhile: the retry must not put it back to sleep.
+    job_done(free, Environment.ASLEEP, slept_at=local(2027, 6, 3, 20, 0, 40))
     environment_wake(actor=Actor.system("test"), user=None, environment=free)
-    SleepState.objects.filter(environment=free).update(wake_requested_at=local(2027, 6, 3, 20, 1))  # test time
-    environment_transition(free, Environment.READY, actor=Actor.system("test"))
+    job_done(free, Environment.READY, wake_requested_at=local(2027, 6, 3, 20, 1), woke_at=local(2027, 6, 3, 20, 1))
     result = sleep_tick(now=local(2027, 6, 3, 20, 1, 30))
-    assert result["slept"] == [busy.pk] and status(free) == "ready"
+    assert sorted(result["slept"]) == sorted([deploying.pk, rolling_out.pk]) and status(free) == "ready"
     default.refresh_from_db()
     assert default.checked_until == local(2027, 6, 3, 20, 1, 30)
 
 
 def test_defaults_govern_only_environments_without_a_more_specific_schedule(make_ready, team):
-    inherits, own_schedule, other_stage = make_ready("wk-inherit"), make_ready("wk-own"), make_ready("wk-dev",
-                                                                                                     stage="dev")
+    inherits, own_schedule = make_ready("wk-inherit"), make_ready("wk-own")
+    other_stage = make_ready("wk-dev", stage="dev")
     SleepSchedule.objects.create(team=team, checked_until=local(2027, 6, 3, 12), **NIGHTS)
     SleepSchedule.objects.create(team=team, stage="dev", checked_until=local(2027, 6, 3, 12), sleep_cron="0 22 * * *",
                                  timezone="Europe/Berlin")
@@ -211,16 +222,10 @@ def test_dst_night_sleeps_and_wakes_at_local_times(make_ready):
     SleepSchedule.objects.create(environment=environment, checked_until=local(2027, 10, 28, 12),
                                  sleep_cron="0 20 * * *", wake_cron="30 2 * * *", timezone="Europe/Berlin")
     sleep_tick(now=local(2027, 10, 30, 20, 0, 1))
-    assert status(environment) == "asleep"
+    job_done(environment, Environment.ASLEEP, slept_at=local(2027, 10, 30, 20, 1))
     # 02:30 happens twice on 2027-10-31: the wake fires at the first (00:30 UTC) and not again at the second.
     assert sleep_tick(now=datetime(2027, 10, 31, 0, 30, 5, tzinfo=UTC))["woke"] == [environment.pk]
-    environment_transition(environment, Environment.READY, actor=Actor.system("test"))
-    assert sleep_tick(now=datetime(2027, 10, 31, 1, 30, 5, tzinfo=UTC))["woke"] == []
-    assert sleep_tick(now=datetime(2027, 10, 31, 2, 0, 0, tzinfo=UTC)) == {"slept": [], "woke": [], "skipped": [],
-                                                                          "idle": []}
-
-
-def test_awake_fraction_counts_a_second_sleep_time_once():
-    # Two sleep times a night (20:00 and 22:00), one wake (08:00): still 12 h asleep a day.
-    schedule = SleepSchedule(sleep_cron="0 20,22 * * *", wake_cron="0 8 * * *")
-    assert awake_fraction(schedule) == pytest.approx(0.5)
+    job_done(environment, Environment.READY, woke_at=datetime(2027, 10, 31, 0, 31, tzinfo=UTC))
+    assert sleep_tick(now=datetime(2027, 10, 31, 1, 30, 5, tzinfo=UTC)) == {"slept": [], "woke": [], "skipped": [],
+                                                                           "idle": []}
+    assert status(environment) == "ready"
