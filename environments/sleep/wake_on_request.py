@@ -100,8 +100,8 @@ def wake_for_request(environment: Environment) -> None:
     """Ask for the environment's wake (once: a second request finds it waking) and count the request
     as activity. A refusal is logged; the page then shows the status as it is."""
     activity_record(environment, "request")
-    if environment.status != Environment.ASLEEP:
-        return
+    if environment.status not in (Environment.ASLEEP, Environment.FAILED):
+        return  # awake, or already going to sleep or waking: nothing to ask (a failed one: the service decides)
     try:
         with transaction.atomic():
             environment_wake(actor=Actor.system(WAKE_ACTOR), user=None, environment=environment, reason="request")
