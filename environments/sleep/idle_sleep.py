@@ -18,6 +18,7 @@ from portal.audit.actor import Actor
 
 from ..models import Environment
 from .models import SleepSchedule
+from .selectors import sleep_refusal
 from .services import environment_sleep
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,10 @@ def idle_sleep(now: datetime, *, actor: Actor | None = None) -> list[int]:
     actor = actor or Actor.system(IDLE_ACTOR)
     slept = []
     for environment in idle_environments(now):
+        refusal = sleep_refusal(environment)  # read-only first: no failure event each minute while it is busy
+        if refusal:
+            logger.info("idle sleep of %s skipped, retried at the next tick: %s", environment.name, refusal)
+            continue
         try:
             with transaction.atomic():
                 environment_sleep(actor=actor, user=None, environment=environment, reason="idle")

@@ -3,9 +3,9 @@
 Edge-triggered. Each schedule acts on the latest of its cron times in (checked_until, now] and then moves
 ``checked_until`` on, so a "Wake now" at night is not undone until the next sleep time, and a tick missed
 for hours catches up once, with the latest event only. An environment that cannot act now (a rollout or
-a chaos experiment in progress) is skipped, logged, and retried at the next tick: the watermark then
-stays just before the event, and environments that already followed it are recognised by their sleep
-state (slept, woke or asked to wake since the event) and left alone.
+a chaos experiment in progress) is skipped, logged (not audited: a retry a minute would flood the trail)
+and retried at the next tick: the watermark then stays just before the event, and environments that
+already followed it are recognised by their sleep state (slept, woke or asked to wake since the event).
 
 Two ticks never act on one schedule together: each schedule is locked (skip_locked) for its turn.
 """
@@ -21,11 +21,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from portal.audit.actor import Actor
-from portal.audit.services import audit_record
 
 from ..models import Environment
 from .models import SleepSchedule, SleepState
 from .schedule import SLEEP, ScheduleEvent, latest_event
+from .selectors import sleep_refusal
 from .services import environment_sleep, environment_wake
 
 logger = logging.getLogger(__name__)
@@ -104,15 +104,18 @@ def _act(environment: Environment, event: ScheduleEvent, actor: Actor, result: T
         return False
     if status != due:
         return True  # already in the wanted state, or failed: nothing to do for this event
+    # Read-only first: a refusal each minute while a chaos run or a rollout goes on is a log line, not an
+    # audit event per tick (the service would audit every refused attempt).
+    refusal = sleep_refusal(environment) if event.kind == SLEEP else None
     try:
+        if refusal:
+            raise ValidationError(refusal)
         with transaction.atomic():  # a refusal rolls back only this environment's attempt
             use_case(actor=actor, user=None, environment=environment, reason="schedule")
     except (ValidationError, PermissionDenied) as exc:
-        # A chaos experiment or a rollout in progress: try again at the next tick.
         result.skipped.append(environment.pk)
-        logger.info("sleep schedule: %s of %s refused: %s", event.kind, environment.name, _refusal(exc))
-        audit_record(actor=actor, action=f"environment.{event.kind}_skipped", obj=environment,
-                     team_slug=environment.team.slug, details={"reason": _refusal(exc), "due_at": event.at})
+        logger.info("sleep schedule: %s of %s skipped, retried at the next tick: %s", event.kind, environment.name,
+                    _refusal(exc))
         return False
     done.append(environment.pk)
     return True
