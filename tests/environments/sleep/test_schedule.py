@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from environments.lifecycle import environment_transition
-from environments.models import Environment
+from environments.models import Environment, Rollout
 from environments.sleep.models import SleepSchedule, SleepState
 from environments.sleep.periodic import sleep_tick
 from environments.sleep.schedule import (
@@ -25,8 +25,10 @@ from environments.sleep.schedule import (
 from environments.sleep.services import environment_wake
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
+from portal.celery import app as celery_app
 from portal.jobs.models import Job
 from tests.environments.sleep.wake_support import job_done
+from tests.racing import race
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NIGHTS = {"sleep_cron": "0 20 * * 1-5", "wake_cron": "0 8 * * 1-5", "timezone": "Europe/Berlin"}
@@ -230,3 +232,16 @@ def test_dst_night_sleeps_and_wakes_at_local_times(make_ready):
     assert sleep_tick(now=datetime(2027, 10, 31, 1, 30, 5, tzinfo=UTC)) == {"slept": [], "woke": [], "skipped": [],
                                                                            "idle": []}
     assert status(environment) == "ready"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_four_ticks_at_once_put_it_to_sleep_once(make_ready, monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)  # queued in the in-memory broker, not run
+    environment = make_ready("wk-race")
+    SleepSchedule.objects.create(environment=environment, checked_until=local(2027, 6, 3, 12), **NIGHTS)
+    results = race(*[lambda: sleep_tick(now=local(2027, 6, 3, 20, 0, 30))] * 4)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(len(r["slept"]) for r in results) == 1
+    assert Rollout.objects.filter(environment=environment, job__kind="sleep").count() == 1
+    assert status(environment) == "sleeping"
