@@ -27,7 +27,7 @@ urlpatterns = [
     path("environments/<int:pk>/hostnames/", EnvironmentHostnamesView.as_view(), name="environment-hostnames"),
     path("environments/<int:pk>/logs/history/", LogHistoryView.as_view(), name="environment-log-history"),
     path("", include(chaos_api_urls)),
-    path("", include("environments.sleep.api_urls")),  # issue 17, wake part: sleep schedules
+    path("", include("environments.sleep.schedule_api_urls")),  # issue 17, wake part: sleep schedules
     # Format suffixes (``environments.json``) for the router's routes, as the API has always answered them.
     *format_suffix_patterns(router.urls),
 ]

@@ -22,7 +22,7 @@ from ..models import Environment
 from ..selectors import environment_list
 from . import schedule_edits
 from .schedule_overview import schedule_overview, sleep_defaults
-from .serializers import (
+from .schedule_serializers import (
     SleepDefaultCreateSerializer,
     SleepOverviewSerializer,
     SleepScheduleSerializer,

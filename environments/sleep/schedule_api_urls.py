@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from . import schedule_api as api
 
 router = SimpleRouter()
 router.register("sleep-schedules", api.SleepDefaultViewSet, basename="sleep-default")

@@ -1,9 +1,9 @@
-"""Sleep schedule pages, included at the root of /environments/: an environment's own schedule under
+"""Sleep schedule pages (the wake part; the sleep part's Sleep now / Wake now are in ``urls.py``), included at the root of /environments/: an environment's own schedule under
 /environments/<id>/sleep-schedule/, the defaults at /environments/sleep-schedules/."""
 
 from django.urls import path
 
-from . import views
+from . import schedule_pages as views
 
 urlpatterns = [
     path("sleep-schedules/", views.sleep_default_list, name="sleep-default-list"),
