@@ -1,5 +1,6 @@
-"""Sleep schedule pages (the wake part; the sleep part's Sleep now / Wake now are in ``urls.py``), included at the root of /environments/: an environment's own schedule under
-/environments/<id>/sleep-schedule/, the defaults at /environments/sleep-schedules/."""
+"""Sleep schedule pages (the wake part), included at the root of /environments/: an environment's own
+schedule under /environments/<id>/sleep-schedule/, the defaults at /environments/sleep-schedules/.
+The sleep part's Sleep now / Wake now are in ``urls.py``."""
 
 from django.urls import path
 

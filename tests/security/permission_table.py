@@ -338,6 +338,12 @@ TABLE: dict[str, Route] = {
     "api:job-selfcheck": Route({"POST": "admin"}),
     "api:job-detail": Route({"GET": "team_view"}, kind="job"),
     "api:job-events": Route({"GET": "team_view"}, kind="job"),
+    # Issue 17, part "sleep": put to sleep and woken like the environment is changed; its state seen like it.
+    "environment-sleep": Route({"POST": "team_change"}, kind="env"),
+    "environment-wake": Route({"POST": "team_change"}, kind="env"),
+    "api:environment-sleep": Route({"POST": "team_change"}, kind="env"),
+    "api:environment-wake": Route({"POST": "team_change"}, kind="env"),
+    "api:environment-sleep-state": Route({"GET": "team_view"}, kind="env"),
     # Websockets (connect = GET): the job stream and the live log stream
     "ws:ws/jobs/<uuid:job_id>/": Route({"GET": "team_view"}, kind="job"),
     "ws:ws/environments/<int:environment_id>/logs/": Route({"GET": "team_view"}, kind="env"),
