@@ -242,6 +242,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Image versions from registries (environments/catalog/version_sync.py).
     "environments-versions-sync": {"task": "environments.versions_sync",
                                    "schedule": env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)},
+    # Cost samples and budget notices (environments/cost/periodic.py).
+    "environments-cost-sample": {"task": "environments.cost_sample",
+                                 "schedule": env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)},
 }
 
 
@@ -434,6 +437,11 @@ SLIPWAY_SLEEP_TIMEOUT_SECONDS = env.float("SLIPWAY_SLEEP_TIMEOUT_SECONDS", defau
 # least time between two writes of an environment's last activity.
 SLIPWAY_SLEEP_TICK_SECONDS = env.float("SLIPWAY_SLEEP_TICK_SECONDS", default=60.0)
 SLIPWAY_ACTIVITY_THROTTLE_SECONDS = env.float("SLIPWAY_ACTIVITY_THROTTLE_SECONDS", default=60.0)
+# Cost (issue 17, part "cost": environments/cost/): how often the clusters' usage is sampled (the beat
+# entry "environments-cost-sample"), and after how many hours without activity an awake environment
+# counts as idle when its sleep schedule names no idle_hours.
+SLIPWAY_COST_SAMPLE_SECONDS = env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)
+SLIPWAY_COST_IDLE_HOURS = env.float("SLIPWAY_COST_IDLE_HOURS", default=4.0)
 # Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",

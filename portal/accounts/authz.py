@@ -245,6 +245,26 @@ def sleep_default_can(user: Any, action: str, obj: Any = None) -> bool:
     return _admin_object_can(user, action, readers="roles")
 
 
+def cost_can(user: Any, action: str, obj: Any = None) -> bool:
+    """Cost figures: an environment's (or a sample's) like the environment; ``obj=None`` asks whether
+    the user may look at cost pages at all (the selectors then filter the rows). Nobody changes them."""
+    return action == VIEW and _team_object_can(user, VIEW, obj)
+
+
+def price_table_can(user: Any, action: str, cluster: Any = None) -> bool:
+    """A cluster's price table: every role reads it (forecasts and costs use it); Platform admins change it."""
+    return _admin_object_can(user, action, readers="roles")
+
+
+def budget_can(user: Any, action: str, budget: Any = None) -> bool:
+    """Team budgets: Platform admins set them; Managers read every one; members read their team's."""
+    _check_action(action)
+    if _admin_object_can(user, action, readers="oversight"):
+        return True
+    team_id = getattr(budget, "team_id", None)
+    return action == VIEW and has_role(user) and (budget is None or team_id in rules.team_ids(user))
+
+
 def require(allowed: bool, message: str) -> None:
     """Raise PermissionDenied(message) unless ``allowed``: the one way a refusal is raised."""
     if not allowed:

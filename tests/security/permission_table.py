@@ -362,4 +362,17 @@ TABLE: dict[str, Route] = {
                                     bodies={"POST": lambda world, scope: {"stage": "staging", "sleep_cron": "0 20 * * *"}}),
     "api:sleep-default-export": Route({"GET": "any_role"}),
     "api:sleep-default-detail": Route({"GET": "any_role", "PATCH": "admin", "DELETE": "admin"}, kind="sleep_default"),
+    # Cost (issue 17, part "cost"): figures are read by every role (rows filtered like environments);
+    # price tables and budgets are changed by Platform admins; an environment's cost is seen like it.
+    "cost-list": Route({"GET": "any_role"}),
+    "cost-export": Route({"GET": "any_role"}),
+    "cost-prices": Route({"GET": "any_role"}),
+    "cost-price-table": Route({"GET": "any_role", "POST": "admin"}, kind="cluster"),
+    "cost-budgets": Route({"GET": "any_role", "POST": "admin"}),
+    "cost-forecast": Route({"GET": "any_role"}),
+    "api:cost-totals": Route({"GET": "any_role"}),
+    "api:cost-budgets": Route({"GET": "any_role", "PUT": "admin"}),
+    "api:cluster-prices": Route({"GET": "any_role", "PUT": "admin"}, kind="cluster"),
+    "api:environment-forecast": Route({"POST": "any_role"}, note="a forecast reads prices and a blueprint"),
+    "api:environment-cost": Route({"GET": "team_view"}, kind="env"),
 }
