@@ -82,6 +82,7 @@ def test_when_ready_the_page_tells_the_browser_to_reload_and_shows_the_wake_time
     assert body["ready"] is True and body["percent"] == 100 and body["wake_seconds"] == 12.34
     page = visitor.get("/", HTTP_HOST=HOST).content.decode()
     assert 'data-ready="true"' in page and "Woke up in 12.3 s." in page and "location.reload()" in page
+    assert "wk-shop</span> is awake" in page
     assert wake_jobs(asleep) == 1  # a ready environment is not woken again
 
 
