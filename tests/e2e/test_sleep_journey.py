@@ -85,8 +85,8 @@ def test_qa_sleeps_an_environment_and_its_hostname_wakes_it(
     expect(panel).to_contain_text("Inherited from the default for Payments / qa")
     expect(panel).to_contain_text("0 20 * * 1-5")
     expect(panel).to_contain_text("after 4 h without activity")
-    panel.scroll_into_view_if_needed()
     screenshot("sleep-journey-2-schedule-panel")
+    panel.screenshot(path=str(ARTIFACTS / "sleep-journey-2b-panel-only.png"))
 
     # Sleep now (the job runs inside the request on the live server).
     page.get_by_role("button", name="Sleep now").click()
