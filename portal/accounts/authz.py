@@ -113,6 +113,12 @@ def logs_can(user: Any, action: str, environment: Any) -> bool:
     return environment_can(user, action, environment)
 
 
+def sleep_can(user: Any, action: str, environment: Any) -> bool:
+    """Putting an environment to sleep and waking it (issue 17): whoever may change it (production:
+    Platform admins only); its sleep state is seen like the environment."""
+    return environment_can(user, action, environment)
+
+
 def hostname_can(user: Any, action: str, environment: Any) -> bool:
     """An environment's hostnames: read and changed like the environment."""
     return environment_can(user, action, environment)
@@ -226,6 +232,17 @@ def chaos_global_can(user: Any, action: str) -> bool:
     if action in (RELEASE, CHANGE, CREATE):
         return rules.is_platform_admin(user)
     raise ValueError(f"unknown action {action!r}")
+
+
+def sleep_schedule_can(user: Any, action: str, environment: Any) -> bool:
+    """An environment's own sleep schedule (and its sleep state): seen and changed like the environment."""
+    return environment_can(user, action, environment)
+
+
+def sleep_default_can(user: Any, action: str, obj: Any = None) -> bool:
+    """Default sleep schedules per team and/or stage: every role reads them (they apply to its
+    environments); Platform admins change them."""
+    return _admin_object_can(user, action, readers="roles")
 
 
 def cost_can(user: Any, action: str, obj: Any = None) -> bool:
