@@ -19,17 +19,9 @@ from ..catalog.versions import Picked, split_reference
 from ..models import Blueprint, Environment, ImageVersion
 from ..render import render
 from ..render.spec import BackingServiceSpec, ComponentSpec, EnvironmentSpec
+from ..sleep.schedule import awake_fraction, schedule_for
 from ..snapshot import snapshot_from_blueprint, spec_for
 from .prices import GIB, hourly_cost, prices_for
-
-try:  # The wake part (branch i17-wake) provides the schedules; until it is merged, no schedule applies.
-    from ..sleep.schedule import awake_fraction, schedule_for
-except ImportError:  # pragma: no cover - removed once i17-wake is merged
-    def schedule_for(*, environment=None, team=None, stage: str = ""):
-        return None
-
-    def awake_fraction(schedule) -> float:
-        return 1.0
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 CENT = Decimal("0.01")

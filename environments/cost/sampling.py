@@ -31,7 +31,8 @@ from clusters.kube.usage import NamespaceUsage, managed_pod_usage, nodes_by_inst
 from clusters.models import Cluster
 
 from ..models import CostSample, Environment, SleepState
-from .forecast import environment_requests, schedule_for
+from ..sleep.schedule import schedule_for
+from .forecast import environment_requests
 from .prices import GIB, Prices, exact, hourly_cost, prices_for
 from .storage_usage import s3_bytes_by_environment, storage_samples
 

@@ -11,7 +11,7 @@ from clusters.kube.usage import nodes_by_instance_type
 from environments.cost.forecast import forecast_for_new_environment
 from environments.cost.sampling import cluster_cost_sample
 from environments.cost.selectors import cost_samples_visible, cost_totals
-from environments.models import Blueprint, CostSample, Environment, SleepState
+from environments.models import Blueprint, CostSample, Environment, SleepSchedule, SleepState
 from tests.environments.cost.conftest import GIB_HOUR, NODE_HOUR, VCPU_HOUR, VERSIONS, db_environment
 from tests.racing import race
 
@@ -98,6 +98,14 @@ def test_idle_is_awake_without_activity_for_four_hours(priced_cluster, users, te
     SleepState.objects.create(environment=busy, last_activity_at=now - timedelta(hours=1))
     cluster_cost_sample(priced_cluster, now=now)
     assert (pods_sample(quiet).idle, pods_sample(busy).idle) == (True, False)
+
+
+def test_idle_follows_the_schedules_idle_hours(priced_cluster, users, team, hourly):
+    environment = db_environment(users["qa"], team, priced_cluster)
+    SleepSchedule.objects.create(environment=environment, idle_hours=0.5)
+    SleepState.objects.create(environment=environment, last_activity_at=timezone.now() - timedelta(hours=1))
+    cluster_cost_sample(priced_cluster, now=timezone.now())
+    assert pods_sample(environment).idle
 
 
 def test_an_environment_destroyed_by_expiry_saves_its_awake_cost_to_the_end_of_the_month(
