@@ -11,7 +11,9 @@ from clusters.kube.usage import nodes_by_instance_type
 from environments.cost.forecast import forecast_for_new_environment
 from environments.cost.sampling import cluster_cost_sample
 from environments.cost.selectors import cost_samples_visible, cost_totals
-from environments.models import Blueprint, CostSample, Environment, SleepSchedule, SleepState
+from environments.models import Blueprint, CostSample, Environment, PriceTable, SleepSchedule, SleepState
+from migrations_tool.models import DataStore
+from portal import aws
 from tests.environments.cost.conftest import GIB_HOUR, NODE_HOUR, VCPU_HOUR, VERSIONS, db_environment
 from tests.racing import race
 
@@ -119,3 +121,19 @@ def test_an_environment_destroyed_by_expiry_saves_its_awake_cost_to_the_end_of_t
     assert (saving.started_at, saving.ended_at) == (expired, datetime(2027, 1, 1, tzinfo=UTC))
     assert (saving.cost, saving.would_cost) == (Decimal(0), 2 * QA_HOUR)
     assert cluster_cost_sample(priced_cluster, now=now + timedelta(hours=1)) == 1  # only the nodes: no second saving
+
+
+def test_s3_bytes_under_the_environments_prefix_are_priced_per_gib_month(priced_cluster, users, team, hourly,
+                                                                          s3_bucket, aws_settings):
+    environment = db_environment(users["qa"], team, priced_cluster)
+    DataStore.objects.create(environment=environment, kind="s3", name="files", database=s3_bucket,
+                             prefix=f"{environment.name}/", endpoint_url=aws_settings["AWS_ENDPOINT_URL"])
+    s3 = aws.client("s3")
+    for key, size in (("a.bin", 1024 ** 2), ("deep/b.bin", 2 * 1024 ** 2)):
+        s3.put_object(Bucket=s3_bucket, Key=f"{environment.name}/{key}", Body=b"x" * size)
+    s3.put_object(Bucket=s3_bucket, Key="someone-else/c.bin", Body=b"x" * 4096)  # another prefix: not theirs
+    # 730 x 1024 per GiB-month = 1 per MiB-hour: 3 MiB for an hour cost exactly 3.
+    PriceTable.objects.filter(cluster=priced_cluster).update(storage_gib_month=Decimal(730 * 1024))
+    cluster_cost_sample(priced_cluster, now=timezone.now())
+    storage = CostSample.objects.get(environment=environment, kind=CostSample.STORAGE)
+    assert (storage.bytes, storage.cost, storage.would_cost) == (3 * 1024 ** 2, Decimal(3), Decimal(3))
