@@ -9,9 +9,11 @@ from .api import EnvironmentViewSet
 from .catalog.api import BlueprintViewSet, ComponentViewSet, ImageVersionViewSet, RegistryViewSet
 from .chaos import api_urls as chaos_api_urls
 from .chaos.api import ChaosExperimentViewSet, ChaosRunViewSet
+from .cost import api_urls as cost_api_urls
 from .hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from .logs.api import LogHistoryView
 from .orphans import api_urls as orphans_api_urls
+from .sleep import api_urls as sleep_api_urls
 
 router = SimpleRouter()
 router.register("blueprints", BlueprintViewSet, basename="blueprint")
@@ -29,6 +31,9 @@ urlpatterns = [
     path("environments/<int:pk>/logs/history/", LogHistoryView.as_view(), name="environment-log-history"),
     path("", include(chaos_api_urls)),
     path("", include(orphans_api_urls)),
+    path("", include(cost_api_urls)),  # before the router: environments/forecast/ is not an id
+    path("", include(sleep_api_urls)),
+    path("", include("environments.sleep.schedule_api_urls")),  # issue 17, wake part: sleep schedules
     # Format suffixes (``environments.json``) for the router's routes, as the API has always answered them.
     *format_suffix_patterns(router.urls),
 ]

@@ -20,6 +20,7 @@ from portal.audit.services import audited
 from .catalog.versions import moved_tags
 from .models import Environment
 from .render import render
+from .sleep.selectors import drifts_not_from_sleep
 from .snapshot import spec_for
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def _check(environment: Environment) -> tuple[list[dict], list[ObjectDrift]]:
     with reachable_api(environment.cluster.kubeconfig, environment.cluster.api_server) as api:
         drifts = detect_drift(api, manifests, namespace=environment.namespace,
                               selector=ownership_selector(environment.name), prunable_kinds=PRUNABLE_KINDS)
-    return manifests, drifts
+    return manifests, drifts_not_from_sleep(environment, drifts)
 
 
 def _as_json(drifts: list[ObjectDrift]) -> list[dict[str, Any]]:

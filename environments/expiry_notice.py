@@ -6,17 +6,12 @@ and never stops the reaper.
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 
-from portal.chat import ChatError, chat_configured, chat_post
+from portal.notices import notice_send
 
 from .models import Environment
-
-logger = logging.getLogger(__name__)
 
 
 def _text(environment: Environment) -> tuple[str, str]:
@@ -32,23 +27,8 @@ def _text(environment: Environment) -> tuple[str, str]:
 def send_expiry_notice(environment: Environment) -> dict[str, str]:
     """Send the notice on every configured channel; returns {channel: "sent" | "skipped: …" | "failed: …"}."""
     subject, body = _text(environment)
-    outcome = {}
+    owner = environment.owner.get_username() if environment.owner else "nobody"
     address = environment.owner.email if environment.owner else ""
-    if not address:
-        outcome["email"] = "skipped: the owner has no e-mail address"
-    else:
-        try:
-            send_mail(subject, body, None, [address], fail_silently=False)
-            outcome["email"] = "sent"
-        except Exception as exc:  # any backend error: the notice must not block the reaper
-            logger.warning("expiry e-mail for %s failed: %s", environment.name, type(exc).__name__)
-            outcome["email"] = f"failed: {type(exc).__name__}"
-    if chat_configured():
-        owner = environment.owner.get_username() if environment.owner else "nobody"
-        try:
-            chat_post(f"{subject} (owner: {owner})\n{body}")
-            outcome["chat"] = "sent"
-        except ChatError as exc:
-            logger.warning("expiry chat notice for %s failed: %s", environment.name, exc)
-            outcome["chat"] = f"failed: {exc}"
-    return outcome
+    return notice_send(subject=subject, body=body, addresses=[address] if address else [],
+                       chat_text=f"{subject} (owner: {owner})\n{body}",
+                       no_address="skipped: the owner has no e-mail address")

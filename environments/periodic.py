@@ -10,10 +10,12 @@ from celery import shared_task
 from .catalog.periodic import versions_sync  # noqa: F401  (registers the task)
 from .chaos.periodic import chaos_undo_due_task  # noqa: F401  (registers the task)
 from .chaos.tasks import chaos_run  # noqa: F401  (registers the task in every process)
+from .cost.periodic import cost_sample  # noqa: F401  (registers the task)
 from .drift_checks import environments_drift_check_all
 from .hostnames.periodic import dns_sweep  # noqa: F401  (registers the task)
 from .orphans.periodic import orphans_sweep  # noqa: F401  (registers the task)
 from .services import environments_expire
+from .sleep.periodic import sleep_tick_task  # noqa: F401  (registers the task)
 
 
 @shared_task(name="environments.expire")

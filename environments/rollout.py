@@ -23,6 +23,8 @@ from .hostnames.route53 import Route53Error
 from .lifecycle import environment_transition
 from .models import Environment
 from .render import object_key, render
+from .sleep.activity import activity_record
+from .sleep.sleep_jobs import slept_replicas_restore, slept_state_clear
 from .snapshot import spec_for
 
 _POLICY_KINDS = frozenset({"Namespace", "ResourceQuota", "LimitRange"})
@@ -37,6 +39,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
         reporter.log(f"superseded by r{environment.current_revision.number}: nothing to do")
         return
     environment_transition(environment, Environment.DEPLOYING, actor=actor, reporter=reporter)
+    activity_record(environment, "rollout")
     try:
         # Inside the try: a revision that cannot render fails the environment too, never leaves it deploying.
         spec = spec_for(environment, revision)
@@ -68,6 +71,7 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
                            keep={object_key(m) for m in manifests}, kinds=PRUNABLE_KINDS)
             for key in pruned:
                 reporter.log(f"{key[1]}/{key[3]}: pruned")
+            slept_replicas_restore(api, environment, reporter)  # a rollout wakes an environment that slept
             deployments = [m["metadata"]["name"] for m in manifests if m["kind"] == "Deployment"]
             statefulsets = [m["metadata"]["name"] for m in manifests if m["kind"] == "StatefulSet"]
             total = len(deployments) + len(statefulsets)
@@ -94,7 +98,9 @@ def run_rollout(job: Job, reporter: JobReporter, actor: Actor) -> None:
         rollout.results = [{"object": "/".join(r.key), "action": r.action} for r in results]
         rollout.save(update_fields=["results"])
         # A newer revision may have been recorded meanwhile: its own rollout owns the status.
-        environment_transition(environment, Environment.READY, actor=actor, reporter=reporter, revision=revision)
+        if environment_transition(environment, Environment.READY, actor=actor, reporter=reporter,
+                                  revision=revision) is not None:
+            slept_state_clear(environment)
     audit_record(actor=actor, action="environment.ready", obj=environment, team_slug=environment.team.slug,
                  details={"revision": revision.number})
     reporter.log(f"{environment.name} is ready")

@@ -9,6 +9,7 @@ from portal.jobs.runner import job_target, job_task
 from .destroy import run_destroy
 from .hostnames.tasks import dns_sweep_job  # noqa: F401  (registers the task)
 from .rollout import run_rollout
+from .sleep.tasks import sleep, wake  # noqa: F401  (registers the tasks)
 
 
 def _may_change_target(user, job) -> bool:

@@ -41,6 +41,8 @@ urlpatterns = [
     path("import/", views.environment_import, name="environment-import"),
     path("hostnames/", include("environments.hostnames.urls")),
     path("", include("environments.chaos.urls")),
+    path("", include("environments.sleep.urls")),
+    path("", include("environments.sleep.schedule_urls")),  # issue 17, wake part: sleep schedules
     path("<int:environment_id>/", views.environment_detail, name="environment-detail"),
     *(path(f"<int:environment_id>/{action}/", view, name=NAME_OVERRIDES.get(action, f"environment-{action}"))
       for action, view in ACTIONS.items()),

@@ -96,6 +96,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request for a sleeping environment's hostname (its Ingress routes to Slipway while it sleeps)
+    # is answered with the waking page before anything validates the Host header against ALLOWED_HOSTS.
+    "environments.sleep.wake_on_request.WakeOnRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.request_limits.RequestBoundsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -105,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.accounts.middleware.RoleRequiredMiddleware",  # an account with no role sees no page
+    "environments.sleep.activity.ActivityMiddleware",  # use of an environment's pages and API (idle sleep)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as axes requires
@@ -228,6 +232,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # interval an experiment may have is SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS.
     "environments-chaos-schedule": {"task": "environments.chaos_schedule_tick",
                                     "schedule": env.float("SLIPWAY_CHAOS_SCHEDULE_SECONDS", default=5.0)},
+    # Sleep schedules and idle sleep (environments/sleep/periodic.py, the wake part).
+    "environments-sleep-tick": {"task": "environments.sleep_tick",
+                                "schedule": env.float("SLIPWAY_SLEEP_TICK_SECONDS", default=60.0)},
     "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
     "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
     "clusters-health": {"task": "clusters.health_check_all",
@@ -238,6 +245,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Orphans (issue 17): what Slipway created and no longer tracks (environments/orphans/), daily.
     "environments-orphans-sweep": {"task": "environments.orphans_sweep",
                                    "schedule": env.float("SLIPWAY_ORPHAN_SWEEP_SECONDS", default=86400.0)},
+    # Cost samples and budget notices (environments/cost/periodic.py).
+    "environments-cost-sample": {"task": "environments.cost_sample",
+                                 "schedule": env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)},
 }
 
 
@@ -424,6 +434,22 @@ SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS = env.int("SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS
 # finds by itself (each thing re-checked first) instead of waiting for a Platform admin's confirmation.
 SLIPWAY_ORPHAN_SWEEP_SECONDS = env.float("SLIPWAY_ORPHAN_SWEEP_SECONDS", default=86400.0)
 SLIPWAY_ORPHANS_REMOVE_AUTOMATICALLY = env.bool("SLIPWAY_ORPHANS_REMOVE_AUTOMATICALLY", default=False)
+# --- Issue 17, part "sleep" (environments/sleep/): while an environment sleeps, its Ingresses send requests to
+# a Service "slipway-waker" pointing at Slipway at this "host:port" (an IP address: a Service plus an
+# EndpointSlice; a DNS name: an ExternalName Service). Loopback (the default, for development) is unreachable
+# from a cluster: the Service is made without endpoints. How long a sleep or a wake waits for its workloads.
+SLIPWAY_WAKE_ADDRESS = env.str("SLIPWAY_WAKE_ADDRESS", default="127.0.0.1:8000")
+SLIPWAY_SLEEP_TIMEOUT_SECONDS = env.float("SLIPWAY_SLEEP_TIMEOUT_SECONDS", default=300.0)
+# --- end of part "sleep"
+# Issue 17, wake part (environments/sleep/): how often the sleep tick runs (schedules, idle sleep), and the
+# least time between two writes of an environment's last activity.
+SLIPWAY_SLEEP_TICK_SECONDS = env.float("SLIPWAY_SLEEP_TICK_SECONDS", default=60.0)
+SLIPWAY_ACTIVITY_THROTTLE_SECONDS = env.float("SLIPWAY_ACTIVITY_THROTTLE_SECONDS", default=60.0)
+# Cost (issue 17, part "cost": environments/cost/): how often the clusters' usage is sampled (the beat
+# entry "environments-cost-sample"), and after how many hours without activity an awake environment
+# counts as idle when its sleep schedule names no idle_hours.
+SLIPWAY_COST_SAMPLE_SECONDS = env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)
+SLIPWAY_COST_IDLE_HOURS = env.float("SLIPWAY_COST_IDLE_HOURS", default=4.0)
 # Log history (searchable logs shipped by the clusters' fluent-bit): a dotted path to a class
 # implementing environments.logs.history.LogHistoryBackend. CloudWatch Logs is built in.
 SLIPWAY_LOG_HISTORY_BACKEND = env.str("SLIPWAY_LOG_HISTORY_BACKEND",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("password/change/", account_views.PasswordChangeView.as_view(), name="password-change"),
     path("people/", include("portal.accounts.urls")),
     path("environments/", include("environments.urls")),
+    path("costs/", include("environments.cost.urls")),
     path("catalog/", include("environments.catalog.urls")),
     path("clusters/", include("clusters.urls")),
     path("data-copies/", include("migrations_tool.urls")),

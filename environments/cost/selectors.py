@@ -23,9 +23,9 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from portal.accounts import rules
+from portal.accounts import authz, rules
 
-from ..models import CostSample
+from ..models import CostSample, TeamBudget
 
 ENVIRONMENT_KINDS = (CostSample.PODS, CostSample.STORAGE)
 GROUPINGS = ("team", "owner", "stage", "cluster", "environment", "month")
@@ -140,3 +140,14 @@ def cost_total(samples: QuerySet[CostSample], *, kinds: tuple[str, ...] | None =
     return CostRow(key=None, label="Total", cost=cost, would_cost=would_cost, saving=would_cost - cost,
                    asleep_hours=(row["asleep_seconds"] or 0) / 3600, idle_hours=(row["idle_seconds"] or 0) / 3600,
                    currency=currency)
+
+
+def budgets_visible(user: Any) -> QuerySet[TeamBudget]:
+    """The budgets ``user`` may read (``authz.budget_can``): every one for Managers and Platform admins,
+    their own teams' for the other roles, none without a role."""
+    budgets = TeamBudget.objects.select_related("team").order_by("team__name")
+    if not authz.has_role(user):
+        return budgets.none()
+    if rules.is_platform_admin(user) or rules.is_manager(user):
+        return budgets
+    return budgets.filter(team_id__in=rules.team_ids(user))

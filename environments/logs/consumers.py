@@ -24,6 +24,7 @@ from portal.request_context import scope_source_ip
 from portal.streaming import CLOSE_BAD_REQUEST, StreamConsumer
 
 from ..models import Environment
+from ..sleep.activity import activity_record
 from .selection import SelectionError, parse_selection
 from .services import environment_logs_opened
 
@@ -46,6 +47,7 @@ class LogStreamConsumer(StreamConsumer):
                        .exclude(status=Environment.DESTROYED).first())
         if environment is None or not authz.logs_can(self.scope["user"], authz.VIEW, environment):
             return environment, False, None
+        activity_record(environment, "logs")
         return environment, True, async_endpoint(environment.cluster.kubeconfig)
 
     async def authorize(self, obj: Environment) -> bool:

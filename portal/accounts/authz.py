@@ -113,6 +113,12 @@ def logs_can(user: Any, action: str, environment: Any) -> bool:
     return environment_can(user, action, environment)
 
 
+def sleep_can(user: Any, action: str, environment: Any) -> bool:
+    """Putting an environment to sleep and waking it (issue 17): whoever may change it (production:
+    Platform admins only); its sleep state is seen like the environment."""
+    return environment_can(user, action, environment)
+
+
 def hostname_can(user: Any, action: str, environment: Any) -> bool:
     """An environment's hostnames: read and changed like the environment."""
     return environment_can(user, action, environment)
@@ -231,6 +237,37 @@ def chaos_global_can(user: Any, action: str) -> bool:
     if action in (RELEASE, CHANGE, CREATE):
         return rules.is_platform_admin(user)
     raise ValueError(f"unknown action {action!r}")
+
+
+def sleep_schedule_can(user: Any, action: str, environment: Any) -> bool:
+    """An environment's own sleep schedule (and its sleep state): seen and changed like the environment."""
+    return environment_can(user, action, environment)
+
+
+def sleep_default_can(user: Any, action: str, obj: Any = None) -> bool:
+    """Default sleep schedules per team and/or stage: every role reads them (they apply to its
+    environments); Platform admins change them."""
+    return _admin_object_can(user, action, readers="roles")
+
+
+def cost_can(user: Any, action: str, obj: Any = None) -> bool:
+    """Cost figures: an environment's (or a sample's) like the environment; ``obj=None`` asks whether
+    the user may look at cost pages at all (the selectors then filter the rows). Nobody changes them."""
+    return action == VIEW and _team_object_can(user, VIEW, obj)
+
+
+def price_table_can(user: Any, action: str, cluster: Any = None) -> bool:
+    """A cluster's price table: every role reads it (forecasts and costs use it); Platform admins change it."""
+    return _admin_object_can(user, action, readers="roles")
+
+
+def budget_can(user: Any, action: str, budget: Any = None) -> bool:
+    """Team budgets: Platform admins set them; Managers read every one; members read their team's."""
+    _check_action(action)
+    if _admin_object_can(user, action, readers="oversight"):
+        return True
+    team_id = getattr(budget, "team_id", None)
+    return action == VIEW and has_role(user) and (budget is None or team_id in rules.team_ids(user))
 
 
 def require(allowed: bool, message: str) -> None:

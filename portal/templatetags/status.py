@@ -22,10 +22,11 @@ TONES = {
     "applying": "running", "provisioning": "running", "undoing": "running", "planning": "running",
     "moved_tag": "failure",
     "destroying": "warning", "awaiting_approval": "warning", "retiring": "warning", "sleeping": "warning",
+    "waking": "running", "asleep": "asleep",  # issue 17: asleep has its own (night) colour
 }
 # States that end on their own (a job is working on them): a page showing one keeps refreshing.
 TRANSITIONAL = frozenset({"pending", "deploying", "destroying", "queued", "running", "applying", "provisioning",
-                          "undoing", "planning", "awaiting_approval"})
+                          "undoing", "planning", "awaiting_approval", "sleeping", "waking"})
 
 
 def badge(value: str, label: str | None = None, *, title: str = "") -> dict[str, Any]:

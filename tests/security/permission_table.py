@@ -338,6 +338,12 @@ TABLE: dict[str, Route] = {
     "api:job-selfcheck": Route({"POST": "admin"}),
     "api:job-detail": Route({"GET": "team_view"}, kind="job"),
     "api:job-events": Route({"GET": "team_view"}, kind="job"),
+    # Issue 17, part "sleep": put to sleep and woken like the environment is changed; its state seen like it.
+    "environment-sleep": Route({"POST": "team_change"}, kind="env"),
+    "environment-wake": Route({"POST": "team_change"}, kind="env"),
+    "api:environment-sleep": Route({"POST": "team_change"}, kind="env"),
+    "api:environment-wake": Route({"POST": "team_change"}, kind="env"),
+    "api:environment-sleep-state": Route({"GET": "team_view"}, kind="env"),
     # Websockets (connect = GET): the job stream and the live log stream
     "ws:ws/jobs/<uuid:job_id>/": Route({"GET": "team_view"}, kind="job"),
     "ws:ws/environments/<int:environment_id>/logs/": Route({"GET": "team_view"}, kind="env"),
@@ -351,4 +357,32 @@ TABLE: dict[str, Route] = {
     "api:orphan-totals": Route({"GET": "oversight"}),
     "api:orphan-sweep": Route({"POST": "admin"}),
     "api:orphan-remove": Route({"POST": "admin"}),
+    # Issue 17, wake part: sleep schedules (an environment's own like the environment; defaults by admins)
+    # and the public waking page (a middleware on environments' hostnames, not a route).
+    "environment-sleep-schedule": Route({"POST": "team_change"}, kind="env"),
+    "environment-sleep-schedule-clear": Route({"POST": "team_change"}, kind="env"),
+    "sleep-default-list": Route({"GET": "any_role"}),
+    "sleep-default-export": Route({"GET": "any_role"}),
+    "sleep-default-new": Route({"GET": "admin", "POST": "admin"}),
+    "sleep-default-edit": Route({"GET": "admin", "POST": "admin"}, kind="sleep_default"),
+    "sleep-default-delete": Route({"POST": "admin"}, kind="sleep_default"),
+    "api:environment-sleep-schedule": Route({"GET": "team_view", "PUT": "team_change", "PATCH": "team_change",
+                                             "DELETE": "team_change"}, kind="env"),
+    "api:sleep-default-list": Route({"GET": "any_role", "POST": "admin"},
+                                    bodies={"POST": lambda world, scope: {"stage": "staging", "sleep_cron": "0 20 * * *"}}),
+    "api:sleep-default-export": Route({"GET": "any_role"}),
+    "api:sleep-default-detail": Route({"GET": "any_role", "PATCH": "admin", "DELETE": "admin"}, kind="sleep_default"),
+    # Cost (issue 17, part "cost"): figures are read by every role (rows filtered like environments);
+    # price tables and budgets are changed by Platform admins; an environment's cost is seen like it.
+    "cost-list": Route({"GET": "any_role"}),
+    "cost-export": Route({"GET": "any_role"}),
+    "cost-prices": Route({"GET": "any_role"}),
+    "cost-price-table": Route({"GET": "any_role", "POST": "admin"}, kind="cluster"),
+    "cost-budgets": Route({"GET": "any_role", "POST": "admin"}),
+    "cost-forecast": Route({"GET": "any_role"}),
+    "api:cost-totals": Route({"GET": "any_role"}),
+    "api:cost-budgets": Route({"GET": "any_role", "PUT": "admin"}),
+    "api:cluster-prices": Route({"GET": "any_role", "PUT": "admin"}, kind="cluster"),
+    "api:environment-forecast": Route({"POST": "any_role"}, note="a forecast reads prices and a blueprint"),
+    "api:environment-cost": Route({"GET": "team_view"}, kind="env"),
 }

@@ -29,6 +29,7 @@ from environments.chaos.models import ChaosExperiment, ChaosRun
 from environments.hostnames.models import ClusterDns, DnsSweep
 from environments.models import Blueprint, Component, Environment, ImageVersion, Registry
 from environments.services import environment_create
+from environments.sleep.models import SleepSchedule
 from migrations_tool.models import DataCopy, DataServer, DataStore
 from portal.accounts import roles
 from portal.audit.actor import Actor
@@ -163,6 +164,8 @@ def world(db):
         "dns_sweep": DnsSweep.objects.create(zone_id="Z1", zone_name="example.test", owner_id="slipway"),
         "audit_event": AuditEvent.objects.order_by("pk").first(),
         "chaos_experiment": experiments, "chaos_run": chaos_runs,
+        # Issue 17, wake part: a default sleep schedule.
+        "sleep_default": SleepSchedule.objects.create(stage="dev", sleep_cron="0 20 * * *"),
     }
     return {"people": people, "cluster": cluster, "blueprint": blueprint, "versions": dict(VERSIONS),
             "objects": objects, "target": {"own": (own, "qa"), "other": (other, "qa"), "prod": (own, "prod")}}

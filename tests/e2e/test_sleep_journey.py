@@ -1,0 +1,145 @@
+"""Browser journey (issue 17, sleep and wake): a QA user creates an environment and sees its cost forecast on
+the New environment form, finds the team's sleep schedule inherited on its page, puts it to sleep with
+"Sleep now", then visits its hostname as its Ingress would forward a visitor while it sleeps, and watches
+the public waking page follow the wake until it is ready.
+
+How the hostname is reached: Chromium cannot send a foreign Host header reliably, so a second browser is
+launched with ``--host-resolver-rules=MAP <hostname> 127.0.0.1`` and goes to ``http://<hostname>:<port>/``:
+Django then sees ``Host: <hostname>:<port>``, as an ingress forwards it. The live server runs Celery
+eagerly inside its requests, so the first request (tab A) runs the whole wake job before it answers; a
+second visitor (tab B) meanwhile gets the waking page at once and follows the wake live (polling the
+status every second). On the local plane no application answers (kwok pods serve nothing, and no Ingress
+controller switches routes back), so after "ready" the page's reloads keep reaching Slipway: it reloads a
+few times and then says so, instead of looping — that is the end state checked here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from kubernetes import client as k8s
+from playwright.sync_api import Browser, Page, expect
+
+from environments.models import Environment, Rollout
+from environments.sleep.models import SleepSchedule, SleepState
+
+from .accessibility import check_final_state, install_axe
+from .conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+from .support import ARTIFACTS, expect_job_succeeded, log_in
+from .test_environment_journey import (  # noqa: F401  (fixtures)
+    PICKED,
+    local_cluster,
+    namespaces_to_delete,
+    pick_blueprint_and_versions,
+    qa_user,
+)
+
+pytestmark = pytest.mark.e2e
+ROLLOUT = 120_000  # ms
+WAKE = 120_000  # ms: scaling three Deployments back up on the local plane
+
+
+def wait_for_status(environment: Environment, status: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while Environment.objects.filter(pk=environment.pk).values_list("status", flat=True).get() != status:
+        assert time.monotonic() < deadline, f"{environment.name} never became {status}"
+        time.sleep(0.2)
+
+
+def test_qa_sleeps_an_environment_and_its_hostname_wakes_it(
+        page: Page, screenshot, browser: Browser, live_asgi_server, local_cluster, qa_user,  # noqa: F811
+        kube_client: k8s.ApiClient, namespaces_to_delete: list[str]) -> None:  # noqa: F811
+    team = qa_user.teams.get()
+    SleepSchedule.objects.create(team=team, stage="qa", sleep_cron="0 20 * * 1-5", wake_cron="0 8 * * 1-5",
+                                 timezone="Europe/Berlin", idle_hours=4)
+    name = f"e2e-zz-{uuid.uuid4().hex[:6]}"
+    namespaces_to_delete.append(f"slw-{name}")
+
+    # The New environment form: the forecast counts the team's schedule.
+    log_in(page, "quinn")
+    page.get_by_role("link", name="New environment").click()
+    page.get_by_label("Name", exact=True).fill(name)
+    pick_blueprint_and_versions(page, PICKED)
+    page.get_by_label("Team", exact=True).select_option("payments")
+    forecast = page.locator("[data-forecast]")
+    expect(forecast).to_be_visible()
+    expect(forecast).to_contain_text("with the sleep schedule")
+    expect(forecast).to_contain_text("awake 36% of the week")  # awake_fraction: 60 of 168 hours
+    screenshot("sleep-journey-1-new-with-forecast")
+    page.get_by_role("button", name="Create environment").click()
+    expect(page).to_have_url(re.compile(r"/environments/\d+/$"), timeout=ROLLOUT)
+    expect_job_succeeded(page.locator("[data-job-stream]"), ROLLOUT)
+    environment = Environment.objects.get(name=name)
+    hostname = f"{name}.payments.apps.example.test"
+    # No Route 53 on the local cluster: the name an ingress would serve is given here.
+    Environment.objects.filter(pk=environment.pk).update(hostname=hostname)
+
+    # Its page: the schedule is the team's default, shown as inherited.
+    page.reload()
+    panel = page.locator("#env-sleep-schedule")
+    expect(panel).to_contain_text("Inherited from the default for Payments / qa")
+    expect(panel).to_contain_text("0 20 * * 1-5")
+    expect(panel).to_contain_text("after 4 h without activity")
+    screenshot("sleep-journey-2-schedule-panel")
+    panel.screenshot(path=str(ARTIFACTS / "sleep-journey-2b-panel-only.png"))
+
+    # Sleep now (the job runs inside the request on the live server).
+    page.get_by_role("button", name="Sleep now").click()
+    expect(page.locator("[data-environment-status]")).to_have_text("asleep", timeout=ROLLOUT)
+    expect(page.locator("[data-sleep=asleep]")).to_be_visible()
+    screenshot("sleep-journey-3-asleep")
+
+    # An hour without activity (the rollout's within the minute would throttle the visit's record).
+    SleepState.objects.filter(environment=environment).update(last_activity_at=timezone.now() - timedelta(hours=1))
+
+    # Visitors of its hostname, through a browser whose resolver maps the hostname to the live server.
+    visitor_browser = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), headless=True,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {hostname} 127.0.0.1"])
+    try:
+        context = visitor_browser.new_context(viewport=VIEWPORT)
+        findings = install_axe(context)
+        address = f"http://{hostname}:{live_asgi_server.port}/orders?page=2"
+        first, second = context.new_page(), context.new_page()
+        first.evaluate("url => setTimeout(() => { location.href = url; }, 0)", address)  # does not wait for it
+        wait_for_status(environment, Environment.WAKING)
+        second.goto(address)
+        expect(second.get_by_role("heading", name=f"Waking up {name}", level=1)).to_be_visible()
+        expect(second.locator("#waking-status")).to_have_text("Waking up")
+        second.wait_for_function("() => parseInt(document.getElementById('waking-progress')"
+                                 ".getAttribute('aria-valuenow'), 10) > 5", timeout=WAKE)
+        screenshot_of(second, "sleep-journey-4-waking")
+        # Ready: the page says how long the wake took and tells the browser to reload into the application.
+        expect(second.locator("#waking-status")).to_have_text("Ready", timeout=WAKE)
+        expect(second.get_by_role("heading", name=f"{name} is awake", level=1)).to_be_visible()
+        expect(second.locator("#waking-time")).to_contain_text(re.compile(r"Woke up in \d+\.\d s\."))
+        screenshot_of(second, "sleep-journey-5-ready")
+        # No application answers on the local plane: after a few reloads the page stops and says so.
+        expect(second.locator("#waking[data-gave-up]")).to_be_attached(timeout=30_000)
+        expect(second.locator("#waking-message")).to_contain_text("still reaches the waking page")
+        screenshot_of(second, "sleep-journey-6-ready-no-application")
+        for visitor in (first, second):
+            check_final_state(visitor)
+        assert not findings.failures, findings.report()
+        context.close()
+    finally:
+        visitor_browser.close()
+
+    environment.refresh_from_db()
+    assert environment.status == Environment.READY, environment.status_message
+    assert Rollout.objects.filter(environment=environment, job__kind="wake").count() == 1  # two visitors, one wake
+    state = SleepState.objects.get(environment=environment)
+    assert state.reason == "request" and state.last_wake_seconds > 0 and state.last_activity_kind == "request"
+    # Back on Slipway, the environment page shows the measured wake-up time.
+    page.reload()
+    expect(page.locator("#env-sleep-schedule")).to_contain_text(f"{state.last_wake_seconds:.1f} s")
+
+
+def screenshot_of(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
