@@ -270,6 +270,11 @@ def period_cost_samples(user: Any, scope: ReportScope):
         started_at__gte=scope.start, started_at__lt=scope.now)
 
 
+def cost_by_team(user: Any, scope: ReportScope) -> list[CostRow]:
+    """The cost part's totals per team over the period, with the saving. One query."""
+    return cost_totals(period_cost_samples(user, scope), by="team")
+
+
 def cost_by_team_and_month(user: Any, scope: ReportScope) -> CostMonths:
     """The cost part's totals (``cost_totals``) over the samples ``user`` may see in the period: per team over
     the period (with the saving) and per team in each month. 2 + one query per month of the period."""

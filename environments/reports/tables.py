@@ -50,7 +50,7 @@ REPORT_TABLES: dict[str, ReportTable] = {
     "top-creators": ReportTable("Top creators in the period", CsvTable("report-top-creators", COUNT_COLUMNS),
                                 lambda user, scope: selectors.top_creators(user, scope, limit=None)),
     "cost-by-team": ReportTable("Cost and saving by team in the period", CsvTable("report-cost-by-team", COST_COLUMNS),
-                                lambda user, scope: selectors.cost_by_team_and_month(user, scope).by_team),
+                                selectors.cost_by_team),
     "cost-by-month": ReportTable("Cost per team per month", CsvTable("report-cost-by-month", (
         Column.attr("month"), Column.attr("team"), Column.attr("cost"))),
         lambda user, scope: selectors.cost_by_team_and_month(user, scope).cells_as_rows()),

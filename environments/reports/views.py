@@ -11,7 +11,7 @@ from portal.accounts import authz
 from portal.query_params import InvalidParameter
 
 from . import selectors
-from .charts import cost_chart, weekly_chart
+from .report_charts import cost_chart, weekly_chart
 from .filters import ReportFilterForm
 from .selectors import ReportScope
 from .tables import REPORT_TABLES

@@ -1,5 +1,5 @@
 // The reports' charts: each <canvas data-chart="ID"> draws the Chart.js configuration in the JSON script
-// #ID (made by environments/reports/charts.py). Runs on load and again after the filter form swaps the
+// #ID (made by environments/reports/report_charts.py). Runs on load and again after the filter form swaps the
 // figures in (HTMX), destroying the charts it replaces.
 (function () {
   "use strict";

@@ -89,7 +89,7 @@ class World:
         return {k: (v[0], v[1]) for k, v in totals.items()}
 
 
-def plan(n: int, now: datetime) -> tuple[list[Planned], list[dict]]:
+def plan(n: int, now: datetime, prefix: str = "rep") -> tuple[list[Planned], list[dict]]:
     """``n`` environments over 5 teams, 4 stages and 20 owners (one in 23 with no owner), created every 4h13m
     back from now; one in 6 destroyed some days later; activity for two thirds of the rest."""
     environments = []
@@ -102,7 +102,7 @@ def plan(n: int, now: datetime) -> tuple[list[Planned], list[dict]]:
         # Never exactly on an hour boundary: the page's "now" is a moment after the plan's.
         activity = now - timedelta(hours=(i * 11) % 97, minutes=17) if i % 3 else None
         environments.append(Planned(
-            name=f"rep-{i:04d}", team=f"rep-team-{i % 5}", stage=STAGES[(i // 2) % 4],
+            name=f"{prefix}-{i:04d}", team=f"rep-team-{i % 5}", stage=STAGES[(i // 2) % 4],
             owner=None if i % 23 == 0 else f"rep-owner-{i % 20}", created_at=created, status=status,
             destroyed_at=destroyed, last_activity_at=activity, has_sleep_state=activity is not None or i % 2 == 0))
     samples = []
@@ -116,15 +116,15 @@ def plan(n: int, now: datetime) -> tuple[list[Planned], list[dict]]:
     return environments, samples
 
 
-def build(now: datetime, n: int = 1000, noise_events: int = 100_000) -> World:
+def build(now: datetime, n: int = 1000, noise_events: int = 100_000, prefix: str = "rep") -> World:
     """Write the plan: environments with bulk_create (then their creation times in one UPDATE), sleep states,
     cost samples, and ``noise_events`` audit events with one INSERT … SELECT generate_series (the trail is
     append-only and its timestamps are set by the database; raw SQL sets them as planned)."""
-    environments, samples = plan(n, now)
+    environments, samples = plan(n, now, prefix)
     world = World(environments=environments, samples=samples, now=now)
     world.teams = {f"rep-team-{t}": TeamFactory(slug=f"rep-team-{t}", name=f"Rep team {t}") for t in range(5)}
     world.users = {f"rep-owner-{u}": UserFactory(username=f"rep-owner-{u}") for u in range(20)}
-    cluster = Cluster.objects.create(name="rep-cluster", kind="local")
+    cluster = Cluster.objects.create(name=f"{prefix}-cluster", kind="local")
     blueprint, _ = Blueprint.objects.get_or_create(name="rep-shop", version=1)
     rows = Environment.objects.bulk_create([
         Environment(name=e.name, cluster=cluster, namespace=f"slw-{e.name}", blueprint=blueprint, stage=e.stage,
@@ -158,7 +158,7 @@ def build(now: datetime, n: int = 1000, noise_events: int = 100_000) -> World:
                                     for e in environments if e.has_sleep_state])
     by_name = {e.name: e for e in environments}
     CostSample.objects.bulk_create([
-        CostSample(kind=CostSample.PODS, cluster=cluster, environment_id=by_name[f"rep-{s['env']:04d}"].pk,
+        CostSample(kind=CostSample.PODS, cluster=cluster, environment_id=by_name[f"{prefix}-{s['env']:04d}"].pk,
                    team=world.teams[s["team"]], stage=s["stage"], started_at=s["started_at"],
                    ended_at=s["started_at"] + timedelta(hours=1), seconds=3600, asleep=s["asleep"], cost=s["cost"],
                    would_cost=s["would_cost"]) for s in samples]
