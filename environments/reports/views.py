@@ -11,8 +11,8 @@ from portal.accounts import authz
 from portal.query_params import InvalidParameter
 
 from . import selectors
-from .report_charts import cost_chart, weekly_chart
 from .filters import ReportFilterForm
+from .report_charts import cost_chart, weekly_chart
 from .selectors import ReportScope
 from .tables import REPORT_TABLES
 

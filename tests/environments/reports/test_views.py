@@ -89,7 +89,7 @@ def test_api_summary_and_tables(world, manager, api_for):
     assert idle["count"] == len(world.idle(24)) and len(idle["results"]) == 5
 
 
-@pytest.mark.parametrize("query, field", [
+@pytest.mark.parametrize(("query", "field"), [
     ({"weeks": "5"}, "weeks"), ({"weeks": "many"}, "weeks"), ({"team": "no-such-team"}, "team"),
     ({"stage": "moon"}, "stage"), ({"idle_hours": "0"}, "idle_hours"), ({"idle_hours": "x"}, "idle_hours")])
 def test_bad_filters_are_a_400_with_a_sentence(world, manager, api_for, query, field):
