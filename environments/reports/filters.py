@@ -34,7 +34,12 @@ class ReportFilterForm(forms.Form):
                         "max_value": "Give the idle hours as at most 2160 (90 days)."})
 
     def __init__(self, data: Mapping[str, str] | None = None, **kwargs) -> None:
-        super().__init__(data if data is not None else {}, **kwargs)
+        # Unset or empty values take their defaults, so the form shows the period and hours the figures use.
+        values = {key: data.get(key) for key in data} if data is not None else {}
+        for key, default in (("weeks", DEFAULT_WEEKS), ("idle_hours", DEFAULT_IDLE_HOURS)):
+            if not values.get(key):
+                values[key] = str(default)
+        super().__init__(values, **kwargs)
         # Every team (any role may read the team list); the figures themselves are filtered by visibility.
         self.fields["team"].choices = [("", "Every team"),
                                        *Team.objects.order_by("name").values_list("slug", "name")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from portal.accounts import authz
 from portal.query_params import InvalidParameter
@@ -48,8 +49,13 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     context = {**dashboard_context(request.user, scope), "form": form, "query": query.urlencode()}
     # The filter form asks with HTMX for the figures only; a direct visit gets the whole page.
-    template = "_body.html" if request.headers.get("HX-Request") else "dashboard.html"
-    return render(request, f"environments/reports/{template}", context)
+    # (HTMX restoring a page from history without its cache asks for the whole page.)
+    partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    template = "_body.html" if partial else "dashboard.html"
+    response = render(request, f"environments/reports/{template}", context)
+    # One URL, two bodies: a browser going back to the URL must not be served the cached fragment.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
