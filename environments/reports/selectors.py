@@ -50,7 +50,7 @@ AGE_BUCKETS = (("lt1d", "Less than 1 day", 0, 1), ("1to7d", "1–7 days", 1, 7),
 
 def iso(value: datetime) -> str:
     """A time as the environment list's filters read it (UTC, "Z", no "+" to escape in a URL)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class ReportScope:
     weeks: int = DEFAULT_WEEKS
     idle_hours: int = DEFAULT_IDLE_HOURS
     now: datetime = field(default_factory=timezone.now)
+
+    def __post_init__(self) -> None:
+        # Whole seconds: the links carry the same bounds the figures were counted with.
+        object.__setattr__(self, "now", self.now.replace(microsecond=0))
 
     @property
     def start(self) -> datetime:

@@ -71,6 +71,15 @@ def test_a_manager_filters_the_dashboard_by_team_follows_a_count_and_exports_csv
     assert sorted(rows.all_inner_texts()) == qa
     page.go_back()
 
+    # An age bucket: the list reads the creation window the figure counted, and says so.
+    week_old = sorted(e.name for e in world.live(team="rep-team-2") if e.name in world.aged("1to7d"))
+    page.locator('[data-report="by-age"] a[data-count="1to7d"]').click()
+    expect(page.locator("[data-report-filters]")).to_contain_text("From Reports: created")
+    expect(rows).to_have_count(len(week_old))
+    assert sorted(rows.all_inner_texts()) == week_old
+    screenshot("reports-environment-list")
+    page.go_back()
+
     # CSV of a table, with the same filters: header and rows.
     expect(figure(page, "live")).to_contain_text(f"{len(world.live(team='rep-team-2'))} live environments")
     with page.expect_download() as download_info:

@@ -51,11 +51,15 @@ class World:
     def by(self, attr: str, team: str = "", stage: str = "") -> dict:
         return dict(Counter(getattr(e, attr) for e in self.live(team, stage)))
 
+    def age_bucket(self, e: Planned) -> str:
+        days = (self.now - e.created_at) / timedelta(days=1)
+        return "lt1d" if days <= 1 else "1to7d" if days <= 7 else "7to30d" if days <= 30 else "gt30d"
+
+    def aged(self, bucket: str) -> set[str]:
+        return {e.name for e in self.live() if self.age_bucket(e) == bucket}
+
     def by_age(self, team: str = "", stage: str = "") -> dict[str, int]:
-        counts = Counter()
-        for e in self.live(team, stage):
-            days = (self.now - e.created_at) / timedelta(days=1)
-            counts["lt1d" if days <= 1 else "1to7d" if days <= 7 else "7to30d" if days <= 30 else "gt30d"] += 1
+        counts = Counter(self.age_bucket(e) for e in self.live(team, stage))
         return {k: counts.get(k, 0) for k in ("lt1d", "1to7d", "7to30d", "gt30d")}
 
     def period_start(self, weeks: int) -> datetime:
