@@ -38,7 +38,7 @@ def test_a_manager_filters_the_dashboard_by_team_follows_a_count_and_exports_csv
     page.on("pageerror", lambda exc: problems.append(str(exc)))
 
     log_in(page, "rep-manager")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
     expect(figure(page, "live")).to_contain_text(f"{len(world.live())} live environments")
     # Both charts drawn by Chart.js 4.6.1 (the canvas is marked once a chart is made on it).
