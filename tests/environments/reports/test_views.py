@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -115,3 +116,13 @@ def test_a_qa_user_sees_only_their_teams_figures_and_no_nav_link(world):
     assert [r[0] for r in rows[1:]] == ["rep-team-3"]
     nobody = UserFactory(username="rep-nobody")
     assert client_for(nobody).get(reverse("reports")).status_code == 403
+
+
+def test_the_environment_api_reads_the_same_list_filters(world, manager, api_for):
+    api = api_for(manager)
+    idle = api.get("/api/v1/reports/idle/").json()
+    cutoff = (world.now - timedelta(hours=24)).isoformat()
+    listed = api.get("/api/v1/environments/", {"idle_before": cutoff, "page_size": 500}).json()
+    assert listed["count"] == idle["count"] == len(world.idle(24))
+    bad = api.get("/api/v1/environments/", {"destroyed_after": "last week"}).json()["error"]
+    assert bad["status"] == 400 and "destroyed_after" in bad["fields"]
