@@ -36,6 +36,10 @@ def dashboard_context(user, scope: ReportScope) -> dict:
         "live_count": sum(row.count for row in by_team),
         "live_url": selectors.environment_list_url(scope.list_filters()),
         "created_count": sum(w.created for w in weeks), "destroyed_count": sum(w.destroyed for w in weeks),
+        "created_url": selectors.environment_list_url(scope.list_filters(
+            status="any", created_after=selectors.iso(scope.start), created_before=selectors.iso(scope.now))),
+        "destroyed_url": selectors.environment_list_url(scope.list_filters(
+            status="destroyed", destroyed_after=selectors.iso(scope.start), destroyed_before=selectors.iso(scope.now))),
         "weekly_chart": weekly_chart(weeks), "cost_chart": cost_chart(costs, costs.total.currency),
         "titles": {name.replace("-", "_"): table.title for name, table in REPORT_TABLES.items()},
     }

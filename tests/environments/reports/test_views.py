@@ -126,3 +126,12 @@ def test_the_environment_api_reads_the_same_list_filters(world, manager, api_for
     assert listed["count"] == idle["count"] == len(world.idle(24))
     bad = api.get("/api/v1/environments/", {"destroyed_after": "last week"}).json()["error"]
     assert bad["status"] == 400 and "destroyed_after" in bad["fields"]
+
+
+def test_the_key_figures_link_to_exactly_what_they_count(world, manager):
+    client = client_for(manager)
+    context = client.get(reverse("reports"), {"stage": "qa"}).context
+    for figure, count in (("created", "created_count"), ("destroyed", "destroyed_count"), ("idle", "idle_count"),
+                          ("live", "live_count")):
+        listed = client.get(context[f"{figure}_url"] + "&page_size=500")
+        assert listed.context["page"].paginator.count == context[count] > 0, figure
