@@ -101,6 +101,15 @@ def _plan_data(plan: documents.Plan) -> dict:
 
 @extend_schema_view(
     list=extend_schema(summary="List environments you may see",
+                       parameters=[OpenApiParameter(name, OpenApiTypes.STR, description=text) for name, text in (
+                           ("status", "a status, 'drifted', or 'any' (destroyed ones too); default: the live ones"),
+                           ("team", "a team's slug"), ("stage", "dev, qa, staging or prod"),
+                           ("q", "part of the name"), ("owner", "the owner's username"),
+                           ("created_after", "created at or after (ISO 8601 time or date)"),
+                           ("created_before", "created before (ISO 8601 time or date)"),
+                           ("destroyed_after", "destroyed at or after (its environment.destroyed audit event)"),
+                           ("destroyed_before", "destroyed before (its environment.destroyed audit event)"),
+                           ("idle_before", "non-production, with no activity since (ISO 8601 time or date)"))],
                        responses={200: EnvironmentSerializer(many=True), **ERROR_RESPONSES}),
     retrieve=extend_schema(summary="One environment", responses={200: EnvironmentSerializer, **ERROR_RESPONSES}),
     create=extend_schema(summary="Create an environment (starts its first rollout)",

@@ -5,14 +5,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from clusters.models import Cluster
 from clusters.selectors import clusters_for_placement, no_cluster_reason
 from portal.accounts import rules
 from portal.accounts.models import Team
+from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
+from portal.query_params import datetime_param
 
 from .models import Blueprint, Environment, ImageVersion
 
@@ -30,6 +33,8 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None,
     filters = filters or {}
     if filters.get("status") == "drifted":
         queryset = queryset.exclude(status=Environment.DESTROYED).exclude(Q(drift=[]) & Q(moved_tags=[]))
+    elif filters.get("status") == "any":
+        pass  # live and destroyed: the reports' "created in a week" counts link here
     elif filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     elif not include_destroyed:
@@ -40,6 +45,34 @@ def environment_list(*, user: Any, filters: dict[str, str] | None = None,
         queryset = queryset.filter(stage=filters["stage"])
     if filters.get("q"):
         queryset = queryset.filter(name__icontains=filters["q"])
+    return _time_filtered(queryset, filters)
+
+
+def _time_filtered(queryset: QuerySet[Environment], filters: dict[str, str]) -> QuerySet[Environment]:
+    # The managers' reports link each figure here (environments/reports): owner, creation and destruction
+    # times ([after, before)), and idleness, so the list shows exactly the environments a figure counts.
+    if filters.get("owner"):
+        queryset = queryset.filter(owner__username=filters["owner"])
+    if created_after := datetime_param(filters, "created_after"):
+        queryset = queryset.filter(created_at__gte=created_after)
+    if created_before := datetime_param(filters, "created_before"):
+        queryset = queryset.filter(created_at__lt=created_before)
+    destroyed_after, destroyed_before = datetime_param(filters, "destroyed_after"), datetime_param(filters,
+                                                                                                   "destroyed_before")
+    if destroyed_after or destroyed_before:
+        # Environments keep no destruction time; the audit trail's "environment.destroyed" event is it.
+        events = AuditEvent.objects.filter(action="environment.destroyed", outcome=AuditEvent.SUCCESS,
+                                           object_type="environments.environment",
+                                           object_id=Cast(OuterRef("pk"), CharField()))
+        if destroyed_after:
+            events = events.filter(timestamp__gte=destroyed_after)
+        if destroyed_before:
+            events = events.filter(timestamp__lt=destroyed_before)
+        queryset = queryset.filter(Exists(events))
+    if idle_before := datetime_param(filters, "idle_before"):
+        # Non-production, with no activity since then (or never): the reports' idle environments.
+        queryset = queryset.exclude(stage__in=rules.PRODUCTION_STAGES).filter(
+            Q(sleep_state__last_activity_at__lt=idle_before) | Q(sleep_state__last_activity_at__isnull=True))
     return queryset
 
 

@@ -9,8 +9,11 @@ with the parameter as the field.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, time
 
 from django.core.exceptions import BadRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 MAX_ID = 2**63 - 1  # the database's bigint
 
@@ -29,3 +32,21 @@ def id_param(params: Mapping[str, str], key: str, *, what: str = "an id") -> int
     if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
         raise InvalidParameter(key, f"Give {key} as {what}: a whole number, e.g. ?{key}=12.")
     return int(raw)
+
+
+def datetime_param(params: Mapping[str, str], key: str) -> datetime | None:
+    """``params[key]`` as an aware time: an ISO 8601 time (``2026-12-01T08:00:00Z``) or a date (its midnight in
+    the server's time zone); None when absent or empty. Raises InvalidParameter."""
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = parse_datetime(raw) if isinstance(raw, str) and "T" in raw else None
+        if value is None and isinstance(raw, str):
+            day = parse_date(raw)
+            value = datetime.combine(day, time.min) if day else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise InvalidParameter(key, f"Give {key} as a date or an ISO 8601 time, e.g. ?{key}=2026-12-01.")
+    return value if timezone.is_aware(value) else timezone.make_aware(value)

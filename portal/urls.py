@@ -28,6 +28,7 @@ urlpatterns = [
     path("clusters/", include("clusters.urls")),
     path("data-copies/", include("migrations_tool.urls")),
     path("orphans/", include("environments.orphans.urls")),
+    path("reports/", include("environments.reports.urls")),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("audit/export.csv", audit_views.audit_export, name="audit-export"),
     path("audit/object/<str:object_type>/<str:object_id>/", audit_views.audit_object_history, name="audit-object"),

@@ -212,6 +212,13 @@ def team_can(user: Any, action: str, team: Any = None) -> bool:
     return _admin_object_can(user, action, readers="roles")
 
 
+def reports_can(user: Any, action: str = VIEW, obj: Any = None) -> bool:
+    """The managers' dashboard (figures, charts, CSV, API): read-only, open to every role; the selectors
+    show Managers and Platform admins everything and others only their own and their teams' figures."""
+    _check_action(action)
+    return action == VIEW and has_role(user)
+
+
 # Chaos kill switches: engaging one is a safety action, releasing it lets faults run again.
 ENGAGE = "engage"
 RELEASE = "release"

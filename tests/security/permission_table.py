@@ -344,6 +344,13 @@ TABLE: dict[str, Route] = {
     "api:environment-sleep": Route({"POST": "team_change"}, kind="env"),
     "api:environment-wake": Route({"POST": "team_change"}, kind="env"),
     "api:environment-sleep-state": Route({"GET": "team_view"}, kind="env"),
+    # Reports (issue 17, the managers' dashboard): every role reads; the figures are filtered to what one sees.
+    "reports": Route({"GET": "any_role"}),
+    "reports-export": Route({"GET": "any_role"}, query="table=by-team"),
+    "api:report-summary": Route({"GET": "any_role"}),
+    **{f"api:report-{table}": Route({"GET": "any_role"}) for table in (
+        "by-team", "by-owner", "by-stage", "by-age", "weekly", "top-creators", "cost-by-team", "cost-by-month",
+        "longest-lived", "idle")},
     # Websockets (connect = GET): the job stream and the live log stream
     "ws:ws/jobs/<uuid:job_id>/": Route({"GET": "team_view"}, kind="job"),
     "ws:ws/environments/<int:environment_id>/logs/": Route({"GET": "team_view"}, kind="env"),
