@@ -27,6 +27,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from environments.models import Environment, Rollout
 from environments.sleep.models import SleepSchedule, SleepState
+from portal.accounts import roles
+from tests.factories import TeamFactory, UserFactory
 
 from .accessibility import check_final_state, install_axe
 from .conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
@@ -143,3 +145,30 @@ def test_qa_sleeps_an_environment_and_its_hostname_wakes_it(
 def screenshot_of(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_an_admin_manages_default_sleep_schedules(page: Page, screenshot, transactional_db) -> None:
+    TeamFactory(slug="search", name="Search")
+    UserFactory(username="ada", roles=[roles.PLATFORM_ADMINS])
+    log_in(page, "ada")
+    page.goto("/environments/sleep-schedules/")
+    expect(page.get_by_role("heading", name="Default sleep schedules", level=1)).to_be_visible()
+    expect(page.locator("section.card")).to_contain_text("No default sleep schedules")
+    page.get_by_role("link", name="New default").click()
+    page.get_by_label("Team", exact=True).select_option(label="Search")
+    page.get_by_label("Sleep at (cron)").fill("every evening")
+    page.get_by_label("Time zone").fill("Europe/Berlin")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#id_sleep_cron_error")).to_contain_text("five cron fields")
+    screenshot("sleep-defaults-1-refused")
+    page.get_by_label("Sleep at (cron)").fill("0 20 * * 1-5")
+    page.get_by_label("Wake at (cron)").fill("0 8 * * 1-5")
+    page.get_by_label("Sleep after idle (hours)").fill("3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Default sleep schedule created.")
+    row = page.locator("[data-default]")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Search")
+    expect(row).to_contain_text("3 h")
+    screenshot("sleep-defaults-2-list")
+    assert SleepSchedule.objects.get(team__slug="search").idle_hours == 3
