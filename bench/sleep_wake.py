@@ -101,20 +101,28 @@ class SleepBench:
 
         return Actor.for_user(self.user)
 
-    def status(self, pk: int) -> str:
+    def status(self, pk: int) -> tuple[str, str]:
         from environments.models import Environment
 
-        return Environment.objects.values_list("status", flat=True).get(pk=pk)
+        return Environment.objects.values_list("status", "status_message").get(pk=pk)
 
     def wait_status(self, pk: int, wanted: str, timeout: float = 300) -> None:
         def reached() -> bool:
             self.processes.check_alive()
-            status = self.status(pk)
+            status, message = self.status(pk)
             if status == "failed":
-                raise RuntimeError(f"environment {pk} failed")
+                raise RuntimeError(f"environment {pk} failed: {message}")
             return status == wanted
 
         wait_until(reached, timeout=timeout, what=f"environment {pk} {wanted}", every=0.02)
+
+    def wait_jobs_ended(self, pk: int) -> None:
+        """The status changes a moment before the job row ends: a sleep is refused until it has."""
+        from portal.jobs.models import Job
+
+        unfinished = Job.objects.filter(target_type="environments.environment", target_id=str(pk),
+                                         state__in=(Job.QUEUED, Job.RUNNING))
+        wait_until(lambda: not unfinished.exists(), timeout=60, what=f"environment {pk}'s job to end")
 
     def create(self, name: str, blueprint) -> int:
         from environments.services import environment_create
@@ -137,8 +145,10 @@ class SleepBench:
         from environments.models import Environment
         from environments.sleep.services import environment_sleep, environment_wake
 
+        self.wait_jobs_ended(pk)
         environment_sleep(actor=self.actor(), user=self.user, environment=Environment.objects.get(pk=pk))
         self.wait_status(pk, "asleep")
+        self.wait_jobs_ended(pk)
         started = time.monotonic()
         environment_wake(actor=self.actor(), user=self.user, environment=Environment.objects.get(pk=pk))
         self.wait_status(pk, "ready")
@@ -186,6 +196,7 @@ class SleepBench:
         pks = [self.create(f"sleepb-{self.run_id}-m{n}", self.small) for n in range(count)]
         for pk in pks:
             self.wait_status(pk, "ready", timeout=600)
+            self.wait_jobs_ended(pk)
         started, errors = time.monotonic(), []
         for pk in pks:
             try:
