@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: run test test-unit test-integration test-e2e test-reliability test-security test-security-deep lint stack-up stack-down stack-status bench bench-environments bench-copy-redis bench-copy-s3 bench-copy-mariadb bench-logs bench-chaos venv
+.PHONY: run test test-unit test-integration test-e2e test-reliability test-security test-security-deep lint stack-up stack-down stack-status bench bench-environments bench-copy-redis bench-copy-s3 bench-copy-mariadb bench-logs bench-chaos bench-sleep venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -83,3 +83,7 @@ bench-logs: venv
 bench-chaos: venv
 	$(PY) -m devstack up postgres redis kube
 	$(PY) bench/chaos_recovery.py
+
+bench-sleep: venv
+	$(PY) -m devstack up postgres redis kube
+	$(PY) bench/sleep_wake.py

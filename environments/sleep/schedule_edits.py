@@ -30,8 +30,14 @@ DEFAULTS_REFUSED = "Only Platform admins change default sleep schedules."
 
 
 def _required_message(stage: str) -> str:
-    return (f"The {stage} stage requires a sleep schedule (its stage policy): it cannot be disabled. "
-            "Change its times instead, or ask a Platform admin to change the stage policy.")
+    return (f"The {stage} stage requires a sleep schedule (its stage policy): it cannot be disabled, nor left "
+            "without a sleep time or idle hours. Change its times instead, or ask a Platform admin to change the "
+            "stage policy.")
+
+
+def _puts_to_sleep(values: dict[str, Any]) -> bool:
+    # What the stage policy asks for (as the policy part checks at creation): enabled, and a sleep time or idle hours.
+    return bool(values["enabled"] and (values["sleep_cron"] or values["idle_hours"]))
 
 
 def schedule_values(schedule: SleepSchedule | None) -> dict[str, Any]:
@@ -74,8 +80,9 @@ def environment_schedule_set(*, actor: Actor, user: Any, environment: Environmen
     _require_environment_change(user, environment)
     own = SleepSchedule.objects.select_for_update().filter(environment=environment).first()
     values = _checked({**schedule_values(own or schedule_for(environment=environment)), **values})
-    if not values["enabled"] and schedule_required(environment.stage):
-        raise ValidationError({"enabled": [_required_message(environment.stage)]})
+    if not _puts_to_sleep(values) and schedule_required(environment.stage):
+        raise ValidationError({"enabled" if not values["enabled"] else "sleep_cron": [
+            _required_message(environment.stage)]})
     schedule = own or SleepSchedule(environment=environment)
     changes = _save(schedule, values, user=user)
     audit_record(actor=actor, action="sleep_schedule.set", obj=environment, team_slug=environment.team.slug,
@@ -94,7 +101,7 @@ def environment_schedule_clear(*, actor: Actor, user: Any, environment: Environm
     before = schedule_values(own)
     own.delete()
     inherited = schedule_for(environment=environment)
-    if schedule_required(environment.stage) and (inherited is None or not inherited.enabled):
+    if schedule_required(environment.stage) and (inherited is None or not _puts_to_sleep(schedule_values(inherited))):
         raise ValidationError(_required_message(environment.stage))
     audit_record(actor=actor, action="sleep_schedule.cleared", obj=environment, team_slug=environment.team.slug,
                  details={"changes": changes_between(before, {}), "now_inherits": getattr(inherited, "pk", None)})
@@ -110,8 +117,8 @@ def _require_defaults(user: Any, action: str) -> None:
 def _default_refusals(team: Any, stage: str, values: dict[str, Any]) -> None:
     if team is None and not stage:
         raise ValidationError({"stage": ["Choose a team, a stage or both: a default applies to one of them."]})
-    if not values["enabled"] and stage and schedule_required(stage):
-        raise ValidationError({"enabled": [_required_message(stage)]})
+    if not _puts_to_sleep(values) and stage and schedule_required(stage):
+        raise ValidationError({"enabled" if not values["enabled"] else "sleep_cron": [_required_message(stage)]})
 
 
 def _scope(schedule: SleepSchedule) -> dict[str, Any]:

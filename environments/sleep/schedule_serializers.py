@@ -9,8 +9,9 @@ from rest_framework import serializers
 from portal.accounts.models import Team
 
 from ..catalog.models import STAGES
-from .models import SleepSchedule, SleepState
+from .models import SleepSchedule
 from .schedule import awake_fraction
+from .serializers import SleepStateSerializer  # the sleep part's: one "SleepState" in the OpenAPI document
 
 
 class SleepScheduleSerializer(serializers.ModelSerializer):
@@ -44,14 +45,6 @@ class SleepDefaultCreateSerializer(SleepScheduleWriteSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False,
                                         allow_null=True, help_text="A team's slug; empty: every team.")
     stage = serializers.ChoiceField(choices=[("", "every stage"), *STAGES], required=False, default="")
-
-
-class SleepStateSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SleepState
-        fields = ["slept_at", "woke_at", "reason", "wake_requested_at", "last_wake_seconds", "last_activity_at",
-                  "last_activity_kind"]
-        read_only_fields = fields
 
 
 class SleepOverviewSerializer(serializers.Serializer):

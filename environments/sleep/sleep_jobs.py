@@ -119,6 +119,7 @@ def run_sleep(job: Job, reporter: JobReporter, actor: Actor) -> None:
     audit_record(actor=actor, action="environment.asleep", obj=environment, team_slug=environment.team.slug,
                  details={"replicas": state.replicas, "autoscalers": sorted(state.autoscalers),
                           "ingresses": sorted(state.routes), "reason": state.reason})
+    reporter.progress(100, "asleep: every Deployment at zero")
     reporter.log(f"{environment.name} is asleep")
 
 
@@ -156,6 +157,7 @@ def run_wake(job: Job, reporter: JobReporter, actor: Actor) -> None:
         environment_transition(environment, Environment.READY, actor=actor, reporter=reporter)
     audit_record(actor=actor, action="environment.awake", obj=environment, team_slug=environment.team.slug,
                  details={"seconds": round(seconds, 1), "reason": state.reason})
+    reporter.progress(100, f"awake after {seconds:.1f}s")
     reporter.log(f"{environment.name} is awake after {seconds:.1f}s")
 
 

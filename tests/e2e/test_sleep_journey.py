@@ -1,4 +1,7 @@
-"""Browser journey (issue 17, sleep and wake): a QA user creates an environment and sees its cost forecast on
+"""Browser journeys (issue 17, sleep and wake). The sleep part's: a developer puts a ready environment to sleep
+with "Sleep now", sees it asleep on its page and in the list (its own badge), and wakes it with "Wake now".
+
+The wake part's: a QA user creates an environment and sees its cost forecast on
 the New environment form, finds the team's sleep schedule inherited on its page, puts it to sleep with
 "Sleep now", then visits its hostname as its Ingress would forward a visitor while it sleeps, and watches
 the public waking page follow the wake until it is ready.
@@ -25,12 +28,16 @@ from django.utils import timezone
 from kubernetes import client as k8s
 from playwright.sync_api import Browser, Page, expect
 
-from environments.models import Environment, Rollout
+from environments.models import Blueprint, Environment, Rollout
+from environments.services import environment_create
 from environments.sleep.models import SleepSchedule, SleepState
+from portal.accounts import roles
+from portal.audit.actor import Actor
+from tests.factories import TeamFactory, UserFactory
 
 from .accessibility import check_final_state, install_axe
 from .conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
-from .support import ARTIFACTS, expect_job_succeeded, log_in
+from .support import ARTIFACTS, SERVER_ROLLOUT_TIMEOUT_SECONDS, expect_job_succeeded, log_in, outside_browser_loop
 from .test_environment_journey import (  # noqa: F401  (fixtures)
     PICKED,
     local_cluster,
@@ -42,6 +49,48 @@ from .test_environment_journey import (  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.e2e
 ROLLOUT = 120_000  # ms
 WAKE = 120_000  # ms: scaling three Deployments back up on the local plane
+
+
+def test_a_developer_puts_an_environment_to_sleep_and_wakes_it(
+        page: Page, screenshot, local_cluster, kube_client: k8s.ApiClient,  # noqa: F811
+        namespaces_to_delete: list[str], settings) -> None:  # noqa: F811
+    settings.SLIPWAY_ROLLOUT_TIMEOUT_SECONDS = SERVER_ROLLOUT_TIMEOUT_SECONDS
+    settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS = SERVER_ROLLOUT_TIMEOUT_SECONDS
+    team = TeamFactory(slug="payments", name="Payments")
+    developer = UserFactory(username="dora", roles=[roles.DEVELOPERS], teams=[team])
+    name = f"e2e-sleep-{uuid.uuid4().hex[:6]}"
+    namespaces_to_delete.append(f"slw-{name}")
+    with outside_browser_loop():  # Celery is eager here: the rollout runs in this call
+        environment = environment_create(actor=Actor.for_user(developer), user=developer, cluster=local_cluster,
+                                         blueprint=Blueprint.objects.get(name="shop"), name=name, stage="qa",
+                                         team=team, versions=dict(PICKED))
+    environment.refresh_from_db()
+    assert environment.status == Environment.READY, environment.status_message
+
+    log_in(page, "dora")
+    page.goto(f"/environments/{environment.pk}/")
+    expect(page.get_by_role("button", name="Sleep now")).to_be_visible()
+    screenshot("sleep-ready")
+    page.get_by_role("button", name="Sleep now").click()
+    expect(page.locator("[data-environment-status]").first).to_contain_text("asleep", timeout=60_000)
+    expect(page.locator('[data-sleep="asleep"]')).to_contain_text("Asleep since")
+    expect(page.get_by_role("button", name="Wake now")).to_be_visible()
+    expect(page.get_by_role("button", name="Sleep now")).to_have_count(0)
+    screenshot("sleep-asleep")
+    apps = k8s.AppsV1Api(kube_client)
+    assert {d.spec.replicas for d in apps.list_namespaced_deployment(environment.namespace).items} == {0}
+
+    page.goto("/environments/")
+    row = page.get_by_role("row").filter(has_text=name)
+    expect(row.locator(".badge-asleep")).to_have_text("asleep")
+    screenshot("sleep-list")
+
+    page.goto(f"/environments/{environment.pk}/")
+    page.get_by_role("button", name="Wake now").click()
+    expect(page.locator("[data-environment-status]").first).to_contain_text("ready", timeout=60_000)
+    expect(page.get_by_role("button", name="Sleep now")).to_be_visible()
+    screenshot("sleep-woken")
+    assert {d.spec.replicas for d in apps.list_namespaced_deployment(environment.namespace).items} == {1}
 
 
 def wait_for_status(environment: Environment, status: str, seconds: float = 60) -> None:
@@ -143,3 +192,30 @@ def test_qa_sleeps_an_environment_and_its_hostname_wakes_it(
 def screenshot_of(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_an_admin_manages_default_sleep_schedules(page: Page, screenshot, transactional_db) -> None:
+    TeamFactory(slug="search", name="Search")
+    UserFactory(username="ada", roles=[roles.PLATFORM_ADMINS])
+    log_in(page, "ada")
+    page.goto("/environments/sleep-schedules/")
+    expect(page.get_by_role("heading", name="Default sleep schedules", level=1)).to_be_visible()
+    expect(page.locator("section.card")).to_contain_text("No default sleep schedules")
+    page.get_by_role("link", name="New default").click()
+    page.get_by_label("Team", exact=True).select_option(label="Search")
+    page.get_by_label("Sleep at (cron)").fill("every evening")
+    page.get_by_label("Time zone").fill("Europe/Berlin")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#id_sleep_cron_error")).to_contain_text("five cron fields")
+    screenshot("sleep-defaults-1-refused")
+    page.get_by_label("Sleep at (cron)").fill("0 20 * * 1-5")
+    page.get_by_label("Wake at (cron)").fill("0 8 * * 1-5")
+    page.get_by_label("Sleep after idle (hours)").fill("3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Default sleep schedule created.")
+    row = page.locator("[data-default]")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Search")
+    expect(row).to_contain_text("3 h")
+    screenshot("sleep-defaults-2-list")
+    assert SleepSchedule.objects.get(team__slug="search").idle_hours == 3

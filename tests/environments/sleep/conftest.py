@@ -10,7 +10,7 @@ from environments.models import Blueprint, Component, Environment
 from environments.services import environment_create
 from portal.audit.actor import Actor
 from tests.environments.chaos.conftest import VERSIONS, kwok_cluster, offline_cluster  # noqa: F401  (fixtures)
-from tests.environments.sleep.wake_support import make_ready, sleep_cluster  # noqa: F401  (the wake part's fixtures)
+from tests.environments.sleep.wake_support import make_ready  # noqa: F401  (the wake part's fixtures)
 
 
 def deployments(api, namespace) -> dict[str, int]:

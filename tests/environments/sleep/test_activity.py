@@ -86,14 +86,14 @@ def test_pages_logs_and_api_record_activity_for_whoever_may_see_them(env, client
     assert last(env) == (None, "")
 
 
-def test_a_rollout_start_records_activity(sleep_cluster, users, team, django_capture_on_commit_callbacks):
+def test_a_rollout_start_records_activity(offline_cluster, users, team, django_capture_on_commit_callbacks):
     from environments.models import Blueprint
     from environments.services import environment_create
     from portal.audit.actor import Actor
     from tests.environments.chaos.conftest import VERSIONS
 
     with django_capture_on_commit_callbacks(execute=True):
-        environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=sleep_cluster,
+        environment = environment_create(actor=Actor.for_user(users["qa"]), user=users["qa"], cluster=offline_cluster,
                                          blueprint=Blueprint.objects.get(name="shop"), name="act-rollout",
                                          stage="qa", team=team, versions=dict(VERSIONS))
     # The cluster is unreachable: the rollout fails, but it started (deploying) and that is activity.

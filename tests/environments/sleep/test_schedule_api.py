@@ -94,3 +94,15 @@ def test_the_openapi_document_names_every_sleep_route(api_for, users):
     assert set(paths["/api/v1/sleep-schedules/"]) == {"get", "post"}
     assert set(paths["/api/v1/sleep-schedules/{id}/"]) == {"get", "patch", "delete"}
     assert "/api/v1/sleep-schedules/export/" in paths
+
+
+def test_a_required_stage_refuses_a_schedule_that_never_sleeps(env, api_for, users):
+    StagePolicy.objects.create(stage="qa", sleep_schedule_required=True)
+    qa = api_for(users["qa"])
+    response = qa.put(url(env), {"sleep_cron": "", "idle_hours": None, "wake_cron": ""}, format="json")
+    assert response.status_code == 400 and "requires a sleep schedule" in response.json()["error"]["fields"]["sleep_cron"][0]
+    assert qa.put(url(env), {"sleep_cron": "", "idle_hours": 8}, format="json").status_code == 200
+    # Dropping its own schedule with no default to fall back on would leave none.
+    response = qa.delete(url(env))
+    assert response.status_code == 400 and "requires a sleep schedule" in response.json()["error"]["message"]
+    assert SleepSchedule.objects.filter(environment=env).exists()

@@ -18,22 +18,22 @@ from .conftest import deployments
 pytestmark = [pytest.mark.integration]
 
 
-def _sleep(env, user, capture):
+def _run(use_case, env, user, capture, wanted):
+    """Run the use case and its job (eagerly); the environment must end ``wanted``."""
     with capture(execute=True):
-        rollout = environment_sleep(actor=Actor.for_user(user), user=user, environment=env)
+        rollout = use_case(actor=Actor.for_user(user), user=user, environment=env)
     env.refresh_from_db()
     rollout.job.refresh_from_db()
-    assert env.status == Environment.ASLEEP, (env.status_message, rollout.job.error)
+    assert env.status == wanted, (env.status_message, rollout.job.error)
     return rollout
+
+
+def _sleep(env, user, capture):
+    return _run(environment_sleep, env, user, capture, Environment.ASLEEP)
 
 
 def _wake(env, user, capture):
-    with capture(execute=True):
-        rollout = environment_wake(actor=Actor.for_user(user), user=user, environment=env)
-    env.refresh_from_db()
-    rollout.job.refresh_from_db()
-    assert env.status == Environment.READY, (env.status_message, rollout.job.error)
-    return rollout
+    return _run(environment_wake, env, user, capture, Environment.READY)
 
 
 def _backends(api, env) -> set[str]:

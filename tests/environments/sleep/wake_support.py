@@ -2,16 +2,14 @@
 unreachable cluster (the schedule, idle, activity and wake-on-request tests need no rollout)."""
 
 import pytest
-from django.core.management import call_command
 
-from clusters.models import Cluster
 from environments.lifecycle import environment_transition
 from environments.models import Blueprint, Environment
 from environments.services import environment_create
 from environments.sleep.models import SleepState
 from portal.audit.actor import Actor
 from portal.jobs.models import Job
-from tests.environments.chaos.conftest import UNREACHABLE, VERSIONS
+from tests.environments.chaos.conftest import VERSIONS
 
 
 def ready_environment(user, team, cluster, name, *, stage="qa", hostname=""):
@@ -28,15 +26,10 @@ def ready_environment(user, team, cluster, name, *, stage="qa", hostname=""):
 
 
 @pytest.fixture
-def sleep_cluster(db):
-    call_command("seed_demo_blueprint", verbosity=0)
-    return Cluster.objects.create(name="wake-offline", kind="local", kubeconfig=UNREACHABLE, is_default=True)
-
-
-@pytest.fixture
-def make_ready(users, team, sleep_cluster):
+def make_ready(users, team, offline_cluster):
+    """make(name): a ready environment (database only) on chaos's unreachable cluster."""
     def make(name, **kwargs):
-        return ready_environment(users["qa"], team, sleep_cluster, name, **kwargs)
+        return ready_environment(users["qa"], team, offline_cluster, name, **kwargs)
 
     return make
 
