@@ -12,6 +12,7 @@ from .chaos.periodic import chaos_undo_due_task  # noqa: F401  (registers the ta
 from .chaos.tasks import chaos_run  # noqa: F401  (registers the task in every process)
 from .drift_checks import environments_drift_check_all
 from .hostnames.periodic import dns_sweep  # noqa: F401  (registers the task)
+from .policies.periodic import policy_ttl_extend  # noqa: F401  (registers the task)
 from .services import environments_expire
 
 

@@ -30,6 +30,7 @@ from .hostnames.services import hostname_for_new_environment, hostname_reserve
 from .lifecycle import environment_transition
 from .lifecycle_jobs import rollout_start
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
+from .policies.policy_checks import creation_checked, extension_checked
 from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 from .tasks import destroy as destroy_task
@@ -81,6 +82,9 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         hostname = hostname_for_new_environment(cluster=cluster, name=name, team_slug=team.slug, stage=stage)
         try:
             with transaction.atomic():
+                # Policies (issue 17): roles, approval, TTL, schedule, quotas; the quota locks rows.
+                ttl_hours = creation_checked(user=user, owner_id=actor.user_id, team=team, stage=stage,
+                                             ttl_hours=ttl_hours)
                 environment = Environment.objects.create(
                     name=name, cluster=cluster, namespace="", blueprint=blueprint,
                     stage=stage, team=team, owner_id=actor.user_id, status=Environment.PENDING,
@@ -101,7 +105,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         except IntegrityError as exc:
             raise ValidationError({"name": [f"An environment named '{name}' already exists on {cluster}."]}) from exc
         scope.obj = environment
-        scope.details["revision"] = 1
+        scope.details.update(revision=1, ttl_hours=ttl_hours)
     return environment
 
 
@@ -261,6 +265,7 @@ def environment_extend(*, actor: Actor, user: Any, environment: Environment, hou
         _require_change(user, environment)
         if not 1 <= hours <= 24 * 30:
             raise ValidationError({"hours": ["Extend by 1 hour to 30 days."]})
+        extension_checked(environment=environment, hours=hours)  # the stage's max TTL (issue 17)
         environment.expires_at = timezone.now() + timedelta(hours=hours)
         Environment.objects.filter(pk=environment.pk).update(expires_at=environment.expires_at,
                                                              expiry_notified_at=None)

@@ -235,6 +235,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Image versions from registries (environments/catalog/version_sync.py).
     "environments-versions-sync": {"task": "environments.versions_sync",
                                    "schedule": env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)},
+    # Policies (issue 17): TTL that extends on activity (environments/policies/services.py).
+    "environments-policy-ttl-extend": {"task": "environments.policy_ttl_extend",
+                                       "schedule": env.float("SLIPWAY_POLICY_TTL_EXTEND_SECONDS", default=300.0)},
 }
 
 
