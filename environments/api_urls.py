@@ -11,6 +11,7 @@ from .chaos import api_urls as chaos_api_urls
 from .chaos.api import ChaosExperimentViewSet, ChaosRunViewSet
 from .hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from .logs.api import LogHistoryView
+from .policies import api_urls as policies_api_urls
 
 router = SimpleRouter()
 router.register("blueprints", BlueprintViewSet, basename="blueprint")
@@ -27,6 +28,7 @@ urlpatterns = [
     path("environments/<int:pk>/hostnames/", EnvironmentHostnamesView.as_view(), name="environment-hostnames"),
     path("environments/<int:pk>/logs/history/", LogHistoryView.as_view(), name="environment-log-history"),
     path("", include(chaos_api_urls)),
+    path("", include(policies_api_urls)),  # policies (issue 17): requests, stage policies, quotas
     # Format suffixes (``environments.json``) for the router's routes, as the API has always answered them.
     *format_suffix_patterns(router.urls),
 ]

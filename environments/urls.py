@@ -41,6 +41,7 @@ urlpatterns = [
     path("import/", views.environment_import, name="environment-import"),
     path("hostnames/", include("environments.hostnames.urls")),
     path("", include("environments.chaos.urls")),
+    path("", include("environments.policies.urls")),  # policies (issue 17): Policies page, requests
     path("<int:environment_id>/", views.environment_detail, name="environment-detail"),
     *(path(f"<int:environment_id>/{action}/", view, name=NAME_OVERRIDES.get(action, f"environment-{action}"))
       for action, view in ACTIONS.items()),

@@ -24,7 +24,8 @@ from ..models import DNS_LABEL, Blueprint, Environment
 from ..services import NAMESPACE_PREFIX, environment_create
 from .lifecycle import environment_request_transition
 from .models import EnvironmentRequest
-from .policy_checks import approval_needed, quota_checked, role_allowed, schedule_checked, ttl_checked
+from .policy_checks import quota_checked, role_allowed, schedule_checked, ttl_checked
+from .selectors import stage_policy_for
 
 REQUEST_REFUSED = "You can ask for environments only for your own teams, as QA, a Developer or a Platform admin."
 DECIDE_REFUSED = "Only Platform admins approve or refuse requests for environments."
@@ -53,8 +54,10 @@ def environment_request_create(*, actor: Actor, user: Any, cluster: Cluster, blu
         scope.team_slug = team.slug
         if not authz.environment_request_can(user, authz.CREATE, authz.Target(team_id=team.pk, stage=stage)):
             raise PermissionDenied(REQUEST_REFUSED)
-        role_allowed(user=user, stage=stage)
-        if not approval_needed(user=user, stage=stage):
+        policy = stage_policy_for(stage)
+        role_allowed(user=user, stage=stage, policy=policy)
+        # A Platform admin may ask too (another admin approves: four eyes), though they could create at once.
+        if not (policy and policy.requires_approval):
             raise ValidationError({"stage": [f"Environments of stage {stage} need no approval; create it directly."]})
         _name_checked(cluster=cluster, name=name)
         resolve_versions(blueprint, versions)

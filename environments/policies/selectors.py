@@ -51,22 +51,13 @@ def quota_policies() -> QuerySet[QuotaPolicy]:
         Case(When(team=None, then=Value(0)), default=Value(1), output_field=IntegerField()), "team__slug")
 
 
-def environment_requests_visible(user: Any, filters: Any = None) -> QuerySet[EnvironmentRequest]:
+def environment_requests_visible(user: Any) -> QuerySet[EnvironmentRequest]:
     """The requests ``user`` may see (Platform admins and Managers: all; others: their own and their
-    teams'), pending first then newest; ``filters`` (a QueryDict or dict): state, stage, team (slug), q."""
+    teams'), pending first, then newest (filters.EnvironmentRequestFilter narrows them)."""
     rows = EnvironmentRequest.objects.select_related("requested_by", "decided_by", "team", "cluster", "blueprint",
                                                      "environment")
     if not (rules.is_platform_admin(user) or rules.is_manager(user)):
         rows = rows.filter(Q(requested_by_id=getattr(user, "pk", None)) | Q(team_id__in=rules.team_ids(user)))
-    filters = filters or {}
-    if filters.get("state"):
-        rows = rows.filter(state=filters["state"])
-    if filters.get("stage"):
-        rows = rows.filter(stage=filters["stage"])
-    if filters.get("team"):
-        rows = rows.filter(team__slug=filters["team"])
-    if filters.get("q"):
-        rows = rows.filter(Q(name__icontains=filters["q"]) | Q(requested_by__username__icontains=filters["q"]))
     pending_first = Case(When(state=EnvironmentRequest.PENDING, then=Value(0)), default=Value(1),
                          output_field=IntegerField())
     return rows.order_by(pending_first, "-created_at", "-pk")
