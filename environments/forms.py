@@ -35,7 +35,7 @@ class EnvironmentForm(forms.Form):
             self.fields["stage"].choices = [c for c in STAGES
                                             if c[0] != "prod" or approval_needed(user=user, stage=c[0])]
         # The notice of the chosen stage's and team's limits follows the choice (policies/_notice.html).
-        notice = {"hx-get": reverse("policy-notice"), "hx-target": "#policy-notice", "hx-swap": "outerHTML",
+        notice = {"hx-get": reverse("policy-notice"), "hx-target": "#policy-notice", "hx-swap": "innerHTML",
                   "hx-trigger": "change", "hx-include": "[name=stage], [name=team]"}
         self.fields["stage"].widget.attrs.update(notice)
         self.fields["team"].widget.attrs.update(notice)

@@ -35,6 +35,8 @@ class EnvironmentRequestCreateSerializer(EnvironmentCreateSerializer):
     """What POST /environments/ takes, plus why the environment is needed; the stage defaults to prod."""
 
     stage = serializers.ChoiceField(choices=STAGES, default="prod")
+    # Checked by the use case ("rolling" or "bluegreen"); a second enum of the same name would collide in the schema.
+    strategy = serializers.CharField(max_length=10, default="rolling", help_text="rolling or bluegreen")
     justification = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
