@@ -55,8 +55,9 @@ def namespace_for(environment: Environment) -> str:
 
 def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: Blueprint, name: str, stage: str,
                        team: Team, versions: dict[str, str], ttl_hours: int | None = None,
-                       strategy: str = "rolling") -> Environment:
+                       strategy: str = "rolling", owner: Any = None) -> Environment:
     """Create an environment and enqueue its first rollout. Raises ValidationError / PermissionDenied.
+    ``owner`` defaults to the actor's user (an approved request: the requester, while the admin acts).
 
     Two concurrent creations of one name: the database's unique constraint lets exactly one through.
     """
@@ -83,11 +84,12 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         try:
             with transaction.atomic():
                 # Policies (issue 17): roles, approval, TTL, schedule, quotas; the quota locks rows.
-                ttl_hours = creation_checked(user=user, owner_id=actor.user_id, team=team, stage=stage,
+                owner_id = owner.pk if owner is not None else actor.user_id
+                ttl_hours = creation_checked(user=user, owner_id=owner_id, team=team, stage=stage,
                                              ttl_hours=ttl_hours)
                 environment = Environment.objects.create(
                     name=name, cluster=cluster, namespace="", blueprint=blueprint,
-                    stage=stage, team=team, owner_id=actor.user_id, status=Environment.PENDING,
+                    stage=stage, team=team, owner_id=owner_id, status=Environment.PENDING,
                     expires_at=timezone.now() + timedelta(hours=ttl_hours) if ttl_hours else None,
                     backing_passwords=new_backing_passwords(blueprint), strategy=strategy,
                     active_colour="blue" if strategy == "bluegreen" else "", hostname=hostname,

@@ -87,9 +87,10 @@ def _locked_pending(request: EnvironmentRequest) -> EnvironmentRequest:
 
 
 def environment_request_approve(*, actor: Actor, user: Any, request: EnvironmentRequest) -> Environment:
-    """Create the environment asked for, owned by the requester, and mark the request approved with the
-    environment linked (audited). Quotas, names and versions are checked again: when they refuse now,
-    the request stays pending and nothing is created. Raises PermissionDenied / ValidationError."""
+    """Create the environment asked for (acted by the approving admin, owned by the requester) and mark the
+    request approved with the environment linked (audited). Quotas (the requester's), names and versions
+    are checked again: when they refuse now, the request stays pending and nothing is created. Raises
+    PermissionDenied / ValidationError."""
     with audited(actor=actor, action="environment_request.approve", obj=request,
                  details={"name": request.name, "stage": request.stage}) as scope:
         scope.team_slug = request.team.slug
@@ -102,12 +103,11 @@ def environment_request_approve(*, actor: Actor, user: Any, request: Environment
             # Approved first, so the request no longer counts against the quota the creation checks.
             environment_request_transition(locked, EnvironmentRequest.APPROVED, actor=actor, reason="",
                                            fields={"decided_by": user, "decided_at": timezone.now()})
-            requester = Actor(name=locked.requested_by.get_username(), user_id=locked.requested_by_id,
-                              request_id=actor.request_id, source_ip=actor.source_ip)
+            # The admin acts (their rollout job passes the job's re-check of production); the requester owns it.
             environment = environment_create(
-                actor=requester, user=user, cluster=locked.cluster, blueprint=locked.blueprint, name=locked.name,
+                actor=actor, user=user, cluster=locked.cluster, blueprint=locked.blueprint, name=locked.name,
                 stage=locked.stage, team=locked.team, versions=locked.versions, ttl_hours=locked.ttl_hours,
-                strategy=locked.strategy)
+                strategy=locked.strategy, owner=locked.requested_by)
             EnvironmentRequest.objects.filter(pk=locked.pk).update(environment=environment)
         request.refresh_from_db()
         scope.details["environment"] = environment.pk

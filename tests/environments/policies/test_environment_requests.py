@@ -44,7 +44,7 @@ def test_developer_asks_admin_approves_and_the_requester_owns_it(users, ask):
     assert (environment.owner, environment.stage, environment.name) == (users["developer"], "prod", "pol-prod")
     assert actions() == [("environment.request", "success"), ("environment_request.state_changed", "success"),
                          ("environment.create", "success"), ("environment_request.approve", "success")]
-    assert AuditEvent.objects.get(action="environment.create").actor_name == "developer"
+    assert AuditEvent.objects.get(action="environment.create").actor_name == "admin"  # the owner: developer
     with pytest.raises(ValidationError, match="already approved"):
         environment_request_approve(actor=Actor.for_user(users["admin"]), user=users["admin"], request=request)
 
@@ -135,3 +135,15 @@ def test_ttl_extends_on_activity_once(users, team, make_env):
     StagePolicy.objects.filter(stage="qa").update(extend_on_activity=False)
     SleepState.objects.filter(environment=active).update(last_activity_at=now)
     assert environments_ttl_extend_on_activity(now=now) == []
+
+
+def test_approval_counts_the_requesters_quota_not_the_admins(users, ask, make_env, team):
+    request = ask(users["developer"])
+    make_env(users["developer"], team, name="pol-dev-qa")
+    QuotaPolicy.objects.create(team=None, max_per_user=1)  # the developer now has 1 live (the request no longer counts)
+    with pytest.raises(ValidationError, match="developer has 1 of 1 environments"):
+        environment_request_approve(actor=Actor.for_user(users["admin"]), user=users["admin"], request=request)
+    QuotaPolicy.objects.filter(team=None).update(max_per_user=2)
+    environment = environment_request_approve(actor=Actor.for_user(users["admin"]), user=users["admin"],
+                                              request=request)
+    assert environment.owner == users["developer"]
