@@ -36,7 +36,8 @@ class EnvironmentForm(forms.Form):
                                             if c[0] != "prod" or approval_needed(user=user, stage=c[0])]
         # The notice of the chosen stage's and team's limits follows the choice (policies/_notice.html).
         notice = {"hx-get": reverse("policy-notice"), "hx-target": "#policy-notice", "hx-swap": "innerHTML",
-                  "hx-trigger": "change", "hx-include": "[name=stage], [name=team]"}
+                  "hx-trigger": "change", "hx-include": "[name=stage], [name=team]",
+                  "hx-sync": "#policy-notice:replace"}  # the last choice's answer wins, never an older one
         self.fields["stage"].widget.attrs.update(notice)
         self.fields["team"].widget.attrs.update(notice)
         self.is_admin = rules.is_platform_admin(user)

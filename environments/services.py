@@ -53,6 +53,16 @@ def namespace_for(environment: Environment) -> str:
     return bounded_name(environment.name, environment.ownership_marker, NAMESPACE_NAME)
 
 
+def environment_name_checked(name: str) -> None:
+    """Raise ValidationError({"name": …}) unless ``name`` makes a valid environment (and namespace) name."""
+    try:
+        DNS_LABEL(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.messages}) from exc
+    if len(NAMESPACE_PREFIX + name) > 63:
+        raise ValidationError({"name": ["Use at most 59 characters."]})
+
+
 def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: Blueprint, name: str, stage: str,
                        team: Team, versions: dict[str, str], ttl_hours: int | None = None,
                        strategy: str = "rolling", owner: Any = None) -> Environment:
@@ -68,12 +78,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         if not authz.environment_can(user, authz.CREATE, authz.Target(team_id=team.pk, stage=stage)):
             raise PermissionDenied("You can create environments only for your own teams, and production "
                                    "environments only as a Platform admin.")
-        try:
-            DNS_LABEL(name)
-        except ValidationError as exc:
-            raise ValidationError({"name": exc.messages}) from exc
-        if len(NAMESPACE_PREFIX + name) > 63:
-            raise ValidationError({"name": ["Use at most 59 characters."]})
+        environment_name_checked(name)
         resolved = resolve_versions(blueprint, versions)
         snapshot = snapshot_from_blueprint(blueprint=blueprint, stage=stage, versions=resolved)
         if strategy not in ("rolling", "bluegreen"):

@@ -43,25 +43,20 @@ def environment_index(request: HttpRequest) -> HttpResponse:
 def environment_new(request: HttpRequest) -> HttpResponse:
     _require_create(request)
     form = EnvironmentForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid() and approval_needed(user=request.user,
-                                                                         stage=form.cleaned_data["stage"]):
-        try:  # policies (issue 17): a stage that needs approval gets a request instead of an environment
-            asked = environment_request_create(actor=Actor.from_request(request), user=request.user,
-                                               versions=form.versions(), **form.cleaned_data)
-        except (ValidationError, PermissionDenied) as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Your request for {asked.name} is waiting for approval by a Platform admin.")
-            return redirect("environment-request-detail", request_id=asked.pk)
-    elif request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid():
+        # Policies (issue 17): a stage that needs approval gets a request instead of an environment.
+        asks = approval_needed(user=request.user, stage=form.cleaned_data["stage"])
         try:
-            environment = environment_create(actor=Actor.from_request(request), user=request.user,
-                                             versions=form.versions(), **form.cleaned_data)
+            made = (environment_request_create if asks else environment_create)(
+                actor=Actor.from_request(request), user=request.user, versions=form.versions(), **form.cleaned_data)
         except (ValidationError, PermissionDenied) as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Environment {environment.name} is being created.")
-            return redirect("environment-detail", environment_id=environment.pk)
+            if asks:
+                messages.success(request, f"Your request for {made.name} is waiting for approval by a Platform admin.")
+                return redirect("environment-request-detail", request_id=made.pk)
+            messages.success(request, f"Environment {made.name} is being created.")
+            return redirect("environment-detail", environment_id=made.pk)
     blueprint = form.cleaned_data.get("blueprint") if form.is_bound and hasattr(form, "cleaned_data") else None
     if not form.is_bound:
         blueprint = form.choices.blueprint  # the only blueprint is preselected: show its versions at once

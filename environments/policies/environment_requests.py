@@ -20,8 +20,8 @@ from portal.audit.actor import Actor
 from portal.audit.services import audited
 
 from ..catalog.versions import resolve as resolve_versions
-from ..models import DNS_LABEL, Blueprint, Environment
-from ..services import NAMESPACE_PREFIX, environment_create
+from ..models import Blueprint, Environment
+from ..services import environment_create, environment_name_checked
 from .lifecycle import environment_request_transition
 from .models import EnvironmentRequest
 from .policy_checks import quota_checked, role_allowed, schedule_checked, ttl_checked
@@ -32,12 +32,7 @@ DECIDE_REFUSED = "Only Platform admins approve or refuse requests for environmen
 
 
 def _name_checked(*, cluster: Cluster, name: str) -> None:
-    try:
-        DNS_LABEL(name)
-    except ValidationError as exc:
-        raise ValidationError({"name": exc.messages}) from exc
-    if len(NAMESPACE_PREFIX + name) > 63:
-        raise ValidationError({"name": ["Use at most 59 characters."]})
+    environment_name_checked(name)
     if Environment.objects.filter(cluster=cluster, name=name).exclude(status=Environment.DESTROYED).exists():
         raise ValidationError({"name": [f"An environment named '{name}' already exists on {cluster}."]})
 
