@@ -112,3 +112,50 @@ def test_a_developer_asks_for_production_and_an_admin_approves(
     assert list(AuditEvent.objects.filter(action__in=["environment.request", "environment_request.approve"])
                 .order_by("pk").values_list("action", "outcome")) == [
         ("environment.request", "success"), ("environment_request.approve", "success")]
+
+
+def test_an_admin_sets_limits_and_a_developer_meets_them(page: Page, screenshot, local_cluster: Cluster  # noqa: F811
+                                                         ) -> None:
+    team = TeamFactory(slug="payments", name="Payments")
+    UserFactory(username="pol-devi", roles=[roles.DEVELOPERS], teams=[team])
+    UserFactory(username="pol-ada", roles=[roles.PLATFORM_ADMINS], teams=[team])
+
+    # The admin edits the qa stage: a maximum under the default is refused on its field, then fixed.
+    log_in(page, "pol-ada")
+    page.goto("/environments/policies/")
+    page.get_by_role("link", name="Edit the policy of qa").click()
+    expect(page.get_by_role("heading", name="Policy of stage qa", level=1)).to_be_visible()
+    page.get_by_label("Default expiry (hours)").fill("24")
+    page.get_by_label("Longest expiry (hours)").fill("12")
+    page.get_by_label("Activity extends the expiry").check()
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.locator("#id_max_ttl_hours_error")).to_have_text(
+        "The maximum (12 h) must be at least the default (24 h).")
+    screenshot("policy-stage-form-refused")
+    page.get_by_label("Longest expiry (hours)").fill("72")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_role("status")).to_contain_text("Policy of stage qa saved.")
+    expect(page.locator('tr[data-stage="qa"]')).to_contain_text("72 h")
+    # A quota of 0 for the team: nobody of payments may create any more.
+    page.get_by_label("Team", exact=True).select_option("payments")
+    page.get_by_label("Per team").fill("0")
+    page.get_by_role("button", name="Save quota").click()
+    expect(page.get_by_role("status")).to_contain_text("Quota of payments saved.")
+    expect(page.locator('tr[data-quota="payments"]')).to_contain_text("0")
+    screenshot("policy-policies-edited")
+    assert AuditEvent.objects.filter(action="stage_policy.update", outcome="success").count() == 1
+
+    # The developer sees the limits on the form, and the refusal as the form's error; nothing is created.
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "pol-devi")
+    page.goto("/environments/new/")
+    page.get_by_label("Name", exact=True).fill("e2e-pol-refused")
+    page.get_by_label("Team", exact=True).select_option("payments")
+    notice = page.locator("#policy-notice")
+    expect(notice).to_contain_text("Expiry in qa: 24 h when none is given, at most 72 h.")
+    expect(notice).to_contain_text("Team payments: 0 of 0 environments.")
+    page.get_by_role("button", name="Create environment").click()
+    expect(page.locator(".flash-error")).to_contain_text(
+        "Team payments has 0 of 0 environments; destroy one or ask a Platform admin to raise the quota.")
+    screenshot("policy-new-environment-refused")
+    assert not Environment.objects.filter(name="e2e-pol-refused").exists()
