@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -43,9 +44,9 @@ def _validated(serializer_class: type, request) -> dict:
 
 
 def request_created_response(request_: Any) -> Response:
-    """201/202 body of a new request, with its address in ``Location``."""
+    """The 202 answer of a new request (the environment comes when it is approved), its address in ``Location``."""
     return Response(EnvironmentRequestSerializer(request_).data, status=status.HTTP_202_ACCEPTED,
-                    headers={"Location": f"/api/v1/environment-requests/{request_.pk}/"})
+                    headers={"Location": reverse("api:environment-request-detail", kwargs={"pk": request_.pk})})
 
 
 @extend_schema_view(
