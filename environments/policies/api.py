@@ -125,6 +125,7 @@ class StagePolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     lookup_value_regex = "[a-z]+"
     http_method_names = ["get", "patch", "head", "options"]
     pagination_class = None  # four stages
+    filter_backends: list = []  # a list of stages in their order, not a queryset: nothing to filter or order
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
