@@ -1,6 +1,12 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -20,6 +26,10 @@ from . import documents, drift_checks, services
 from .compare import environments_diff
 from .diff import snapshot_diff
 from .models import Environment
+from .policies.api import request_created_response
+from .policies.environment_requests import environment_request_create
+from .policies.policy_checks import approval_needed
+from .policies.serializers import EnvironmentRequestSerializer
 from .selectors import clone_default_team, environment_list, new_environment_choices
 from .serializers import (
     CloneSerializer,
@@ -114,7 +124,9 @@ def _plan_data(plan: documents.Plan) -> dict:
     retrieve=extend_schema(summary="One environment", responses={200: EnvironmentSerializer, **ERROR_RESPONSES}),
     create=extend_schema(summary="Create an environment (starts its first rollout)",
                          request=EnvironmentCreateSerializer,
-                         responses={201: EnvironmentSerializer, **ERROR_RESPONSES}),
+                         responses={201: EnvironmentSerializer, 202: OpenApiResponse(
+                             EnvironmentRequestSerializer, description="The stage needs a Platform admin's approval: "
+                             "a request was made instead (see /api/v1/environment-requests/)"), **ERROR_RESPONSES}),
 )
 class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     authz_rule = staticmethod(authz.environment_can)
@@ -139,6 +151,9 @@ class EnvironmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         data = EnvironmentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = new_environment_choices(user=request.user).fill(data.validated_data)
+        if approval_needed(user=request.user, stage=values["stage"]):  # policies (issue 17)
+            return request_created_response(environment_request_create(actor=self._actor(), user=request.user,
+                                                                       **values))
         environment = services.environment_create(actor=self._actor(), user=request.user, **values)
         return Response(EnvironmentSerializer(environment).data, status=status.HTTP_201_CREATED)
 

@@ -13,6 +13,7 @@ from .cost import api_urls as cost_api_urls
 from .hostnames.api import ClusterDnsViewSet, DnsSweepViewSet, EnvironmentHostnamesView
 from .logs.api import LogHistoryView
 from .orphans import api_urls as orphans_api_urls
+from .policies import api_urls as policies_api_urls
 from .reports import api_urls as reports_api_urls
 from .sleep import api_urls as sleep_api_urls
 
@@ -36,6 +37,7 @@ urlpatterns = [
     path("", include(sleep_api_urls)),
     path("", include("environments.sleep.schedule_api_urls")),  # issue 17, wake part: sleep schedules
     path("", include(reports_api_urls)),
+    path("", include(policies_api_urls)),  # policies (issue 17): requests, stage policies, quotas
     # Format suffixes (``environments.json``) for the router's routes, as the API has always answered them.
     *format_suffix_patterns(router.urls),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 
 from clusters.models import Cluster
 from clusters.selectors import clusters_for_placement
@@ -10,6 +11,7 @@ from portal.accounts import rules
 from portal.accounts.models import Team
 
 from .models import STAGES, Blueprint
+from .policies.policy_checks import approval_needed
 from .selectors import clone_default_team, new_environment_choices, teams_for_new_environment
 
 
@@ -29,7 +31,15 @@ class EnvironmentForm(forms.Form):
         self.fields["cluster"].queryset = clusters_for_placement()
         self.fields["team"].queryset = teams_for_new_environment(user)
         if not rules.is_platform_admin(user):
-            self.fields["stage"].choices = [c for c in STAGES if c[0] != "prod"]
+            # Policies (issue 17): production is offered when it is asked for (approval), not created.
+            self.fields["stage"].choices = [c for c in STAGES
+                                            if c[0] != "prod" or approval_needed(user=user, stage=c[0])]
+        # The notice of the chosen stage's and team's limits follows the choice (policies/_notice.html).
+        notice = {"hx-get": reverse("policy-notice"), "hx-target": "#policy-notice", "hx-swap": "innerHTML",
+                  "hx-trigger": "change", "hx-include": "[name=stage], [name=team]",
+                  "hx-sync": "#policy-notice:replace"}  # the last choice's answer wins, never an older one
+        self.fields["stage"].widget.attrs.update(notice)
+        self.fields["team"].widget.attrs.update(notice)
         self.is_admin = rules.is_platform_admin(user)
         self.choices = new_environment_choices(user=user)
         for name in ("cluster", "team", "blueprint"):

@@ -14,6 +14,7 @@ from .cost.periodic import cost_sample  # noqa: F401  (registers the task)
 from .drift_checks import environments_drift_check_all
 from .hostnames.periodic import dns_sweep  # noqa: F401  (registers the task)
 from .orphans.periodic import orphans_sweep  # noqa: F401  (registers the task)
+from .policies.periodic import policy_ttl_extend  # noqa: F401  (registers the task)
 from .services import environments_expire
 from .sleep.periodic import sleep_tick_task  # noqa: F401  (registers the task)
 

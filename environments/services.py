@@ -30,6 +30,7 @@ from .hostnames.services import hostname_for_new_environment, hostname_reserve
 from .lifecycle import environment_transition
 from .lifecycle_jobs import rollout_start
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
+from .policies.policy_checks import creation_checked, extension_checked
 from .selectors import LIFECYCLE_JOB_KINDS, latest_rollout_job
 from .snapshot import new_backing_passwords, snapshot_from_blueprint
 from .tasks import destroy as destroy_task
@@ -52,10 +53,21 @@ def namespace_for(environment: Environment) -> str:
     return bounded_name(environment.name, environment.ownership_marker, NAMESPACE_NAME)
 
 
+def environment_name_checked(name: str) -> None:
+    """Raise ValidationError({"name": …}) unless ``name`` makes a valid environment (and namespace) name."""
+    try:
+        DNS_LABEL(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.messages}) from exc
+    if len(NAMESPACE_PREFIX + name) > 63:
+        raise ValidationError({"name": ["Use at most 59 characters."]})
+
+
 def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: Blueprint, name: str, stage: str,
                        team: Team, versions: dict[str, str], ttl_hours: int | None = None,
-                       strategy: str = "rolling") -> Environment:
+                       strategy: str = "rolling", owner: Any = None) -> Environment:
     """Create an environment and enqueue its first rollout. Raises ValidationError / PermissionDenied.
+    ``owner`` defaults to the actor's user (an approved request: the requester, while the admin acts).
 
     Two concurrent creations of one name: the database's unique constraint lets exactly one through.
     """
@@ -66,12 +78,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         if not authz.environment_can(user, authz.CREATE, authz.Target(team_id=team.pk, stage=stage)):
             raise PermissionDenied("You can create environments only for your own teams, and production "
                                    "environments only as a Platform admin.")
-        try:
-            DNS_LABEL(name)
-        except ValidationError as exc:
-            raise ValidationError({"name": exc.messages}) from exc
-        if len(NAMESPACE_PREFIX + name) > 63:
-            raise ValidationError({"name": ["Use at most 59 characters."]})
+        environment_name_checked(name)
         resolved = resolve_versions(blueprint, versions)
         snapshot = snapshot_from_blueprint(blueprint=blueprint, stage=stage, versions=resolved)
         if strategy not in ("rolling", "bluegreen"):
@@ -81,9 +88,13 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         hostname = hostname_for_new_environment(cluster=cluster, name=name, team_slug=team.slug, stage=stage)
         try:
             with transaction.atomic():
+                # Policies (issue 17): roles, approval, TTL, schedule, quotas; the quota locks rows.
+                owner_id = owner.pk if owner is not None else actor.user_id
+                ttl_hours = creation_checked(user=user, owner_id=owner_id, team=team, stage=stage,
+                                             ttl_hours=ttl_hours)
                 environment = Environment.objects.create(
                     name=name, cluster=cluster, namespace="", blueprint=blueprint,
-                    stage=stage, team=team, owner_id=actor.user_id, status=Environment.PENDING,
+                    stage=stage, team=team, owner_id=owner_id, status=Environment.PENDING,
                     expires_at=timezone.now() + timedelta(hours=ttl_hours) if ttl_hours else None,
                     backing_passwords=new_backing_passwords(blueprint), strategy=strategy,
                     active_colour="blue" if strategy == "bluegreen" else "", hostname=hostname,
@@ -101,7 +112,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         except IntegrityError as exc:
             raise ValidationError({"name": [f"An environment named '{name}' already exists on {cluster}."]}) from exc
         scope.obj = environment
-        scope.details["revision"] = 1
+        scope.details.update(revision=1, ttl_hours=ttl_hours)
     return environment
 
 
@@ -261,6 +272,7 @@ def environment_extend(*, actor: Actor, user: Any, environment: Environment, hou
         _require_change(user, environment)
         if not 1 <= hours <= 24 * 30:
             raise ValidationError({"hours": ["Extend by 1 hour to 30 days."]})
+        extension_checked(environment=environment, hours=hours)  # the stage's max TTL (issue 17)
         environment.expires_at = timezone.now() + timedelta(hours=hours)
         Environment.objects.filter(pk=environment.pk).update(expires_at=environment.expires_at,
                                                              expiry_notified_at=None)

@@ -43,6 +43,7 @@ urlpatterns = [
     path("", include("environments.chaos.urls")),
     path("", include("environments.sleep.urls")),
     path("", include("environments.sleep.schedule_urls")),  # issue 17, wake part: sleep schedules
+    path("", include("environments.policies.urls")),  # policies (issue 17): Policies page, requests
     path("<int:environment_id>/", views.environment_detail, name="environment-detail"),
     *(path(f"<int:environment_id>/{action}/", view, name=NAME_OVERRIDES.get(action, f"environment-{action}"))
       for action, view in ACTIONS.items()),

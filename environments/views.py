@@ -21,6 +21,9 @@ from .diff import snapshot_diff
 from .forms import CloneForm, EnvironmentForm
 from .live import live_status
 from .models import STAGES, Blueprint, Environment
+from .policies.environment_requests import environment_request_create
+from .policies.policy_checks import approval_needed
+from .policies.policy_limits import limits_for
 from .selectors import LIFECYCLE_JOB_KINDS, environment_list, latest_rollout_job, version_choices
 from .services import environment_create
 
@@ -41,20 +44,27 @@ def environment_new(request: HttpRequest) -> HttpResponse:
     _require_create(request)
     form = EnvironmentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
+        # Policies (issue 17): a stage that needs approval gets a request instead of an environment.
+        asks = approval_needed(user=request.user, stage=form.cleaned_data["stage"])
         try:
-            environment = environment_create(actor=Actor.from_request(request), user=request.user,
-                                             versions=form.versions(), **form.cleaned_data)
+            made = (environment_request_create if asks else environment_create)(
+                actor=Actor.from_request(request), user=request.user, versions=form.versions(), **form.cleaned_data)
         except (ValidationError, PermissionDenied) as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Environment {environment.name} is being created.")
-            return redirect("environment-detail", environment_id=environment.pk)
+            if asks:
+                messages.success(request, f"Your request for {made.name} is waiting for approval by a Platform admin.")
+                return redirect("environment-request-detail", request_id=made.pk)
+            messages.success(request, f"Environment {made.name} is being created.")
+            return redirect("environment-detail", environment_id=made.pk)
     blueprint = form.cleaned_data.get("blueprint") if form.is_bound and hasattr(form, "cleaned_data") else None
     if not form.is_bound:
         blueprint = form.choices.blueprint  # the only blueprint is preselected: show its versions at once
     picked = form.versions() if form.is_bound else {}
     return render(request, "environments/environment_new.html", {
-        "form": form, "versions": version_choices(blueprint, picked) if blueprint else None})
+        "form": form, "versions": version_choices(blueprint, picked) if blueprint else None,
+        "limits": limits_for(user=request.user, stage=form["stage"].value() or "",
+                             team=form.fields["team"].queryset.filter(slug=form["team"].value() or "").first())})
 
 
 @login_required

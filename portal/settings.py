@@ -248,6 +248,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Cost samples and budget notices (environments/cost/periodic.py).
     "environments-cost-sample": {"task": "environments.cost_sample",
                                  "schedule": env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)},
+    # Policies (issue 17): TTL that extends on activity (environments/policies/services.py).
+    "environments-policy-ttl-extend": {"task": "environments.policy_ttl_extend",
+                                       "schedule": env.float("SLIPWAY_POLICY_TTL_EXTEND_SECONDS", default=300.0)},
 }
 
 

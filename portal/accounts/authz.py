@@ -281,3 +281,34 @@ def require(allowed: bool, message: str) -> None:
     """Raise PermissionDenied(message) unless ``allowed``: the one way a refusal is raised."""
     if not allowed:
         raise PermissionDenied(message)
+
+
+# Policies (issue 17): an environment request may be cancelled by its requester as well as an admin.
+CANCEL = "cancel"
+
+
+def environment_request_can(user: Any, action: str, request: Any) -> bool:
+    """Requests for environments that need approval: seen like environments (the requester, their team,
+    Managers, admins); asked for (CREATE, ``request`` a :class:`Target`) by QA, Developers and admins
+    into a team they belong to, production included — that is the point of asking; approved or refused
+    (CHANGE) by Platform admins only; cancelled (CANCEL) by the requester or a Platform admin."""
+    if action == CANCEL:
+        requester = getattr(request, "requested_by_id", None)
+        return has_role(user) and (rules.is_platform_admin(user) or requester == user.pk)
+    _check_action(action)
+    if not has_role(user):
+        return False
+    if rules.is_platform_admin(user):
+        return True
+    if action == VIEW:
+        return request is None or rules.is_manager(user) or getattr(request, "requested_by_id", None) == user.pk or (
+            getattr(request, "team_id", None) in rules.team_ids(user))
+    if action == CREATE:
+        team_id = getattr(request, "team_id", None)
+        return rules.is_self_service(user) and (request is None or team_id in rules.team_ids(user))
+    return False
+
+
+def policy_can(user: Any, action: str, policy: Any = None) -> bool:
+    """Stage and quota policies: every role reads the ones that apply to it; Platform admins change them."""
+    return _admin_object_can(user, action, readers="roles")

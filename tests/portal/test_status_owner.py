@@ -5,7 +5,8 @@ assignment ``thing.status = …`` outside portal/status_machine.py is a second w
 tables (environments/lifecycle.py, clusters/lifecycle.py) do not see. Creating a row with its initial
 status (``objects.create(status=…)``) is not a transition and is allowed. ``state`` is a column of
 several models (jobs, Terraform runs, hostname records), so for a data copy (migrations_tool/lifecycle.py)
-the walk looks at ``DataCopy.objects….update(state=…)`` and ``copy.state = …``.
+the walk looks at ``DataCopy.objects….update(state=…)`` and ``copy.state = …``, and for an environment
+request (environments/policies/lifecycle.py) at ``EnvironmentRequest.objects….update(state=…)``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def status_writes(tree: ast.AST) -> list[tuple[int, str]]:
                 found.append((node.lineno, "queryset update of a data copy's state"))
             if node.func.attr == "update" and "state" in keywords and ast.unparse(node.func).startswith("Orphan."):
                 found.append((node.lineno, "queryset update of an orphan's state"))
+            # Policies (issue 17): an environment request's state moves through environments/policies/lifecycle.py.
+            if node.func.attr == "update" and keywords & {"state", "decision_reason"} and ast.unparse(
+                    node.func).startswith("EnvironmentRequest."):
+                found.append((node.lineno, "queryset update of an environment request's state"))
             for keyword in node.keywords:
                 if node.func.attr == "save" and keyword.arg == "update_fields" and any(
                         isinstance(c, ast.Constant) and c.value in STATUS_FIELDS for c in ast.walk(keyword.value)):
@@ -73,9 +78,11 @@ DataCopy.objects.filter(pk=1).update(state="undoing", undo_job=job)
 copy.state = "failed"
 Orphan.objects.filter(pk=1).update(state="removed")
 orphan.state = "gone"
+EnvironmentRequest.objects.filter(pk=1).update(state="approved")
 Job.objects.filter(pk=1).update(state="cancelled")
 """
     assert [what for _, what in status_writes(ast.parse(code))] == [
         "queryset update of status", "save(update_fields=[status])", "assignment to .status",
         "assignment to .status_message", "queryset update of a data copy's state", "assignment to a data copy's .state",
-        "queryset update of an orphan's state", "assignment to an orphan's .state"]
+        "queryset update of an orphan's state", "assignment to an orphan's .state",
+        "queryset update of an environment request's state"]

@@ -57,6 +57,11 @@ POLICIES: dict[str, dict[str, dict[str, bool]]] = {
     # Team objects: changed by the team's QA/Developers (never production) and admins; also CREATE
     # judged by the target team/stage.
     "team_change": {"own": _SELF_SERVICE, "other": _ADMIN, "prod": _ADMIN},
+    # Policies (issue 17): creating in production (a stage that needs approval) makes a request instead.
+    "team_create_or_request": {"own": _SELF_SERVICE, "other": _ADMIN, "prod": _SELF_SERVICE},
+    # Requests for environments: cancelled by their requester (the developer, in the world) or an admin.
+    "request_cancel": {"own": _policy(qa=D, developer=A, manager=D), "other": _ADMIN,
+                       "prod": _policy(qa=D, developer=A, manager=D)},
 }
 
 
@@ -106,6 +111,12 @@ def _clone_body(world: dict[str, Any], scope: str) -> dict:
     return {"name": f"clone-{scope}", "team": team.slug, "stage": stage}
 
 
+def _request_body(world: dict[str, Any], scope: str) -> dict:
+    # Asking for an environment of the scope's team in production (the stage that needs approval).
+    team, _ = world["target"][scope]
+    return {**_env_body(world, scope), "name": f"ask-{scope}", "team": team.slug, "stage": "prod"}
+
+
 def _copy_body(world: dict[str, Any], scope: str) -> dict:
     return {"source": world["objects"]["env"]["own_source"].pk, "target": world["objects"]["env"][scope].pk,
             "stores": ["mysql"], "confirm": world["objects"]["env"][scope].name}
@@ -150,7 +161,7 @@ TABLE: dict[str, Route] = {
     "api:team-detail": Route({"GET": "any_role", "PATCH": "admin"}, kind="team"),
     # Environments
     "environment-list": Route({"GET": "any_role"}),
-    "environment-new": Route({"GET": "self_service", "POST": "team_change"}, bodies={"POST": _env_form}),
+    "environment-new": Route({"GET": "self_service", "POST": "team_create_or_request"}, bodies={"POST": _env_form}),
     "environment-version-picker": Route({"GET": "self_service"}),
     "environment-cluster-field": Route({"GET": "self_service"}),
     "environment-import": Route({"GET": "self_service", "POST": "team_change"}, bodies={"POST": _import_form}),
@@ -175,7 +186,7 @@ TABLE: dict[str, Route] = {
     "environment-copy-data": Route({"GET": "team_change", "POST": "team_change"}, kind="env"),
     "environment-logs": Route({"GET": "team_view"}, kind="env"),
     "environment-log-history": Route({"GET": "team_view"}, kind="env"),
-    "api:environment-list": Route({"GET": "any_role", "POST": "team_change"}, bodies={"POST": _env_body}),
+    "api:environment-list": Route({"GET": "any_role", "POST": "team_create_or_request"}, bodies={"POST": _env_body}),
     "api:environment-apply-document": Route({"POST": "team_change"}, bodies={"POST": _apply_body}),
     "api:environment-detail": Route({"GET": "team_view"}, kind="env"),
     "api:environment-clone": Route({"POST": "team_change"}, kind="env_source", bodies={"POST": _clone_body}),
@@ -323,6 +334,30 @@ TABLE: dict[str, Route] = {
     "api:data-server-detail": Route({"GET": "admin"}, kind="data_server"),
     "api:data-store-list": Route({"GET": "any_role"}),
     "api:data-store-detail": Route({"GET": "team_view"}, kind="data_store"),
+    # Policies (issue 17): every role reads the policies; Platform admins change them. Requests for
+    # environments are asked for like environments are created (production too), decided by admins.
+    "policies-index": Route({"GET": "any_role"}),
+    "stage-policy-edit": Route({"GET": "admin", "POST": "admin"}, kind="stage_policy"),
+    "quota-policy-set": Route({"POST": "admin"}),
+    "quota-policy-delete": Route({"POST": "admin"}, kind="quota_policy"),
+    "policy-notice": Route({"GET": "self_service"}, query="stage=prod&team=payments"),
+    "environment-request-list": Route({"GET": "any_role"}),
+    "environment-request-export": Route({"GET": "any_role"}),
+    "environment-request-detail": Route({"GET": "team_view"}, kind="env_request"),
+    "environment-request-approve": Route({"POST": "admin"}, kind="env_request"),
+    "environment-request-refuse": Route({"POST": "admin"}, kind="env_request"),
+    "environment-request-cancel": Route({"POST": "request_cancel"}, kind="env_request"),
+    "api:environment-request-list": Route({"GET": "any_role", "POST": "team_create_or_request"},
+                                          bodies={"POST": _request_body}),
+    "api:environment-request-export": Route({"GET": "any_role"}),
+    "api:environment-request-detail": Route({"GET": "team_view"}, kind="env_request"),
+    "api:environment-request-approve": Route({"POST": "admin"}, kind="env_request"),
+    "api:environment-request-refuse": Route({"POST": "admin"}, kind="env_request"),
+    "api:environment-request-cancel": Route({"POST": "request_cancel"}, kind="env_request"),
+    "api:stage-policy-list": Route({"GET": "any_role"}),
+    "api:stage-policy-detail": Route({"GET": "any_role", "PATCH": "admin"}, kind="stage_policy"),
+    "api:quota-policy-list": Route({"GET": "any_role", "POST": "admin"}),
+    "api:quota-policy-detail": Route({"GET": "any_role", "PATCH": "admin", "DELETE": "admin"}, kind="quota_policy"),
     # Audit trail
     "audit-list": Route({"GET": "oversight"}),
     "audit-export": Route({"GET": "oversight"}),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -27,7 +28,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from clusters.models import Cluster, TerraformRun
 from environments.chaos.models import ChaosExperiment, ChaosRun
 from environments.hostnames.models import ClusterDns, DnsSweep
-from environments.models import Blueprint, Component, Environment, ImageVersion, Registry
+from environments.models import (
+    Blueprint,
+    Component,
+    Environment,
+    EnvironmentRequest,
+    ImageVersion,
+    QuotaPolicy,
+    Registry,
+)
 from environments.services import environment_create
 from environments.sleep.models import SleepSchedule
 from migrations_tool.models import DataCopy, DataServer, DataStore
@@ -44,7 +53,7 @@ KUBECONFIG = yaml.safe_dump({
     "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
     "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]})
 VERSIONS = {"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"}
-TEAM_KINDS = {"env", "copy", "job", "data_store", "chaos_experiment", "chaos_run"}
+TEAM_KINDS = {"env", "copy", "job", "data_store", "chaos_experiment", "chaos_run", "env_request"}
 _FORMAT_SUFFIX = re.compile(r"\\\.\(\?P<format>")
 
 
@@ -166,6 +175,13 @@ def world(db):
         "chaos_experiment": experiments, "chaos_run": chaos_runs,
         # Issue 17, wake part: a default sleep schedule.
         "sleep_default": SleepSchedule.objects.create(stage="dev", sleep_cron="0 20 * * *"),
+        # Policies (issue 17): requests for production environments (the developer's in the own team).
+        "env_request": {scope: EnvironmentRequest.objects.create(
+            requested_by=people["developer"] if scope != "other" else admin, name=f"ask-{scope}-r", cluster=cluster,
+            blueprint=blueprint, stage="prod", team=other if scope == "other" else own, versions=dict(VERSIONS))
+            for scope in SCOPES},
+        "stage_policy": SimpleNamespace(pk="qa"),  # the stage is the policy's key in its URLs
+        "quota_policy": QuotaPolicy.objects.create(team=None),
     }
     return {"people": people, "cluster": cluster, "blueprint": blueprint, "versions": dict(VERSIONS),
             "objects": objects, "target": {"own": (own, "qa"), "other": (other, "qa"), "prod": (own, "prod")}}

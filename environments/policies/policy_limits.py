@@ -1,0 +1,70 @@
+"""What the policies mean for one person creating in one stage and team, as the New environment form
+and the Policies page show it (read only; the checks in ``policy_checks`` enforce the same rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal.accounts import rules
+
+from ..models import Environment
+from .models import EnvironmentRequest
+from .policy_checks import approval_needed, default_schedule_applies
+from .selectors import quota_policy_for, stage_policy_for
+
+
+@dataclass(frozen=True)
+class Usage:
+    used: int
+    limit: int
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.limit
+
+
+@dataclass(frozen=True)
+class PolicyLimits:
+    stage: str
+    needs_approval: bool = False
+    default_ttl_hours: int | None = None
+    max_ttl_hours: int | None = None
+    allowed_roles: list[str] = field(default_factory=list)
+    role_allowed: bool = True
+    schedule_required: bool = False
+    schedule_applies: bool = True
+    team_slug: str = ""
+    team_usage: Usage | None = None
+    user_usage: Usage | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.needs_approval or self.default_ttl_hours or self.max_ttl_hours or self.allowed_roles
+                    or self.schedule_required or self.team_usage or self.user_usage)
+
+
+def _usage(live: int, pending: int, limit: int | None) -> Usage | None:
+    return Usage(used=live + pending, limit=limit) if limit is not None else None
+
+
+def limits_for(*, user: Any, stage: str, team: Any = None) -> PolicyLimits:
+    """The limits that apply to ``user`` creating in ``stage`` for ``team`` (None: no team chosen yet)."""
+    policy = stage_policy_for(stage)
+    quota = quota_policy_for(team) if team is not None else None
+    live = Environment.objects.exclude(status=Environment.DESTROYED)
+    pending = EnvironmentRequest.objects.filter(state=EnvironmentRequest.PENDING)
+    allowed = list(policy.allowed_roles) if policy else []
+    return PolicyLimits(
+        stage=stage, needs_approval=approval_needed(user=user, stage=stage),
+        default_ttl_hours=policy.default_ttl_hours if policy else None,
+        max_ttl_hours=policy.max_ttl_hours if policy else None, allowed_roles=allowed,
+        role_allowed=not allowed or rules.is_platform_admin(user) or bool(rules.role_names(user) & set(allowed)),
+        schedule_required=bool(policy and policy.sleep_schedule_required),
+        schedule_applies=team is None or not (policy and policy.sleep_schedule_required)
+        or default_schedule_applies(team=team, stage=stage),
+        team_slug=getattr(team, "slug", ""),
+        team_usage=_usage(live.filter(team=team).count(), pending.filter(team=team).count(),
+                          quota.max_per_team) if quota else None,
+        user_usage=_usage(live.filter(owner=user).count(), pending.filter(requested_by=user).count(),
+                          quota.max_per_user) if quota else None)
