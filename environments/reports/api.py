@@ -17,12 +17,12 @@ from . import selectors
 from .filters import ReportFilterForm
 from .selectors import DEFAULT_IDLE_HOURS, DEFAULT_WEEKS, PERIOD_WEEKS
 from .serializers import (
-    CostRowSerializer,
     CountRowSerializer,
     IdleEnvironmentSerializer,
     MonthCostSerializer,
     ReportEnvironmentSerializer,
     ReportSummarySerializer,
+    TeamCostRowSerializer,
     WeekRowSerializer,
 )
 from .tables import REPORT_TABLES
@@ -76,7 +76,7 @@ REPORT_VIEWS = {
     "by-age": _report("by-age", CountRowSerializer),
     "weekly": _report("weekly", WeekRowSerializer),
     "top-creators": _report("top-creators", CountRowSerializer),
-    "cost-by-team": _report("cost-by-team", CostRowSerializer),
+    "cost-by-team": _report("cost-by-team", TeamCostRowSerializer),
     "cost-by-month": _report("cost-by-month", MonthCostSerializer),
     "longest-lived": _report("longest-lived", ReportEnvironmentSerializer, paginated=True),
     "idle": _report("idle", IdleEnvironmentSerializer, paginated=True),

@@ -20,7 +20,7 @@ class WeekRowSerializer(serializers.Serializer):
     destroyed_url = serializers.CharField()
 
 
-class CostRowSerializer(serializers.Serializer):
+class TeamCostRowSerializer(serializers.Serializer):
     team = serializers.CharField(source="label")
     currency = serializers.CharField()
     cost = serializers.DecimalField(max_digits=20, decimal_places=6)
