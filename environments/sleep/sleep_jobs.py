@@ -47,9 +47,11 @@ from ..models import Environment
 from .models import SleepState
 
 
-def _progress(reporter: JobReporter, start: int, span: int):
+def _progress(reporter: JobReporter, start: int, span: int, done: str):
+    # A count, not the wait's per-Deployment summary: with many components that overflows the job's
+    # progress message (300 characters).
     def report(ready: int, of: int, message: str) -> None:
-        reporter.progress(start + span * ready // max(of, 1), message)
+        reporter.progress(start + span * ready // max(of, 1), f"{ready} of {of} Deployments {done}")
 
     return report
 
@@ -109,7 +111,7 @@ def run_sleep(job: Job, reporter: JobReporter, actor: Actor) -> None:
             reporter.log("scaled " + (", ".join(f"{n} {c}→0" for n, c in sorted(state.replicas.items())) or "nothing"))
             reporter.progress(40, "scaled to zero")
             deployments_wait(api, namespace, state.replicas, timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS,
-                             on_progress=_progress(reporter, 40, 59))
+                             on_progress=_progress(reporter, 40, 59, "at zero"))
     except Exception as exc:
         _fail(environment, exc, actor=actor, reporter=reporter)
         raise
@@ -139,7 +141,8 @@ def run_wake(job: Job, reporter: JobReporter, actor: Actor) -> None:
             reporter.progress(20, "scaled up")
             live = deployments_replicas(api, namespace, selector=ownership_selector(environment.name))
             deployments_wait(api, namespace, [n for n in state.replicas if n in live],
-                             timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS, on_progress=_progress(reporter, 20, 70))
+                             timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS,
+                             on_progress=_progress(reporter, 20, 70, "ready"))
             # Routes last: requests reach the workloads only once they answer.
             restored = ingresses_restore(api, namespace, state.routes)
             waker_remove(api, namespace)

@@ -52,6 +52,7 @@ def test_sleep_then_wake_restores_counts_autoscalers_and_routes(awake, users, ku
     rollout = _sleep(env, qa, django_capture_on_commit_callbacks)
     assert rollout.job.kind == "sleep" and rollout.revision == env.current_revision
     assert rollout.job.state == "succeeded" and rollout.job.progress == 100
+    assert rollout.job.message == "asleep: every Deployment at zero"
     assert deployments(kube_client, ns) == {"web": 0, "api": 0, "worker": 0}
     pods = k8s.CoreV1Api(kube_client).list_namespaced_pod(ns).items
     assert sorted(p.metadata.name.rsplit("-", 1)[0] for p in pods) == ["cache", "db"]  # backing services stay up
