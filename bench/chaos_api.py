@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.chaos_stack import Api, wait_until
+from bench.bench_stack import Api, wait_until
 
 ENV_READY_TIMEOUT = 300.0
 # A run's statuses (environments.chaos.models.ChaosRun): the active ones, the measured ones.

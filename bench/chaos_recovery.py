@@ -22,8 +22,6 @@ Run: `make bench-chaos` (or `.venv/bin/python bench/chaos_recovery.py [--tiny] [
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import signal
 import sys
 import uuid
@@ -31,11 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.bench_stack import bench_slipway  # noqa: E402  (importable once the project root is on sys.path)
 from bench.chaos_scenarios import ChaosBench  # noqa: E402  (importable once the project root is on sys.path)
-from bench.chaos_stack import LOGS, Processes  # noqa: E402  (importable once the project root is on sys.path)
-from devstack.control_plane import Kube, KwokCluster  # noqa: E402  (importable once the project root is on sys.path)
-from devstack.daemons import Postgres, Redis  # noqa: E402  (importable once the project root is on sys.path)
-from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,37 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     # Killed (timeout, Ctrl-C): still run the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     args = arguments(argv)
-
-    import psycopg
-    import redis
-
-    ctx = Context.default()
-    admin_url = Postgres().up(ctx)["POSTGRES_URL"]
-    redis_url = f"{Redis().up(ctx)['REDIS_URL']}/{args.redis_db}"
-    # The running control plane as it is (``up`` would also re-seed its nodes under other users' feet).
-    kube = Kube().facts(ctx) if KwokCluster.stack(ctx).running() else Kube().up(ctx)
-    name = f"bench_chaos_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    var_dir = LOGS / name
-    var_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.update(DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{name}", DJANGO_SETTINGS_MODULE="portal.settings",
-                      SLIPWAY_VAR_DIR=str(var_dir), REDIS_URL=redis_url, DEBUG="false")
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    processes = Processes(dict(os.environ), concurrency=args.concurrency, var_dir=var_dir)
-    bench = ChaosBench(args, kube, processes, run_id=uuid.uuid4().hex[:5])
-    try:
+    with bench_slipway("bench_chaos", redis_db=args.redis_db, concurrency=args.concurrency) as started:
+        bench = ChaosBench(args, started.kube, started.processes, run_id=uuid.uuid4().hex[:5])
+        started.cleanups.append(bench.cleanup)
         return bench.run()
-    finally:
-        processes.stop()
-        bench.cleanup()
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        redis.Redis.from_url(redis_url).flushdb()
-        shutil.rmtree(var_dir, ignore_errors=True)  # the run's state; the processes' logs stay in var/bench
 
 
 if __name__ == "__main__":

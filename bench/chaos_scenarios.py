@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from bench.bench_stack import Api, Processes, TreeMetrics
 from bench.chaos_api import MEASURED, SlipwayApi
-from bench.chaos_stack import Api, Processes, TreeMetrics
 from bench.chaos_watch import KubectlWatch, WatchEvent, pod_kill_recovery, ready_pods
 from devstack.control_plane import api_client
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -28,10 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.chaos_stack import LOGS, Processes, wait_until  # noqa: E402  (importable once the project root is on sys.path)
-from devstack.control_plane import Kube, KwokCluster  # noqa: E402  (importable once the project root is on sys.path)
-from devstack.daemons import Postgres, Redis  # noqa: E402  (importable once the project root is on sys.path)
-from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
+from bench.bench_stack import Processes, bench_slipway, wait_until  # noqa: E402  (importable once the project root is on sys.path)
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -243,36 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # killed: still run the clean-up below
     args = arguments(argv)
-
-    import psycopg
-    import redis
-
-    ctx = Context.default()
-    admin_url = Postgres().up(ctx)["POSTGRES_URL"]
-    redis_url = f"{Redis().up(ctx)['REDIS_URL']}/{args.redis_db}"
-    kube = Kube().facts(ctx) if KwokCluster.stack(ctx).running() else Kube().up(ctx)
-    name = f"bench_sleep_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    var_dir = LOGS / name
-    var_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.update(DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{name}", DJANGO_SETTINGS_MODULE="portal.settings",
-                      SLIPWAY_VAR_DIR=str(var_dir), REDIS_URL=redis_url, DEBUG="false")
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    processes = Processes(dict(os.environ), concurrency=args.concurrency, var_dir=var_dir)
-    bench = SleepBench(args, kube, processes)
-    try:
+    with bench_slipway("bench_sleep", redis_db=args.redis_db, concurrency=args.concurrency) as started:
+        bench = SleepBench(args, started.kube, started.processes)
+        started.cleanups.append(bench.cleanup)
         return bench.run()
-    finally:
-        processes.stop()
-        bench.cleanup()
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        redis.Redis.from_url(redis_url).flushdb()
-        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

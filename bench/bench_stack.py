@@ -1,6 +1,7 @@
-"""The chaos benchmark's Slipway: a fresh database on the stack's PostgreSQL, a web process (daphne), a
-Celery worker and Celery beat over a Redis database of the stack's Redis, and an HTTP client for the API
-with a token — the path a user's click takes (HTTP → web → Redis → worker → Kubernetes).
+"""The benchmarks' Slipway: a fresh database on the stack's PostgreSQL, a web process (daphne), a Celery
+worker and Celery beat over a Redis database of the stack's Redis, and an HTTP client for the API with a
+token — the path a user's click takes (HTTP → web → Redis → worker → Kubernetes). The chaos and the
+sleep benchmarks both run on it (``bench_slipway``).
 
 Process metrics come from /proc (psutil is not installed): CPU seconds and peak resident memory
 (VmHWM, the kernel's own high-water mark) of the worker's whole process tree.
@@ -9,17 +10,24 @@ Process metrics come from /proc (psutil is not installed): CPU seconds and peak 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from devstack.control_plane import Kube, KwokCluster
+from devstack.daemons import Postgres, Redis
+from devstack.process import Context
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "var" / "bench"
@@ -226,3 +234,51 @@ class Api:
             if url and url.startswith(self.base):
                 url = url[len(self.base):]
         return items
+
+
+@dataclass
+class BenchSlipway:
+    """What ``bench_slipway`` started: the control plane's facts, the processes, and the clean-ups to run
+    (after the processes stop, before the database is dropped)."""
+
+    kube: dict[str, str]
+    processes: Processes
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+
+@contextmanager
+def bench_slipway(prefix: str, *, redis_db: int, concurrency: int) -> Iterator[BenchSlipway]:
+    """Slipway on the stack for one benchmark run, torn down afterwards even on failure: a fresh database
+    ``<prefix>_<random>`` (dropped), Redis database ``redis_db`` (emptied), and the web/worker/beat
+    processes. The process environment is pointed at them, so Django may be set up inside the block."""
+    import psycopg
+    import redis
+
+    ctx = Context.default()
+    admin_url = Postgres().up(ctx)["POSTGRES_URL"]
+    redis_url = f"{Redis().up(ctx)['REDIS_URL']}/{redis_db}"
+    # The running control plane as it is (``up`` would also re-seed its nodes under other users' feet).
+    kube = Kube().facts(ctx) if KwokCluster.stack(ctx).running() else Kube().up(ctx)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    var_dir = LOGS / name
+    var_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{name}", DJANGO_SETTINGS_MODULE="portal.settings",
+                      SLIPWAY_VAR_DIR=str(var_dir), REDIS_URL=redis_url, DEBUG="false")
+    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    started = BenchSlipway(kube, Processes(dict(os.environ), concurrency=concurrency, var_dir=var_dir))
+    try:
+        yield started
+    finally:
+        started.processes.stop()
+        for cleanup in started.cleanups:
+            cleanup()
+        if "django" in sys.modules:  # Django was set up inside the block: its connections hold the database
+            from django.db import connections
+
+            connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        redis.Redis.from_url(redis_url).flushdb()
+        shutil.rmtree(var_dir, ignore_errors=True)
