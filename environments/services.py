@@ -129,6 +129,10 @@ def _require_live(environment: Environment) -> None:
 
 def _new_revision(*, actor: Actor, environment: Environment, snapshot: dict, message: str) -> EnvironmentRevision:
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
+    if environment.status in (Environment.SLEEPING, Environment.WAKING):
+        # A rollout now would race the sleep or wake job over the same Deployments (issue 17).
+        doing = "going to sleep" if environment.status == Environment.SLEEPING else "waking up"
+        raise ValidationError(f"{environment.name} is {doing}; change it once that has finished.")
     if environment.strategy == "bluegreen":
         # A new revision always goes to the standby colour; the live one keeps serving until a switch.
         snapshot = {**snapshot, "colour": standby_colour(environment)}

@@ -71,8 +71,12 @@ class JobReporter:
     def progress(self, percent: int, message: str = "") -> None:
         percent = max(0, min(100, int(percent)))
         message = redact(message)
+        # The job row keeps a one-line summary (its column holds 300 characters: a wait that lists twenty
+        # components waiting is longer); the event keeps the whole text.
+        limit = Job._meta.get_field("message").max_length
+        summary = message if len(message) <= limit else message[:limit - 1] + "…"
         self._write([JobEvent(kind=JobEvent.PROGRESS, progress=percent, text=message)],
-                    progress=percent, message=message)
+                    progress=percent, message=summary)
 
     def start(self) -> None:
         fields = {"state": Job.RUNNING, "attempts": self.job.attempts + 1}

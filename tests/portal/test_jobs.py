@@ -53,6 +53,18 @@ def test_reporter_batches_logs_and_records_progress():
 
 
 @pytest.mark.django_db
+def test_a_progress_message_longer_than_the_job_row_holds_is_summarised_there_and_kept_whole_in_its_event():
+    job = JobFactory()
+    reporter = JobReporter(job)
+    waiting = ", ".join(f"Deployment component-{n}: 0/1 ready" for n in range(20))  # a wait on 20 components
+    assert len(waiting) > 300
+    reporter.progress(50, waiting)
+    job.refresh_from_db()
+    assert len(job.message) == 300 and job.message.endswith("…") and waiting.startswith(job.message[:-1])
+    assert job.events.get(kind="progress").text == waiting
+
+
+@pytest.mark.django_db
 def test_execute_job_records_failure_and_is_idempotent_once_finished():
     job = JobFactory()
     actor = Actor.system("test")

@@ -1,7 +1,7 @@
 """The sleep and wake use cases: who may, when they are refused (with which sentence), one at a time."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from environments.chaos.models import ChaosRun
 from environments.lifecycle import environment_transition
@@ -136,3 +136,25 @@ def test_two_sleeps_at_once_make_one_job(monkeypatch):
     assert len(won) == 1 and len(refused) == 1, outcomes
     assert "already going to sleep" in refused[0].messages[0]
     assert Rollout.objects.filter(environment=env, job__kind="sleep").count() == 1
+
+
+@pytest.mark.parametrize(("status", "sentence"), [(Environment.SLEEPING, "is going to sleep; change it once"),
+                                                  (Environment.WAKING, "is waking up; change it once")])
+def test_a_new_revision_is_refused_while_it_goes_to_sleep_or_wakes(users, team, offline_cluster, status, sentence):
+    env = _ready(users, team, offline_cluster, "s-change")
+    if status == Environment.WAKING:
+        _asleep(env)
+    environment_transition(env, status, actor=SYSTEM)
+    with pytest.raises(ValidationError, match=sentence):
+        environment_update_versions(actor=SYSTEM, user=users["qa"], environment=env, versions={"web": "1.6.0-rc1"})
+    env.refresh_from_db()
+    assert env.status == status and env.revisions.count() == 1
+    refused = AuditEvent.objects.get(action="environment.update_versions", object_id=str(env.pk))
+    assert refused.outcome == "failure" and sentence in refused.error
+
+
+def test_a_new_revision_of_an_asleep_environment_is_rolled_out_and_wakes_it(users, team, offline_cluster):
+    env = _asleep(_ready(users, team, offline_cluster, "s-change-asleep"))
+    rollout = environment_update_versions(actor=SYSTEM, user=users["qa"], environment=env, versions={"web": "1.6.0-rc1"})
+    env.refresh_from_db()
+    assert env.status == Environment.PENDING and rollout.job.kind == "rollout" and env.current_revision.number == 2
