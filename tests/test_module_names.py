@@ -25,7 +25,7 @@ SKELETON = {
 # Same name, known, with the reason it is still allowed (keep this short, and empty it when you can).
 ALLOWED: dict[str, str] = {
     # The same role in two sub-domains: when things fire by cron in a time zone (chaos experiments; sleep and
-    # wake times), the sleep one reusing chaos's cron_next. Issue 17's contract names environments/sleep/schedule.py.
+    # wake times), both placing cron times through portal.wall_clock. Issue 17's contract names environments/sleep/schedule.py.
     "schedule.py": "a sub-domain's cron schedule (chaos/, sleep/)",
 }
 

@@ -1,12 +1,8 @@
 """When an experiment fires: interval or cron schedules inside an allowed window, in the experiment's time
 zone; and the beat tick that starts the runs that are due.
 
-Time zones. croniter's own handling of aware datetimes is wrong across DST changes (croniter 6.0: from
-2026-03-29 in Europe/Berlin, "30 2 * * *" fires next at 01:30 local), so cron expressions are iterated
-on naive wall-clock times and each result is placed in the zone here, with the usual cron conventions:
-a wall-clock time that does not exist (the spring-forward gap) fires when the clock has jumped past it
-(02:30 → 03:30), and one that occurs twice (the autumn fall-back) fires once, at its first occurrence.
-Windows are wall-clock times too: "10:00–16:00" is 10:00–16:00 local on every day, summer or winter.
+Time zones: cron times are placed in the zone by portal.wall_clock (which says how DST gaps and repeated
+hours fire). Windows are wall-clock times too: "10:00–16:00" is 10:00–16:00 local on every day, summer or winter.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +18,7 @@ from django.utils import timezone
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
+from portal.wall_clock import cron_next, wall_instant, wall_time
 
 from ..models import Environment
 from . import runs
@@ -30,50 +26,18 @@ from .models import ChaosExperiment
 
 logger = logging.getLogger(__name__)
 
-# The largest jump of a wall clock at a DST change anywhere (Antarctica/Troll: 2 h), plus a margin:
-# a cron time this far after a candidate (in wall-clock terms) can never fire before it.
-_DST_MARGIN = timedelta(hours=3)
 # A schedule whose cron never meets its window within this horizon never fires (validation says so).
 HORIZON = timedelta(days=366)
 _MAX_STEPS = 2000
 SCHEDULE_ACTOR = "chaos-schedule"
 
 
-def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a naive wall-clock time in ``zone``: a time in a spring-forward gap is shifted
-    forward by the gap (zoneinfo's fold=0), a repeated one is its first occurrence."""
-    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
-
-
-def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
-    return instant.astimezone(zone).replace(tzinfo=None)
-
-
-def cron_next(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
-    """The first instant strictly after ``after`` at which the 5-field cron ``expression`` fires in ``zone``.
-
-    Wall-clock candidates are mapped to instants by :func:`_instant`; that map is not monotonic around a
-    DST gap, so candidates are read until one lies a full DST margin past the best found.
-    """
-    after = after.astimezone(UTC)
-    candidates = croniter(expression, _wall(after, zone) - _DST_MARGIN)
-    best: datetime | None = None
-    for _ in range(_MAX_STEPS * 10):
-        wall = candidates.get_next(datetime)
-        moment = _instant(wall, zone)
-        if moment > after and (best is None or moment < best):
-            best = moment
-        if best is not None and wall > _wall(best, zone) + _DST_MARGIN:
-            return best
-    raise ValueError(f"cron expression {expression!r} produced no time after {after}")  # pragma: no cover
-
-
 def _window_bounds(day: date, start: time | None, end: time | None, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    opening = _instant(datetime.combine(day, start or time(0)), zone)
+    opening = wall_instant(datetime.combine(day, start or time(0)), zone)
     if end is None:
-        closing = _instant(datetime.combine(day + timedelta(days=1), time(0)), zone)
+        closing = wall_instant(datetime.combine(day + timedelta(days=1), time(0)), zone)
     else:
-        closing = _instant(datetime.combine(day, end), zone)
+        closing = wall_instant(datetime.combine(day, end), zone)
     return opening, closing
 
 
@@ -87,7 +51,7 @@ def window_next_opening(experiment: ChaosExperiment, moment: datetime) -> dateti
     if not days and start is None and end is None:
         return moment
     zone = ZoneInfo(experiment.timezone)
-    first = _wall(moment, zone).date() - timedelta(days=1)  # the day before: a late local time near midnight
+    first = wall_time(moment, zone).date() - timedelta(days=1)  # the day before: a late local time near midnight
     for offset in range(9):
         day = first + timedelta(days=offset)
         if days and day.isoweekday() not in days:

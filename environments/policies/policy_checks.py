@@ -12,13 +12,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 
 from portal.accounts import rules
 from portal.accounts.models import Team
 
 from ..models import Environment
-from ..sleep.models import SleepSchedule
+from ..sleep.schedule import schedule_for
 from .models import EnvironmentRequest, StagePolicy
 from .selectors import quota_policy_for, stage_policy_for
 
@@ -75,14 +74,9 @@ def extension_checked(*, environment: Environment, hours: int) -> None:
 
 
 def default_schedule_applies(*, team: Team, stage: str) -> bool:
-    """Whether a default sleep schedule would apply to a new environment of ``team`` in ``stage``: the most
-    specific default (team and stage, then team, then stage), if enabled and able to put it to sleep.
-    (Read here rather than through the wake part's ``schedule_for`` so the two parts build apart; the
-    resolution order is the contract's.)"""
-    candidates = SleepSchedule.objects.filter(environment=None).filter(
-        Q(team=team, stage=stage) | Q(team=team, stage="") | Q(team=None, stage=stage))
-    ranked = sorted(candidates, key=lambda s: (s.team_id is None, s.stage == ""))
-    chosen = ranked[0] if ranked else None
+    """Whether the default sleep schedule a new environment of ``team`` in ``stage`` would get (the sleep
+    part's ``schedule_for``) is enabled and able to put it to sleep."""
+    chosen = schedule_for(team=team, stage=stage)
     return chosen is not None and chosen.enabled and bool(chosen.sleep_cron or chosen.idle_hours)
 
 

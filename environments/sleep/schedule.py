@@ -1,7 +1,7 @@
 """When environments sleep and wake: which schedule applies to an environment, what its cron times are
 (in its time zone, DST-safe), the share of a week it is awake, and the checks a schedule must pass.
 
-Cron times are computed like the chaos schedules' (``environments.chaos.schedule.cron_next``: wall-clock
+Cron times are computed like the chaos schedules' (``portal.wall_clock.cron_next``: wall-clock
 times placed in the zone, a time in the spring-forward gap fires when the clock has jumped past it, a
 repeated autumn time fires once). The beat tick that acts on them is ``schedule_tick.py``.
 """
@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
 
-from ..chaos.schedule import cron_next
+from portal.wall_clock import cron_next
+
 from ..models import Environment
-from ..policies.models import StagePolicy
+from ..policies.selectors import stage_policy_for
 from .models import SleepSchedule
 
 SLEEP = "sleep"
@@ -158,9 +159,9 @@ def schedule_for(*, environment: Environment | None = None, team: Any = None, st
 
 
 def schedule_required(stage: str) -> bool:
-    """Whether the stage policy says environments of ``stage`` must keep a sleep schedule enabled.
-    Read directly (the policy part's ``stage_policy_for`` was not on this branch when this was written)."""
-    return StagePolicy.objects.filter(stage=stage, sleep_schedule_required=True).exists()
+    """Whether the stage policy says environments of ``stage`` must keep a sleep schedule enabled."""
+    policy = stage_policy_for(stage)
+    return policy is not None and policy.sleep_schedule_required
 
 
 # --- validation ---------------------------------------------------------------------------------------------

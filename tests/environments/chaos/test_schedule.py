@@ -8,7 +8,8 @@ import pytest
 from croniter import croniter
 
 from environments.chaos.models import ChaosExperiment
-from environments.chaos.schedule import cron_next, next_run_after, next_run_following, window_next_opening
+from environments.chaos.schedule import next_run_after, next_run_following, window_next_opening
+from portal.wall_clock import cron_next
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WORKING_HOURS = {"window_days": [1, 2, 3, 4, 5], "window_start": time(10), "window_end": time(16)}
