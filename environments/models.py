@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from portal.crypto import EncryptedTextField
 from portal.derived_names import owner_marker
@@ -69,7 +70,9 @@ class Environment(models.Model):
             models.UniqueConstraint(fields=["cluster", "name"], condition=~models.Q(status="destroyed"),
                                     name="environment_unique_live_name"),
         ]
-        indexes = [models.Index(fields=["team", "status"], name="environment_team_status_idx")]
+        indexes = [models.Index(fields=["team", "status"], name="environment_team_status_idx"),
+                   # Wake on request looks up the environment of a request's Host (case-insensitively).
+                   models.Index(Upper("hostname"), name="environment_hostname_idx")]
 
     def __str__(self) -> str:
         return self.name
