@@ -8,9 +8,12 @@ of the same environment agree: the pods the cluster runs are those manifests.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from django.core.exceptions import ValidationError
 
 from clusters.kube.usage import workload_pod_requests
 from portal.accounts.models import Team
@@ -22,6 +25,8 @@ from ..render.spec import BackingServiceSpec, ComponentSpec, EnvironmentSpec
 from ..sleep.schedule import awake_fraction, schedule_for
 from ..snapshot import snapshot_from_blueprint, spec_for
 from .prices import GIB, hourly_cost, prices_for
+
+logger = logging.getLogger(__name__)
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 CENT = Decimal("0.01")
@@ -80,11 +85,19 @@ def workload_requests(manifests: list[dict[str, Any]], *, replicas: dict[str, in
     return Requests(cpu_cores=cpu, memory_gib=memory / GIB)
 
 
-def environment_requests(environment: Environment, *, replicas: dict[str, int] | None = None) -> Requests:
-    """What ``environment``'s current revision requests when awake (``replicas``: saved counts by name)."""
+def environment_requests(environment: Environment, *, replicas: dict[str, int] | None = None) -> Requests | None:
+    """What ``environment``'s current revision requests when awake (``replicas``: saved counts by name);
+    None when that revision cannot be rendered (its snapshot lacks what the renderer needs)."""
     if environment.current_revision is None:
         return Requests(Decimal(0), Decimal(0))
-    return workload_requests(render(spec_for(environment, environment.current_revision)), replicas=replicas)
+    try:
+        manifests = render(spec_for(environment, environment.current_revision))
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        # A page showing the cost, or the sampling tick, must not fail over one revision it cannot price.
+        logger.warning("cannot price %s r%s: %s: %s", environment.name, environment.current_revision.number,
+                       type(exc).__name__, exc)
+        return None
+    return workload_requests(manifests, replicas=replicas)
 
 
 def _placeholder_picks(blueprint: Blueprint, versions: dict[str, str]) -> dict[str, Picked]:

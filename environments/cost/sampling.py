@@ -98,6 +98,8 @@ def awake_hourly_cost(environment: Environment, prices: Prices, state: SleepStat
     if last:
         return last["cost"] * HOUR / exact(last["seconds"])
     requests = environment_requests(environment, replicas=(state.replicas if state else None) or None)
+    if requests is None:
+        return Decimal(0)  # unknown: claim no saving rather than guess one
     return hourly_cost(prices, cpu_cores=requests.cpu_cores, memory_gib=requests.memory_gib)
 
 

@@ -30,7 +30,8 @@ def environment_cost_figures(environment: Environment, *, now: datetime | None =
     samples = cost_samples_filtered(CostSample.objects.filter(environment=environment), {"month": month})
     prices = prices_for(environment.cluster_id)
     requests = environment_requests(environment)
-    per_day = hourly_cost(prices, cpu_cores=requests.cpu_cores, memory_gib=requests.memory_gib) * 24
+    per_day = None if requests is None else \
+        hourly_cost(prices, cpu_cores=requests.cpu_cores, memory_gib=requests.memory_gib) * 24
     return {"month": month, "total": cost_total(samples), "per_day": per_day, "currency": prices.currency,
             "sampled": samples.exists()}
 

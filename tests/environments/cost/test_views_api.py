@@ -129,3 +129,16 @@ def test_the_environment_page_has_its_cost_block_and_api_twin(client, users, tea
     assert (body["total"]["cost"], body["per_day"]) == ("1.500000", "0.510526")
     assert api_for(users["outsider"]).get(f"/api/v1/environments/{environment.pk}/cost/").status_code == 403
     assert Environment.objects.filter(pk=environment.pk).exists()
+
+
+def test_an_environment_whose_revision_cannot_be_rendered_shows_its_cost_as_unknown(client, users, team, world,
+                                                                                       api_for):
+    environment = db_environment(users["qa"], team, world)
+    revision = environment.current_revision
+    snapshot = {**revision.snapshot, "components": [{"name": "api", "image": "shop/api", "tag": "1"}]}
+    type(revision).objects.filter(pk=revision.pk).update(snapshot=snapshot)  # as an old or hand-made revision
+    page = signed_in(client, users["qa"]).get(reverse("environment-detail", args=[environment.pk]))
+    assert page.status_code == 200
+    assert "unknown" in page.content.decode().split('data-cost-per-day>')[1].split("</dd>")[0]
+    body = api_for(users["qa"]).get(f"/api/v1/environments/{environment.pk}/cost/").json()
+    assert body["per_day"] is None
