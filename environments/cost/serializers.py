@@ -30,8 +30,8 @@ class EnvironmentCostSerializer(serializers.Serializer):
     month = serializers.CharField(read_only=True)
     currency = serializers.CharField(read_only=True)
     per_day = serializers.DecimalField(**_MONEY, allow_null=True,
-                                       help_text="its rendered requests for 24 h at its cluster's prices; null when its "
-                                                 "current revision cannot be rendered")
+                                       help_text="its rendered requests for 24 h at its cluster's prices; "
+                                                 "null when its current revision cannot be rendered")
     total = CostRowSerializer(read_only=True, help_text="this month so far")
 
 
