@@ -10,7 +10,7 @@ from portal.accounts import rules
 
 from ..models import Environment
 from .models import EnvironmentRequest
-from .policy_checks import approval_needed, default_schedule_applies
+from .policy_checks import approval_needed, default_schedule_applies, ttl_checked
 from .selectors import quota_policy_for, stage_policy_for
 
 
@@ -42,6 +42,32 @@ class PolicyLimits:
     def any(self) -> bool:
         return bool(self.needs_approval or self.default_ttl_hours or self.max_ttl_hours or self.allowed_roles
                     or self.schedule_required or self.team_usage or self.user_usage)
+
+
+@dataclass(frozen=True)
+class TtlLimits:
+    """The expiry rules of one stage as the New environment form's expiry field shows them."""
+
+    stage: str
+    default_hours: int | None  # what an empty field gives (``ttl_checked``): the default, else the max; None: never
+    max_hours: int | None
+
+    @property
+    def hint(self) -> str:
+        """The field's help text: what an empty field means, and the stage's maximum."""
+        if self.default_hours is None:
+            return f"Empty: never expires (stage {self.stage} sets no default)."
+        most = f" At most {self.max_hours} h in {self.stage}." if self.max_hours else ""
+        return f"Empty: stage {self.stage}'s default, {self.default_hours} h.{most}"
+
+
+def ttl_limits_for(stage: str) -> TtlLimits:
+    """The expiry rules of ``stage`` (one query: its policy row)."""
+    policy = stage_policy_for(stage)
+    if policy is None:
+        return TtlLimits(stage=stage, default_hours=None, max_hours=None)
+    return TtlLimits(stage=stage, default_hours=ttl_checked(stage=stage, ttl_hours=None, policy=policy),
+                     max_hours=policy.max_ttl_hours)
 
 
 def _usage(live: int, pending: int, limit: int | None) -> Usage | None:
