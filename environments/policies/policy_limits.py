@@ -28,8 +28,6 @@ class Usage:
 class PolicyLimits:
     stage: str
     needs_approval: bool = False
-    default_ttl_hours: int | None = None
-    max_ttl_hours: int | None = None
     allowed_roles: list[str] = field(default_factory=list)
     role_allowed: bool = True
     schedule_required: bool = False
@@ -40,8 +38,8 @@ class PolicyLimits:
 
     @property
     def any(self) -> bool:
-        return bool(self.needs_approval or self.default_ttl_hours or self.max_ttl_hours or self.allowed_roles
-                    or self.schedule_required or self.team_usage or self.user_usage)
+        return bool(self.needs_approval or self.allowed_roles or self.schedule_required or self.team_usage
+                    or self.user_usage)
 
 
 @dataclass(frozen=True)
@@ -82,9 +80,7 @@ def limits_for(*, user: Any, stage: str, team: Any = None) -> PolicyLimits:
     pending = EnvironmentRequest.objects.filter(state=EnvironmentRequest.PENDING)
     allowed = list(policy.allowed_roles) if policy else []
     return PolicyLimits(
-        stage=stage, needs_approval=approval_needed(user=user, stage=stage),
-        default_ttl_hours=policy.default_ttl_hours if policy else None,
-        max_ttl_hours=policy.max_ttl_hours if policy else None, allowed_roles=allowed,
+        stage=stage, needs_approval=approval_needed(user=user, stage=stage), allowed_roles=allowed,
         role_allowed=not allowed or rules.is_platform_admin(user) or bool(rules.role_names(user) & set(allowed)),
         schedule_required=bool(policy and policy.sleep_schedule_required),
         schedule_applies=team is None or not (policy and policy.sleep_schedule_required)
