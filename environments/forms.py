@@ -18,6 +18,7 @@ from .selectors import clone_default_team, new_environment_choices, teams_for_ne
 # What the New environment form suggests where the stage sets no expiry (empty there means never).
 SUGGESTED_TTL_HOURS = 48
 
+
 class EnvironmentForm(forms.Form):
     name = forms.CharField(max_length=59, help_text="Lower-case letters, digits and '-'.")
     cluster = forms.ModelChoiceField(queryset=Cluster.objects.all(), to_field_name="name")
