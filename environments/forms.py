@@ -12,7 +12,11 @@ from portal.accounts.models import Team
 
 from .models import STAGES, Blueprint
 from .policies.policy_checks import approval_needed
+from .policies.policy_limits import ttl_limits_for
 from .selectors import clone_default_team, new_environment_choices, teams_for_new_environment
+
+# What the New environment form suggests where the stage sets no expiry (empty there means never).
+SUGGESTED_TTL_HOURS = 48
 
 
 class EnvironmentForm(forms.Form):
@@ -21,8 +25,8 @@ class EnvironmentForm(forms.Form):
     blueprint = forms.ModelChoiceField(queryset=Blueprint.objects.all())
     stage = forms.ChoiceField(choices=STAGES, initial="qa")
     team = forms.ModelChoiceField(queryset=Team.objects.all(), to_field_name="slug")
-    ttl_hours = forms.IntegerField(min_value=1, max_value=24 * 30, required=False, initial=48,
-                                   label="Expires after (hours)")
+    # Its initial value and help text follow the chosen stage (see __init__ and after_stage_change).
+    ttl_hours = forms.IntegerField(min_value=1, max_value=24 * 30, required=False, label="Expires after (hours)")
     strategy = forms.ChoiceField(choices=[("rolling", "Rolling update"), ("bluegreen", "Blue/green")],
                                  initial="rolling", label="Updates")
 
@@ -49,6 +53,22 @@ class EnvironmentForm(forms.Form):
                 # Shown next to the empty select, and again as the error if the form is sent anyway.
                 self.fields[name].empty_reason = self.choices.empty[name]
                 self.fields[name].error_messages["required"] = self.choices.empty[name]
+        # The expiry shows the chosen stage's default (empty: that default, which the help text says) and
+        # its maximum; the page asks for the field again when the stage changes (_ttl_field.html).
+        self.ttl = ttl_limits_for(self["stage"].value() or "")
+        self.suggested_ttl_hours = self.ttl.default_hours or SUGGESTED_TTL_HOURS
+        self.initial.setdefault("ttl_hours", self.suggested_ttl_hours)
+        self.fields["ttl_hours"].help_text = self.ttl.hint
+
+    @classmethod
+    def after_stage_change(cls, *, user: Any, stage: str, typed: str, suggested: str) -> EnvironmentForm:
+        """The unbound form once the stage changed to ``stage``, for its expiry field: a value the form had
+        suggested (``typed`` equals ``suggested``) becomes the new stage's; one the person typed, or
+        cleared (empty: the stage's default), stays as it is."""
+        initial = {"stage": stage}
+        if typed.strip() != suggested.strip():
+            initial["ttl_hours"] = typed.strip()
+        return cls(user=user, initial=initial)
 
     def versions(self) -> dict[str, str]:
         """The component versions picked in the form (fields named ``version-<component>``)."""

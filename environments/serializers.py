@@ -6,6 +6,12 @@ from portal.accounts.models import Team
 from .catalog.versions import reference_of
 from .models import STAGES, Blueprint, Environment
 
+# The OpenAPI description of a new environment's expiry (create, request and clone take it alike).
+TTL_HOURS_HELP = ("hours until the environment expires. Omitted or null: the stage's default expiry from its "
+                  "policy (GET /api/v1/policies/stages/{stage}/: default_ttl_hours, else max_ttl_hours; a stage "
+                  "with neither: the environment does not expire). More than the stage's max_ttl_hours is "
+                  "refused (400) with the policy's sentence.")
+
 
 class EnvironmentSerializer(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster.name", read_only=True)
@@ -54,7 +60,8 @@ class EnvironmentCreateSerializer(serializers.Serializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False)
     versions = serializers.DictField(child=serializers.CharField(max_length=200), allow_empty=False,
                                      help_text="component name -> image tag, or tag@sha256:<digest> to pin the digest")
-    ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
+    ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True,
+                                         help_text=TTL_HOURS_HELP)
     strategy = serializers.ChoiceField(choices=["rolling", "bluegreen"], default="rolling")
 
 
@@ -99,7 +106,8 @@ class CloneSerializer(serializers.Serializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False,
                                         help_text="default: the source's team, when you may use it")
     stage = serializers.ChoiceField(choices=STAGES, required=False, allow_null=True)
-    ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True)
+    ttl_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, required=False, allow_null=True,
+                                         help_text=TTL_HOURS_HELP)
 
 
 class PromoteSerializer(serializers.Serializer):

@@ -38,6 +38,7 @@ urlpatterns = [
     path("new/", views.environment_new, name="environment-new"),
     path("new/versions/", views.version_picker, name="environment-version-picker"),
     path("new/cluster/", views.new_environment_cluster_field, name="environment-cluster-field"),
+    path("new/ttl/", views.new_environment_ttl_field, name="environment-ttl-field"),
     path("import/", views.environment_import, name="environment-import"),
     path("hostnames/", include("environments.hostnames.urls")),
     path("", include("environments.chaos.urls")),

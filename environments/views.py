@@ -79,6 +79,17 @@ def new_environment_cluster_field(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def new_environment_ttl_field(request: HttpRequest) -> HttpResponse:
+    """The inside of "New environment"'s expiry box for the chosen stage (HTMX swaps it in when the stage
+    changes): the stage's default replaces the value the form had suggested; one the person typed stays."""
+    _require_create(request)
+    form = EnvironmentForm.after_stage_change(user=request.user, stage=request.GET.get("stage", ""),
+                                              typed=request.GET.get("ttl_hours", ""),
+                                              suggested=request.GET.get("ttl_suggested", ""))
+    return render(request, "environments/_ttl_field.html", {"field": form["ttl_hours"], "form": form})
+
+
+@login_required
 def version_picker(request: HttpRequest) -> HttpResponse:
     """The version selects for one blueprint (swapped into the form by HTMX)."""
     _require_create(request)

@@ -10,7 +10,7 @@ from portal.accounts import rules
 
 from ..models import Environment
 from .models import EnvironmentRequest
-from .policy_checks import approval_needed, default_schedule_applies
+from .policy_checks import approval_needed, default_schedule_applies, ttl_checked
 from .selectors import quota_policy_for, stage_policy_for
 
 
@@ -28,8 +28,6 @@ class Usage:
 class PolicyLimits:
     stage: str
     needs_approval: bool = False
-    default_ttl_hours: int | None = None
-    max_ttl_hours: int | None = None
     allowed_roles: list[str] = field(default_factory=list)
     role_allowed: bool = True
     schedule_required: bool = False
@@ -40,8 +38,34 @@ class PolicyLimits:
 
     @property
     def any(self) -> bool:
-        return bool(self.needs_approval or self.default_ttl_hours or self.max_ttl_hours or self.allowed_roles
-                    or self.schedule_required or self.team_usage or self.user_usage)
+        return bool(self.needs_approval or self.allowed_roles or self.schedule_required or self.team_usage
+                    or self.user_usage)
+
+
+@dataclass(frozen=True)
+class TtlLimits:
+    """The expiry rules of one stage as the New environment form's expiry field shows them."""
+
+    stage: str
+    default_hours: int | None  # what an empty field gives (``ttl_checked``): the default, else the max; None: never
+    max_hours: int | None
+
+    @property
+    def hint(self) -> str:
+        """The field's help text: what an empty field means, and the stage's maximum."""
+        if self.default_hours is None:
+            return f"Empty: never expires (stage {self.stage} sets no default)."
+        most = f" At most {self.max_hours} h in {self.stage}." if self.max_hours else ""
+        return f"Empty: stage {self.stage}'s default, {self.default_hours} h.{most}"
+
+
+def ttl_limits_for(stage: str) -> TtlLimits:
+    """The expiry rules of ``stage`` (one query: its policy row)."""
+    policy = stage_policy_for(stage)
+    if policy is None:
+        return TtlLimits(stage=stage, default_hours=None, max_hours=None)
+    return TtlLimits(stage=stage, default_hours=ttl_checked(stage=stage, ttl_hours=None, policy=policy),
+                     max_hours=policy.max_ttl_hours)
 
 
 def _usage(live: int, pending: int, limit: int | None) -> Usage | None:
@@ -56,9 +80,7 @@ def limits_for(*, user: Any, stage: str, team: Any = None) -> PolicyLimits:
     pending = EnvironmentRequest.objects.filter(state=EnvironmentRequest.PENDING)
     allowed = list(policy.allowed_roles) if policy else []
     return PolicyLimits(
-        stage=stage, needs_approval=approval_needed(user=user, stage=stage),
-        default_ttl_hours=policy.default_ttl_hours if policy else None,
-        max_ttl_hours=policy.max_ttl_hours if policy else None, allowed_roles=allowed,
+        stage=stage, needs_approval=approval_needed(user=user, stage=stage), allowed_roles=allowed,
         role_allowed=not allowed or rules.is_platform_admin(user) or bool(rules.role_names(user) & set(allowed)),
         schedule_required=bool(policy and policy.sleep_schedule_required),
         schedule_applies=team is None or not (policy and policy.sleep_schedule_required)

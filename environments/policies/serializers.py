@@ -29,6 +29,8 @@ class EnvironmentRequestSerializer(serializers.ModelSerializer):
                   "ttl_hours", "strategy", "justification", "requested_by", "created_at", "decided_by", "decided_at",
                   "decision_reason", "environment"]
         read_only_fields = fields
+        extra_kwargs = {"ttl_hours": {"help_text": "hours the environment will live: as asked, else the stage's "
+                                                   "default when the request was made"}}
 
 
 class EnvironmentRequestCreateSerializer(EnvironmentCreateSerializer):

@@ -3,6 +3,9 @@ environment form (the notice says it needs approval), sees "waiting for approval
 in the requests queue and approves it; the developer's request page shows the created environment by itself
 (no reload), and the environment was rolled out for real on the stack's local control plane, owned by the
 developer. The admin also reads the Policies page.
+
+The expiry field of the New environment form follows the chosen stage: its default, its maximum as the
+hint, a value the person typed kept; more than the maximum is refused with the policy's sentence on the field.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
 from clusters.models import Cluster
-from environments.models import Environment, EnvironmentRequest
+from environments.models import Environment, EnvironmentRequest, StagePolicy
 from portal.accounts import roles
 from portal.audit.models import AuditEvent
 from tests.factories import TeamFactory, UserFactory
@@ -152,10 +155,67 @@ def test_an_admin_sets_limits_and_a_developer_meets_them(page: Page, screenshot,
     page.get_by_label("Name", exact=True).fill("e2e-pol-refused")
     page.get_by_label("Team", exact=True).select_option("payments")
     notice = page.locator("#policy-notice")
-    expect(notice).to_contain_text("Expiry in qa: 24 h when none is given, at most 72 h.")
+    expect(page.get_by_label("Expires after (hours)")).to_have_value("24")
+    expect(page.locator("[data-ttl-hint]")).to_have_text("Empty: stage qa's default, 24 h. At most 72 h in qa.")
     expect(notice).to_contain_text("Team payments: 0 of 0 environments.")
     page.get_by_role("button", name="Create environment").click()
     expect(page.locator(".flash-error")).to_contain_text(
         "Team payments has 0 of 0 environments; destroy one or ask a Platform admin to raise the quota.")
     screenshot("policy-new-environment-refused")
     assert not Environment.objects.filter(name="e2e-pol-refused").exists()
+
+
+def test_the_expiry_follows_the_stage_and_keeps_what_the_person_typed(page: Page, screenshot,
+                                                                      local_cluster: Cluster  # noqa: F811
+                                                                      ) -> None:
+    team = TeamFactory(slug="payments", name="Payments")
+    UserFactory(username="pol-devi", roles=[roles.DEVELOPERS], teams=[team])
+    StagePolicy.objects.create(stage="dev", default_ttl_hours=24, max_ttl_hours=72)
+    StagePolicy.objects.create(stage="staging", default_ttl_hours=8, max_ttl_hours=24)
+    log_in(page, "pol-devi")
+    page.goto("/environments/new/")
+    name, stage = page.get_by_label("Name", exact=True), page.get_by_label("Stage", exact=True)
+    expires, hint = page.get_by_label("Expires after (hours)"), page.locator("[data-ttl-hint]")
+    # qa has no policy: the form suggests 48 h, and says what an empty field would mean.
+    expect(expires).to_have_value("48")
+    expect(hint).to_have_text("Empty: never expires (stage qa sets no default).")
+    name.fill("e2e-pol-ttl")
+    page.get_by_label("Team", exact=True).select_option("payments")
+
+    # A stage with a default of 24 h: the field shows it, the hint its maximum; the name stays as typed.
+    stage.select_option("dev")
+    expect(expires).to_have_value("24")
+    expect(hint).to_have_text("Empty: stage dev's default, 24 h. At most 72 h in dev.")
+    expect(page.locator("#ttl-field")).to_have_attribute("aria-live", "polite")  # the new hint is read out
+    expect(name).to_have_value("e2e-pol-ttl")
+    expect(page.locator("#cost-forecast [data-forecast]")).to_be_visible()
+    screenshot("policy-new-environment-expiry-dev")
+    stage.select_option("staging")
+    expect(expires).to_have_value("8")
+    expect(hint).to_have_text("Empty: stage staging's default, 8 h. At most 24 h in staging.")
+    expect(expires).to_have_attribute("aria-describedby", "id_ttl_hours_helptext")
+
+    # What the person typed stays through a change of stage; so does an emptied field (the stage's default).
+    expires.fill("100")
+    stage.select_option("dev")
+    expect(hint).to_have_text("Empty: stage dev's default, 24 h. At most 72 h in dev.")
+    expect(expires).to_have_value("100")
+    expires.fill("")
+    stage.select_option("staging")
+    expect(hint).to_contain_text("staging's default, 8 h")
+    expect(expires).to_have_value("")
+    stage.select_option("dev")
+    expect(hint).to_contain_text("dev's default, 24 h")
+    expect(expires).to_have_value("")
+
+    # More than the stage allows: the policy's sentence on the field, the value kept, nothing created.
+    expires.fill("100")
+    page.get_by_role("button", name="Create environment").click()
+    expect(page.locator("#id_ttl_hours_error")).to_have_text(
+        "Environments of stage dev live at most 72 hours; choose 72 or fewer.")
+    expect(expires).to_have_value("100")
+    expect(expires).to_have_attribute("aria-describedby", "id_ttl_hours_helptext id_ttl_hours_error")
+    expect(stage).to_have_value("dev")
+    expect(page.locator("#cost-forecast [data-forecast]")).to_be_visible()  # the page is whole before its picture
+    screenshot("policy-new-environment-expiry-refused")
+    assert not Environment.objects.filter(name="e2e-pol-ttl").exists()

@@ -164,6 +164,7 @@ TABLE: dict[str, Route] = {
     "environment-new": Route({"GET": "self_service", "POST": "team_create_or_request"}, bodies={"POST": _env_form}),
     "environment-version-picker": Route({"GET": "self_service"}),
     "environment-cluster-field": Route({"GET": "self_service"}),
+    "environment-ttl-field": Route({"GET": "self_service"}, query="stage=qa&ttl_hours=48&ttl_suggested=48"),
     "environment-import": Route({"GET": "self_service", "POST": "team_change"}, bodies={"POST": _import_form}),
     "environment-detail": Route({"GET": "team_view"}, kind="env"),
     "environment-update-versions": Route({"POST": "team_change"}, kind="env"),

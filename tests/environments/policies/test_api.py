@@ -1,6 +1,8 @@
 """The policies API: 4xx with the rule's sentence, 202 + a request for production, the request's actions,
 policy editing with validation and before/after audit."""
 
+from datetime import timedelta
+
 import pytest
 
 from environments.models import Environment, EnvironmentRequest, QuotaPolicy, StagePolicy
@@ -127,3 +129,18 @@ def test_quota_editing(users, api_for, team):
     assert list(AuditEvent.objects.filter(action__startswith="quota_policy", outcome="success").order_by("pk")
                 .values_list("action", flat=True)) == [
         "quota_policy.update", "quota_policy.update", "quota_policy.update", "quota_policy.delete"]
+
+
+def test_an_omitted_ttl_is_the_stage_default_and_the_schema_says_so(users, api_for, body):
+    StagePolicy.objects.create(stage="qa", default_ttl_hours=24, max_ttl_hours=72)
+    created = api_for(users["qa"]).post("/api/v1/environments/", body, format="json")
+    assert created.status_code == 201, created.json()
+    environment = Environment.objects.get(pk=created.json()["id"])
+    assert abs(environment.expires_at - environment.created_at - timedelta(hours=24)) < timedelta(minutes=1)
+    schema = api_for(users["qa"]).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    for component in ("EnvironmentCreateRequest", "EnvironmentRequestCreateRequest", "CloneRequest"):
+        described = schema["components"]["schemas"][component]["properties"]["ttl_hours"]["description"]
+        assert described.startswith("hours until the environment expires. Omitted or null: the stage's default "
+                                     "expiry from its policy"), component
+    assert "the stage's default" in schema["components"]["schemas"]["EnvironmentRequest"]["properties"]["ttl_hours"][
+        "description"]

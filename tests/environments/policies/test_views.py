@@ -1,7 +1,11 @@
 """Policy pages: refusals as form errors on the New environment page, production asked for instead of
 created, the notice of the stage's limits, the Policies page, the queue, a request's page."""
 
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from environments.models import Environment, EnvironmentRequest, QuotaPolicy, StagePolicy
 from portal.audit.models import AuditEvent
@@ -94,3 +98,64 @@ def test_policies_page_read_by_all_edited_by_admins(client, users):
     assert QuotaPolicy.objects.get(team__slug="payments").max_per_team == 5
     html = client.get("/environments/policies/").content.decode()
     assert 'data-quota="payments"' in html and "Set a quota" in html
+
+
+def _ttl_input(html: str) -> str:
+    return re.search(r'<input type="number" name="ttl_hours"[^>]*>', html).group(0)
+
+
+def test_the_expiry_field_shows_the_stage_default_and_its_maximum(client, users, shop):
+    StagePolicy.objects.create(stage="qa", default_ttl_hours=24, max_ttl_hours=72)
+    client.force_login(users["qa"])
+    html = client.get("/environments/new/").content.decode()
+    field = _ttl_input(html)
+    assert 'value="24"' in field and 'aria-describedby="id_ttl_hours_helptext"' in field
+    assert 'id="id_ttl_hours_helptext" data-ttl-hint>Empty: stage qa&#x27;s default, 24 h. At most 72 h in qa.' in html
+    assert '<input type="hidden" name="ttl_suggested" value="24">' in html
+    assert 'hx-get="/environments/new/ttl/" hx-trigger="change from:#id_stage"' in html
+
+
+def test_a_stage_without_a_default_keeps_the_forms_suggestion_and_says_empty_never_expires(client, users, shop):
+    client.force_login(users["qa"])
+    html = client.get("/environments/new/").content.decode()
+    assert 'value="48"' in _ttl_input(html)
+    assert "Empty: never expires (stage qa sets no default)." in html
+    StagePolicy.objects.create(stage="qa", max_ttl_hours=12)  # no default: empty gives the maximum
+    html = client.get("/environments/new/").content.decode()
+    assert 'value="12"' in _ttl_input(html) and "Empty: stage qa&#x27;s default, 12 h. At most 12 h in qa." in html
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("24", "8"),    # the form's suggestion for qa: follows the new stage's default
+    ("30", "30"),   # typed by the person: stays
+    ("", None),     # cleared: stays empty, which means the stage's default
+])
+def test_the_expiry_follows_the_stage_unless_the_person_typed_one(client, users, shop, typed, shown):
+    StagePolicy.objects.create(stage="qa", default_ttl_hours=24, max_ttl_hours=72)
+    StagePolicy.objects.create(stage="dev", default_ttl_hours=8, max_ttl_hours=24)
+    client.force_login(users["developer"])
+    html = client.get(f"/environments/new/ttl/?stage=dev&ttl_hours={typed}&ttl_suggested=24").content.decode()
+    field = _ttl_input(html)
+    assert (f'value="{shown}"' in field) if shown else "value=" not in field
+    assert "Empty: stage dev&#x27;s default, 8 h. At most 24 h in dev." in html
+    assert '<input type="hidden" name="ttl_suggested" value="8">' in html
+    assert "<form" not in html and 'id="ttl-field"' not in html  # only the inside of the box is swapped
+
+
+def test_an_empty_expiry_gives_the_stage_default(client, users, form):
+    StagePolicy.objects.create(stage="qa", default_ttl_hours=24, max_ttl_hours=72)
+    client.force_login(users["qa"])
+    response = client.post("/environments/new/", {**form, "ttl_hours": ""})
+    assert response.status_code == 302
+    environment = Environment.objects.get()
+    assert abs(environment.expires_at - timezone.now() - timedelta(hours=24)) < timedelta(minutes=1)
+
+
+def test_an_expiry_over_the_maximum_keeps_the_value_and_describes_the_field_by_the_sentence(client, users, form):
+    StagePolicy.objects.create(stage="qa", default_ttl_hours=24, max_ttl_hours=72)
+    client.force_login(users["qa"])
+    html = client.post("/environments/new/", {**form, "ttl_hours": "100", "ttl_suggested": "24"}).content.decode()
+    field = _ttl_input(html)
+    assert 'value="100"' in field and 'aria-describedby="id_ttl_hours_helptext id_ttl_hours_error"' in field
+    assert 'id="id_ttl_hours_error">Environments of stage qa live at most 72 hours; choose 72 or fewer.' in html
+    assert not Environment.objects.exists()
