@@ -12,22 +12,13 @@ from environments.sleep.sleep_jobs import run_sleep
 from portal.audit.actor import Actor
 from portal.jobs.reporting import JobReporter
 
-from .conftest import deployments
+from .conftest import deployments, run_use_case
 
 pytestmark = [pytest.mark.integration]
 
 
 def _statefulsets(api, namespace) -> dict[str, int]:
     return {s.metadata.name: s.spec.replicas for s in k8s.AppsV1Api(api).list_namespaced_stateful_set(namespace).items}
-
-
-def _run(use_case, env, user, capture, wanted):
-    with capture(execute=True):
-        rollout = use_case(actor=Actor.for_user(user), user=user, environment=env)
-    env.refresh_from_db()
-    rollout.job.refresh_from_db()
-    assert env.status == wanted, (env.status_message, rollout.job.error)
-    return rollout
 
 
 def _log(rollout) -> list[str]:
@@ -52,7 +43,7 @@ def test_only_the_backing_service_that_may_sleep_sleeps_and_wakes_first(awake, u
     ns, actor = env.namespace, Actor.for_user(users["qa"])
     assert _statefulsets(kube_client, ns) == {"db": 1, "cache": 1}
 
-    slept = _run(environment_sleep, env, qa, capture, Environment.ASLEEP)
+    slept = run_use_case(environment_sleep, env, qa, capture, Environment.ASLEEP)
     assert deployments(kube_client, ns) == {"web": 0, "api": 0, "worker": 0}
     assert _statefulsets(kube_client, ns) == {"db": 1, "cache": 0}  # db may not sleep: it stays up
     pods = k8s.CoreV1Api(kube_client).list_namespaced_pod(ns).items
@@ -76,7 +67,7 @@ def test_only_the_backing_service_that_may_sleep_sleeps_and_wakes_first(awake, u
     assert [(d["key"][1], d["key"][3]) for d in drifts] == [("StatefulSet", "db")], drifts
     k8s.AppsV1Api(kube_client).patch_namespaced_stateful_set_scale("db", ns, {"spec": {"replicas": 1}})
 
-    woke = _run(environment_wake, env, qa, capture, Environment.READY)
+    woke = run_use_case(environment_wake, env, qa, capture, Environment.READY)
     assert _statefulsets(kube_client, ns) == {"db": 1, "cache": 1}
     assert deployments(kube_client, ns) == {"web": 1, "api": 1, "worker": 1}
     log = _log(woke)
