@@ -37,6 +37,7 @@ from portal.safe_yaml import YAMLRefused
 from portal.safe_yaml import load as load_yaml
 
 from . import services
+from .catalog.selectors import backing_services_normalised
 from .catalog.versions import apply_pick, versions_of
 from .catalog.versions import resolve as resolve_versions
 from .diff import snapshot_diff
@@ -76,7 +77,7 @@ def blueprint_document(blueprint: Blueprint) -> dict[str, Any]:
             "version": blueprint.version,
             "components": [{"name": c.name, "image_repository": c.image_repository}
                            for c in blueprint.components.order_by("name")],
-            "backing_services": list(blueprint.backing_services or []),
+            "backing_services": backing_services_normalised(blueprint.backing_services),
             "stage_overrides": dict(blueprint.stage_overrides or {}),
             "personal_data": personal_data_normalised(blueprint.personal_data),
         },

@@ -57,7 +57,7 @@ def spec_for(environment: Environment, revision: EnvironmentRevision) -> Environ
     )
     passwords = json.loads(environment.backing_passwords or "{}")
     backing = tuple(BackingServiceSpec(kind=b["kind"], name=b["name"], version=b.get("version", ""),
-                                       password=passwords.get(b["name"], ""))
+                                       password=passwords.get(b["name"], ""), may_sleep=b.get("may_sleep") is True)
                     for b in snap.get("backing_services", []))
     owner = environment.owner.get_username() if environment.owner else "system"
     return EnvironmentSpec(

@@ -14,8 +14,12 @@ still needs minReplicas 0 (the HPAScaleToZero feature) to really reach zero. Sli
 spec, labels and annotations, in the sleep state row) and deletes it; the wake re-creates it with the
 same server-side-apply field manager as a rollout, so the next rollout owns it as before.
 
-StatefulSets (the backing services: MariaDB, Redis) always stay up: their data lives on their volumes
-and the blueprint has no way to say they may sleep; only Deployments are scaled.
+StatefulSets (the backing services: MariaDB, Redis) stay up unless the blueprint says they may sleep
+(``may_sleep``): the caller names those, and they are scaled the same way (saved, to zero after the
+Deployments, back BEFORE them on a wake: the applications need their database). Their data stays on their
+volumes: the render retains the claims of a StatefulSet that may sleep when it is scaled down
+(``environments/render/backing.py``); an emptyDir (clusters without a storage provisioner) lives only as
+long as its pod, so there a sleep loses the data.
 """
 
 from __future__ import annotations
@@ -34,26 +38,26 @@ from .wait import ProgressCallback, wait_ready
 _HPA_METADATA = ("name", "namespace", "labels", "annotations")
 
 
-def deployments_replicas(api: client.ApiClient, namespace: str, *, selector: str,
-                         saved: dict[str, int] | None = None) -> dict[str, int]:
-    """spec.replicas of each Deployment matching ``selector``, by name (what the sleep saves).
+# How each scaled kind is listed and scaled.
+_LIST = {"Deployment": "list_namespaced_deployment", "StatefulSet": "list_namespaced_stateful_set"}
+_SCALE = {"Deployment": "patch_namespaced_deployment_scale", "StatefulSet": "patch_namespaced_stateful_set_scale"}
 
-    A Deployment already at zero reports the count in ``saved`` when there is one: it is zero because
-    an earlier, interrupted sleep scaled it. Read-only.
-    """
-    saved = saved or {}
-    apps = client.AppsV1Api(api)
+
+def _replicas(api: client.ApiClient, kind: str, namespace: str, *, selector: str, saved: dict[str, int] | None,
+              names: Iterable[str] | None = None) -> dict[str, int]:
+    saved, wanted = saved or {}, None if names is None else set(names)
     counts = {}
-    for deployment in apps.list_namespaced_deployment(namespace, label_selector=selector).items:
-        name, live = deployment.metadata.name, wanted_replicas(deployment)
-        counts[name] = saved.get(name, live) if live == 0 else live
+    for workload in getattr(client.AppsV1Api(api), _LIST[kind])(namespace, label_selector=selector).items:
+        name, live = workload.metadata.name, wanted_replicas(workload)
+        if wanted is None or name in wanted:
+            counts[name] = saved.get(name, live) if live == 0 else live
     return counts
 
 
-def _scale(apps: client.AppsV1Api, namespace: str, name: str, replicas: int) -> bool:
-    """Set the Deployment's scale; False when it does not exist (a component removed meanwhile)."""
+def _scale(api: client.ApiClient, kind: str, namespace: str, name: str, replicas: int) -> bool:
+    """Set the workload's scale; False when it does not exist (a component removed meanwhile)."""
     try:
-        apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": replicas}})
+        getattr(client.AppsV1Api(api), _SCALE[kind])(name, namespace, {"spec": {"replicas": replicas}})
     except ApiException as exc:
         if exc.status == 404:
             return False
@@ -61,14 +65,30 @@ def _scale(apps: client.AppsV1Api, namespace: str, name: str, replicas: int) -> 
     return True
 
 
+def _restore(api: client.ApiClient, kind: str, namespace: str, replicas: dict[str, int]) -> list[str]:
+    listing = getattr(client.AppsV1Api(api), _LIST[kind])(namespace).items
+    live = {w.metadata.name: wanted_replicas(w) for w in listing}
+    return [name for name, count in sorted(replicas.items())
+            if live.get(name) == 0 and count > 0 and _scale(api, kind, namespace, name, count)]
+
+
+def deployments_replicas(api: client.ApiClient, namespace: str, *, selector: str,
+                         saved: dict[str, int] | None = None) -> dict[str, int]:
+    """spec.replicas of each Deployment matching ``selector``, by name (what the sleep saves).
+
+    A Deployment already at zero reports the count in ``saved`` when there is one: it is zero because
+    an earlier, interrupted sleep scaled it. Read-only.
+    """
+    return _replicas(api, "Deployment", namespace, selector=selector, saved=saved)
+
+
 def deployments_scale_to_zero(api: client.ApiClient, namespace: str, *, selector: str,
                               saved: dict[str, int] | None = None) -> dict[str, int]:
     """Scale every Deployment matching ``selector`` to zero; return the counts before, by name
     (``deployments_replicas``, so an already-zero one reports its saved count). Idempotent."""
     before = deployments_replicas(api, namespace, selector=selector, saved=saved)
-    apps = client.AppsV1Api(api)
     for name in before:
-        _scale(apps, namespace, name, 0)
+        _scale(api, "Deployment", namespace, name, 0)
     return before
 
 
@@ -78,13 +98,37 @@ def deployments_restore(api: client.ApiClient, namespace: str, replicas: dict[st
     Only zero ones: a Deployment someone (or a rollout) already scaled keeps its count. A saved name
     that no longer exists is skipped. Idempotent.
     """
-    apps = client.AppsV1Api(api)
-    live = {d.metadata.name: wanted_replicas(d) for d in apps.list_namespaced_deployment(namespace).items}
-    restored = []
-    for name, count in sorted(replicas.items()):
-        if live.get(name) == 0 and count > 0 and _scale(apps, namespace, name, count):
-            restored.append(name)
-    return restored
+    return _restore(api, "Deployment", namespace, replicas)
+
+
+def statefulsets_replicas(api: client.ApiClient, namespace: str, names: Iterable[str], *, selector: str,
+                          saved: dict[str, int] | None = None) -> dict[str, int]:
+    """spec.replicas of each StatefulSet matching ``selector`` and named in ``names`` (those whose backing
+    service may sleep), by name; one already at zero reports its count in ``saved``, as
+    ``deployments_replicas`` does. A name without a StatefulSet (an s3 store, production's managed
+    servers) is left out. Read-only."""
+    return _replicas(api, "StatefulSet", namespace, selector=selector, saved=saved, names=names)
+
+
+def statefulsets_scale_to_zero(api: client.ApiClient, namespace: str, replicas: dict[str, int]) -> None:
+    """Scale each StatefulSet named in ``replicas`` (``statefulsets_replicas``' answer) to zero. Idempotent;
+    one that no longer exists is skipped."""
+    for name in sorted(replicas):
+        _scale(api, "StatefulSet", namespace, name, 0)
+
+
+def statefulsets_restore(api: client.ApiClient, namespace: str, replicas: dict[str, int]) -> list[str]:
+    """Scale each named StatefulSet that is at zero back to its saved count; return the names scaled. As
+    ``deployments_restore``: only zero ones, a missing one skipped. Idempotent."""
+    return _restore(api, "StatefulSet", namespace, replicas)
+
+
+def statefulsets_wait(api: client.ApiClient, namespace: str, statefulsets: Iterable[str], *, timeout: float,
+                      on_progress: ProgressCallback | None = None) -> None:
+    """Wait (watching) until each named StatefulSet has its spec.replicas pods ready on its update revision
+    (at zero: none ready). Raises clusters.kube.wait.RolloutFailed."""
+    wait_ready(api, namespace=namespace, deployments=(), statefulsets=sorted(statefulsets), timeout=timeout,
+               on_progress=on_progress)
 
 
 def _hpa_saved_form(hpa: dict[str, Any]) -> dict[str, Any]:

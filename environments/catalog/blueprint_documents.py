@@ -8,9 +8,12 @@ The schema is the export's (``documents.blueprint_document``)::
     spec:
       version: 3                 # informational: the version it was exported from
       components: [web, api]     # names, or {name, image_repository} as exported
-      backing_services: [{kind: mariadb, name: db, version: "11.4"}]
+      backing_services: [{kind: mariadb, name: db, version: "11.4", may_sleep: false}]  # may_sleep: optional
       stage_overrides: {prod: {web: {replicas: 3}}}
       personal_data: {mysql: [customers.email], redis: ["session:*"], s3: [uploads/]}  # left out: kept
+
+``may_sleep`` (a boolean, false when left out) lets a sleeping environment scale that service's StatefulSet
+to zero too (``environments/sleep/``).
 
 ``personal_data`` (``environments/personal_data.py``) says what a copy out of production must mask
 or leave out, per store; a store not listed is unclassified. A document without it keeps what the
@@ -34,7 +37,12 @@ from portal.quoting import listed, quoted, sorted_keys
 from ..documents import API_VERSION, mapping_at, text_at
 from ..personal_data import personal_data_clean, personal_data_normalised
 from .models import Blueprint, Component
-from .selectors import blueprint_definition, blueprint_latest, blueprint_personal_data_kept
+from .selectors import (
+    backing_services_normalised,
+    blueprint_definition,
+    blueprint_latest,
+    blueprint_personal_data_kept,
+)
 from .services import blueprint_definition_errors, blueprint_save
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
@@ -134,7 +142,7 @@ def validate(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         description = ""
     components = _component_names(spec.get("components"), errors)
     definition = {"description": description, "components": sorted(components),
-                  "backing_services": spec.get("backing_services") or [],
+                  "backing_services": backing_services_normalised(spec.get("backing_services") or []),
                   "stage_overrides": spec.get("stage_overrides") or {}, "personal_data": None}
     if "personal_data" in spec:
         definition["personal_data"], personal_errors = personal_data_clean(spec["personal_data"], prefix="spec.")

@@ -107,7 +107,9 @@ class BlueprintForm(forms.Form):
     components = forms.ModelMultipleChoiceField(queryset=Component.objects.all(), to_field_name="name",
                                                 widget=forms.CheckboxSelectMultiple)
     backing_services = _YAMLField(empty=[], kind=list,
-                                  help_text='YAML list, e.g. - {kind: mariadb, name: db, version: "11.4"}')
+                                  help_text='YAML list, e.g. - {kind: mariadb, name: db, version: "11.4"}; add '
+                                            "may_sleep: true to let a sleeping environment scale it to zero too "
+                                            "(default: it stays up).")
     stage_overrides = _YAMLField(empty={}, kind=dict,
                                  help_text="YAML: stage → component → replicas, autoscaling_min/max or resources.")
     personal_data = _YAMLField(empty={}, kind=(dict, list), label="Personal data", help_text=(

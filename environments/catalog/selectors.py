@@ -31,9 +31,19 @@ def blueprint_definition(blueprint: Blueprint) -> dict[str, Any]:
     """What a blueprint version defines, in the shape ``blueprint_save`` takes (and compares)."""
     return {"description": blueprint.description,
             "components": sorted(blueprint.components.values_list("name", flat=True)),
-            "backing_services": list(blueprint.backing_services or []),
+            "backing_services": backing_services_normalised(blueprint.backing_services),
             "stage_overrides": dict(blueprint.stage_overrides or {}),
             "personal_data": personal_data_normalised(blueprint.personal_data)}
+
+
+def backing_services_normalised(backing_services: Any) -> Any:
+    """The backing services with ``may_sleep`` spelled out (absent: false, as versions saved before the flag
+    existed mean), so an old version and the same definition saying ``may_sleep: false`` compare equal.
+    Anything but a list of mappings is returned as it is, for validation to refuse; a given value is never
+    coerced (validation refuses a non-boolean)."""
+    if not isinstance(backing_services, list):
+        return [] if backing_services is None else backing_services
+    return [{**b, "may_sleep": b.get("may_sleep", False)} if isinstance(b, dict) else b for b in backing_services]
 
 
 def blueprint_personal_data_kept(latest: Blueprint | None) -> Any:

@@ -70,8 +70,23 @@ class ImageVersionSerializer(serializers.ModelSerializer):
         return f"{version.tag}@{version.digest}" if version.digest else None
 
 
+MAY_SLEEP_HELP = ("Whether a sleeping environment scales this service's StatefulSet to zero too (and wakes it "
+                  "first); false (the default): it stays up while the environment sleeps.")
+
+
+class BackingServiceSerializer(serializers.Serializer):
+    """One backing service of a blueprint version, as shown (a version saved before a key existed shows its
+    default)."""
+
+    kind = serializers.CharField(help_text="mariadb, redis or s3.")
+    name = serializers.CharField()
+    version = serializers.CharField(default="", help_text="Image tag of the in-cluster server; empty: its default.")
+    may_sleep = serializers.BooleanField(default=False, help_text=MAY_SLEEP_HELP)
+
+
 class BlueprintSerializer(serializers.ModelSerializer):
     components = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    backing_services = BackingServiceSerializer(many=True, read_only=True)
     personal_data = serializers.SerializerMethodField(help_text=PERSONAL_DATA_HELP)
 
     class Meta:
@@ -90,7 +105,10 @@ class BlueprintWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=63)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     components = serializers.ListField(child=serializers.CharField(max_length=63), allow_empty=False)
-    backing_services = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+    # Checked by the service (``blueprint_definition_errors``: a non-boolean may_sleep is refused, not coerced).
+    backing_services = serializers.ListField(child=serializers.DictField(), required=False, default=list, help_text=(
+        'Each {"kind": "mariadb"|"redis"|"s3", "name", "version" (optional), "may_sleep" (optional boolean)}. '
+        "may_sleep: " + MAY_SLEEP_HELP))
     stage_overrides = serializers.DictField(required=False, default=dict)
     # Checked by the service (``personal_data_clean``), like the rest of the definition; left out: kept.
     personal_data = serializers.JSONField(required=False, help_text=PERSONAL_DATA_HELP + " Left out: the latest "

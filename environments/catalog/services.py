@@ -23,12 +23,19 @@ from ..personal_data import personal_data_clean, personal_data_normalised
 from ..render.spec import BACKING_KINDS
 from ..snapshot import COMPONENT_FIELDS
 from .models import DNS_LABEL, STAGES, Blueprint, Component, ImageVersion, Registry
-from .selectors import blueprint_definition, blueprint_latest, blueprint_personal_data_kept
+from .selectors import (
+    backing_services_normalised,
+    blueprint_definition,
+    blueprint_latest,
+    blueprint_personal_data_kept,
+)
 from .versions import DIGEST
 
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 COUNT_FIELDS = ("replicas", "autoscaling_min", "autoscaling_max")
+# may_sleep: a sleeping environment scales this service's StatefulSet to zero too (default false: it stays up).
+BACKING_KEYS = frozenset({"kind", "name", "version", "may_sleep"})
 COMPONENT_EDITABLE = ("image_repository", "container_port", "health_check_path", "default_env", "command", "args",
                       "replicas", "cpu_request", "memory_request", "cpu_limit", "memory_limit", "autoscaling_min",
                       "autoscaling_max", "ingress_path", "registry", "repository")
@@ -198,14 +205,14 @@ def blueprint_definition_errors(*, components: list[str], backing_services: Any,
     if len(set(components)) != len(components):
         add("components", "A component is listed twice.")
     if not isinstance(backing_services, list):
-        add("backing_services", "Give backing_services as a list of {kind, name, version}.")
+        add("backing_services", "Give backing_services as a list of {kind, name, version, may_sleep}.")
         backing_services = []
     seen = set()
     for n, backing in enumerate(backing_services):
         if not isinstance(backing, dict):
-            add(f"backing_services[{n}]", "Each backing service is a mapping {kind, name, version}.")
+            add(f"backing_services[{n}]", "Each backing service is a mapping {kind, name, version, may_sleep}.")
             continue
-        extra = sorted_keys(set(backing) - {"kind", "name", "version"})
+        extra = sorted_keys(set(backing) - BACKING_KEYS)
         if extra:
             add(f"backing_services[{n}]", f"Unknown keys: {listed(extra)}.")
         if backing.get("kind") not in BACKING_KINDS:
@@ -221,6 +228,13 @@ def blueprint_definition_errors(*, components: list[str], backing_services: Any,
             seen.add(name)
         if "version" in backing and not isinstance(backing["version"], str):
             add(f"backing_services[{n}].version", "Quote the version (YAML reads 11.4 as a number).")
+        may_sleep = backing.get("may_sleep", False)
+        if not isinstance(may_sleep, bool):
+            add(f"backing_services[{n}].may_sleep", f"may_sleep is true or false (got {quoted(may_sleep)}): "
+                "whether a sleeping environment scales this service's StatefulSet to zero too.")
+        elif may_sleep and backing.get("kind") == "s3":
+            add(f"backing_services[{n}].may_sleep", "An s3 store runs nothing in the cluster, so it has nothing to "
+                "put to sleep: leave may_sleep out.")
     if not isinstance(stage_overrides, dict):
         add("stage_overrides", "Give stage_overrides as {stage: {component: {field: value}}}.")
         stage_overrides = {}
@@ -276,7 +290,8 @@ def blueprint_save(*, actor: Actor, user: Any, name: str, components: list[str],
         with audited(actor=actor, action=action, details={"name": name}):
             raise ValidationError(personal_errors)
     definition = {"description": description or "", "components": sorted(components),
-                  "backing_services": list(backing_services or []), "stage_overrides": dict(stage_overrides or {}),
+                  "backing_services": backing_services_normalised(list(backing_services or [])),
+                  "stage_overrides": dict(stage_overrides or {}),
                   "personal_data": personal}
     if latest is not None and blueprint_definition(latest) == definition:
         return latest, False  # nothing changed, nothing written

@@ -20,7 +20,8 @@ TABLES: dict[str, CsvTable] = {
         Column.attr("name"), Column.attr("version"), Column.attr("description"),
         Column("components", lambda b: " ".join(sorted(c.name for c in b.components.all()))),
         Column("backing_services",
-               lambda b: " ".join(f"{s.get('kind')}:{s.get('name')}" for s in b.backing_services or [])),
+               lambda b: " ".join(f"{s.get('kind')}:{s.get('name')}" + (":may-sleep" if s.get("may_sleep") else "")
+                                  for s in b.backing_services or [])),
         Column("stage_overrides", lambda b: ", ".join(sorted(b.stage_overrides or {}))),
         Column("created_at", lambda b: iso(b.created_at)))),
     "registries": CsvTable("registries", (

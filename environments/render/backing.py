@@ -115,8 +115,10 @@ def _stateful_set(spec: EnvironmentSpec, backing: BackingServiceSpec, server: _S
         "template": {"metadata": {"labels": labels}, "spec": pod_spec},
     }
     if "volumeClaimTemplates" in storage:
-        # Environments are disposable: their data goes with them instead of leaking volumes.
-        sts_spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Delete", "whenScaled": "Delete"}
+        # Environments are disposable: their data goes with them instead of leaking volumes. One that may
+        # sleep is scaled to zero and back: its claim must outlive the scale-down, or it wakes empty.
+        sts_spec["persistentVolumeClaimRetentionPolicy"] = {
+            "whenDeleted": "Delete", "whenScaled": "Retain" if backing.may_sleep else "Delete"}
         sts_spec["volumeClaimTemplates"] = storage["volumeClaimTemplates"]
     return {
         "apiVersion": "apps/v1",

@@ -55,6 +55,9 @@ class BackingServiceSpec:
     # stores it (encrypted); when empty, the "<name>-credentials" Secret is referenced but not
     # rendered, i.e. something else must create it.
     password: str = ""
+    # The blueprint lets a sleeping environment scale this service's StatefulSet to zero too (the sleep job
+    # reads it; the render keeps its volume claim when it is scaled down).
+    may_sleep: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,26 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# A StatefulSet's count in SleepState.replicas: "StatefulSet/<name>" (a Deployment's name cannot hold a "/", so
+# the keys never collide, and rows saved before StatefulSets could sleep read the same).
+STATEFULSET_KEY = "StatefulSet/"
+
+
+def saved_deployments(replicas: dict[str, int]) -> dict[str, int]:
+    """The Deployments' counts of a SleepState.replicas, by name."""
+    return {name: count for name, count in replicas.items() if not name.startswith(STATEFULSET_KEY)}
+
+
+def saved_statefulsets(replicas: dict[str, int]) -> dict[str, int]:
+    """The StatefulSets' counts of a SleepState.replicas, by StatefulSet name."""
+    return {name.removeprefix(STATEFULSET_KEY): count for name, count in replicas.items()
+            if name.startswith(STATEFULSET_KEY)}
+
+
+def replicas_saved(deployments: dict[str, int], statefulsets: dict[str, int]) -> dict[str, int]:
+    """One SleepState.replicas from both kinds' counts (the inverse of the two above)."""
+    return {**deployments, **{STATEFULSET_KEY + name: count for name, count in statefulsets.items()}}
+
 
 class SleepState(models.Model):
     """One per environment (made on first use). Written by the sleep and wake jobs and by activity."""
@@ -17,7 +37,8 @@ class SleepState(models.Model):
     environment = models.OneToOneField("environments.Environment", on_delete=models.CASCADE,
                                        related_name="sleep_state")
     # Saved by the sleep job before it changes anything, restored by the wake job:
-    # {"<deployment name>": replicas}, {"<hpa name>": the HPA object as it was}, {"<ingress name>": its rules}.
+    # {"<deployment name>": replicas, "StatefulSet/<name>": replicas of a backing service that may sleep},
+    # {"<hpa name>": the HPA object as it was}, {"<ingress name>": its rules}.
     replicas = models.JSONField(default=dict, blank=True)
     autoscalers = models.JSONField(default=dict, blank=True)
     routes = models.JSONField(default=dict, blank=True)

@@ -9,7 +9,8 @@ from portal.jobs.models import Job
 
 from ..chaos.models import ChaosRun
 from ..models import Environment, Rollout
-from .models import SleepState
+from ..snapshot import spec_for
+from .models import SleepState, saved_statefulsets
 
 SLEEP_JOB_KINDS = ("sleep", "wake")
 _UNFINISHED = (Job.QUEUED, Job.RUNNING)
@@ -63,17 +64,31 @@ def has_saved_state(environment: Environment) -> bool:
     return state is not None and bool(state.replicas or state.autoscalers or state.routes)
 
 
-# What a sleep changes on purpose, by kind: not drift while the environment sleeps.
-_SLEEP_CHANGES = {"Deployment": ("spec.replicas",), "Ingress": ("spec.rules",)}
+def backing_that_may_sleep(environment: Environment) -> list[str]:
+    """The names of the environment's in-cluster backing services (StatefulSets) that its current revision's
+    blueprint lets sleep (``may_sleep``); the others stay up while it sleeps. Empty for production (managed
+    servers, nothing in the cluster) and without a revision. Read-only."""
+    if environment.current_revision is None:
+        return []
+    spec = spec_for(environment, environment.current_revision)
+    return sorted(b.name for b in spec.backing_services if b.may_sleep and spec.in_cluster_backing)
+
+
+# What a sleep changes on purpose, by kind: not drift while the environment sleeps (a StatefulSet's count
+# only when the sleep saved it: one that must stay up and is at zero has drifted).
+_SLEEP_CHANGES = {"Deployment": ("spec.replicas",), "StatefulSet": ("spec.replicas",), "Ingress": ("spec.rules",)}
 _ASLEEP_STATUSES = frozenset({Environment.SLEEPING, Environment.ASLEEP, Environment.WAKING})
 
 
 def drifts_not_from_sleep(environment: Environment, drifts: list[Any]) -> list[Any]:
     """``drifts`` (clusters.kube.live_diff.ObjectDrift) without what a sleep did on purpose, while the
     environment is going to sleep, asleep or waking: Deployments at zero, autoscalers deleted, Ingresses
-    routed to the waker and the waker Service itself. Anything else still counts. Pure but for the status."""
+    routed to the waker, the waker Service itself, and the StatefulSets it saved at zero (backing services
+    that may sleep). Anything else still counts. Reads the status and the saved state only."""
     if environment.status not in _ASLEEP_STATUSES:
         return drifts
+    state = sleep_state_of(environment)
+    slept_statefulsets = saved_statefulsets(state.replicas) if state is not None else {}
     kept = []
     for drift in drifts:
         kind, name = drift.key[1], drift.key[3]
@@ -82,6 +97,8 @@ def drifts_not_from_sleep(environment: Environment, drifts: list[Any]) -> list[A
         if kind == "Service" and name == WAKER and drift.state == "extra":
             continue
         prefixes = _SLEEP_CHANGES.get(kind)
+        if kind == "StatefulSet" and name not in slept_statefulsets:
+            prefixes = None
         if prefixes and drift.state == "changed" and drift.changes and all(
                 c.path.startswith(prefixes) for c in drift.changes):
             continue

@@ -20,6 +20,9 @@ class SleepStateSerializer(serializers.ModelSerializer):
         fields = ["status", "replicas", "slept_at", "woke_at", "reason", "wake_requested_at", "last_wake_seconds",
                   "last_activity_at", "last_activity_kind"]
         read_only_fields = fields
+        extra_kwargs = {"replicas": {"help_text": (
+            'What a sleep saved: {"<Deployment>": replicas, "StatefulSet/<name>": replicas of a backing service '
+            "that may sleep}; empty when awake.")}}
 
 
 class WakeNothingSerializer(serializers.Serializer):

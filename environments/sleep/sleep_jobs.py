@@ -3,8 +3,10 @@
 
 Sleep: save replicas, autoscalers and routes in the SleepState row BEFORE changing anything, then route the
 Ingresses to the waker, delete the autoscalers, scale the Deployments to zero and wait until none of their
-pods is left: sleeping ──▶ asleep. Wake: scale back to the saved counts (an HPA-scaled count included),
-re-create the autoscalers, wait until ready, restore the routes: waking ──▶ ready.
+pods is left, then the StatefulSets of the backing services that may sleep (``may_sleep`` in the blueprint;
+the others stay up): sleeping ──▶ asleep. Wake: those StatefulSets back FIRST, waiting until they are ready
+(the applications need their database), then the Deployments to the saved counts (an HPA-scaled count
+included), re-create the autoscalers, wait until ready, restore the routes: waking ──▶ ready.
 
 Both converge when a killed worker's job is redelivered: every step is idempotent and the saved state is
 merged, never overwritten with what a half-done run left (a Deployment already at zero keeps its count).
@@ -27,6 +29,10 @@ from clusters.kube.sleep_scale import (
     deployments_restore,
     deployments_scale_to_zero,
     deployments_wait,
+    statefulsets_replicas,
+    statefulsets_restore,
+    statefulsets_scale_to_zero,
+    statefulsets_wait,
 )
 from clusters.kube.wake_route import (
     WAKER,
@@ -44,14 +50,15 @@ from portal.jobs.reporting import JobReporter
 
 from ..lifecycle import environment_transition
 from ..models import Environment
-from .models import SleepState
+from .models import SleepState, replicas_saved, saved_deployments, saved_statefulsets
+from .selectors import backing_that_may_sleep
 
 
-def _progress(reporter: JobReporter, start: int, span: int, done: str):
+def _progress(reporter: JobReporter, start: int, span: int, done: str, what: str = "Deployments"):
     # A count, not the wait's per-Deployment summary: with many components that overflows the job's
     # progress message (300 characters).
     def report(ready: int, of: int, message: str) -> None:
-        reporter.progress(start + span * ready // max(of, 1), f"{ready} of {of} Deployments {done}")
+        reporter.progress(start + span * ready // max(of, 1), f"{ready} of {of} {what} {done}")
 
     return report
 
@@ -89,12 +96,17 @@ def run_sleep(job: Job, reporter: JobReporter, actor: Actor) -> None:
     address = settings.SLIPWAY_WAKE_ADDRESS
     try:
         with api_client(environment.cluster.kubeconfig) as api:
-            state.replicas = deployments_replicas(api, namespace, selector=selector, saved=state.replicas)
+            # A re-run after a crash finds its own zeros: the counts saved before win (never 0 over a count).
+            deployments = deployments_replicas(api, namespace, selector=selector,
+                                               saved=saved_deployments(state.replicas))
+            statefulsets = statefulsets_replicas(api, namespace, backing_that_may_sleep(environment),
+                                                 selector=selector, saved=saved_statefulsets(state.replicas))
+            state.replicas = replicas_saved(deployments, statefulsets)
             state.autoscalers = autoscalers_saved(api, namespace, selector=selector, saved=state.autoscalers)
             state.routes = ingress_routes(api, namespace, selector=selector, saved=state.routes)
             state.save(update_fields=["replicas", "autoscalers", "routes", "updated_at"])
-            reporter.log(f"saved {len(state.replicas)} Deployment count(s), {len(state.autoscalers)} autoscaler(s), "
-                         f"{len(state.routes)} Ingress(es)")
+            reporter.log(f"saved {len(deployments)} Deployment count(s), {len(statefulsets)} StatefulSet count(s), "
+                         f"{len(state.autoscalers)} autoscaler(s), {len(state.routes)} Ingress(es)")
             reporter.progress(10, "state saved")
             if state.routes:
                 labels = {MANAGED_BY: MANAGED_BY_SLIPWAY, ENVIRONMENT: environment.name}
@@ -107,11 +119,17 @@ def run_sleep(job: Job, reporter: JobReporter, actor: Actor) -> None:
             reporter.progress(25, "routed to the waker")
             for name in autoscalers_suspend(api, namespace, selector=selector, saved=state.autoscalers):
                 reporter.log(f"HorizontalPodAutoscaler/{name}: saved and deleted")
-            deployments_scale_to_zero(api, namespace, selector=selector, saved=state.replicas)
-            reporter.log("scaled " + (", ".join(f"{n} {c}→0" for n, c in sorted(state.replicas.items())) or "nothing"))
+            deployments_scale_to_zero(api, namespace, selector=selector, saved=deployments)
+            reporter.log("scaled " + (", ".join(f"{n} {c}→0" for n, c in sorted(deployments.items())) or "nothing"))
             reporter.progress(40, "scaled to zero")
-            deployments_wait(api, namespace, state.replicas, timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS,
-                             on_progress=_progress(reporter, 40, 59, "at zero"))
+            deployments_wait(api, namespace, deployments, timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS,
+                             on_progress=_progress(reporter, 40, 40, "at zero"))
+            # The backing services last: the applications still running until now needed them.
+            if statefulsets:
+                statefulsets_scale_to_zero(api, namespace, statefulsets)
+                reporter.log("scaled " + ", ".join(f"StatefulSet/{n} {c}→0" for n, c in sorted(statefulsets.items())))
+                statefulsets_wait(api, namespace, statefulsets, timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS,
+                                  on_progress=_progress(reporter, 80, 19, "at zero", "StatefulSets"))
     except Exception as exc:
         _fail(environment, exc, actor=actor, reporter=reporter)
         raise
@@ -131,18 +149,21 @@ def run_wake(job: Job, reporter: JobReporter, actor: Actor) -> None:
     if not _ours(environment, job, Environment.WAKING, reporter):
         return
     state, _ = SleepState.objects.get_or_create(environment=environment)
-    namespace = environment.namespace
+    namespace, selector = environment.namespace, ownership_selector(environment.name)
+    deployments, statefulsets = saved_deployments(state.replicas), saved_statefulsets(state.replicas)
     try:
         with api_client(environment.cluster.kubeconfig) as api:
-            scaled = deployments_restore(api, namespace, state.replicas)
-            reporter.log("scaled " + (", ".join(f"{n} 0→{state.replicas[n]}" for n in scaled) or "nothing"))
+            if statefulsets:
+                _statefulsets_wake(api, environment, statefulsets, reporter)
+            scaled = deployments_restore(api, namespace, deployments)
+            reporter.log("scaled " + (", ".join(f"{n} 0→{deployments[n]}" for n in scaled) or "nothing"))
             for name in autoscalers_restore(api, namespace, state.autoscalers):
                 reporter.log(f"HorizontalPodAutoscaler/{name}: re-created")
-            reporter.progress(20, "scaled up")
-            live = deployments_replicas(api, namespace, selector=ownership_selector(environment.name))
-            deployments_wait(api, namespace, [n for n in state.replicas if n in live],
+            reporter.progress(30, "scaled up")
+            live = deployments_replicas(api, namespace, selector=selector)
+            deployments_wait(api, namespace, [n for n in deployments if n in live],
                              timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS,
-                             on_progress=_progress(reporter, 20, 70, "ready"))
+                             on_progress=_progress(reporter, 30, 60, "ready"))
             # Routes last: requests reach the workloads only once they answer.
             restored = ingresses_restore(api, namespace, state.routes)
             waker_remove(api, namespace)
@@ -164,6 +185,17 @@ def run_wake(job: Job, reporter: JobReporter, actor: Actor) -> None:
     reporter.log(f"{environment.name} is awake after {seconds:.1f}s")
 
 
+def _statefulsets_wake(api, environment: Environment, statefulsets: dict[str, int], reporter: JobReporter) -> None:
+    """The saved StatefulSets back to their counts, and ready, before any Deployment is scaled up."""
+    namespace = environment.namespace
+    scaled = statefulsets_restore(api, namespace, statefulsets)
+    reporter.log("scaled " + (", ".join(f"StatefulSet/{n} 0→{statefulsets[n]}" for n in scaled) or "no StatefulSet"))
+    live = statefulsets_replicas(api, namespace, statefulsets, selector=ownership_selector(environment.name))
+    statefulsets_wait(api, namespace, live, timeout=settings.SLIPWAY_SLEEP_TIMEOUT_SECONDS,
+                      on_progress=_progress(reporter, 0, 20, "ready", "StatefulSets"))
+    reporter.log(f"StatefulSet {', '.join(sorted(live)) or '(none left)'} ready: scaling the Deployments up")
+
+
 def slept_replicas_restore(api, environment: Environment, reporter: JobReporter) -> None:
     """For a rollout: an environment that slept gets its saved counts back (a Deployment under an HPA has
     no count in the render, so the apply alone would leave it at zero) and loses the waker Service (the
@@ -171,9 +203,12 @@ def slept_replicas_restore(api, environment: Environment, reporter: JobReporter)
     state = SleepState.objects.filter(environment=environment).first()
     if state is None or not (state.replicas or state.routes):
         return
-    scaled = deployments_restore(api, environment.namespace, state.replicas)
+    deployments = saved_deployments(state.replicas)
+    # The apply has already brought the rendered StatefulSets back to their count: this is for one it did not.
+    statefulsets_restore(api, environment.namespace, saved_statefulsets(state.replicas))
+    scaled = deployments_restore(api, environment.namespace, deployments)
     waker_remove(api, environment.namespace)
-    reporter.log("woken by this rollout: " + (", ".join(f"{n} 0→{state.replicas[n]}" for n in scaled) or "no "
+    reporter.log("woken by this rollout: " + (", ".join(f"{n} 0→{deployments[n]}" for n in scaled) or "no "
                                                "Deployment was at zero"))
 
 

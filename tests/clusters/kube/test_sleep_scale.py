@@ -1,5 +1,6 @@
 """Sleep and wake on the stack's control plane: Deployments to zero and back (an HPA-scaled count
-included), HPAs saved, deleted and re-created, Ingresses routed to the waker and back."""
+included), HPAs saved, deleted and re-created, Ingresses routed to the waker and back, and the
+StatefulSets of backing services that may sleep to zero and back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from clusters.kube.sleep_scale import (
     deployments_restore,
     deployments_scale_to_zero,
     deployments_wait,
+    statefulsets_replicas,
+    statefulsets_restore,
+    statefulsets_scale_to_zero,
+    statefulsets_wait,
 )
 from clusters.kube.wake_route import (
     WAKER,
@@ -102,6 +107,34 @@ def test_sleep_and_wake_restore_counts_autoscalers_and_routes(kube_client, kube_
     # Idempotent: a second wake changes nothing (nothing at zero any more).
     assert deployments_restore(kube_client, ns, saved) == []
     waker_remove(kube_client, ns)
+
+
+def _statefulsets(api, namespace):
+    return {s.metadata.name: s.spec.replicas for s in k8s.AppsV1Api(api).list_namespaced_stateful_set(namespace).items}
+
+
+def test_only_the_named_statefulsets_sleep_and_wake_ready(kube_client, kube_namespace):
+    ns = kube_namespace
+    component_create(kube_client, ns, "db", kind="StatefulSet", replicas=1)  # stays up
+    component_create(kube_client, ns, "cache", kind="StatefulSet", replicas=1)  # may sleep
+    statefulsets_wait(kube_client, ns, ["db", "cache"], timeout=60)
+    # Named but absent (an s3 store has no StatefulSet): left out.
+    saved = statefulsets_replicas(kube_client, ns, ["cache", "media"], selector=SELECTOR)
+    assert saved == {"cache": 1}
+
+    statefulsets_scale_to_zero(kube_client, ns, saved)
+    statefulsets_wait(kube_client, ns, saved, timeout=60)
+    assert _statefulsets(kube_client, ns) == {"db": 1, "cache": 0}
+    # A re-run after a crash finds cache at zero and keeps its saved count, never 0.
+    assert statefulsets_replicas(kube_client, ns, ["cache"], selector=SELECTOR, saved=saved) == saved
+    assert statefulsets_replicas(kube_client, ns, ["cache"], selector=SELECTOR) == {"cache": 0}
+
+    assert statefulsets_restore(kube_client, ns, saved) == ["cache"]
+    statefulsets_wait(kube_client, ns, saved, timeout=60)
+    cache = k8s.AppsV1Api(kube_client).read_namespaced_stateful_set("cache", ns)
+    assert cache.spec.replicas == 1 and cache.status.ready_replicas == 1
+    assert statefulsets_restore(kube_client, ns, saved) == []  # idempotent: nothing at zero any more
+    assert statefulsets_restore(kube_client, ns, {"gone": 1}) == []  # removed meanwhile: skipped
 
 
 def test_a_dns_name_gives_an_external_name_service():

@@ -17,6 +17,16 @@ def deployments(api, namespace) -> dict[str, int]:
     return {d.metadata.name: d.spec.replicas for d in k8s.AppsV1Api(api).list_namespaced_deployment(namespace).items}
 
 
+def run_use_case(use_case, env, user, capture, wanted):
+    """Run the use case (sleep, wake) and its job (eagerly); the environment must end ``wanted``."""
+    with capture(execute=True):
+        rollout = use_case(actor=Actor.for_user(user), user=user, environment=env)
+    env.refresh_from_db()
+    rollout.job.refresh_from_db()
+    assert env.status == wanted, (env.status_message, rollout.job.error)
+    return rollout
+
+
 @pytest.fixture
 def awake(users, team, kwok_cluster, cleanup_namespaces, django_capture_on_commit_callbacks,  # noqa: F811
           settings):

@@ -13,27 +13,17 @@ from environments.sleep.services import environment_sleep, environment_wake
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 
-from .conftest import deployments
+from .conftest import deployments, run_use_case
 
 pytestmark = [pytest.mark.integration]
 
 
-def _run(use_case, env, user, capture, wanted):
-    """Run the use case and its job (eagerly); the environment must end ``wanted``."""
-    with capture(execute=True):
-        rollout = use_case(actor=Actor.for_user(user), user=user, environment=env)
-    env.refresh_from_db()
-    rollout.job.refresh_from_db()
-    assert env.status == wanted, (env.status_message, rollout.job.error)
-    return rollout
-
-
 def _sleep(env, user, capture):
-    return _run(environment_sleep, env, user, capture, Environment.ASLEEP)
+    return run_use_case(environment_sleep, env, user, capture, Environment.ASLEEP)
 
 
 def _wake(env, user, capture):
-    return _run(environment_wake, env, user, capture, Environment.READY)
+    return run_use_case(environment_wake, env, user, capture, Environment.READY)
 
 
 def _backends(api, env) -> set[str]:
