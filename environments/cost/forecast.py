@@ -112,19 +112,33 @@ def _spec_of_snapshot(snapshot: dict[str, Any], *, stage: str) -> EnvironmentSpe
         cpu_request=c["cpu_request"], memory_request=c["memory_request"], cpu_limit=c["cpu_limit"],
         memory_limit=c["memory_limit"], autoscaling_min=c.get("autoscaling_min"),
         autoscaling_max=c.get("autoscaling_max"), ingress_path=c.get("ingress_path")) for c in snapshot["components"])
-    backing = tuple(BackingServiceSpec(kind=b["kind"], name=b["name"], version=b.get("version", ""))
+    backing = tuple(BackingServiceSpec(kind=b["kind"], name=b["name"], version=b.get("version", ""),
+                                       may_sleep=bool(b.get("may_sleep")))
                     for b in snapshot.get("backing_services", []))
     return EnvironmentSpec(name="forecast", namespace="slw-forecast", team="forecast", owner="forecast", stage=stage,
                            revision=1, components=components, backing_services=backing,
                            in_cluster_backing=stage != "prod")
 
 
-def new_environment_requests(*, blueprint: Blueprint, stage: str, versions: dict[str, str]) -> Requests:
+@dataclass(frozen=True)
+class NewRequests:
+    """A new environment's requests: all of them, and the part a sleep does not stop (the StatefulSets of
+    backing services the blueprint does not let sleep)."""
+
+    total: Requests
+    staying_up: Requests
+
+
+def new_environment_requests(*, blueprint: Blueprint, stage: str, versions: dict[str, str]) -> NewRequests:
     """What a new environment of ``blueprint`` at ``stage`` would request (stage overrides applied).
     Raises RenderError (a ValueError) when the blueprint cannot render."""
     picks = _placeholder_picks(blueprint, versions)
     snapshot = snapshot_from_blueprint(blueprint=blueprint, stage=stage, versions=picks)
-    return workload_requests(render(_spec_of_snapshot(snapshot, stage=stage)))
+    spec = _spec_of_snapshot(snapshot, stage=stage)
+    manifests = render(spec)
+    awake_only = {b.name for b in spec.backing_services if not b.may_sleep}
+    staying = [m for m in manifests if m["kind"] == "StatefulSet" and m["metadata"]["name"] in awake_only]
+    return NewRequests(total=workload_requests(manifests), staying_up=workload_requests(staying))
 
 
 def schedule_words(schedule: Any, fraction: float) -> str:
@@ -138,13 +152,17 @@ def forecast_for_new_environment(*, cluster: Any, blueprint: Blueprint, stage: s
                                  team: Team | None) -> Forecast:
     """About $X/day running, and $Y/day with the sleep schedule the team/stage defaults give
     (``awake_fraction`` of a typical week; idle sleep is not counted). Raises RenderError."""
-    requests = new_environment_requests(blueprint=blueprint, stage=stage, versions=versions)
+    new = new_environment_requests(blueprint=blueprint, stage=stage, versions=versions)
+    requests = new.total
     prices = prices_for(cluster)
     per_hour = hourly_cost(prices, cpu_cores=requests.cpu_cores, memory_gib=requests.memory_gib)
+    staying_per_hour = hourly_cost(prices, cpu_cores=new.staying_up.cpu_cores, memory_gib=new.staying_up.memory_gib)
     schedule = schedule_for(team=team, stage=stage)
     fraction = awake_fraction(schedule)
     per_day = per_hour * 24
+    # Asleep, only what a sleep stops is saved: backing services that may not sleep run all day.
+    with_schedule = (per_hour - staying_per_hour) * 24 * Decimal(repr(fraction)) + staying_per_hour * 24
     return Forecast(per_hour=per_hour, per_day_running=per_day,
-                    per_day_with_schedule=per_day * Decimal(repr(fraction)), currency=prices.currency,
+                    per_day_with_schedule=with_schedule, currency=prices.currency,
                     schedule=schedule_words(schedule, fraction), awake_fraction=fraction,
                     cpu_cores=requests.cpu_cores, memory_gib=requests.memory_gib)
