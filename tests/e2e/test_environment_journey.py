@@ -180,7 +180,7 @@ def test_an_invalid_name_is_refused_on_the_form(page: Page, screenshot, local_cl
     expect(page.get_by_label("Team", exact=True)).to_have_value("payments")
     for component, tag in versions.items():
         expect(version_select(page, component)).to_have_value(tag)
-    expect(page.get_by_role("status")).to_have_count(0)  # no "is being created" message
+    expect(page.locator(".messages li")).to_have_count(0)  # no "is being created" message
     screenshot("environment-invalid-name")
 
     assert Environment.objects.count() == 0
