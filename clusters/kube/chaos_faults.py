@@ -158,6 +158,23 @@ def node_fail(api: client.ApiClient, node: str) -> None:
         "False", "SlipwayChaosNodeFailure", "node failed by a Slipway chaos experiment")]}})
 
 
+def node_failure_hold(api: client.ApiClient, node: str) -> bool:
+    """Keep a failed node NotReady while its fault lasts; True when it had to be failed again.
+
+    On the local plane kwok may still apply a heartbeat it scheduled before the node was labelled
+    failed, reporting it Ready again: the taint goes and nothing is evicted. Only a node still labelled
+    failed is touched, so a restore running meanwhile wins (it removes the label; a node left NotReady
+    without it is re-initialised Ready by kwok). Idempotent; raises API errors.
+    """
+    core = client.CoreV1Api(api)
+    current = core.read_node(node)
+    if (current.metadata.labels or {}).get(NODE_FAILED) != "true" or not node_ready(current):
+        return False
+    core.patch_node_status(node, {"status": {"conditions": [_ready_condition(
+        "False", "SlipwayChaosNodeFailure", "node failed by a Slipway chaos experiment")]}})
+    return True
+
+
 def node_restore(api: client.ApiClient, node: str) -> None:
     """Undo ``node_fail``: the node is Ready again and the control plane lifts its taints.
 

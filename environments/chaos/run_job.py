@@ -9,6 +9,7 @@ moves the run to STOPPED and undoes its faults itself; the job notices through `
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from clusters.kube.chaos_faults import (
     BAD_IMAGE_TAG,
     network_cut,
     node_fail,
+    node_failure_hold,
     pods_delete,
     statefulset_scale,
 )
@@ -48,8 +50,10 @@ class Ticker:
     falls due, and answers True once the run is no longer RUNNING (a kill switch stopped it)."""
 
     def __init__(self, run: ChaosRun, undos: list[ChaosUndo], *, actor: Actor, timeline: Timeline,
-                 progress, deadline: float) -> None:
+                 progress, deadline: float, hold: Callable[[], None] | None = None) -> None:
         self.run, self.undos, self.actor, self.timeline = run, undos, actor, timeline
+        # Called about every second while the fault is in and not yet undone (a node failure keeps its node down).
+        self.hold = hold
         self.progress, self.deadline, self.started = progress, deadline, time.monotonic()
         self.stopped = False
         self.undone_at: datetime | None = None
@@ -64,6 +68,8 @@ class Ticker:
             self.timeline.flush()
             elapsed = (now - self.started) / max(self.deadline - self.started, 1.0)
             self.progress(30 + int(60 * min(1.0, elapsed)), "measuring the recovery")
+            if self.hold is not None and not self.stopped and any(u.done_at is None for u in self.undos):
+                self.hold()
         if not self.stopped:
             self.undo_due()
         return self.stopped
@@ -82,6 +88,11 @@ class Ticker:
             who = "" if applied else " (by another process)"
             self.timeline.add("undo", f"{undo.get_action_display()} done{who}", at=undo.done_at)
             self.undone_at = max(self.undone_at or undo.done_at, undo.done_at)
+
+
+def _hold_node(api, node: str, timeline: Timeline) -> None:
+    if node_failure_hold(api, node):
+        timeline.add("fault", f"node {node} reported Ready during its failure; failed again")
 
 
 def _undos_for(run: ChaosRun, plan: Plan, experiment: ChaosExperiment, due_at: datetime) -> list[ChaosUndo]:
@@ -182,8 +193,9 @@ def _measure(api, run: ChaosRun, plan: Plan, *, actor: Actor, reporter: JobRepor
         ChaosRun.objects.filter(pk=run.pk).update(injected_at=injected_at)
         timeline.add("fault", message, at=injected_at)
         reporter.progress(30, "fault injected")
+        hold = (lambda: _hold_node(api, plan.node, timeline)) if run.fault == ChaosExperiment.NODE_FAILURE else None
         ticker = Ticker(run, undos, actor=actor, timeline=timeline, progress=reporter.progress,
-                        deadline=time.monotonic() + timeout)
+                        deadline=time.monotonic() + timeout, hold=hold)
         if not ChaosRun.objects.filter(pk=run.pk, status=ChaosRun.RUNNING).exists():
             # A kill switch undid the ledger between our undo record and the injection: undo again.
             for undo in undos:

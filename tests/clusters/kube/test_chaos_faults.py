@@ -15,6 +15,7 @@ from clusters.kube.chaos_faults import (
     network_cut,
     network_policy_delete,
     node_fail,
+    node_failure_hold,
     node_ready,
     node_restore,
     pods_delete,
@@ -126,6 +127,25 @@ def quiet_node(api) -> str:
 def not_ready_taints(api, node: str) -> list[str]:
     taints = k8s.CoreV1Api(api).read_node(node).spec.taints or []
     return sorted(f"{t.key}:{t.effect}" for t in taints if t.key == "node.kubernetes.io/not-ready")
+
+
+def test_a_failed_node_reported_ready_by_a_late_heartbeat_is_failed_again_until_restored(chaos_plane):
+    api, node = chaos_plane, quiet_node(chaos_plane)
+    core = k8s.CoreV1Api(api)
+    ready = {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}
+    try:
+        node_fail(api, node)
+        assert node_failure_hold(api, node) is False  # still NotReady: nothing to do
+        # What a heartbeat kwok scheduled before the node was labelled writes when it fires.
+        core.patch_node_status(node, {"status": {"conditions": [ready]}})
+        assert node_ready(core.read_node(node))
+        assert node_failure_hold(api, node) is True
+        assert not node_ready(core.read_node(node))
+    finally:
+        node_restore(api, node)
+    assert node_failure_hold(api, node) is False  # restored: never failed again
+    eventually(lambda: node_ready(core.read_node(node)) and not not_ready_taints(api, node),
+               what=f"{node} Ready and untainted again")
 
 
 def test_a_failed_node_is_tainted_and_its_pods_come_back_on_other_nodes(chaos_plane, kube_namespace):

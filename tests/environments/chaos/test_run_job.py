@@ -218,9 +218,10 @@ def test_node_failure_reschedules_pods_on_other_nodes(users, rolled_out, kube_cl
     pods = core.list_namespaced_pod(environment.namespace, label_selector="app.kubernetes.io/name=api").items
     # An evicted pod may still be listed, terminating: a dead node's kubelet never confirms the deletion.
     serving = {p.metadata.name: p.spec.node_name for p in pods if p.metadata.deletion_timestamp is None}
-    assert not set(serving) & set(evicted) and len(serving) == 2 and node not in serving.values()
+    timeline = "\n".join(f"{e['at'][11:23]} {e['kind']}: {e['message']}" for e in run.events)
+    assert not set(serving) & set(evicted) and len(serving) == 2 and node not in serving.values(), timeline
     replacements = [e for e in run.events if e["kind"] == "pod" and " scheduled on " in e["message"]]
-    assert replacements and all(not e["message"].endswith(f"on {node}") for e in replacements), "\n".join(f"{e['at'][11:23]} {e['kind']}: {e['message']}" for e in run.events)
+    assert replacements and all(not e["message"].endswith(f"on {node}") for e in replacements), timeline
     assert run.recovered_at >= datetime.fromisoformat(replacements[0]["at"])
     undo = ChaosUndo.objects.get(run=run)
     assert (undo.action, undo.spec) == ("restore-node", {"node": node})
