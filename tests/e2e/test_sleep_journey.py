@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -155,14 +157,17 @@ def test_qa_sleeps_an_environment_and_its_hostname_wakes_it(
         findings = install_axe(context)
         address = f"http://{hostname}:{live_asgi_server.port}/orders?page=2"
         first, second = context.new_page(), context.new_page()
-        first.evaluate("url => setTimeout(() => { location.href = url; }, 0)", address)  # does not wait for it
-        wait_for_status(environment, Environment.WAKING)
-        second.goto(address)
-        expect(second.get_by_role("heading", name=f"Waking up {name}", level=1)).to_be_visible()
-        expect(second.locator("#waking-status")).to_have_text("Waking up")
-        second.wait_for_function("() => parseInt(document.getElementById('waking-progress')"
-                                 ".getAttribute('aria-valuenow'), 10) > 5", timeout=WAKE)
-        screenshot_of(second, "sleep-journey-4-waking")
+        # A wake on an idle plane can take 0.3 s: the nodes are cordoned so that the scaled-up pods wait to be
+        # scheduled, and the second visitor sees the wake in progress for as long as this test needs.
+        with nodes_cordoned(kube_client):
+            first.evaluate("url => setTimeout(() => { location.href = url; }, 0)", address)  # does not wait
+            wait_for_status(environment, Environment.WAKING)
+            second.goto(address)
+            expect(second.get_by_role("heading", name=f"Waking up {name}", level=1)).to_be_visible()
+            expect(second.locator("#waking-status")).to_have_text("Waking up")
+            second.wait_for_function("() => parseInt(document.getElementById('waking-progress')"
+                                     ".getAttribute('aria-valuenow'), 10) > 5", timeout=WAKE)
+            screenshot_of(second, "sleep-journey-4-waking")
         # Ready: the page says how long the wake took and tells the browser to reload into the application.
         expect(second.locator("#waking-status")).to_have_text("Ready", timeout=WAKE)
         expect(second.get_by_role("heading", name=f"{name} is awake", level=1)).to_be_visible()
@@ -187,6 +192,20 @@ def test_qa_sleeps_an_environment_and_its_hostname_wakes_it(
     # Back on Slipway, the environment page shows the measured wake-up time.
     page.reload()
     expect(page.locator("#env-sleep-schedule")).to_contain_text(f"{state.last_wake_seconds:.1f} s")
+
+
+@contextmanager
+def nodes_cordoned(api: k8s.ApiClient) -> Iterator[None]:
+    """Every schedulable node cordoned while the block runs (pods created meanwhile stay Pending), then uncordoned."""
+    core = k8s.CoreV1Api(api)
+    cordoned = [node.metadata.name for node in core.list_node().items if not node.spec.unschedulable]
+    for node in cordoned:
+        core.patch_node(node, {"spec": {"unschedulable": True}})
+    try:
+        yield
+    finally:
+        for node in cordoned:
+            core.patch_node(node, {"spec": {"unschedulable": False}})
 
 
 def screenshot_of(page: Page, name: str) -> None:
