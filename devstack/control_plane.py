@@ -46,7 +46,7 @@ DEFAULT_CLUSTER_LOGS = "slipway-default"
 
 
 def pinned_version(var: str) -> str:
-    """The version build-kube.sh pins for ``var`` (``KUBE_VERSION``, ``ETCD_VERSION``, ``KWOK_VERSION``)."""
+    """The version build-kube.sh pins for ``var`` (``KUBE_VERSION``, ``ETCD_VERSION``, ``KWOK_VERSION``, ``HELM_VERSION``)."""
     # The versions are pinned once, in build-kube.sh; like the script, honour an env override.
     match = re.search(rf'^{var}="\$\{{{var}:-([^}}]+)\}}"', BUILD_SCRIPT.read_text(), re.MULTILINE)
     if match is None:
@@ -57,12 +57,15 @@ def pinned_version(var: str) -> str:
 def binaries() -> dict[str, Path]:
     """Where build-kube.sh puts each binary (the same layout the script uses)."""
     bindir = Path(os.environ.get("SLIPWAY_CACHE", Path.home() / ".cache" / "slipway")) / "bin"
-    kube, etcd, kwok = (bindir / f"{c}-{pinned_version(v)}" for c, v in
-                        (("kube", "KUBE_VERSION"), ("etcd", "ETCD_VERSION"), ("kwok", "KWOK_VERSION")))
+    kube, etcd, kwok, helm = (bindir / f"{c}-{pinned_version(v)}" for c, v in
+                              (("kube", "KUBE_VERSION"), ("etcd", "ETCD_VERSION"), ("kwok", "KWOK_VERSION"),
+                               ("helm", "HELM_VERSION")))
     return {"kube-apiserver": kube / "kube-apiserver", "kube-controller-manager": kube / "kube-controller-manager",
             "kube-scheduler": kube / "kube-scheduler", "kubectl": kube / "kubectl", "etcd": etcd / "etcd",
             "kwok": kwok / "kwok",
-            "kwokctl": kwok / "kwokctl"}
+            "kwokctl": kwok / "kwokctl",
+            # Not part of the control plane: the chart's tests (docker/helm/slipway/) lint and render with it.
+            "helm": helm / "helm"}
 
 
 def _ensure_binaries() -> dict[str, Path]:
@@ -347,7 +350,8 @@ class Kube:
         # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m devstack env)`)
         # in the stack directory instead of ~/.kube/cache.
         return {"KUBECONFIG": str(kubeconfig_file(ctx)), "SLIPWAY_KWOK_LOGS_DIR": str(logs_dir(ctx)),
-                "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache"), "KUBECTL": str(binaries()["kubectl"])}
+                "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache"), "KUBECTL": str(binaries()["kubectl"]),
+                "HELM": str(binaries()["helm"])}
 
     def up(self, ctx: Context) -> dict[str, str]:
         with _locked(ctx):
@@ -355,6 +359,9 @@ class Kube:
 
     def _up(self, ctx: Context) -> dict[str, str]:
         cluster = KwokCluster.stack(ctx)
+        # Also when the cluster is already running: a binary added to the pinned set later (helm) is
+        # built on the next `up` instead of only when the cluster is next created. A no-op when cached.
+        _ensure_binaries()
         if cluster.running():
             cluster.seed()  # cheap, and repairs nodes a test may have deleted
             return self.facts(ctx)
