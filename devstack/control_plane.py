@@ -46,7 +46,7 @@ DEFAULT_CLUSTER_LOGS = "slipway-default"
 
 
 def pinned_version(var: str) -> str:
-    """The version build-kube.sh pins for ``var`` (``KUBE_VERSION``, ``ETCD_VERSION``, ``KWOK_VERSION``, ``HELM_VERSION``)."""
+    """The version build-kube.sh pins for ``var`` (``KUBE_VERSION``, ``ETCD_VERSION``, ``KWOK_VERSION``, ...)."""
     # The versions are pinned once, in build-kube.sh; like the script, honour an env override.
     match = re.search(rf'^{var}="\$\{{{var}:-([^}}]+)\}}"', BUILD_SCRIPT.read_text(), re.MULTILINE)
     if match is None:
