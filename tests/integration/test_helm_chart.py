@@ -87,10 +87,10 @@ def test_lint_strict_passes(helm: Any) -> None:
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--set", "web.replicas=many"], "web.replicas"),
-    (["--set", "existingSecret.name="], "existingSecret.name"),
-    (["--set", "config.logLevel=LOUD"], "config.logLevel"),
-    (["--set", "ingress.enabled=false"], "config.allowedHosts is empty"),
+    (["--set", "web.replicas=many"], "at '/web/replicas': got string, want integer"),
+    (["--set", "existingSecret.name="], "at '/existingSecret/name'"),
+    (["--set", "config.logLevel=LOUD"], "at '/config/logLevel'"),
+    (["--set", "ingress.enabled=false"], "at '/config/allowedHosts': minItems: got 0, want 1"),
 ])
 def test_a_bad_value_is_refused_with_a_message(helm: Any, flags: list[str], message: str) -> None:
     for verb in ("template", "lint"):

@@ -120,7 +120,7 @@ env:
   - {name: {{ $name }}, value: {{ $value | toString | quote }}}
   {{- end }}
   {{- end }}
-  {{- include "slipway.secretEnv" $root | indent 2 }}
+  {{- include "slipway.secretEnv" $root | trim | nindent 2 }}
 securityContext:
   {{- toYaml $root.Values.securityContext | nindent 2 }}
 volumeMounts:
