@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from kubernetes.client.rest import ApiException
 
 from clusters.kube.rbac import CHAOS_REQUIRED, REQUIRED, Permission, missing_permissions
 from tests.fixtures.stack import in_ci, stack_up
+from tests.reliability.worker import wait_for
 from tests.test_docker import settings_env_names
 
 pytestmark = pytest.mark.integration
@@ -138,16 +138,6 @@ def test_template_renders_every_part_and_no_secret_value(helm: Any) -> None:
 # --- installed on the local control plane --------------------------------------------------------
 
 
-def wait_for(what: str, probe: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"{what}: not reached within {timeout:.0f}s")
-
-
 def deployments_ready(apps: k8s.AppsV1Api, namespace: str) -> bool:
     items = apps.list_namespaced_deployment(namespace).items
     return len(items) == 3 and all(
@@ -168,8 +158,8 @@ def chart_namespace(kube_facts: dict[str, str], kube_client: k8s.ApiClient) -> I
     core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(
         name=namespace, labels={"slipway.test/namespace": "true"})))
     try:
-        wait_for("the namespace's default service account",
-                 lambda: core.list_namespaced_service_account(namespace, field_selector="metadata.name=default").items)
+        wait_for(lambda: core.list_namespaced_service_account(namespace, field_selector="metadata.name=default").items,
+                 30, "the namespace's default service account")
         core.create_namespaced_secret(namespace, k8s.V1Secret(metadata=k8s.V1ObjectMeta(name="slipway"), string_data={
             "SECRET_KEY": secrets.token_urlsafe(50), "SLIPWAY_ENCRYPTION_KEYS": secrets.token_urlsafe(32),
             "DATABASE_URL": "postgres://slipway@db.invalid/slipway", "REDIS_URL": "redis://redis.invalid:6379/0"}))
@@ -194,8 +184,8 @@ def test_installs_on_the_local_control_plane(helm: Any, kube_facts: dict[str, st
         assert len(lines) == len(docs) and all(line.endswith("serverside-applied") for line in lines), applied.stdout
 
         apps, batch, core = k8s.AppsV1Api(kube_client), k8s.BatchV1Api(kube_client), k8s.CoreV1Api(kube_client)
-        wait_for("the Deployments Ready", lambda: deployments_ready(apps, namespace))
-        wait_for("the migration Job Complete", lambda: job_complete(batch, namespace, f"{release}-slipway-migrate"))
+        wait_for(lambda: deployments_ready(apps, namespace), 60, "the Deployments Ready")
+        wait_for(lambda: job_complete(batch, namespace, f"{release}-slipway-migrate"), 60, "the migration Job Complete")
         pods = core.list_namespaced_pod(namespace).items
         assert {p.metadata.labels["app.kubernetes.io/component"] for p in pods} == {"web", "worker", "beat", "migrate"}
         assert all(p.spec.node_name and p.spec.node_name.startswith("kwok-node-") for p in pods)
