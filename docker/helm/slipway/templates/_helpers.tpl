@@ -127,6 +127,9 @@ volumeMounts:
   - {name: tmp, mountPath: /tmp}
   - {name: var, mountPath: /app/var}
   - {name: home, mountPath: /home/slipway}
+  {{- if $root.Values.terraform.existingClaim }}
+  - {name: terraform, mountPath: /app/var/terraform}
+  {{- end }}
 {{- end -}}
 
 {{/* The pod-level part every Slipway pod shares. */}}
@@ -149,6 +152,9 @@ volumes:
   - {name: tmp, emptyDir: {}}
   - {name: var, emptyDir: {}}
   - {name: home, emptyDir: {}}
+  {{- with .Values.terraform.existingClaim }}
+  - {name: terraform, persistentVolumeClaim: {claimName: {{ . | quote }}}}
+  {{- end }}
 {{- end -}}
 
 {{/* nodeSelector/tolerations/affinity of one component's values. */}}
