@@ -9,6 +9,7 @@ set -euo pipefail
 KUBE_VERSION="${KUBE_VERSION:-v1.33.13}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+HELM_VERSION="${HELM_VERSION:-v4.3.2}"  # part helm (issue 18): the chart's lint/template tests
 CACHE="${SLIPWAY_CACHE:-$HOME/.cache/slipway}"
 export GOMODCACHE="${GOMODCACHE:-$CACHE/go/mod}"
 export GOCACHE="${GOCACHE:-$CACHE/go/build}"
@@ -22,7 +23,8 @@ command -v go >/dev/null || { echo "go is not on PATH: install Go >= 1.24 to bui
 kube_bin="$CACHE/bin/kube-$KUBE_VERSION"
 etcd_bin="$CACHE/bin/etcd-$ETCD_VERSION"
 kwok_bin="$CACHE/bin/kwok-$KWOK_VERSION"
-mkdir -p "$kube_bin" "$etcd_bin" "$kwok_bin"
+helm_bin="$CACHE/bin/helm-$HELM_VERSION"
+mkdir -p "$kube_bin" "$etcd_bin" "$kwok_bin" "$helm_bin"
 
 build_kube() {
   if [[ -x "$kube_bin/kube-apiserver" && -x "$kube_bin/kube-controller-manager" && -x "$kube_bin/kube-scheduler" \
@@ -94,12 +96,24 @@ build_kwok() {
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }
 
+# --- part helm (issue 18): helm, for docker/helm/slipway/ (lint, template, tests) ---
+build_helm() {
+  if [[ -x "$helm_bin/helm" ]]; then log "helm $HELM_VERSION: cached"; return; fi
+  log "helm $HELM_VERSION: building"
+  # helm reports its own version from ldflags; without them `helm version` says v4-unreleased.
+  GOBIN="$helm_bin" GOFLAGS= go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+}
+# --- end part helm ---
+
 start=$(date +%s)
 case "${1:-all}" in
   kube) build_kube ;;
   etcd) build_etcd ;;
   kwok) build_kwok ;;
-  all) build_etcd; build_kwok; build_kube ;;
-  *) echo "usage: $0 [all|kube|etcd|kwok]" >&2; exit 2 ;;
+  helm) build_helm ;;
+  all) build_etcd; build_kwok; build_kube; build_helm ;;
+  *) echo "usage: $0 [all|kube|etcd|kwok|helm]" >&2; exit 2 ;;
 esac
 log "done in $(( $(date +%s) - start ))s"

@@ -54,9 +54,13 @@ def pinned_version(var: str) -> str:
     return os.environ.get(var) or match.group(1)
 
 
+def _bin_dir() -> Path:
+    return Path(os.environ.get("SLIPWAY_CACHE", Path.home() / ".cache" / "slipway")) / "bin"
+
+
 def binaries() -> dict[str, Path]:
-    """Where build-kube.sh puts each binary (the same layout the script uses)."""
-    bindir = Path(os.environ.get("SLIPWAY_CACHE", Path.home() / ".cache" / "slipway")) / "bin"
+    """Where build-kube.sh puts each binary of the control plane (the same layout the script uses)."""
+    bindir = _bin_dir()
     kube, etcd, kwok = (bindir / f"{c}-{pinned_version(v)}" for c, v in
                         (("kube", "KUBE_VERSION"), ("etcd", "ETCD_VERSION"), ("kwok", "KWOK_VERSION")))
     return {"kube-apiserver": kube / "kube-apiserver", "kube-controller-manager": kube / "kube-controller-manager",
@@ -75,6 +79,22 @@ def _ensure_binaries() -> dict[str, Path]:
         if rc != 0:
             raise StackError(f"kube: {BUILD_SCRIPT.name} failed with exit code {rc} (output above)")
     return bins
+
+
+def helm_binary() -> Path:
+    """Where build-kube.sh puts helm: not part of the control plane, the chart's tests (docker/helm/slipway/) use it."""
+    return _bin_dir() / f"helm-{pinned_version('HELM_VERSION')}" / "helm"
+
+
+def _ensure_helm() -> Path:
+    """Build helm if it is missing (a few minutes, once; cached afterwards)."""
+    helm = helm_binary()
+    if not os.access(helm, os.X_OK):
+        say("kube: building helm with build-kube.sh (first run only; a few minutes)")
+        rc = subprocess.run([str(BUILD_SCRIPT), "helm"], stdout=2, stderr=2).returncode
+        if rc != 0:
+            raise StackError(f"kube: {BUILD_SCRIPT.name} helm failed with exit code {rc} (output above)")
+    return helm
 
 
 def workdir(ctx: Context) -> Path:
@@ -347,13 +367,16 @@ class Kube:
         # KUBECACHEDIR keeps kubectl's discovery cache (used after `eval $(python -m devstack env)`)
         # in the stack directory instead of ~/.kube/cache.
         return {"KUBECONFIG": str(kubeconfig_file(ctx)), "SLIPWAY_KWOK_LOGS_DIR": str(logs_dir(ctx)),
-                "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache"), "KUBECTL": str(binaries()["kubectl"])}
+                "KUBECACHEDIR": str(workdir(ctx) / "kubectl-cache"), "KUBECTL": str(binaries()["kubectl"]),
+                "HELM": str(helm_binary())}
 
     def up(self, ctx: Context) -> dict[str, str]:
         with _locked(ctx):
             return self._up(ctx)
 
     def _up(self, ctx: Context) -> dict[str, str]:
+        # The stack's cluster comes with helm (issue 18): a fresh CI machine builds it with the rest.
+        _ensure_helm()
         cluster = KwokCluster.stack(ctx)
         if cluster.running():
             cluster.seed()  # cheap, and repairs nodes a test may have deleted
