@@ -100,7 +100,7 @@ class LeaderScheduler(PersistentScheduler):
         lease = self._the_lease()
         if lease is None:
             if not self._warned:
-                logger.warning("beat: the broker is not Redis, so there is no leader lock: run one beat only")
+                logger.info("beat: the broker is not Redis, so there is no leader lock: run one beat only")
                 self._warned = True
             return True
         was = lease.held

@@ -181,7 +181,9 @@ def test_two_beats_publish_each_tick_once_and_the_stand_by_takes_over(slipway):
     beats = {processes.started[name].popen.pid: processes.started[name] for name in ("beat-1", "beat-2")}
     wait_for(lambda: len(probe_origins(broker)) >= 6, 60, "six ticks of the probe entry")
     processes.check_alive("beat-1", "beat-2")
-    [leader_pid] = set(probe_origins(broker))  # both beats run; only one published
+    publishers = set(probe_origins(broker))
+    assert len(publishers) == 1, f"both beats published the same entry: {sorted(publishers)}"
+    [leader_pid] = publishers
     leader = beats.pop(leader_pid)
     [(stand_by_pid, stand_by)] = beats.items()
     assert "stands by" in stand_by.output()
