@@ -113,7 +113,7 @@ class PortalProcesses:
                 os.killpg(process.popen.pid, signal.SIGTERM)
         for process in self.started.values():
             try:
-                process.popen.wait(timeout=20)
+                process.popen.wait(timeout=10)  # a worker's warm shutdown waits for its task
             except subprocess.TimeoutExpired:
                 process.kill()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,6 @@ from django.test import Client
 from kubernetes import client as k8s
 
 from bench.bench_stack import Api
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.kube.owner_labels import ENVIRONMENT, MANAGED_BY
 from clusters.services import cluster_register
 from devstack.kwok_pod_logs import append_pod_log
@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 REDIS_DB = 13  # this module's own; the keys it makes carry the test run's pid and are deleted at the end
 RUN = f"multiproc-{os.getpid()}"
 LEASE_SECONDS = 2
+VISIBILITY_SECONDS = 8  # a killed worker's task goes to the other after this long (the test kills within ~1 s)
 PROBE_ENTRY = "multiproc-probe"  # tests/reliability/beat_probe.py's entry (not imported: it reschedules the app)
 
 
@@ -47,7 +48,8 @@ def slipway(django_db_setup, redis_url, tmp_path_factory):
     url = f"{redis_url}/{REDIS_DB}"
     processes = PortalProcesses(url, tmp_path_factory.mktemp("multiproc"), {
         "SLIPWAY_CELERY_QUEUE": RUN, "SLIPWAY_BEAT_PROBE_QUEUE": f"{RUN}-probe",
-        "SLIPWAY_BEAT_LOCK_SECONDS": str(LEASE_SECONDS), "SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": "120"})
+        "SLIPWAY_BEAT_LOCK_SECONDS": str(LEASE_SECONDS), "SLIPWAY_ROLLOUT_TIMEOUT_SECONDS": "120",
+        "SLIPWAY_CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_SECONDS)})
     broker = redis.Redis.from_url(url)
     try:
         web_a = processes.web("web-a")
@@ -91,7 +93,7 @@ def test_job_started_on_web_a_streams_to_web_b_and_survives_its_killed_worker(sl
     team = TeamFactory(slug="payments")
     qa = UserFactory(username="qa-multiproc", roles=["QA"], teams=[team])
     _, key = api_token_create(actor=system, user=qa, name="multiproc")
-    name = "multiproc-job"
+    name = f"mp-{uuid.uuid4().hex[:6]}"  # its namespace is deleted in the background: never reuse a name
     namespace = f"slw-{name}"
     # Hold the rollout in its readiness wait (no pod may exist) until the first worker is dead.
     core.create_namespace({"metadata": {"name": namespace, "labels": {MANAGED_BY: "slipway", ENVIRONMENT: name}}})
@@ -104,12 +106,15 @@ def test_job_started_on_web_a_streams_to_web_b_and_survives_its_killed_worker(sl
         environment = Environment.objects.get(name=name)
         job = Job.objects.get(rollout__environment=environment)
         browser = Browser(slipway["web_b"], f"/ws/jobs/{job.pk}/", session_cookie(qa))
-        browser.wait(lambda m: "waiting for" in m.get("text", ""), 60, "rollout waiting for its pods")
-        [first] = wait_for(lambda: holding(processes, "environments.rollout"), 30, "a worker to take the rollout")
-        [second] = {"worker-1", "worker-2"} - {first}
-        seen_before_kill = max(m["seq"] for m in browser.received() if m["type"] == "event")
-
+        assert browser.opened.wait(30) and not browser.closed, browser.closed
+        # Kill as soon as the job runs: Redis hands an unacknowledged task to the other worker once the
+        # visibility timeout has passed, even while the first still runs it (kombu has no heartbeat).
+        holders = wait_for(lambda: Job.objects.filter(pk=job.pk, state="running").exists()
+                           and holding(processes, "environments.rollout"), 30, "a worker to start the rollout")
+        assert len(holders) == 1, f"both workers took the rollout before the kill: {holders}"
+        [first], [second] = holders, list({"worker-1", "worker-2"} - set(holders))
         processes.started[first].kill()
+        seen_before_kill = max((m["seq"] for m in browser.received() if m["type"] == "event"), default=0)
         job.refresh_from_db()
         assert (job.state, job.attempts) == ("running", 1)
         core.delete_namespaced_resource_quota("hold", namespace)
@@ -139,7 +144,7 @@ def test_job_started_on_web_a_streams_to_web_b_and_survives_its_killed_worker(sl
     finally:
         if browser is not None:
             browser.close()
-        delete_namespace(kube_client, namespace, timeout=60)
+        core.delete_namespace(namespace, propagation_policy="Background")
 
 
 def test_live_log_stream_opened_on_web_b_delivers_appended_lines(slipway, users, team, kubeconfig_path,
