@@ -28,6 +28,7 @@ from typing import Any
 
 from celery.beat import PersistentScheduler
 from django.conf import settings
+from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -84,39 +85,46 @@ class LeaderScheduler(PersistentScheduler):
         self.lease_seconds = float(settings.SLIPWAY_BEAT_LOCK_SECONDS)
         self.lease: LeaderLease | None = None
         self._lease_connection = None
-        self._warned = False
+        self._warned = self._told_standing_by = False
         super().__init__(*args, **kwargs)
 
-    def _the_lease(self) -> LeaderLease | None:
-        if self.lease is None and self.app.conf.broker_url.startswith(("redis://", "rediss://")):
+    def _the_lease(self) -> LeaderLease:
+        if self.lease is None:
             # The broker's own connection (kombu is Slipway's adapter to its Redis): no second client.
-            self._lease_connection = self.app.connection_for_write()
-            with self._lease_connection.default_channel.conn_or_acquire() as client:
-                self.lease = LeaderLease(client, settings.SLIPWAY_BEAT_LOCK_KEY, seconds=self.lease_seconds)
+            connection = self.app.connection_for_write()
+            try:
+                with connection.default_channel.conn_or_acquire() as client:
+                    self.lease = LeaderLease(client, settings.SLIPWAY_BEAT_LOCK_KEY, seconds=self.lease_seconds)
+            except BaseException:
+                connection.release()
+                raise
+            self._lease_connection = connection
         return self.lease
 
     def is_leader(self) -> bool:
-        """Take or renew the lease; log every change of leadership. A Redis error means not leading."""
-        lease = self._the_lease()
-        if lease is None:
+        """Take or renew the lease; log every change of leadership. Redis unreachable means not leading."""
+        if not self.app.conf.broker_url.startswith(("redis://", "rediss://")):
             if not self._warned:
                 logger.info("beat: the broker is not Redis, so there is no leader lock: run one beat only")
                 self._warned = True
             return True
-        was = lease.held
+        was, unreachable = self.lease is not None and self.lease.held, False
         try:
+            lease = self._the_lease()
             now = lease.hold()
-        except RedisError as exc:
-            now = lease.held = False
+        except (RedisError, OperationalError, OSError) as exc:
+            if self.lease is not None:
+                self.lease.held = False
+            now, unreachable = False, True
             logger.warning("beat: cannot reach Redis for the leader lock (%s); not publishing until it can", exc)
         if now and not was:
             logger.info("beat: this beat (%s) is now the leader and publishes the periodic tasks", lease.token)
         elif was and not now:
-            logger.warning("beat: this beat (%s) lost the leader lock; standing by", lease.token)
-        elif not now and not self._warned:
+            logger.warning("beat: this beat (%s) lost the leader lock; standing by", self.lease.token)
+        elif not now and not unreachable and not self._told_standing_by:
             logger.info("beat: another beat leads (%s); this one stands by and retries every %.1fs",
-                           self._holder(lease), self.retry_seconds)
-            self._warned = True
+                        self._holder(self.lease), self.retry_seconds)
+            self._told_standing_by = True
         return now
 
     @property

@@ -184,7 +184,11 @@ def test_two_beats_publish_each_tick_once_and_the_stand_by_takes_over(slipway):
     processes: PortalProcesses = slipway["processes"]
     broker: redis.Redis = slipway["redis"]
     beats = {processes.started[name].popen.pid: processes.started[name] for name in ("beat-1", "beat-2")}
-    wait_for(lambda: len(probe_origins(broker)) >= 6, 60, "six ticks of the probe entry")
+    # Both beats have ticked (one leads, one stands by), then six more ticks are published.
+    wait_for(lambda: all("is now the leader" in beat.output() or "stands by" in beat.output()
+                         for beat in beats.values()), 60, "both beats to tick")
+    ticked = len(probe_origins(broker))
+    wait_for(lambda: len(probe_origins(broker)) >= ticked + 6, 60, "six more ticks of the probe entry")
     processes.check_alive("beat-1", "beat-2")
     publishers = set(probe_origins(broker))
     assert len(publishers) == 1, f"both beats published the same entry: {sorted(publishers)}"
