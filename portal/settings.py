@@ -253,6 +253,16 @@ CELERY_BEAT_SCHEDULE: dict = {
                                        "schedule": env.float("SLIPWAY_POLICY_TTL_EXTEND_SECONDS", default=300.0)},
 }
 
+# --- Issue 18, part "multiproc" (portal/beat_leader.py): several beats may run, one publishes. The leader
+# holds a lease in the broker's Redis for SLIPWAY_BEAT_LOCK_SECONDS, renewed every tick; a stand-by takes
+# over within about that long after the leader dies. SLIPWAY_CELERY_QUEUE names the task queue, so two
+# installations (or a test) can share one Redis database without taking each other's tasks.
+CELERY_BEAT_SCHEDULER = "portal.beat_leader:LeaderScheduler"
+SLIPWAY_BEAT_LOCK_SECONDS = env.float("SLIPWAY_BEAT_LOCK_SECONDS", default=30.0)
+CELERY_TASK_DEFAULT_QUEUE = env.str("SLIPWAY_CELERY_QUEUE", default="celery")
+SLIPWAY_BEAT_LOCK_KEY = f"slipway:beat-leader:{CELERY_TASK_DEFAULT_QUEUE}"  # one leader per installation
+# --- end of part "multiproc"
+
 
 def redis_channel_layer(url: str) -> dict:
     """The Redis channel layer's settings (also used by tests that run a real worker)."""

@@ -16,13 +16,18 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def portal_environment(url: str, var_dir: Path, **env: str) -> dict[str, str]:
+    """The environment of a Slipway process on the test database and Redis ``url``, redelivering after 5 s."""
+    db = connection.settings_dict
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": url,
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "SLIPWAY_VAR_DIR": str(var_dir), "SLIPWAY_CELERY_VISIBILITY_TIMEOUT": "5",
+            "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS), **env}
+
+
 def start_worker(url: str, queue: str, var_dir: Path, **env: str) -> subprocess.Popen:
     """``celery worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings."""
-    db = connection.settings_dict
-    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": url,
-               "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-               "SLIPWAY_VAR_DIR": str(var_dir), "SLIPWAY_CELERY_VISIBILITY_TIMEOUT": "5",
-               "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS), **env}
+    environ = portal_environment(url, var_dir, **env)
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
                              "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=environ,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
