@@ -1,0 +1,52 @@
+"""One JSON object per log line (``SLIPWAY_LOG_FORMAT=json``), for log collectors.
+
+Fields: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, ``request_id``, ``user``,
+``path`` (web requests, no query string) or ``task`` (Celery tasks), and ``exception`` when there is
+one. Secrets are masked before a record reaches here: ``portal.redaction`` redacts every record's
+message and traceback where the record is made (and the console handler's ``redact`` filter again).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from portal.redaction import redact
+
+from .log_context import current, user_name
+
+
+class LogContextFilter(logging.Filter):
+    """Copies the current request id, user, path and task onto each record (text formats may use them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = current()
+        found = {"request_id": context.request_id if context else None,
+                 "user": user_name(context) if context else "",
+                 "path": context.path if context else "",
+                 "task": context.task if context else ""}
+        for field, value in found.items():
+            if not getattr(record, field, None):  # a line may carry its own (``extra=``), as the access line does
+                setattr(record, field, value)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+            "user": getattr(record, "user", ""),
+        }
+        for field in ("path", "task"):
+            if getattr(record, field, ""):
+                line[field] = getattr(record, field)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False, default=str)
