@@ -3,13 +3,16 @@ broker's own client, whatever the transport: Redis in production, memory or file
 
 from __future__ import annotations
 
+from django.conf import settings
 from kombu import Connection
 
 from portal.celery import app as celery_app
 
 
 def _connected(timeout: float) -> Connection:
-    connection = celery_app.connection_for_read(connect_timeout=timeout)
+    # The URL from settings each time (not the app's cached configuration): what /readyz reports is
+    # what the settings say now.
+    connection = celery_app.connection_for_read(url=settings.CELERY_BROKER_URL, connect_timeout=timeout)
     # One attempt: kombu's default is to retry for as long as the transport's policy says (a probe
     # or a scrape must answer, not wait for the broker to come back).
     connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)

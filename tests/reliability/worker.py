@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -16,8 +17,10 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_worker(url: str, queue: str, var_dir: Path, **env: str) -> subprocess.Popen:
-    """``celery worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings."""
+def start_worker(url: str, queue: str, var_dir: Path, *, output: Any = subprocess.DEVNULL,
+                 **env: str) -> subprocess.Popen:
+    """``celery worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings;
+    its stdout and stderr go to ``output`` (a file, or nowhere)."""
     db = connection.settings_dict
     environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": url,
                "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
@@ -25,7 +28,7 @@ def start_worker(url: str, queue: str, var_dir: Path, **env: str) -> subprocess.
                "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS), **env}
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
                              "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def kill(*workers: subprocess.Popen | None) -> None:
