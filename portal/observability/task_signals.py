@@ -86,13 +86,14 @@ def task_failed(sender: Any = None, **_: Any) -> None:
 
 
 @worker_ready.connect
-def serve_worker_metrics(**_: Any) -> None:
+def serve_worker_metrics(sender: Any = None, **_: Any) -> None:
     port = settings.SLIPWAY_WORKER_METRICS_PORT
     if not port:
         return
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    prefork = "prefork" in type(getattr(sender, "pool", None)).__module__
+    if prefork and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Under the prefork pool the tasks run in child processes; without the directory their numbers
-        # stay there and this server shows none of them (the solo and threads pools are fine).
+        # stay there and this server shows none of them (the solo and threads pools need none).
         logger.warning("SLIPWAY_WORKER_METRICS_PORT without PROMETHEUS_MULTIPROC_DIR: a prefork worker's "
                        "task figures are not seen by its metrics server")
     try:
