@@ -480,27 +480,15 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are on the audit trail already
 AXES_ENABLE_ADMIN = False  # portal/accounts/admin.py registers an audited admin of the lockouts instead
 
-# --- Issue 18, part "observe": /readyz, /metrics and JSON logs with a request id (portal/observability/) ---
-# Logs: "text" (one readable line, for make run) or "json" (one object per line, for collectors; the chart).
-SLIPWAY_LOG_FORMAT = env.str("SLIPWAY_LOG_FORMAT", default="text")
-if SLIPWAY_LOG_FORMAT not in ("text", "json"):
-    raise ImproperlyConfigured(f"SLIPWAY_LOG_FORMAT must be text or json, not {SLIPWAY_LOG_FORMAT!r}")
-LOGGING["filters"]["log_context"] = {"()": "portal.observability.json_logs.LogContextFilter"}
-LOGGING["formatters"]["json"] = {"()": "portal.observability.json_logs.JsonFormatter"}
-LOGGING["handlers"]["console"]["filters"].append("log_context")
-LOGGING["handlers"]["console"]["formatter"] = "json" if SLIPWAY_LOG_FORMAT == "json" else "plain"
-# One access line per request and a start/end line per task: with JSON (daphne's and Celery's own lines
-# carry no request id); in text mode daphne and Celery already print theirs.
-for _logger in ("slipway.access", "slipway.tasks"):
-    LOGGING["loggers"][_logger] = {"level": "INFO" if SLIPWAY_LOG_FORMAT == "json" else "WARNING"}
-# A worker keeps Django's handlers (JSON) instead of installing Celery's own on the root logger.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = SLIPWAY_LOG_FORMAT != "json"
-# Outermost, so requests refused by other middleware are counted too.
-MIDDLEWARE.insert(0, "portal.observability.http_metrics.RequestMetricsMiddleware")
+# --- Issue 18, part "observe": /readyz, /metrics, JSON logs with a request id (portal/observability/) ---
+from portal.observability.json_logs import logging_settings  # noqa: E402
+
+SLIPWAY_LOG_FORMAT = env.str("SLIPWAY_LOG_FORMAT", default="text")  # "text" (make run) or "json" (the chart)
+LOGGING = logging_settings(LOGGING, SLIPWAY_LOG_FORMAT)  # ImproperlyConfigured for any other format
+CELERY_WORKER_HIJACK_ROOT_LOGGER = SLIPWAY_LOG_FORMAT != "json"  # a worker keeps Django's (JSON) handler
+MIDDLEWARE.insert(0, "portal.observability.http_metrics.RequestMetricsMiddleware")  # outermost: counts refusals
 SECURE_REDIRECT_EXEMPT.append(r"^readyz$")  # kubelet probes speak plain HTTP to the pod
-# /metrics: a scraper sends "Authorization: Bearer <token>"; Platform admins may read it signed in.
-SLIPWAY_METRICS_TOKEN = env.str("SLIPWAY_METRICS_TOKEN", default="")
-# Each Celery worker serves its task figures on this port (path /metrics; 0 = not served).
-SLIPWAY_WORKER_METRICS_PORT = env.int("SLIPWAY_WORKER_METRICS_PORT", default=0)
-SLIPWAY_METRICS_QUEUES = env.list("SLIPWAY_METRICS_QUEUES", default=["celery"])  # queue depth reported
+SLIPWAY_METRICS_TOKEN = env.str("SLIPWAY_METRICS_TOKEN", default="")  # /metrics: "Authorization: Bearer <token>"
+SLIPWAY_WORKER_METRICS_PORT = env.int("SLIPWAY_WORKER_METRICS_PORT", default=0)  # each worker's /metrics; 0: off
+SLIPWAY_METRICS_QUEUES = env.list("SLIPWAY_METRICS_QUEUES", default=["celery"])  # whose depth /metrics reports
 SLIPWAY_PROBE_TIMEOUT_SECONDS = env.float("SLIPWAY_PROBE_TIMEOUT_SECONDS", default=2.0)  # each /readyz check

@@ -8,9 +8,13 @@ message and traceback where the record is made (and the console handler's ``reda
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 
 from portal.redaction import redact
 
@@ -50,3 +54,21 @@ class JsonFormatter(logging.Formatter):
         if record.exc_text:
             line["exception"] = record.exc_text
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def logging_settings(base: dict[str, Any], log_format: str) -> dict[str, Any]:
+    """``base`` (the LOGGING setting) with the log-context filter on the console handler and, for
+    ``json``, the JSON formatter. ``slipway.access`` (a line per request) and ``slipway.tasks`` (a line at
+    each task's start and end) log at INFO only with JSON: in text mode daphne and Celery print their own."""
+    if log_format not in ("text", "json"):
+        raise ImproperlyConfigured(f"SLIPWAY_LOG_FORMAT must be text or json, not {log_format[:20]!r}")
+    config = copy.deepcopy(base)
+    config["filters"]["log_context"] = {"()": LogContextFilter}
+    config["formatters"]["json"] = {"()": JsonFormatter}
+    console = config["handlers"]["console"]
+    console["filters"] = [*console.get("filters", []), "log_context"]
+    if log_format == "json":
+        console["formatter"] = "json"
+    for name in ("slipway.access", "slipway.tasks"):
+        config["loggers"][name] = {"level": "INFO" if log_format == "json" else "WARNING"}
+    return config

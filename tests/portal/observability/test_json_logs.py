@@ -6,9 +6,10 @@ import logging
 import re
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from portal.jobs.models import Job
-from portal.observability.json_logs import JsonFormatter, LogContextFilter
+from portal.observability.json_logs import JsonFormatter, LogContextFilter, logging_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,8 @@ def test_a_request_id_reaches_the_task_its_job_and_every_log_line(client, users,
     access = [line for line in lines if line["logger"] == "slipway.access"]
     assert access and access[0]["message"].startswith("POST /jobs/selfcheck/ 302 ")
     web_side = [line for line in lines if line.get("path") == "/jobs/selfcheck/"]
-    assert len(web_side) >= 2 and len(task_lines) >= 2
+    assert f"job {job.pk} (selfcheck) queued by admin" in [line["message"] for line in web_side]
+    assert len(task_lines) >= 2
     for line in task_lines + web_side:
         assert (line["request_id"], line["user"]) == ("abc123", "admin"), line
         assert set(line) >= {"time", "level", "logger", "message", "request_id", "user"}
@@ -73,3 +75,9 @@ def test_secrets_are_masked_in_json_lines(json_lines):
     logging.getLogger("slipway.test").warning("connecting to redis://:hunter2-secret@cache:6379/0")
     line = json_lines()[-1]
     assert "hunter2-secret" not in json.dumps(line) and line["request_id"] is None
+
+
+def test_an_unknown_log_format_refuses_to_start(settings):
+    with pytest.raises(ImproperlyConfigured, match="SLIPWAY_LOG_FORMAT must be text or json"):
+        logging_settings(settings.LOGGING, "yaml")
+    assert logging_settings(settings.LOGGING, "json")["handlers"]["console"]["formatter"] == "json"
