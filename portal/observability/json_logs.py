@@ -14,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from celery import current_task
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.redaction import redact
@@ -29,7 +30,8 @@ class LogContextFilter(logging.Filter):
         found = {"request_id": context.request_id if context else None,
                  "user": user_name(context) if context else "",
                  "path": context.path if context else "",
-                 "task": context.task if context else ""}
+                 # An eager task runs in the request's context: Celery's task stack names it.
+                 "task": (context.task if context else "") or getattr(current_task, "name", "") or ""}
         for field, value in found.items():
             if not getattr(record, field, None):  # a line may carry its own (``extra=``), as the access line does
                 setattr(record, field, value)

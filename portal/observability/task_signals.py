@@ -3,8 +3,8 @@
 * ``before_task_publish`` copies the publishing request's id (and user) into the message headers;
   ``task_prerun`` binds them as the task's log context, so every log line of the task carries the
   id of the web request that queued it (the job row keeps it too: ``Job.request_id``). A task with
-  no publishing request (beat) is logged under its own task id. Eager tasks (tests, ``make run``
-  without Redis) run inside the request and keep its context.
+  no publishing request (beat) is logged under its own task id. Eager tasks run inside the request
+  that queued them and keep its context (the log filter adds the task's name).
 * ``task_prerun``/``task_postrun``/``task_failure`` feed the task duration and failure metrics.
 * ``worker_ready`` starts the worker's metrics server on ``SLIPWAY_WORKER_METRICS_PORT`` (0: none).
 
@@ -33,7 +33,7 @@ USER_HEADER = "slipway_user"
 
 # task id → (start time, log-context token), from prerun to postrun (same thread: Celery runs both
 # around the task body).
-_running: dict[str, tuple[float, Token]] = {}
+_running: dict[str, tuple[float, Token | None]] = {}
 
 
 @before_task_publish.connect
@@ -54,13 +54,14 @@ def _header(task: Any, name: str) -> str:
 def task_started(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     if task is None or task_id is None:
         return
-    outer = current()
-    request_id = _header(task, REQUEST_ID_HEADER)
-    if not VALID_REQUEST_ID.match(request_id):
-        # Eager: still inside the request that queued it. Otherwise (beat, a manual send) its own id.
-        request_id = outer.request_id if outer and outer.request_id else task_id
-    user = _header(task, USER_HEADER)[:150] or (user_name(outer) if outer else "")
-    token = bind(LogContext(request_id=request_id, task=task.name, user=user))
+    token = None
+    if not task.request.is_eager:
+        # An eager task runs inside the request that queued it and keeps its context (and Celery skips
+        # task_postrun when an eager task raises into its caller: a binding here could never be undone).
+        request_id = _header(task, REQUEST_ID_HEADER)
+        if not VALID_REQUEST_ID.match(request_id):
+            request_id = task_id  # queued outside any request (beat, a shell)
+        token = bind(LogContext(request_id=request_id, task=task.name, user=_header(task, USER_HEADER)[:150]))
     _running[task_id] = (time.perf_counter(), token)
     logger.info("task %s started", task.name)
 
@@ -73,10 +74,8 @@ def task_finished(task_id: str | None = None, task: Any = None, state: str | Non
     elapsed = time.perf_counter() - started[0]
     TASK_DURATION.labels(task.name).observe(elapsed)
     logger.info("task %s %s in %.3f s", task.name, (state or "finished").lower(), elapsed)
-    try:
+    if started[1] is not None:
         unbind(started[1])
-    except ValueError:  # bound in another context (a pool that ran prerun elsewhere): nothing to undo here
-        pass
 
 
 @task_failure.connect
