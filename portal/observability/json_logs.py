@@ -19,14 +19,24 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal.redaction import redact
 
-from .log_context import current, user_name
+from .log_context import LogContext, current, user_name
+
+
+def _from_record(record: logging.LogRecord) -> LogContext | None:
+    """Django logs a 4xx/5xx response ("Unauthorized: /metrics") after the middleware chain has returned,
+    outside the request's context; the record carries the request itself."""
+    request = getattr(record, "request", None)
+    request_id = getattr(request, "request_id", None)
+    if not isinstance(request_id, str):
+        return None
+    return LogContext(request_id=request_id, path=getattr(request, "path", ""), request=request)
 
 
 class LogContextFilter(logging.Filter):
     """Copies the current request id, user, path and task onto each record (text formats may use them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        context = current()
+        context = current() or _from_record(record)
         found = {"request_id": context.request_id if context else None,
                  "user": user_name(context) if context else "",
                  "path": context.path if context else "",

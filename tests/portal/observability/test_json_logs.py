@@ -66,9 +66,14 @@ def test_a_bad_or_untrusted_request_id_is_replaced(client, settings, json_lines)
     settings.SLIPWAY_TRUSTED_PROXIES = 0  # no proxy: the header is the client's own text
     untrusted = client.get("/healthz", HTTP_X_REQUEST_ID="abc123")
     assert untrusted["X-Request-ID"] != "abc123"
-    access = [line for line in json_lines() if line["logger"] == "slipway.access"]
+    lines = json_lines()
+    access = [line for line in lines if line["logger"] == "slipway.access"]
     assert [line["request_id"] for line in access] == [bad["X-Request-ID"], long["X-Request-ID"],
                                                        untrusted["X-Request-ID"]]
+    # Django logs a refusal after the middleware chain has returned: the line still carries the id.
+    refused = client.get("/metrics")
+    warning = next(line for line in json_lines()[len(lines):] if line["logger"] == "django.request")
+    assert (warning["message"], warning["request_id"]) == ("Unauthorized: /metrics", refused["X-Request-ID"])
 
 
 def test_secrets_are_masked_in_json_lines(json_lines):
