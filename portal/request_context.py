@@ -9,7 +9,6 @@ lockout, DRF's throttles and the websockets all take the address from here.
 from __future__ import annotations
 
 import ipaddress
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+from portal.observability.log_context import VALID_REQUEST_ID, LogContext, bind, unbind
 
 
 def _valid_ip(value: str | None) -> str | None:
@@ -61,7 +60,7 @@ def incoming_request_id(header: str) -> str:
     Without a proxy the header is the client's own text, and an unauthenticated client could
     file its requests in the audit trail under someone else's id.
     """
-    if settings.SLIPWAY_TRUSTED_PROXIES and _VALID_ID.match(header):
+    if settings.SLIPWAY_TRUSTED_PROXIES and VALID_REQUEST_ID.match(header):
         return header
     return uuid.uuid4().hex
 
@@ -72,6 +71,11 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = incoming_request_id(request.headers.get("X-Request-ID", ""))
-        response = self.get_response(request)
+        # Every log line of the request (and of the tasks it queues) carries the id: see portal.observability.
+        token = bind(LogContext(request_id=request.request_id, path=request.path, request=request))
+        try:
+            response = self.get_response(request)
+        finally:
+            unbind(token)
         response["X-Request-ID"] = request.request_id
         return response

@@ -489,3 +489,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are on the audit trail already
 AXES_ENABLE_ADMIN = False  # portal/accounts/admin.py registers an audited admin of the lockouts instead
+
+# --- Issue 18, part "observe": /readyz, /metrics, JSON logs with a request id (portal/observability/) ---
+from portal.observability.json_logs import logging_settings  # noqa: E402
+
+SLIPWAY_LOG_FORMAT = env.str("SLIPWAY_LOG_FORMAT", default="text")  # "text" (make run) or "json" (the chart)
+LOGGING = logging_settings(LOGGING, SLIPWAY_LOG_FORMAT)  # ImproperlyConfigured for any other format
+CELERY_WORKER_HIJACK_ROOT_LOGGER = SLIPWAY_LOG_FORMAT != "json"  # a worker keeps Django's (JSON) handler
+MIDDLEWARE.insert(0, "portal.observability.http_metrics.RequestMetricsMiddleware")  # outermost: counts refusals
+SECURE_REDIRECT_EXEMPT.append(r"^readyz$")  # kubelet probes speak plain HTTP to the pod
+SLIPWAY_METRICS_TOKEN = env.str("SLIPWAY_METRICS_TOKEN", default="")  # /metrics: "Authorization: Bearer <token>"
+SLIPWAY_WORKER_METRICS_PORT = env.int("SLIPWAY_WORKER_METRICS_PORT", default=0)  # each worker's /metrics; 0: off
+SLIPWAY_METRICS_QUEUES = env.list("SLIPWAY_METRICS_QUEUES", default=["celery"])  # whose depth /metrics reports
+SLIPWAY_PROBE_TIMEOUT_SECONDS = env.float("SLIPWAY_PROBE_TIMEOUT_SECONDS", default=2.0)  # each /readyz check

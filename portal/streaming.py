@@ -25,6 +25,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from portal.observability.process_metrics import WEBSOCKETS
+
 CLOSE_BAD_REQUEST = 4400
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -132,6 +134,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             return
         self.object = obj
         await self.accept()
+        WEBSOCKETS.labels(type(self).__name__).inc()  # the class names the stream: a bounded label
         self.tasks.append(asyncio.ensure_future(self._writer()))
         await self.on_open()
 
@@ -143,6 +146,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.object is not None:
+            WEBSOCKETS.labels(type(self).__name__).dec()
             await self.on_close()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:

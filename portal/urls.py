@@ -11,10 +11,13 @@ from portal.api.errors import json_error_view
 from portal.audit import views as audit_views
 from portal.dashboard import views as dashboard_views
 from portal.jobs import views as job_views
+from portal.observability import views as observability_views
 
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
     path("healthz", dashboard_views.healthz, name="healthz"),
+    path("readyz", observability_views.readyz, name="readyz"),
+    path("metrics", observability_views.metrics, name="metrics"),
     # Browsers ask for /favicon.ico whatever the page links; send them to the SVG brand mark.
     path("favicon.ico", RedirectView.as_view(url=f"/{settings.STATIC_URL.lstrip('/')}img/favicon.svg", permanent=True)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

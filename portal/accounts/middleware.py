@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from . import authz
 
 # The account's own pages, and what signing in and out needs.
-OPEN_PAGES = frozenset({"dashboard", "healthz", "login", "logout", "password-set", "password-change",
+OPEN_PAGES = frozenset({"dashboard", "healthz", "readyz", "login", "logout", "password-set", "password-change",
                         "api-schema", "api-docs", "api-token"})
 
 

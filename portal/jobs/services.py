@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +15,8 @@ from portal.concurrency import refused_when_taken
 
 from .models import EXCLUSIVE_KINDS, Job
 from .tasks import selfcheck
+
+logger = logging.getLogger(__name__)
 
 
 def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None) -> Job:
@@ -38,6 +41,8 @@ def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = 
             kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
             target_type=target_type, target_id=target_id, target_repr=str(target)[:200] if target is not None else "",
         )
+    # The line that ties a request's log (its request id) to the job it started.
+    logger.info("job %s (%s) queued by %s", job.pk, kind, actor.name)
     transaction.on_commit(lambda: task.delay(str(job.pk), actor.to_dict()))
     return job
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -25,12 +26,14 @@ def portal_environment(url: str, var_dir: Path, **env: str) -> dict[str, str]:
             "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS), **env}
 
 
-def start_worker(url: str, queue: str, var_dir: Path, **env: str) -> subprocess.Popen:
-    """``celery worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings."""
+def start_worker(url: str, queue: str, var_dir: Path, *, output: Any = subprocess.DEVNULL,
+                 **env: str) -> subprocess.Popen:
+    """``celery worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings;
+    its stdout and stderr go to ``output`` (a file, or nowhere)."""
     environ = portal_environment(url, var_dir, **env)
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
                              "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def kill(*workers: subprocess.Popen | None) -> None:

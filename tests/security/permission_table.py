@@ -428,4 +428,8 @@ TABLE: dict[str, Route] = {
     "api:cluster-prices": Route({"GET": "any_role", "PUT": "admin"}, kind="cluster"),
     "api:environment-forecast": Route({"POST": "any_role"}, note="a forecast reads prices and a blueprint"),
     "api:environment-cost": Route({"GET": "team_view"}, kind="env"),
+    # Issue 18, part "observe": the readiness probe is public (kubelet sends no cookie); metrics are read by a
+    # scraper with SLIPWAY_METRICS_TOKEN (not a role) or a signed-in Platform admin.
+    "readyz": Route({"GET": "public"}),
+    "metrics": Route({"GET": "admin"}),
 }

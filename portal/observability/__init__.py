@@ -1,0 +1,1 @@
+"""Operating Slipway: readiness (/readyz), Prometheus metrics (/metrics), JSON logs with a request id."""
