@@ -35,8 +35,8 @@ pytestmark = pytest.mark.integration
 CHART = Path(__file__).resolve().parents[2] / "docker" / "helm" / "slipway"
 IMAGE = "registry.example.invalid/slipway"  # never pulled: kwok runs no containers
 HOST = "slipway-helm-test.example.invalid"
-# Read by portal/settings.py once issue 18's part "observe" is merged (the /metrics token).
-PENDING_SETTINGS = {"SLIPWAY_METRICS_TOKEN"}
+# Read by a library, not by portal/settings.py: prometheus_client's directory for a prefork worker's figures.
+LIBRARY_SETTINGS = {"PROMETHEUS_MULTIPROC_DIR"}
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,10 @@ def test_template_renders_every_part_and_no_secret_value(helm: Any) -> None:
     assert (container["livenessProbe"]["httpGet"]["path"], container["readinessProbe"]["httpGet"]["path"]) == (
         "/healthz", "/readyz")
     assert web["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+    assert "--access-log" in container["command"]  # JSON logs: the access lines come from Slipway's middleware
+    worker = by_name["rel-slipway-worker/Deployment"]["spec"]["template"]
+    assert worker["metadata"]["annotations"]["prometheus.io/port"] == "9808"
+    assert worker["spec"]["containers"][0]["ports"] == [{"name": "metrics", "containerPort": 9808, "protocol": "TCP"}]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     # Every setting comes by name from the existing Secret, or as a plain value that settings.py reads.
     config_map = by_name["rel-slipway/ConfigMap"]["data"]
@@ -130,8 +134,9 @@ def test_template_renders_every_part_and_no_secret_value(helm: Any) -> None:
                 for var in c.get("env", []):
                     names.add(var["name"])
                     assert "value" not in var or var["name"] in config_map, f"{var['name']} has a literal value"
-    assert not names - settings_env_names() - PENDING_SETTINGS, "set but not read by portal/settings.py"
+    assert not names - settings_env_names() - LIBRARY_SETTINGS, "set but not read by portal/settings.py"
     assert config_map["ALLOWED_HOSTS"] == HOST and config_map["CSRF_TRUSTED_ORIGINS"] == f"https://{HOST}"
+    assert (config_map["SLIPWAY_LOG_FORMAT"], config_map["SLIPWAY_WORKER_METRICS_PORT"]) == ("json", "9808")
     assert "Secret" not in {doc["kind"] for doc in docs}
 
 

@@ -75,6 +75,12 @@ SLIPWAY_WAKE_ADDRESS: {{ default (printf "%s-web.%s.svc.cluster.local:%v" (inclu
 SLIPWAY_BASE_URL: {{ default (printf "https://%s" $firstHost) $c.baseUrl | quote }}
 {{- end }}
 LOG_LEVEL: {{ $c.logLevel | quote }}
+SLIPWAY_LOG_FORMAT: {{ $c.logFormat | quote }}
+{{- if .Values.metrics.enabled }}
+SLIPWAY_WORKER_METRICS_PORT: {{ .Values.metrics.workerPort | quote }}
+# A prefork worker's child processes keep their figures in files here (an emptyDir: new with each pod).
+PROMETHEUS_MULTIPROC_DIR: /app/metrics
+{{- end }}
 AWS_DEFAULT_REGION: {{ $c.awsRegion | quote }}
 SLIPWAY_VAR_DIR: /app/var
 {{- range $name, $value := $c.extra }}
@@ -127,6 +133,7 @@ volumeMounts:
   - {name: tmp, mountPath: /tmp}
   - {name: var, mountPath: /app/var}
   - {name: home, mountPath: /home/slipway}
+  - {name: metrics, mountPath: /app/metrics}
   {{- if $root.Values.terraform.existingClaim }}
   - {name: terraform, mountPath: /app/var/terraform}
   {{- end }}
@@ -152,6 +159,7 @@ volumes:
   - {name: tmp, emptyDir: {}}
   - {name: var, emptyDir: {}}
   - {name: home, emptyDir: {}}
+  - {name: metrics, emptyDir: {}}
   {{- with .Values.terraform.existingClaim }}
   - {name: terraform, persistentVolumeClaim: {claimName: {{ . | quote }}}}
   {{- end }}
