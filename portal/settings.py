@@ -100,6 +100,7 @@ MIDDLEWARE = [
     # is answered with the waking page before anything validates the Host header against ALLOWED_HOSTS.
     "environments.sleep.wake_on_request.WakeOnRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.database_outage.DatabaseOutageMiddleware",  # faults: a view's database outage answers 503
     "portal.request_limits.RequestBoundsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
