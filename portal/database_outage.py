@@ -8,7 +8,7 @@ host or credentials. Nothing here keeps state: Django opens a fresh connection f
 Two doors, because Django reports an exception in two ways: ``DatabaseOutageMiddleware`` sees the
 ones a view raises (under ASGI too), ``outage_aware`` wraps ``handler500`` for those a middleware
 raises (a session or the signed-in user loaded before any view runs). Websockets have a third,
-``DatabaseOutageWebsocket``: a stream that cannot load its session or job closes with 1013 (try again
+``DatabaseOutageWebsocket``: a stream that cannot load its session or job closes with 4503 (try again
 later) instead of a traceback in the server's log.
 """
 
@@ -81,13 +81,16 @@ def outage_aware(handler500: Callable[[HttpRequest], HttpResponse]) -> Callable[
     return view
 
 
-WEBSOCKET_TRY_AGAIN_LATER = 1013  # RFC 6455 registry: "Try Again Later"
+# 503 in the application range, beside portal.streaming's 4403/4404/4408: a server may send only 1000
+# or 3000-4999 (1013, "try again later", is refused by daphne's autobahn). The pages' stream scripts
+# reconnect with back-off on any code but 4403/4404.
+CLOSE_UNAVAILABLE = 4503
 AsgiApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
 
 class DatabaseOutageWebsocket:
     """ASGI wrapper of the websocket stack: a database outage while a stream opens (its session, its
-    user, its job) closes the socket with 1013 and one log line; browsers retry after that code."""
+    user, its job) closes the socket with 4503 and one log line; the pages reconnect after it."""
 
     def __init__(self, app: AsgiApp) -> None:
         self.app = app
@@ -108,9 +111,9 @@ class DatabaseOutageWebsocket:
             if not is_database_outage(exc) or closed:
                 raise
             logger.warning("database unreachable: websocket %s closed with %s", scope.get("path"),
-                           WEBSOCKET_TRY_AGAIN_LATER)
+                           CLOSE_UNAVAILABLE)
             if not accepted:
                 # A close before the handshake is accepted can carry no code (the server answers 403):
                 # accept, then close, so the page learns why.
                 await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": WEBSOCKET_TRY_AGAIN_LATER})
+            await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
