@@ -100,7 +100,7 @@ MIDDLEWARE = [
     # is answered with the waking page before anything validates the Host header against ALLOWED_HOSTS.
     "environments.sleep.wake_on_request.WakeOnRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "portal.database_outage.DatabaseOutageMiddleware",  # faults: a view's database outage answers 503
+    "portal.outages.OutageMiddleware",  # faults: a view's database or queue outage answers 503
     "portal.request_limits.RequestBoundsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -218,6 +218,12 @@ CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered: tasks are
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
+# Part faults (issue 18): a job's task sent while the broker restarts is retried for about
+# SLIPWAY_QUEUE_PUBLISH_RETRIES seconds (0.5 s, then every second) before the request answers 503 and
+# the job is failed with the reason (portal.jobs.services.job_enqueue).
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": env.int("SLIPWAY_QUEUE_PUBLISH_RETRIES", default=10),
+                                    "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {

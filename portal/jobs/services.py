@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from kombu.exceptions import OperationalError as QueueError
 
 from portal.accounts import authz
 from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
 from portal.audit.services import audited
 from portal.concurrency import refused_when_taken
+from portal.outages import QUEUE_MESSAGE, QueueUnavailable
 
 from .models import EXCLUSIVE_KINDS, Job
+from .reporting import JobReporter
+from .runner import job_finished_audit
 from .tasks import selfcheck
+
+logger = logging.getLogger(__name__)
 
 
 def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None) -> Job:
@@ -38,8 +46,26 @@ def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = 
             kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
             target_type=target_type, target_id=target_id, target_repr=str(target)[:200] if target is not None else "",
         )
-    transaction.on_commit(lambda: task.delay(str(job.pk), actor.to_dict()))
+    transaction.on_commit(lambda: job_enqueue(job=job, task=task, actor=actor))
     return job
+
+
+def job_enqueue(*, job: Job, task: Any, actor: Actor) -> None:
+    """Send ``task(job_id, actor)`` to the queue, retrying while the broker is unreachable
+    (``CELERY_TASK_PUBLISH_RETRY_POLICY`` bounds how long: a Redis restart is waited out).
+
+    Raises QueueUnavailable when the broker stays unreachable, after failing the job with that reason
+    and auditing it: a job is never left queued with no task that will ever run it.
+    """
+    try:
+        task.delay(str(job.pk), actor.to_dict())
+    except QueueError as exc:
+        logger.warning("job %s (%s): the task queue is unreachable (%s); the job is failed", job.pk, job.kind,
+                       type(exc).__name__)
+        reporter = JobReporter(job)
+        reporter.finish(Job.FAILED, error=QUEUE_MESSAGE)
+        job_finished_audit(actor=actor, job=reporter.job, outcome=AuditEvent.FAILURE, error=QUEUE_MESSAGE)
+        raise QueueUnavailable from None
 
 
 def selfcheck_start(*, actor: Actor, user: Any) -> Job:

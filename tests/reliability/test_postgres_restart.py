@@ -18,7 +18,7 @@ from django.test import Client
 
 from devstack.daemons import Postgres
 from devstack.process import Context, free_port, stop
-from portal.database_outage import CLOSE_UNAVAILABLE, MESSAGE
+from portal.outages import CLOSE_UNAVAILABLE, MESSAGE
 from tests.factories import JobFactory, TeamFactory, UserFactory
 from tests.reliability import worker
 from tests.reliability.daphne_web import start_web

@@ -1,11 +1,15 @@
-"""While PostgreSQL cannot be reached: every page and API call answers 503 with one sentence.
+"""While PostgreSQL or the task queue cannot be reached: pages and API calls answer 503 with one sentence.
 
 A database outage is neither the caller's mistake nor a bug to log with a stack trace: the person is
 told to try again in a minute, the API answers in its error shape, and nothing names the database's
 host or credentials. Nothing here keeps state: Django opens a fresh connection for the next request
 (``CONN_HEALTH_CHECKS`` for persistent ones), so the same process recovers once the database is back.
 
-Two doors, because Django reports an exception in two ways: ``DatabaseOutageMiddleware`` sees the
+The task queue (Redis) is told apart: ``QueueUnavailable`` is raised by ``portal.jobs.services`` when
+a job's task could not be sent within its retry bound (that job is failed with the reason, never left
+queued without a task); it answers 503 with its own sentence the same way.
+
+Two doors, because Django reports an exception in two ways: ``OutageMiddleware`` sees the
 ones a view raises (under ASGI too), ``outage_aware`` wraps ``handler500`` for those a middleware
 raises (a session or the signed-in user loaded before any view runs). Websockets have a third,
 ``DatabaseOutageWebsocket``: a stream that cannot load its session or job closes with 4503 (try again
@@ -23,10 +27,21 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from portal.upstream import ServiceUnavailable
+
 logger = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 MESSAGE = "Slipway cannot reach its database right now; try again in a minute."
+QUEUE_MESSAGE = ("Slipway cannot reach its task queue right now, so nothing was started (the job is marked "
+                 "failed); try again in a minute.")
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """The job queue (the Celery broker) refused or did not answer within the publish retry bound."""
+
+    def __init__(self) -> None:
+        super().__init__(QUEUE_MESSAGE)
 RETRY_AFTER_SECONDS = 60
 
 
@@ -39,22 +54,24 @@ def is_database_outage(exc: BaseException | None) -> bool:
     return False
 
 
-def outage_response(request: HttpRequest) -> HttpResponse:
+def outage_response(request: HttpRequest, *, queue: bool = False) -> HttpResponse:
     """503 for ``request``: JSON in the API's error shape under /api/, a short page (no database) elsewhere."""
+    what, code, message = ("task queue", "queue_unavailable", QUEUE_MESSAGE) if queue else \
+        ("database", "database_unavailable", MESSAGE)
     # One line, no traceback: the outage is logged once per request, not as an error in Slipway.
-    logger.warning("database unreachable: %s %s answered 503", request.method, request.path)
+    logger.warning("%s unreachable: %s %s answered 503", what, request.method, request.path)
     if request.path.startswith("/api/"):
-        body = {"error": {"status": 503, "code": "database_unavailable", "message": MESSAGE}}
+        body = {"error": {"status": 503, "code": code, "message": message}}
         response: HttpResponse = JsonResponse(body, status=503)
     else:
-        response = HttpResponse(render_to_string("503_database.html", {"message": MESSAGE}), status=503)
+        response = HttpResponse(render_to_string("503_unavailable.html", {"message": message}), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response._has_been_logged = True  # Django's log_response would add an error with the traceback
     return response
 
 
-class DatabaseOutageMiddleware:
-    """Turns a view's database connection error into ``outage_response``."""
+class OutageMiddleware:
+    """Turns a view's database connection error or ``QueueUnavailable`` into ``outage_response``."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -63,6 +80,8 @@ class DatabaseOutageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, QueueUnavailable):
+            return outage_response(request, queue=True)
         return outage_response(request) if is_database_outage(exception) else None
 
 
