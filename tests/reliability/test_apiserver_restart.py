@@ -17,7 +17,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 from kubernetes import client as k8s
-from kubernetes import watch
 
 from clusters.services import cluster_register
 from devstack.control_plane import KwokCluster
@@ -31,6 +30,7 @@ from portal.audit.models import AuditEvent
 from portal.jobs.models import Job, JobEvent
 from tests.environments.logs.support import Viewer, communicator, db, line, make_environment
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.kube_cluster import namespace_create
 from tests.reliability.worker import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
@@ -52,19 +52,6 @@ def private_client(private_cluster: KwokCluster) -> Iterator[k8s.ApiClient]:
     api = private_cluster.api_client()
     yield api
     api.close()
-
-
-def new_namespace(api: k8s.ApiClient, name: str, labels: dict[str, str] | None = None) -> None:
-    """Create ``name`` and wait for its default service account (pods are refused until it exists)."""
-    core = k8s.CoreV1Api(api)
-    core.create_namespace({"metadata": {"name": name, "labels": labels or {}}})
-    w = watch.Watch()
-    for event in w.stream(core.list_namespaced_service_account, name, field_selector="metadata.name=default",
-                          timeout_seconds=60):
-        if event["type"] in {"ADDED", "MODIFIED"}:
-            w.stop()
-            return
-    pytest.fail(f"namespace {name}: no default service account")
 
 
 def cordon(api: k8s.ApiClient, unschedulable: bool) -> None:
@@ -124,7 +111,7 @@ def test_rollout_completes_after_the_api_server_restarts(private_cluster, privat
 
 async def test_log_stream_resumes_after_the_api_server_restarts(private_cluster, private_client, users, team):
     namespace = "faults-logs"
-    await asyncio.to_thread(new_namespace, private_client, namespace)
+    await asyncio.to_thread(namespace_create, private_client, namespace, labels={}, timeout=60)
     logs_root = Path(private_cluster.logs_root)
     await asyncio.to_thread(start_pod, private_client, namespace, "web-1", "web", labels={NAME: "web"},
                             register_log=False)
