@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,8 +25,12 @@ from .tasks import selfcheck
 logger = logging.getLogger(__name__)
 
 
-def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None) -> Job:
+def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = None, team: Any = None,
+               on_unqueued: Callable[[str], None] | None = None) -> Job:
     """Save a queued job and enqueue ``task(job_id, actor)`` once the row is committed.
+
+    ``on_unqueued(reason)`` runs when the task cannot be sent (``job_enqueue``): a caller that moved its
+    target into a waiting status (pending, destroying) moves it out again there.
 
     Raises ValidationError when ``kind`` is one of ``models.EXCLUSIVE_KINDS`` and such a job for ``target``
     is still queued or running (decided by the database, so concurrent requests cannot both pass).
@@ -46,16 +51,17 @@ def job_create(*, actor: Actor, kind: str, title: str, task: Any, target: Any = 
             kind=kind, title=title[:200], team=team, started_by_id=actor.user_id, request_id=actor.request_id,
             target_type=target_type, target_id=target_id, target_repr=str(target)[:200] if target is not None else "",
         )
-    transaction.on_commit(lambda: job_enqueue(job=job, task=task, actor=actor))
+    transaction.on_commit(lambda: job_enqueue(job=job, task=task, actor=actor, on_unqueued=on_unqueued))
     return job
 
 
-def job_enqueue(*, job: Job, task: Any, actor: Actor) -> None:
+def job_enqueue(*, job: Job, task: Any, actor: Actor, on_unqueued: Callable[[str], None] | None = None) -> None:
     """Send ``task(job_id, actor)`` to the queue, retrying while the broker is unreachable
     (``CELERY_TASK_PUBLISH_RETRY_POLICY`` bounds how long: a Redis restart is waited out).
 
-    Raises QueueUnavailable when the broker stays unreachable, after failing the job with that reason
-    and auditing it: a job is never left queued with no task that will ever run it.
+    Raises QueueUnavailable when the broker stays unreachable, after failing the job with that reason,
+    auditing it and calling ``on_unqueued(reason)``: a job is never left queued with no task that will
+    ever run it, nor its target waiting for it.
     """
     try:
         task.delay(str(job.pk), actor.to_dict())
@@ -65,6 +71,8 @@ def job_enqueue(*, job: Job, task: Any, actor: Actor) -> None:
         reporter = JobReporter(job)
         reporter.finish(Job.FAILED, error=QUEUE_MESSAGE)
         job_finished_audit(actor=actor, job=reporter.job, outcome=AuditEvent.FAILURE, error=QUEUE_MESSAGE)
+        if on_unqueued is not None:
+            on_unqueued(QUEUE_MESSAGE)
         raise QueueUnavailable from None
 
 

@@ -15,17 +15,20 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from django.core.management import call_command
 from django.db import connection
 
+from clusters.models import Cluster
 from devstack.daemons import Redis
 from devstack.process import Context, free_port, port_open, read_pid, stop
+from environments.models import Blueprint, Environment
 from portal.accounts.roles import PLATFORM_ADMINS
 from portal.accounts.tokens import api_token_create
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
 from portal.outages import QUEUE_MESSAGE
-from tests.factories import UserFactory
+from tests.factories import TeamFactory, UserFactory
 from tests.reliability import worker
 from tests.reliability.daphne_web import start_web
 
@@ -39,10 +42,16 @@ def crash(ctx: Context, server: Redis) -> None:
     worker.wait_for(lambda: not port_open(server.port), 30, "redis-server to die")
 
 
-def test_queued_tasks_survive_a_redis_crash_and_a_job_sent_while_it_is_down_is_never_lost(tmp_path: Path):
+def test_queued_tasks_survive_a_redis_crash_and_a_job_sent_while_it_is_down_is_never_lost(tmp_path: Path,
+                                                                                          kubeconfig_path: str):
     if connection.vendor != "postgresql":
         pytest.fail("needs the stack's PostgreSQL (the web and the worker are other processes)")
-    admin = UserFactory(username="faults-redis", roles=[PLATFORM_ADMINS])
+    call_command("seed_demo_blueprint", verbosity=0)
+    team = TeamFactory(slug="faults-redis")
+    # Never contacted: the environment made below while the broker is down never rolls out.
+    cluster = Cluster.objects.create(name="faults-redis", kind=Cluster.LOCAL,
+                                     kubeconfig=Path(kubeconfig_path).read_text())
+    admin = UserFactory(username="faults-redis", roles=[PLATFORM_ADMINS], teams=[team])
     _, key = api_token_create(actor=Actor.system("test"), user=admin, name="faults")
     ctx, server = Context(root=tmp_path), Redis(free_port(), persistent=True)
     db = connection.settings_dict
@@ -102,7 +111,22 @@ def test_queued_tasks_survive_a_redis_crash_and_a_job_sent_while_it_is_down_is_n
         assert (failed.state, failed.attempts, failed.error) == (Job.FAILED, 0, QUEUE_MESSAGE)
         assert AuditEvent.objects.filter(action="job.failed", object_id=str(failed.pk),
                                          outcome=AuditEvent.FAILURE).count() == 1
+        # An environment created meanwhile is failed with the reason (not pending for ever), and retried once
+        # the broker is back.
+        created = api.post(f"{base}/api/v1/environments/", timeout=60, json={
+            "name": "faults-unqueued", "cluster": cluster.name, "blueprint": Blueprint.objects.get(name="shop").pk,
+            "team": team.slug, "versions": {"web": "1.5.0", "api": "2.1.0", "worker": "2.0.1"}})
+        assert created.status_code == 503, created.text
+        environment = Environment.objects.get(name="faults-unqueued")
+        assert (environment.status, environment.status_message) == (Environment.FAILED, QUEUE_MESSAGE)
+        rollout_job = Job.objects.get(rollout__environment=environment)
+        assert (rollout_job.state, rollout_job.error) == (Job.FAILED, QUEUE_MESSAGE)
         assert not Job.objects.filter(state__in=(Job.QUEUED, Job.RUNNING)).exists()
+        server.up(ctx)
+        retried = api.post(f"{base}/api/v1/environments/{environment.pk}/retry/", timeout=60)
+        assert retried.status_code in (200, 201, 202), retried.text
+        assert Environment.objects.get(pk=environment.pk).status == Environment.PENDING
+        worker.wait_for(lambda: broker.llen(QUEUE) == 1, 30, "the retried rollout's task on the queue")
         # Logged as the outage it is, never as a server error of Slipway's own.
         log = (tmp_path / "web.log").read_text()
         assert "Internal Server Error" not in log and '" 500 ' not in log, log[-3000:]
