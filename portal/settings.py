@@ -222,12 +222,12 @@ CELERY_TASK_SERIALIZER = "json"
 # SLIPWAY_QUEUE_PUBLISH_RETRIES seconds (0.5 s, then every second) before the request answers 503 and
 # the job is failed with the reason (portal.jobs.services.job_enqueue).
 CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": env.int("SLIPWAY_QUEUE_PUBLISH_RETRIES", default=10),
+                                    "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 # Jobs record their outcome in the database and nothing reads Celery's results. Left on, every send
 # first subscribed the web to the result store, and once Redis had been down that failed for good
 # ("the Celery application must be restarted"), a 500 instead of the 503 above.
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": env.int("SLIPWAY_QUEUE_PUBLISH_RETRIES", default=10),
-                                    "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
