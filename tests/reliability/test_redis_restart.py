@@ -59,9 +59,9 @@ def test_queued_tasks_survive_a_redis_crash_and_a_job_sent_while_it_is_down_is_n
     web = runner = None
     try:
         server.up(ctx)
-        # A short publish bound (about 5 s) keeps the test short; production's default is about 10 s.
+        # A short publish bound (about 7 s) keeps the test short; production's default is about 10 s.
         web, base = start_web(tmp_path / "web.log", REDIS_URL=url, SLIPWAY_VAR_DIR=str(tmp_path / "var"),
-                              SLIPWAY_QUEUE_PUBLISH_RETRIES="6",
+                              SLIPWAY_QUEUE_PUBLISH_RETRIES="8",
                               DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
                                            f"{db['NAME']}")
         api = requests.Session()
