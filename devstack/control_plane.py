@@ -332,6 +332,28 @@ class KwokCluster:
         self.seed()
         return True
 
+    def restart_apiserver(self) -> None:
+        """Kill the API server (SIGKILL, as a crash or an OOM kill does) and start it again with the same
+        command line, environment and log; returns once it answers. etcd and the other components keep
+        running, so the cluster keeps everything it held (fault tests: tests/reliability)."""
+        pid = self.component_pids()["kube-apiserver"]
+        proc = Path(f"/proc/{pid}")
+        argv = proc.joinpath("cmdline").read_bytes().split(b"\0")[:-1]
+        env = dict(item.split(b"=", 1) for item in proc.joinpath("environ").read_bytes().split(b"\0") if b"=" in item)
+        cwd, log = os.readlink(proc / "cwd"), os.readlink(proc / "fd" / "2")
+        os.kill(pid, signal.SIGKILL)
+        self._wait_gone([pid], 30)
+        with open(log, "ab") as out:
+            started = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+        (self.cluster_dir / "pids" / "kube-apiserver.pid").write_text(str(started.pid))
+        client = self.api_client()
+        try:
+            core = k8s.CoreV1Api(client)
+            wait_until("apiserver after its restart", lambda: core.list_namespace(limit=1) is not None, 120)
+        finally:
+            client.close()
+
     def delete(self) -> None:
         """Stop every component and remove the cluster's files (idempotent)."""
         if not self.cluster_dir.exists():

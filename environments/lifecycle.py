@@ -24,6 +24,8 @@ destroyed or failed (a change, or a rollout queued or running when the destroy b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from portal.audit.actor import Actor
 from portal.jobs.reporting import JobReporter
 from portal.status_machine import StatusMachine
@@ -86,3 +88,10 @@ def environment_transition(environment: Environment, to: str, *, actor: Actor, m
         when={"current_revision": revision} if revision is not None else None,
         fields={"current_revision": current_revision} if current_revision is not None else None,
     )
+
+
+def failed_when_unqueued(environment: Environment, *, actor: Actor) -> Callable[[str], None]:
+    """``job_create(on_unqueued=...)`` for a job the environment waits for (its rollout, its destroy): when
+    the job's task cannot be queued the environment is failed with the reason, so it can be retried,
+    instead of staying pending or destroying with nothing to move it."""
+    return lambda reason: environment_transition(environment, Environment.FAILED, actor=actor, message=reason)

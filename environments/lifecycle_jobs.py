@@ -9,6 +9,7 @@ from __future__ import annotations
 from portal.audit.actor import Actor
 from portal.jobs.services import job_create
 
+from .lifecycle import failed_when_unqueued
 from .models import Environment, EnvironmentRevision, Rollout
 from .tasks import rollout
 
@@ -19,5 +20,6 @@ def rollout_start(*, actor: Actor, environment: Environment, revision: Environme
     The caller sets the environment's status (``lifecycle.environment_transition``) in the same transaction.
     """
     job = job_create(actor=actor, kind="rollout", title=f"Roll out {environment.name} r{revision.number}",
-                     task=rollout, target=environment, team=environment.team)
+                     task=rollout, target=environment, team=environment.team,
+                     on_unqueued=failed_when_unqueued(environment, actor=actor))
     return Rollout.objects.create(environment=environment, revision=revision, job=job)

@@ -27,7 +27,7 @@ from .catalog.versions import resolve as resolve_versions
 from .diff import snapshot_diff
 from .expiry_notice import send_expiry_notice
 from .hostnames.services import hostname_for_new_environment, hostname_reserve
-from .lifecycle import environment_transition
+from .lifecycle import environment_transition, failed_when_unqueued
 from .lifecycle_jobs import rollout_start
 from .models import DNS_LABEL, Blueprint, Environment, EnvironmentRevision, Rollout
 from .policies.policy_checks import creation_checked, extension_checked
@@ -235,7 +235,7 @@ def environment_retry(*, actor: Actor, user: Any, environment: Environment) -> A
             if last is not None and last.kind == "destroy":
                 environment_transition(locked, Environment.DESTROYING, actor=actor)
                 job = job_create(actor=actor, kind="destroy", title=f"Destroy {locked.name} (retry)", task=destroy_task,
-                                 target=locked, team=locked.team)
+                                 target=locked, team=locked.team, on_unqueued=failed_when_unqueued(locked, actor=actor))
             else:
                 environment_transition(locked, Environment.PENDING, actor=actor)
                 job = rollout_start(actor=actor, environment=locked, revision=locked.current_revision).job
@@ -264,7 +264,8 @@ def environment_destroy(*, actor: Actor, user: Any | None, environment: Environm
         with transaction.atomic():
             environment_transition(environment, Environment.DESTROYING, actor=actor)
             job = job_create(actor=actor, kind="destroy", title=f"Destroy {environment.name}", task=destroy_task,
-                             target=environment, team=environment.team)
+                             target=environment, team=environment.team,
+                             on_unqueued=failed_when_unqueued(environment, actor=actor))
     return job
 
 

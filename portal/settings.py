@@ -14,6 +14,8 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.beat_schedule import beat_schedule
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -100,6 +102,7 @@ MIDDLEWARE = [
     # is answered with the waking page before anything validates the Host header against ALLOWED_HOSTS.
     "environments.sleep.wake_on_request.WakeOnRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.outages.OutageMiddleware",  # faults: a view's database or queue outage answers 503
     "portal.request_limits.RequestBoundsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -217,41 +220,19 @@ CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered: tasks are
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
+# Part faults (issue 18): a job's task sent while the broker restarts is retried for about
+# SLIPWAY_QUEUE_PUBLISH_RETRIES seconds (0.5 s, then every second) before the request answers 503 and
+# the job is failed with the reason (portal.jobs.services.job_enqueue).
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": env.int("SLIPWAY_QUEUE_PUBLISH_RETRIES", default=10),
+                                    "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# Jobs record their outcome in the database and nothing reads Celery's results. Left on, every send
+# first subscribed the web to the result store, and once Redis had been down that failed for good
+# ("the Celery application must be restarted"), a 500 instead of the 503 above.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {
-    "environments-expire": {"task": "environments.expire", "schedule": 300.0},
-    "environments-drift": {"task": "environments.drift_check", "schedule": 600.0},
-    "environments-dns-sweep": {"task": "environments.dns_sweep",
-                               "schedule": env.float("SLIPWAY_DNS_SWEEP_SECONDS", default=3600.0)},
-    "clusters-terraform-drift": {"task": "clusters.terraform_drift_check_all",
-                                 "schedule": env.float("SLIPWAY_TERRAFORM_DRIFT_SECONDS", default=3600.0)},
-    "environments-chaos-undo-due": {"task": "environments.chaos_undo_due",
-                                    "schedule": env.float("SLIPWAY_CHAOS_UNDO_SECONDS", default=5.0)},
-    # Starts the runs of scheduled chaos experiments (environments/chaos/schedule.py); the shortest
-    # interval an experiment may have is SLIPWAY_CHAOS_MIN_INTERVAL_SECONDS.
-    "environments-chaos-schedule": {"task": "environments.chaos_schedule_tick",
-                                    "schedule": env.float("SLIPWAY_CHAOS_SCHEDULE_SECONDS", default=5.0)},
-    # Sleep schedules and idle sleep (environments/sleep/periodic.py, the wake part).
-    "environments-sleep-tick": {"task": "environments.sleep_tick",
-                                "schedule": env.float("SLIPWAY_SLEEP_TICK_SECONDS", default=60.0)},
-    "clusters-terraform-reap": {"task": "clusters.terraform_reap_interrupted", "schedule": 60.0},
-    "data-stores-deprovision": {"task": "migrations_tool.deprovision_due", "schedule": 600.0},
-    "clusters-health": {"task": "clusters.health_check_all",
-                        "schedule": env.float("SLIPWAY_CLUSTER_HEALTH_SECONDS", default=120.0)},
-    # Image versions from registries (environments/catalog/version_sync.py).
-    "environments-versions-sync": {"task": "environments.versions_sync",
-                                   "schedule": env.float("SLIPWAY_VERSIONS_SYNC_SECONDS", default=900.0)},
-    # Orphans (issue 17): what Slipway created and no longer tracks (environments/orphans/), daily.
-    "environments-orphans-sweep": {"task": "environments.orphans_sweep",
-                                   "schedule": env.float("SLIPWAY_ORPHAN_SWEEP_SECONDS", default=86400.0)},
-    # Cost samples and budget notices (environments/cost/periodic.py).
-    "environments-cost-sample": {"task": "environments.cost_sample",
-                                 "schedule": env.float("SLIPWAY_COST_SAMPLE_SECONDS", default=300.0)},
-    # Policies (issue 17): TTL that extends on activity (environments/policies/services.py).
-    "environments-policy-ttl-extend": {"task": "environments.policy_ttl_extend",
-                                       "schedule": env.float("SLIPWAY_POLICY_TTL_EXTEND_SECONDS", default=300.0)},
-}
+CELERY_BEAT_SCHEDULE = beat_schedule(env)  # portal/beat_schedule.py
 
 # --- Issue 18, part "multiproc" (portal/beat_leader.py): several beats may run, one publishes. The leader
 # holds a lease in the broker's Redis for SLIPWAY_BEAT_LOCK_SECONDS, renewed every tick; a stand-by takes

@@ -12,6 +12,7 @@ from portal.audit import views as audit_views
 from portal.dashboard import views as dashboard_views
 from portal.jobs import views as job_views
 from portal.observability import views as observability_views
+from portal.outages import outage_aware
 
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
@@ -49,7 +50,8 @@ urlpatterns = [
 handler400 = json_error_view(400, "bad_request", "The request is malformed.")
 handler403 = json_error_view(403, "permission_denied", "You do not have permission to perform this action.")
 handler404 = json_error_view(404, "not_found", "Not found.")
-handler500 = json_error_view(500, "server_error", "Something went wrong on the server; the error has been logged.")
+handler500 = outage_aware(  # a database outage raised by a middleware answers 503 (portal/outages.py)
+    json_error_view(500, "server_error", "Something went wrong on the server; the error has been logged."))
 
 if settings.SLIPWAY_OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

@@ -14,13 +14,17 @@ from typing import Any
 
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
+from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 
 from .readiness import count, deployment_ready, statefulset_ready
 
 ProgressCallback = Callable[[int, int, str], None]
 
 IMAGE_PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+# An API server restarting (a crash, an upgrade of the control plane) refuses connections for a few
+# seconds: the wait lists again with back-off for up to this long, within its own deadline, rather than
+# fail a rollout that the cluster is still carrying out. Longer than that, the cluster is unreachable.
+API_SERVER_RESTART_GRACE_SECONDS = 60.0
 
 
 class RolloutFailed(Exception):
@@ -94,11 +98,29 @@ class _Rollout:
         self.last_report = current
 
 
+def _list_through_restarts(list_fn: Callable[..., Any], namespace: str, deadline: float) -> Any:
+    """``list_fn(namespace)``, retried with back-off while the API server refuses or drops connections
+    (for ``API_SERVER_RESTART_GRACE_SECONDS`` at most, never past ``deadline``); then its error is raised."""
+    give_up = min(deadline, time.monotonic() + API_SERVER_RESTART_GRACE_SECONDS)
+    delay = 0.2
+    while True:
+        try:
+            return list_fn(namespace, _request_timeout=30)
+        except ApiException as exc:
+            if exc.status != 503 or time.monotonic() + delay > give_up:  # 503: up, not serving yet
+                raise
+        except (MaxRetryError, ProtocolError):
+            if time.monotonic() + delay > give_up:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
 def _follow(list_fn: Callable[..., Any], kind: str, names: set[str], rollout: _Rollout, namespace: str,
             deadline: float) -> bool:
     """List, then watch from the list's resourceVersion, until ``kind`` is done (True) or the deadline."""
     while (remaining := deadline - time.monotonic()) > 0:
-        listing = list_fn(namespace, _request_timeout=30)
+        listing = _list_through_restarts(list_fn, namespace, deadline)
         present = {o.metadata.name: o for o in listing.items}
         for name in names:
             rollout.update(kind, name, present.get(name))

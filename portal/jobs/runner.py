@@ -72,10 +72,15 @@ def execute_job(job_id: str, actor: Actor, body: JobBody, authorize: JobAuthoriz
         reporter.finish(Job.SUCCEEDED)
         outcome, error = AuditEvent.SUCCESS, ""
     finished = reporter.job
-    audit_record(actor=actor, action=f"job.{finished.state}", obj=finished, object_repr=finished.title,
-                 details={"kind": finished.kind, "target": finished.target_repr, "attempts": finished.attempts},
-                 outcome=outcome, error=error)
+    job_finished_audit(actor=actor, job=finished, outcome=outcome, error=error)
     return finished.state
+
+
+def job_finished_audit(*, actor: Actor, job: Job, outcome: str, error: str = "") -> None:
+    """The ``job.<state>`` audit event of a job that just finished (ran, or could not be queued)."""
+    audit_record(actor=actor, action=f"job.{job.state}", obj=job, object_repr=job.title,
+                 details={"kind": job.kind, "target": job.target_repr, "attempts": job.attempts},
+                 outcome=outcome, error=error)
 
 
 def job_task(name: str, *, authorize: JobAuthorization, **options: Any):
