@@ -19,7 +19,6 @@ from django.urls import reverse
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.models import Cluster
 from clusters.services import cluster_register
 from environments.models import Blueprint, Environment, EnvironmentRevision
@@ -27,6 +26,7 @@ from portal.accounts import roles
 from portal.audit.actor import Actor
 from portal.jobs.models import Job
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.kube_cluster import namespaces_delete
 
 from .support import SERVER_ROLLOUT_TIMEOUT_SECONDS, expect_job_succeeded, log_in
 
@@ -56,8 +56,7 @@ def qa_user(transactional_db):
 def namespaces_to_delete(kube_client: k8s.ApiClient) -> Iterator[list[str]]:
     names: list[str] = []
     yield names
-    for name in names:
-        delete_namespace(kube_client, name, timeout=60)
+    namespaces_delete(kube_client, names)
 
 
 def version_select(page: Page, component: str):

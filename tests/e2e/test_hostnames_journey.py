@@ -13,7 +13,6 @@ from django.core.management import call_command
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.services import cluster_register
 from environments.hostnames import route53
 from environments.hostnames.names import ownership_name
@@ -21,6 +20,7 @@ from environments.models import Environment
 from portal.accounts import roles
 from portal.audit.actor import Actor
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.kube_cluster import namespaces_delete
 
 from .support import SERVER_ROLLOUT_TIMEOUT_SECONDS, expect_job_succeeded, log_in
 
@@ -81,7 +81,7 @@ def test_admin_sets_the_zone_and_qa_sees_the_hostname(page: Page, screenshot, tr
         ingress = k8s.NetworkingV1Api(kube_client).read_namespaced_ingress(name, f"slw-{name}")
         assert [rule.host for rule in ingress.spec.rules] == [hostname]
     finally:
-        delete_namespace(kube_client, f"slw-{name}", timeout=60)
+        namespaces_delete(kube_client, [f"slw-{name}"])
         leftovers = [route53.Change("DELETE", r) for r in route53.iter_records(route53_zone["id"])
                      if r.type in ("CNAME", "TXT")]
         if leftovers:

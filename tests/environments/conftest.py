@@ -1,17 +1,15 @@
 import pytest
 
 from tests.environments.route53_proxy import Route53Proxy
+from tests.fixtures.kube_cluster import namespaces_delete
 
 
 @pytest.fixture
 def cleanup_namespaces(kube_client):
     """Namespaces a test appends here are deleted afterwards."""
-    from clusters.kube.namespace_lifecycle import delete_namespace
-
     names: list[str] = []
     yield names
-    for name in names:
-        delete_namespace(kube_client, name, timeout=60)
+    namespaces_delete(kube_client, names)
 
 
 @pytest.fixture

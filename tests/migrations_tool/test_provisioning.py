@@ -20,6 +20,7 @@ from migrations_tool.data_store_provisioning import (
 from migrations_tool.models import DataServer, DataStore
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
+from tests.fixtures.kube_cluster import namespaces_delete
 
 from .conftest import unique_name
 
@@ -86,7 +87,6 @@ def test_production_gets_no_provisioned_store(shared_mariadb, team, users):
 def test_environment_create_and_destroy_jobs_provision_and_retire(users, team, kubeconfig_path, mariadb_url,
                                                                     kube_client, settings,
                                                                     django_capture_on_commit_callbacks):
-    from clusters.kube.namespace_lifecycle import delete_namespace
     from clusters.services import cluster_register
     from environments.services import environment_create, environment_destroy
 
@@ -114,7 +114,7 @@ def test_environment_create_and_destroy_jobs_provision_and_retire(users, team, k
         data_stores_deprovision_due(now=timezone.now() + timedelta(days=30))
         assert not can_connect(store)
     finally:
-        delete_namespace(kube_client, f"slw-{name}", timeout=60)
+        namespaces_delete(kube_client, [f"slw-{name}"])
 
 
 def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_reaper_removes_them(
@@ -125,7 +125,6 @@ def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_rea
     destroy retires them and the beat task removes them once the undo window has passed."""
     import redis
 
-    from clusters.kube.namespace_lifecycle import delete_namespace
     from clusters.services import cluster_register
     from environments.services import environment_create, environment_destroy
     from migrations_tool.periodic import deprovision_due
@@ -175,7 +174,7 @@ def test_create_provisions_mariadb_redis_and_s3_on_the_local_servers_and_the_rea
         assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"] == stores["s3"].database]
         cache.close()
     finally:
-        delete_namespace(kube_client, f"slw-{name}", timeout=60)
+        namespaces_delete(kube_client, [f"slw-{name}"])
 
 
 def test_redis_server_in_prefix_mode_gives_each_environment_a_key_prefix(db, team, users, other_redis):

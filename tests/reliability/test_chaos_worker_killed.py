@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.db import connection
 from kubernetes import client as k8s
 
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.services import cluster_register
 from environments.chaos import runs
 from environments.chaos.models import ChaosExperiment, ChaosRun, ChaosSettings, ChaosUndo
@@ -23,6 +22,7 @@ from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.models import Job
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.kube_cluster import namespaces_delete
 from tests.reliability import worker
 from tests.reliability.worker import wait_for
 
@@ -89,4 +89,4 @@ def test_killed_worker_mid_experiment_fault_undone_and_run_interrupted(redis_url
         client.close()
     finally:
         worker.kill(first, second)
-        delete_namespace(kube_client, f"slw-{NAME}", timeout=60)
+        namespaces_delete(kube_client, [f"slw-{NAME}"])

@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.db import connection
 from kubernetes import client as k8s
 
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.kube.owner_labels import ENVIRONMENT, MANAGED_BY
 from clusters.services import cluster_register
 from environments.models import Blueprint, Environment
@@ -18,6 +17,7 @@ from environments.services import environment_create
 from portal.audit.actor import Actor
 from portal.jobs.models import Job
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.kube_cluster import namespaces_delete
 from tests.reliability import worker
 from tests.reliability.worker import wait_for
 
@@ -78,4 +78,4 @@ def test_killed_worker_mid_rollout_is_redelivered_and_converges(redis_url, kubec
         client.close()
     finally:
         worker.kill(first, second)
-        delete_namespace(kube_client, NAMESPACE, timeout=60)
+        namespaces_delete(kube_client, [NAMESPACE])

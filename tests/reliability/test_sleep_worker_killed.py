@@ -13,7 +13,6 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from kubernetes import client as k8s
 
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.services import cluster_register
 from environments.models import Blueprint, Component, Environment, SleepState
 from environments.services import environment_create
@@ -22,6 +21,7 @@ from environments.sleep.services import environment_sleep, environment_wake
 from portal.audit.actor import Actor
 from portal.jobs.models import Job
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.kube_cluster import namespaces_delete
 from tests.reliability import worker
 from tests.reliability.worker import wait_for
 
@@ -115,4 +115,4 @@ def test_killed_worker_mid_sleep_converges_and_keeps_the_saved_counts(redis_url,
         if holder is not None:
             holder.join()
         worker.kill(first, second)
-        delete_namespace(kube_client, f"slw-{NAME}", timeout=60)
+        namespaces_delete(kube_client, [f"slw-{NAME}"])

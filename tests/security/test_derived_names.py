@@ -20,7 +20,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.kube.owner_labels import OWNER_MARKER
 from clusters.models import Cluster
 from clusters.services import cluster_register
@@ -54,6 +53,7 @@ from portal.audit.models import AuditEvent
 from portal.derived_names import DNS_LABEL, MARIADB, REDIS_PREFIX, bounded_name, owner_marker
 from portal.jobs.runner import execute_job
 from tests.factories import TeamFactory, UserFactory
+from tests.fixtures.kube_cluster import namespaces_delete
 
 # -- every derived identifier is valid for its system and distinct per owner (property) ------------
 
@@ -336,7 +336,7 @@ def test_a_namespace_not_marked_as_the_environments_is_neither_taken_over_nor_de
         assert reason in environment.status_message
         assert core.read_namespace(environment.namespace).status.phase == "Active"  # still there
     finally:
-        delete_namespace(kube_client, environment.namespace, timeout=60)
+        namespaces_delete(kube_client, [environment.namespace])
 
 
 def test_the_environments_namespace_carries_its_marker(db):

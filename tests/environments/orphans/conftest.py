@@ -13,9 +13,7 @@ import pytest
 import redis
 from django.core.management import call_command
 from kubernetes import client as k8s
-from kubernetes.client.rest import ApiException
 
-from clusters.kube.namespace_lifecycle import delete_namespace
 from clusters.kube.owner_labels import ENVIRONMENT, MANAGED_BY, OWNER_MARKER
 from clusters.models import Cluster
 from clusters.terraform import BACKEND_FILE
@@ -32,6 +30,7 @@ from portal import aws
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
 from portal.jobs.models import Job
+from tests.fixtures.kube_cluster import namespaces_delete
 from tests.migrations_tool.conftest import other_redis, spare_redis_server  # noqa: F401  (fixtures)
 
 PRICES = {"vcpu_hour": Decimal("0.05"), "gib_hour": Decimal("0.01"), "storage_gib_month": Decimal("0.02")}
@@ -176,11 +175,7 @@ def orphan_world(db, team, users, settings, tmp_path, kubeconfig_path, kube_clie
            "servers": {"mysql": mysql, "redis": cache, "s3": s3_server}, "keys": keys, "core": core,
            "zone": route53_zone, "gone_cluster": gone_cluster.name, "gone_key": gone_key}
 
-    for name in made_namespaces:
-        try:
-            delete_namespace(kube_client, name, timeout=60)
-        except ApiException:
-            pass
+    namespaces_delete(kube_client, made_namespaces)
     for server in (mysql, cache, s3_server):
         for env in (dead, live):
             try:
