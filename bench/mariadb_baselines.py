@@ -6,7 +6,8 @@
 - ``LoadLimit``: what the target server alone needs. Every table's rows are rendered by the source
   BEFORE the clock starts (the copier's own LOAD DATA format, one file per batch), so the timed part
   reads nothing: it creates the tables without their secondary and foreign keys, loads the files with
-  the same number of writers and the same session settings, and builds each table's keys when its last
+  the same number of writers and the same session settings and the copier's
+  in-memory hand-over (``Spool``), and builds each table's keys when its last
   file is in (as the copier does). Slipway's time over this one is how close it gets to the server.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from migrations_tool.contracts import Endpoint
 from migrations_tool.mariadb_connection import LocalFileConnection, connect
-from migrations_tool.mariadb_load import load_format
+from migrations_tool.mariadb_load import Spool, load_format
 from migrations_tool.mariadb_read import STATEMENT_BYTES, Plan, Task, read_batches
 from migrations_tool.mariadb_schema import Table, quote_name, read_schema
 
@@ -115,18 +116,15 @@ class LoadLimit:
     @staticmethod
     def _writer(conn: LocalFileConnection, work: queue.Queue, pending: dict[str, int], lock: threading.Lock,
                 errors: list[BaseException]) -> None:
-        cur = conn.cursor()
+        # The copier's way of handing a batch to LOAD DATA (an in-memory file; a deadlock victim sent again).
+        cur, spool = conn.cursor(), Spool()
         try:
             while True:
                 try:
                     table, path = work.get_nowait()
                 except queue.Empty:
                     return
-                conn.offered_local_file = str(path).encode()
-                try:
-                    cur.execute(f"LOAD DATA LOCAL INFILE '{path}' {load_format(table).load_into}")
-                finally:
-                    conn.offered_local_file = None
+                spool.write(cur, load_format(table), table.name, path.read_bytes())
                 with lock:
                     pending[table.name] -= 1
                     last = pending[table.name] == 0
@@ -134,6 +132,8 @@ class LoadLimit:
                     cur.execute(f"ALTER TABLE {quote_name(table.name)} " + ", ".join(table.deferred))
         except BaseException as exc:  # reported by load()
             errors.append(exc)
+        finally:
+            spool.close()
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
