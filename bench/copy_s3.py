@@ -42,14 +42,14 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=0, help="0: the copier's default")
     parser.add_argument("--rounds", type=int, default=1, help="rounds, alternating which side goes first")
-    parser.add_argument("--tiny", action="store_true", help="smoke mode: 200 objects, one round, 4 threads")
+    parser.add_argument("--tiny", action="store_true", help="smoke mode: 100 objects, one round, 4 threads")
     parser.add_argument("--side", choices=["slipway", "limit"], help=argparse.SUPPRESS)
     parser.add_argument("--threads", default="1,4,8,16", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tiny:
-        args.objects, args.rounds, args.threads = 200, 1, "4"
+        args.objects, args.rounds, args.threads = 100, 1, "4"
     setup_django()
     if args.side == "limit":
         print(json.dumps(copy_limit(args.source, args.target, [int(n) for n in args.threads.split(",")])))
