@@ -142,6 +142,7 @@ def _ours(source: str, target: str, workers: int, verify: bool, out) -> None:
             phases.append((time.perf_counter(), fields["message"].split(" with ")[0]))
 
     started = time.perf_counter()
+    phases.append((started, "snapshots, schema and empty tables"))
     report = MariaDBCopier(workers=workers).copy(Endpoint(**endpoint, database=source),
                                                  Endpoint(**endpoint, database=target), {"verify": verify},
                                                  progress)

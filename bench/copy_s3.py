@@ -9,7 +9,7 @@ memory, the side's CPU seconds and the ratio baseline time / Slipway time (goal 
 the sides alternate which goes first and the best time of each counts). Every bucket is deleted at
 the end.
 The server's own limit is measured too: keys listed before the clock, then plain boto3 `copy_object`
-calls from 1, 4, 8 and 16 threads (no verification, no comparison), the best rate counting as the most
+calls from 4, 8 and 16 threads (no verification, no comparison), the best rate counting as the most
 copies per second any client reaches on this server; Slipway's copy rate (its copy call alone, inside
 its process, with verification) is printed as a fraction of it (goal >= 0.9). `--tiny` is the smoke mode.
 Run: `make bench-copy-s3` (or `.venv/bin/python bench/copy_s3.py [--objects N] [--workers N]`).
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="rounds, alternating which side goes first")
     parser.add_argument("--tiny", action="store_true", help="smoke mode: 100 objects, one round, 4 threads")
     parser.add_argument("--side", choices=["slipway", "limit"], help=argparse.SUPPRESS)
-    parser.add_argument("--threads", default="1,4,8,16", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", default="4,8,16", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from migrations_tool.contracts import Endpoint
@@ -100,22 +101,16 @@ class LoadLimit:
             for table, path in self.files:
                 pending[table.name] += 1
                 work.put((table, path))
-            lock, errors = threading.Lock(), []
-            threads = [threading.Thread(target=self._writer, args=(c, work, pending, lock, errors)) for c in conns]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if errors:
-                raise errors[0]
+            lock = threading.Lock()
+            with ThreadPoolExecutor(len(conns)) as pool:  # map() re-raises a writer's error here
+                list(pool.map(lambda conn: self._writer(conn, work, pending, lock), conns))
             return time.perf_counter() - started
         finally:
             for conn in conns:
                 conn.close()
 
     @staticmethod
-    def _writer(conn: LocalFileConnection, work: queue.Queue, pending: dict[str, int], lock: threading.Lock,
-                errors: list[BaseException]) -> None:
+    def _writer(conn: LocalFileConnection, work: queue.Queue, pending: dict[str, int], lock: threading.Lock) -> None:
         # The copier's way of handing a batch to LOAD DATA (an in-memory file; a deadlock victim sent again).
         cur, spool = conn.cursor(), Spool()
         try:
@@ -130,8 +125,6 @@ class LoadLimit:
                     last = pending[table.name] == 0
                 if last and table.deferred:
                     cur.execute(f"ALTER TABLE {quote_name(table.name)} " + ", ".join(table.deferred))
-        except BaseException as exc:  # reported by load()
-            errors.append(exc)
         finally:
             spool.close()
 

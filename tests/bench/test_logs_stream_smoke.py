@@ -5,29 +5,20 @@ that each part measured something and every viewer got every line is."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.bench.tiny_runs import run_tiny
 from tests.fixtures.stack import stack_up
 
-ROOT = Path(__file__).resolve().parents[2]
-# The bench measures the product's settings, not pytest's (tests.settings has no endpoint for moto).
-BENCH_ENV = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
 def test_the_logs_benchmark_runs_in_its_tiny_mode():
     for component in ("postgres", "kube"):
         stack_up(component)  # skips (fails in CI) when the stack cannot run here
-    proc = subprocess.run([sys.executable, "bench/logs_stream.py", "--tiny"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=240, env=BENCH_ENV)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
+    output = run_tiny("logs_stream.py")
     assert re.search(r"throughput \(2,000 lines of ~100 B, median of 1\): websocket [\d,]+ lines/s, "
                      r"kubectl logs -f [\d,]+ lines/s", output), output[-4000:]
     assert re.search(r"first-line latency \(median of 3\): websocket \d+\.\d ms, kubectl logs -f \d+\.\d ms", output), \
