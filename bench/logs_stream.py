@@ -336,7 +336,8 @@ class Bench:
         print(f"  where the websocket's time goes: API server to a plain follow request {raw:.1f} ms "
               f"(the append included), Slipway's web process + websocket {ws - raw:.1f} ms")
 
-    async def connect_milestones(self, session, samples: int = 5) -> None:
+    async def connect_milestones(self, session) -> None:
+        samples = 2 if self.args.tiny else 5
         runs = [await connect_stages(session, self.url, self.headers) for _ in range(samples)]
         print(f"websocket connect milestones (median of {samples}, ms from the connect): " + "; ".join(
             f"{name} {statistics.median(r[name] for r in runs):.1f}" for name in runs[0]))

@@ -13,7 +13,7 @@ command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-se
 command -v mariadb-dump >/dev/null || need+=(mariadb-client)
 command -v runuser >/dev/null || need+=(util-linux)
 # --- part benchcopy (issue 18): mydumper/myloader, the MariaDB copy benchmark's parallel baseline ---
-command -v myloader >/dev/null || need+=(mydumper)
+[ "$profile" = run ] || command -v myloader >/dev/null || need+=(mydumper)
 # --- end part benchcopy ---
 if [ "$profile" = test ]; then
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
