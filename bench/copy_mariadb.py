@@ -1,13 +1,15 @@
-"""Benchmark: Slipway's MariaDB copier against `mariadb-dump --single-transaction | mariadb`.
+"""Benchmark: Slipway's MariaDB copier against the copies a user would run, and against the server's limit.
 
 Generates a dataset of about --size-mb (customers, orders with a foreign key, events with text
 payloads, a composite-key table, secondary indexes and a view) in a fresh database on the test
-stack's MariaDB, then copies it into two fresh databases on the same server, in the same run:
-the baseline with `mariadb-dump --single-transaction SRC | mariadb DST`, and Slipway's copier with
-verification ON (row counts and checksums of every table, counted in its time). Prints both wall
-times, the ratio (baseline / Slipway; > 1 means Slipway is faster), rows per second and peak memory
-(max RSS of the copier's process; of the dump and client processes for the baseline). All three
-databases are dropped at the end, even on failure.
+stack's MariaDB, then copies it into an emptied target database on the same server, once per contender
+and round (the order alternates between rounds): `mariadb-dump --single-transaction | mariadb`;
+`mydumper` + `myloader` with the copier's thread count; the server limit (the copier's LOAD DATA files
+rendered before the clock starts, loaded by as many writers with keys built last: no reading at all,
+see bench/mariadb_baselines.py); Slipway's copier with verification ON (row counts and checksums of
+every table, counted in its time). Prints the median times, rows per second, the copier's peak memory
+and phases, and the ratios (goals: ahead of mydumper+myloader, within 1.3x of the limit). Both
+databases are dropped at the end, even on failure. `--tiny` is the smoke mode `make test` runs.
 Run: `make bench-copy-mariadb` (or `.venv/bin/python bench/copy_mariadb.py --size-mb 1024 [--workers 4]`).
 """
 
@@ -17,6 +19,7 @@ import argparse
 import multiprocessing
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pymysql
 
+from bench.mariadb_baselines import LoadLimit, mydumper_myloader
 from migrations_tool.contracts import Endpoint
 from migrations_tool.mariadb import MariaDBCopier
 
@@ -138,6 +142,7 @@ def _ours(source: str, target: str, workers: int, verify: bool, out) -> None:
             phases.append((time.perf_counter(), fields["message"].split(" with ")[0]))
 
     started = time.perf_counter()
+    phases.append((started, "snapshots, schema and empty tables"))
     report = MariaDBCopier(workers=workers).copy(Endpoint(**endpoint, database=source),
                                                  Endpoint(**endpoint, database=target), {"verify": verify},
                                                  progress)
@@ -158,50 +163,95 @@ def ours(source: str, target: str, workers: int, verify: bool) -> dict:
     return result
 
 
+def fresh(name: str) -> None:
+    run_sql(None, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+
+
+def contenders(source: str, target: str, args, limit: LoadLimit) -> dict:
+    """Each contender's timed copy of ``source`` into an emptied ``target``, by name."""
+    def dump_client() -> dict:
+        return {"seconds": baseline(source, target)}
+
+    def dumper_loader() -> dict:
+        return {"seconds": mydumper_myloader(server(), source, target, args.workers)}
+
+    def load_limit() -> dict:
+        return {"seconds": limit.load(target, args.workers)}
+
+    def slipway() -> dict:
+        result = ours(source, target, args.workers, not args.no_verify)
+        if not result["verified"] and not args.no_verify:
+            raise SystemExit(f"FAILED: slipway copy not verified: {result}")
+        return result
+
+    return {"mariadb-dump | mariadb": dump_client, "mydumper + myloader": dumper_loader,
+            "server limit (pre-rendered)": load_limit, "slipway": slipway}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="approximate dataset size (data + indexes)")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the order of the contenders alternates")
+    parser.add_argument("--tiny", action="store_true", help="smoke mode: a few MB, one round")
     parser.add_argument("--no-verify", action="store_true",
                         help="diagnosis only: leave out the copier's verification (the goal is measured with it)")
     args = parser.parse_args()
+    if args.tiny:
+        args.size_mb, args.rounds = 4, 1
     suffix = uuid.uuid4().hex[:8]
-    source, ours_db, base_db = f"bench_src_{suffix}", f"bench_ours_{suffix}", f"bench_base_{suffix}"
+    source, target = f"bench_src_{suffix}", f"bench_dst_{suffix}"
     customers = max(1000, args.size_mb * 1024 * 1024 // BYTES_PER_CUSTOMER)
+    limit = None
     try:
-        for name in (source, ours_db, base_db):
-            run_sql(None, f"CREATE DATABASE {name}")
+        fresh(source)
         print(f"generating ~{args.size_mb} MB ({customers} customers) in {source} …", flush=True)
         generate(source, customers)
         size, _ = size_of(source)
         rows = exact_rows(source)
         print(f"dataset: {size / 2**20:.0f} MB (data + indexes), {rows} rows in 4 tables + 1 view", flush=True)
         settle()
-        print("baseline: mariadb-dump --single-transaction | mariadb …", flush=True)
-        base_seconds = baseline(source, base_db)
-        base_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        assert exact_rows(base_db) == rows
-        settle()
-        print(f"slipway: MariaDBCopier(workers={args.workers}) {'WITHOUT' if args.no_verify else 'with'} "
-              "verification …", flush=True)
-        result = ours(source, ours_db, args.workers, not args.no_verify)
-        if (not result["verified"] and not args.no_verify) or result["rows"] != rows or exact_rows(ours_db) != rows:
-            print(f"FAILED: slipway copy not verified: {result}")
-            return 1
-        ratio = base_seconds / result["seconds"]
-        print(f"\nbaseline (dump | client): {base_seconds:8.1f} s  {rows / base_seconds:10.0f} rows/s  "
-              f"peak RSS {base_rss / 1024:.0f} MB (largest of dump/client)")
-        label = "slipway (NOT verified):" if args.no_verify else "slipway (verified):    "
-        print(f"{label}   {result['seconds']:8.1f} s  {rows / result['seconds']:10.0f} rows/s  "
-              f"peak RSS {result['maxrss_kb'] / 1024:.0f} MB")
-        print("  phases: " + "; ".join(f"{m} {s:.1f} s" for m, s in result["phases"]))
+        started = time.perf_counter()
+        limit = LoadLimit(server(), source)
+        print(f"pre-rendered {limit.bytes / 2**20:.0f} MB of LOAD DATA files for the server limit in "
+              f"{time.perf_counter() - started:.1f} s (not in its time: the source server's reading alone, "
+              "one connection)")
+        runs = contenders(source, target, args, limit)
+        seconds: dict[str, list[float]] = {name: [] for name in runs}
+        slipway: list[dict] = []
+        for round_ in range(args.rounds):
+            order = list(runs) if round_ % 2 == 0 else list(reversed(runs))
+            for name in order:
+                fresh(target)
+                settle()
+                result = runs[name]()
+                if exact_rows(target) != rows:
+                    print(f"FAILED: {name} copied {exact_rows(target)} rows, expected {rows}")
+                    return 1
+                seconds[name].append(result["seconds"])
+                if name == "slipway":
+                    slipway.append(result)
+                print(f"  round {round_ + 1}: {name}: {result['seconds']:.1f} s", flush=True)
+        median = {name: statistics.median(values) for name, values in seconds.items()}
+        label = "slipway (NOT verified)" if args.no_verify else "slipway (verified)"
+        print(f"\nmedians of {args.rounds} round(s), {args.workers} threads each, on {size / 2**20:.0f} MB:")
+        for name, value in median.items():
+            print(f"  {label if name == 'slipway' else name:<30} {value:8.1f} s  {rows / value:10.0f} rows/s")
+        best = min(slipway, key=lambda r: r["seconds"])
+        print(f"  slipway peak RSS {best['maxrss_kb'] / 1024:.0f} MB; phases of its best round: "
+              + "; ".join(f"{m} {s:.1f} s" for m, s in best["phases"]))
+        ours_s = median["slipway"]
         (pool,), = run_sql(None, "SELECT @@innodb_buffer_pool_size DIV 1048576")
-        print(f"ratio: {ratio:.2f}x (baseline time / slipway time; goal >= 2x) on {size / 2**20:.0f} MB, "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the server shares them), "
+        print(f"ratio mariadb-dump|mariadb / slipway: {median['mariadb-dump | mariadb'] / ours_s:.2f}x (> 1: faster)")
+        print(f"ratio mydumper+myloader / slipway: {median['mydumper + myloader'] / ours_s:.2f}x (goal > 1x)")
+        print(f"ratio slipway / server limit: {ours_s / median['server limit (pre-rendered)']:.2f}x (goal <= 1.3x)")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the server shares them), "
               f"InnoDB buffer pool {pool} MB")
         return 0
     finally:
-        for name in (source, ours_db, base_db):
+        if limit is not None:
+            limit.close()
+        for name in (source, target):
             run_sql(None, f"DROP DATABASE IF EXISTS {name}")
 
 

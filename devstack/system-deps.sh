@@ -12,6 +12,9 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb-dump >/dev/null || need+=(mariadb-client)
 command -v runuser >/dev/null || need+=(util-linux)
+# --- part benchcopy (issue 18): mydumper/myloader, the MariaDB copy benchmark's parallel baseline ---
+[ "$profile" = run ] || command -v myloader >/dev/null || need+=(mydumper)
+# --- end part benchcopy ---
 if [ "$profile" = test ]; then
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
   [ -x /usr/bin/chromium ] || need+=(chromium)

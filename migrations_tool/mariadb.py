@@ -14,6 +14,7 @@ every unmasked column, computed by both servers (the source inside its snapshot)
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import queue
 import threading
@@ -43,7 +44,8 @@ class _Counters:
         self.rows = 0
         self.bytes = 0
         self.tables_done = 0
-        self.pending: dict[str, int] = {}
+        self.pending: dict[str, int] = {}  # tasks of a table not yet read to the end
+        self.batches: dict[str, int] = {}  # batches of a table read but not yet written
         self.messages: list[str] = []
 
     def add(self, rows: int, size: int) -> None:
@@ -78,13 +80,20 @@ class MariaDBCopier:
             source_sums: dict[str, tuple[int, Any]] = {}
             # Readers done reading measure the source for verification while writers still load.
             measure = self._measurer(plan, "source", same_version, source_sums) if plan.verify else None
-            counters = self._load(readers, writers, plan, progress, after_reading=measure)
+            # Writers measure each table as soon as its keys are built, while the others still load:
+            # only the tables finished last are left for the verification step.
+            target_sums: dict[str, tuple[int, Any]] = {}
+
+            def measure_target(conn, table: Table) -> None:
+                target_sums[table.name] = _table_sum(conn, plan, table, "target", same_version)
+            counters = self._load(readers, writers, plan, progress, after_reading=measure,
+                                  after_table=measure_target if plan.verify else None)
             self._create_programs(writers[0], schema, plan)
             report = CopyReport(counters={"tables": len(plan.tables), "rows": counters.rows,
                                           "bytes": counters.bytes, "views": len(plan.views)})
             if plan.verify:
                 progress(message="verifying row counts and checksums")
-                report.verification = self._verify(writers, plan, same_version, source_sums)
+                report.verification = self._verify(writers, plan, same_version, source_sums, target_sums)
                 report.verified = all(v["ok"] for v in report.verification.values())
                 if not report.verified:
                     bad = sorted(k for k, v in report.verification.items() if not v["ok"])
@@ -216,9 +225,11 @@ class MariaDBCopier:
         return tasks
 
     def _load(self, readers, writers, plan: Plan, progress: ProgressFn, *,
-              after_reading: Callable[[Any], None] | None = None) -> _Counters:
+              after_reading: Callable[[Any], None] | None = None,
+              after_table: Callable[[Any, Table], None] | None = None) -> _Counters:
         """Readers fill a bounded queue of batches that writers send; a table's keys are built by the
-        writer that finishes it, while the others go on loading. Each reader then runs ``after_reading``."""
+        writer that finishes it, while the others go on loading, and that writer then runs
+        ``after_table(connection, table)``. Each reader runs ``after_reading`` when it has read all."""
         counters = _Counters()
         tasks: queue.Queue = queue.Queue()
         for task in self._tasks(readers[0], plan, len(readers)):
@@ -254,10 +265,12 @@ class MariaDBCopier:
                         task = tasks.get_nowait()
                     except queue.Empty:
                         return
+                    sent = 0
                     for batch in read_batches(conn, task, plan, self.chunk_rows):
                         if not _put(batches, batch, stop):
                             return
-                    _put(batches, (task.table.name, None, b"", 0, 0), stop)  # end of one task
+                        sent += 1
+                    _put(batches, (task.table.name, None, b"", sent, 0), stop)  # end of one task: its batches
             return body
 
         def write(conn) -> Callable[[], None]:
@@ -280,10 +293,14 @@ class MariaDBCopier:
                     if fmt is not None:
                         spool.write(cur, fmt, name, payload)
                         counters.add(rows, size)
-                        continue
+                    # A table is whole once every task's end has come AND every batch is written: another
+                    # writer may still be sending a batch it took before this end marker was taken.
                     with counters.lock:
-                        counters.pending[name] -= 1
-                        complete = counters.pending[name] == 0
+                        if fmt is None:
+                            counters.pending[name] -= 1
+                            counters.batches[name] = counters.batches.get(name, 0) + rows
+                        counters.batches[name] = counters.batches.get(name, 0) - (fmt is not None)
+                        complete = counters.pending[name] == 0 and counters.batches[name] == 0
                     if complete:
                         finish(cur, tables[name])
 
@@ -292,6 +309,8 @@ class MariaDBCopier:
                     with counters.lock:
                         counters.messages.append(f"building the keys of {table.name}")
                     cur.execute(f"ALTER TABLE {quote_name(table.name)} " + ", ".join(table.deferred))
+                if after_table is not None:
+                    after_table(cur.connection, table)
                 with counters.lock:
                     counters.tables_done += 1
             return body
@@ -346,17 +365,14 @@ class MariaDBCopier:
                     table = pending.get_nowait()
                 except queue.Empty:
                     return
-                where = plan.filters.get(table.name)
-                into[table.name] = _digest(conn, table, plan.rules.get(table.name, {}),
-                                           where if side == "source" else None,
-                                           same_server_version=same_version and where is None)
+                into[table.name] = _table_sum(conn, plan, table, side, same_version)
         return measure
 
-    def _verify(self, writers, plan: Plan, same_version: bool,
-                source_sums: dict[str, tuple[int, Any]]) -> dict[str, dict[str, Any]]:
-        target_sums: dict[str, tuple[int, Any]] = {}
-        measure = self._measurer(plan, "target", same_version, target_sums)
-        _run_each(writers, measure)
+    def _verify(self, writers, plan: Plan, same_version: bool, source_sums: dict[str, tuple[int, Any]],
+                target_sums: dict[str, tuple[int, Any]]) -> dict[str, dict[str, Any]]:
+        """Compare the digests; the target's tables not yet measured during the load are measured now."""
+        left = dataclasses.replace(plan, tables=[t for t in plan.tables if t.name not in target_sums])
+        _run_each(writers, self._measurer(left, "target", same_version, target_sums))
         results: dict[str, dict[str, Any]] = {}
         for table in plan.tables:
             src_rows, src_sum = source_sums[table.name]
@@ -413,6 +429,13 @@ def _run_each(connections: list[Any], fn: Callable[[Any], None]) -> None:
         thread.join()
     if errors:
         raise errors[0]
+
+
+def _table_sum(conn, plan: Plan, table: Table, side: str, same_version: bool) -> tuple[int, Any]:
+    """One table's verification digest; a row filter applies to the source side only."""
+    where = plan.filters.get(table.name)
+    return _digest(conn, table, plan.rules.get(table.name, {}), where if side == "source" else None,
+                   same_server_version=same_version and where is None)
 
 
 def _version(conn) -> str:

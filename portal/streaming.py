@@ -94,11 +94,14 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     BATCH_BYTES = 512 * 1024
     PAUSE_SECONDS = 5.0
     BATCHED = True  # False: each message is its own frame (the job stream's protocol)
-    # During a burst (the previous frame went out less than BURST_SECONDS ago) a short wait lets
-    # lines coalesce into few frames (each costs a JSON encode, a frame and an acknowledgement);
-    # the first line after a quiet spell goes out at once.
+    # During a burst (the previous frame went out less than BURST_SECONDS ago and carried at least
+    # BURST_ITEMS messages) a short wait lets lines coalesce into few frames (each costs a JSON encode,
+    # a frame and an acknowledgement). Anything else goes out at once: a line of a container writing a
+    # few lines a second is not a burst, and waiting for it was most of the live logs' latency
+    # (bench/logs_stream.py: 8.8 ms against kubectl's 3.4 ms, 2.9 ms without the wait).
     COALESCE_SECONDS = 0.005
     BURST_SECONDS = 0.05
+    BURST_ITEMS = 100
 
     object: Any = None
 
@@ -123,6 +126,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.outbox = Outbox(max_items=self.MAX_ITEMS, max_bytes=self.MAX_BYTES)
         self.sent_seq = self.acked_seq = 0
         self.last_sent = 0.0
+        self.last_batch = 0  # messages in the last frame sent
         self.overflowing = False
         self.acked = asyncio.Event()
         obj = await self.load_object()
@@ -189,7 +193,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
                 await self.acked.wait()
             await self.outbox.ready.wait()
             loop = asyncio.get_running_loop()
-            if (self.BATCHED and len(self.outbox.items) < self.BATCH_ITEMS
+            if (self.BATCHED and len(self.outbox.items) < self.BATCH_ITEMS and self.last_batch >= self.BURST_ITEMS
                     and loop.time() - self.last_sent < self.BURST_SECONDS):
                 await asyncio.sleep(self.COALESCE_SECONDS)
             skipped, self.outbox.skipped = self.outbox.skipped, 0
@@ -207,6 +211,6 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(message)
             return
         self.sent_seq += 1
-        self.last_sent = asyncio.get_running_loop().time()
+        self.last_sent, self.last_batch = asyncio.get_running_loop().time(), len(messages)
         await self.send(text_data=json.dumps({"type": "batch", "seq": self.sent_seq, "items": messages},
                                              separators=(",", ":")))

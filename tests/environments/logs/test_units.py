@@ -1,10 +1,13 @@
 """Pure parts of the live stream: line splitting, the bounded outbox, selection parsing."""
 
+import asyncio
+import json
+
 import pytest
 
 from clusters.kube.pod_logs import LineSplitter
 from environments.logs.selection import SelectionError, parse_selection
-from portal.streaming import Outbox
+from portal.streaming import Outbox, StreamConsumer
 
 
 def test_splitter_joins_chunks_and_cuts_only_over_long_lines():
@@ -44,3 +47,53 @@ def test_selection_parsing():
     for bad in ({"component": ["Web!"]}, {"tail": ["-1"]}, {"since": ["soon"]}, {"pod": ["a b"]}):
         with pytest.raises(SelectionError):
             parse_selection(bad)
+
+
+def test_splitter_cuts_an_over_long_line_inside_a_chunk_and_across_chunks():
+    splitter = LineSplitter(limit=4)
+    assert splitter.feed(b"a\n123456\nb\n\n") == [b"a", b"1234 \xe2\x80\xa6 [2 more bytes not shown]", b"b", b""]
+    assert splitter.feed(b"12") == []
+    assert splitter.feed(b"345\n67") == [b"1234 \xe2\x80\xa6 [1 more bytes not shown]"]
+    assert splitter.feed(b"\n") == [b"67"]
+
+
+class _Frames(StreamConsumer):
+    """The stream writer with its frames kept; a coalescing wait would outlast the test."""
+
+    COALESCE_SECONDS = 3600.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outbox = Outbox(max_items=10_000, max_bytes=10_000_000)
+        self.sent_seq = self.acked_seq = self.last_batch = 0
+        self.last_sent = 0.0
+        self.frames: list[list[dict]] = []
+        self.sent = asyncio.Event()
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        self.frames.append(json.loads(text_data)["items"])
+        self.sent.set()
+
+    async def next_frame(self) -> list[dict]:
+        self.sent.clear()
+        await asyncio.wait_for(self.sent.wait(), 10)
+        return self.frames[-1]
+
+
+async def test_a_line_that_is_not_part_of_a_burst_is_sent_without_waiting_to_coalesce():
+    stream = _Frames()
+    writer = asyncio.ensure_future(stream._writer())
+    try:
+        stream.push({"text": "first"}, droppable=True)
+        assert [m["text"] for m in await stream.next_frame()] == ["first"]
+        stream.push({"text": "second, a moment later"}, droppable=True)  # the old writer waited here
+        assert [m["text"] for m in await stream.next_frame()] == ["second, a moment later"]
+        for i in range(StreamConsumer.BURST_ITEMS):
+            stream.push({"text": f"burst {i}"}, droppable=True)
+        assert len(await stream.next_frame()) == StreamConsumer.BURST_ITEMS
+        stream.push({"text": "in the burst"}, droppable=True)  # right after a big frame: held to coalesce
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert len(stream.frames) == 3
+    finally:
+        writer.cancel()
