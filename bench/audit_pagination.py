@@ -3,7 +3,7 @@
 Prints, per scenario, the median time of Slipway's selector + paginator (the audit page's query
 path) and of a hand-written SQL query returning the same page, and their ratio. Uses a fresh
 database on the test stack's PostgreSQL (`python -m devstack up postgres`).
-Run: `make bench` (or `.venv/bin/python bench/audit_pagination.py [--events N]`).
+Run: `make bench` (or `.venv/bin/python bench/audit_pagination.py [--smoke] [--events N]`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,29 @@ def median_ms(fn, repeat: int = 15) -> float:
     return statistics.median(samples)
 
 
+def seed_audit_events(count: int, *, teams: list[str]) -> None:
+    """``count`` audit events of 50 actors, ``teams`` and 5 actions about 2,000 environments, in bulk
+    (Django set up, the database migrated); prints how long the insert took."""
+    from portal.audit.models import AuditEvent
+
+    actors = [f"user{n}" for n in range(50)]
+    actions = ["environment.create", "environment.update", "environment.destroy", "datacopy.start", "user.login"]
+    batch = [AuditEvent(actor_name=actors[n % 50], team_slug=teams[n % len(teams)], action=actions[n % 5],
+                        object_type="environments.environment", object_id=str(n % 2000),
+                        object_repr=f"env-{n % 2000}", details={"n": n}, request_id=uuid.uuid4().hex)
+             for n in range(count)]
+    start = time.perf_counter()
+    AuditEvent.objects.bulk_create(batch, batch_size=5000)
+    print(f"inserted {count} audit events in {time.perf_counter() - start:.1f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--smoke", action="store_true", help="a smoke run: 2,000 events")
     args = parser.parse_args()
+    if args.smoke:
+        args.events = 2000
 
     import psycopg
 
@@ -65,20 +84,10 @@ def run(db_url: str, count: int) -> None:
     from django.core.management import call_command
     from django.core.paginator import Paginator
 
-    from portal.audit.models import AuditEvent
     from portal.audit.selectors import audit_event_list
 
     call_command("migrate", verbosity=0)
-    actors = [f"user{n}" for n in range(50)]
-    teams = ["payments", "search", "checkout", "platform"]
-    actions = ["environment.create", "environment.update", "environment.destroy", "datacopy.start", "user.login"]
-    batch = [AuditEvent(actor_name=actors[n % 50], team_slug=teams[n % 4], action=actions[n % 5],
-                        object_type="environments.environment", object_id=str(n % 2000),
-                        object_repr=f"env-{n % 2000}", details={"n": n}, request_id=uuid.uuid4().hex)
-             for n in range(count)]
-    start = time.perf_counter()
-    AuditEvent.objects.bulk_create(batch, batch_size=5000)
-    print(f"inserted {count} events in {time.perf_counter() - start:.1f}s")
+    seed_audit_events(count, teams=["payments", "search", "checkout", "platform"])
     with psycopg.connect(db_url) as conn:
         conn.execute("ANALYZE audit_auditevent")
 
