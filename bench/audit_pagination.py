@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.bench_stack import create_bench_database  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.daemons import Postgres  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
@@ -61,9 +62,7 @@ def main() -> None:
 
     admin_url = Postgres().up(Context.default())["POSTGRES_URL"]
     name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    db_url = create_bench_database(admin_url, name)
     os.environ.update(DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="portal.settings",
                       SLIPWAY_VAR_DIR=str(ROOT / "var" / "bench"))
     try:
@@ -81,12 +80,10 @@ def run(db_url: str, count: int) -> None:
 
     django.setup()
     import psycopg
-    from django.core.management import call_command
     from django.core.paginator import Paginator
 
     from portal.audit.selectors import audit_event_list
 
-    call_command("migrate", verbosity=0)
     seed_audit_events(count, teams=["payments", "search", "checkout", "platform"])
     with psycopg.connect(db_url) as conn:
         conn.execute("ANALYZE audit_auditevent")

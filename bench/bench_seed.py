@@ -1,6 +1,7 @@
-"""The rows a benchmark needs before it measures anything (not timed): the migrated database, a catalog of
+"""The rows a benchmark needs before it measures anything (not timed): a catalog of
 small components in one blueprint, the stack's control plane registered as the default cluster, a team,
-and a Platform admin in it with an API token. Call inside ``bench_slipway`` (Django set up here)."""
+and a Platform admin in it with an API token. Call inside ``bench_slipway``, whose database is migrated
+(Django is set up here)."""
 
 from __future__ import annotations
 
@@ -20,14 +21,13 @@ class BenchWorld:
 
 
 def seed_bench_world(kube: dict[str, str], *, components: int, prefix: str) -> BenchWorld:
-    """Migrate, then write the catalog (``components`` components of tag 1.0.0, small requests so many
+    """Write the catalog (``components`` components of tag 1.0.0, small requests so many
     environments fit on the 3 kwok nodes), the cluster, team ``bench`` and user ``bench-admin``."""
     import django
 
     django.setup()
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
 
     from clusters.services import cluster_register
     from environments.models import Blueprint, Component, ImageVersion
@@ -36,7 +36,6 @@ def seed_bench_world(kube: dict[str, str], *, components: int, prefix: str) -> B
     from portal.accounts.tokens import api_token_create
     from portal.audit.actor import Actor
 
-    call_command("migrate", verbosity=0)
     actor = Actor.system("bench")
     made = []
     for n in range(components):
