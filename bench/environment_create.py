@@ -246,7 +246,7 @@ class Bench:
                 samples[side].append(seconds)
                 if error:
                     errors.append(f"{side}: {error}")
-            self.delete_namespaces()
+            self.make_room()
         medians = {side: statistics.median(values) for side, values in samples.items()}
         base = medians["kubectl"]
         print(f"{'scenario':36} {'seconds':>8} {'ratio to kubectl':>17}")
@@ -255,13 +255,13 @@ class Bench:
                   f"(median of {args.repeat}: {' '.join(f'{s:.2f}' for s in samples[side])})")
         print(f"{'':36} kubectl apply alone: {' '.join(f'{s:.2f}' for s in self.apply_seconds)}")
 
-        # The kwok nodes hold 330 pods: one side after the other, cleaning up between.
+        # One side after the other, making room between.
         totals: dict[str, float] = {}
         for side in ("kubectl", "slipway", "in-process"):
             with self.eager() if side == "in-process" else nullcontext():
                 totals[side], side_errors = self.many(side, args.envs)
             errors += side_errors
-            self.delete_namespaces()
+            self.make_room()
         for side in SIDES:
             print(f"{f'{args.envs} at once (total), {side}':36} {totals[side]:8.2f} "
                   f"{totals[side] / totals['kubectl']:16.2f}x")
@@ -277,8 +277,14 @@ class Bench:
 
     # -- cleanup ---------------------------------------------------------------------------------
 
-    def delete_namespaces(self) -> None:
-        """Delete every namespace this run created, all at once, and wait until they are gone."""
+    def make_room(self) -> None:
+        """Between runs: the kwok nodes hold 330 pods, so a full run deletes what it made (10 s or so for
+        the namespaces to go); a smoke run's few pods fit, and it deletes them once at the end."""
+        if not self.args.smoke:
+            self.delete_namespaces()
+
+    def delete_namespaces(self, *, wait: bool = True) -> None:
+        """Delete every namespace this run created, all at once, and (``wait``) wait until they are gone."""
         from clusters.kube.namespace_lifecycle import delete_namespace
 
         names, self.namespaces = self.namespaces, []
@@ -286,6 +292,8 @@ class Bench:
             return
         subprocess.run([self.kubectl, "delete", "namespace", "--ignore-not-found", "--wait=false", *names],
                        env=self.kube_env, capture_output=True, text=True)
+        if not wait:
+            return
         with api_client() as api:
             for name in names:
                 try:
@@ -295,7 +303,7 @@ class Bench:
 
     def cleanup(self) -> None:
         try:
-            self.delete_namespaces()
+            self.delete_namespaces(wait=not self.args.smoke)  # the control plane finishes a smoke run's alone
         finally:
             self.tmp.cleanup()
 
