@@ -16,16 +16,20 @@ from environments.models import (
     Blueprint,
     ChaosExperiment,
     ChaosRun,
+    ClusterDns,
     Component,
     CostSample,
     Environment,
     EnvironmentRequest,
     EnvironmentRevision,
+    HostnameRecord,
     ImageVersion,
     Orphan,
+    QuotaPolicy,
     Registry,
     Rollout,
     SleepSchedule,
+    TeamBudget,
 )
 from migrations_tool.models import DataCopy, DataServer, DataStore
 from portal.accounts import roles
@@ -91,6 +95,13 @@ def add_rows(n: int, *, home_team: Team) -> None:
         SleepSchedule.objects.create(environment=environment, updated_by=owner)
         Orphan.objects.create(kind=Orphan.NAMESPACE, location=cluster.name, name=f"slw-gone-{tag}",
                               last_seen_at=now, monthly_cost=Decimal("1.5"))
+        ClusterDns.objects.create(cluster=cluster, zone_id=f"Z{tag}", zone_name=f"{tag}.example.test",
+                                  target=f"lb-{tag}.example.test", updated_by=owner)
+        HostnameRecord.objects.create(environment=environment, name=f"env-{tag}.example.test", type="CNAME",
+                                      value=f"lb-{tag}.example.test", state=HostnameRecord.LIVE)
+        if team != home_team:
+            TeamBudget.objects.create(team=team, monthly_amount=Decimal("100"), updated_by=owner)
+            QuotaPolicy.objects.create(team=team, max_per_user=5, max_per_team=20, updated_by=owner)
         AuditEvent.objects.create(actor_id=owner.pk, actor_name=owner.username, team_slug=team.slug,
                                   action="environment.create", object_type="environments.environment",
                                   object_id=str(environment.pk), object_repr=environment.name)

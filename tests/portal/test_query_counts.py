@@ -23,7 +23,7 @@ PAGES = [
     "/", "/environments/", "/environments/hostnames/", "/environments/chaos/", "/environments/sleep-schedules/",
     "/environments/policies/", "/environments/requests/", "/costs/", "/costs/budgets/", "/catalog/components/",
     "/catalog/image-versions/", "/catalog/blueprints/", "/catalog/registries/", "/clusters/", "/data-copies/",
-    "/orphans/", "/reports/", "/audit/", "/jobs/", "/people/", "/people/teams/",
+    "/orphans/", "/reports/", "/audit/", "/jobs/", "/people/", "/people/teams/", "/costs/prices/",
 ]
 API = [
     "/api/v1/environments/", "/api/v1/audit-events/", "/api/v1/jobs/", "/api/v1/clusters/", "/api/v1/blueprints/",
@@ -32,7 +32,11 @@ API = [
     "/api/v1/data-servers/", "/api/v1/orphans/", "/api/v1/terraform-runs/", "/api/v1/environment-requests/",
     "/api/v1/sleep-schedules/", "/api/v1/teams/", "/api/v1/users/", "/api/v1/reports/summary/",
     "/api/v1/reports/by-team/", "/api/v1/reports/by-owner/", "/api/v1/reports/top-creators/",
-    "/api/v1/reports/longest-lived/", "/api/v1/reports/idle/",
+    "/api/v1/reports/longest-lived/", "/api/v1/reports/idle/", "/api/v1/reports/by-stage/",
+    "/api/v1/reports/by-age/", "/api/v1/reports/weekly/", "/api/v1/reports/cost-by-team/",
+    "/api/v1/reports/cost-by-month/", "/api/v1/costs/budgets/",
+    "/api/v1/orphans/totals/", "/api/v1/dns/clusters/", "/api/v1/dns/sweeps/", "/api/v1/policies/quotas/",
+    "/api/v1/policies/stages/", "/api/v1/chaos/kill-switch/",
 ]
 
 
