@@ -29,7 +29,7 @@ from bench.environment_create import load  # noqa: E402  (importable once the pr
 from bench.load_pages import login  # noqa: E402  (importable once the project root is on sys.path)
 
 EVENT_TEXT = "websocket-bench: the event every connection must receive"
-OPEN_AT_ONCE = 50  # connections being opened at the same time (a page load's worth of browsers each)
+OPEN_AT_ONCE = 10  # opened at the same time: daphne drops a websocket whose handshake takes over 5 s
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,25 +51,30 @@ def memory(pid: int) -> tuple[float, float]:
     return metrics.peak_total_mib, metrics.pss_now_mib()
 
 
-async def first_status(ws: aiohttp.ClientWebSocketResponse) -> None:
-    while True:
-        message = json.loads((await ws.receive(timeout=120)).data)
-        if message.get("type") == "status":
-            return
+class Listener:
+    """Reads one websocket all along, as a browser does (aiohttp answers the server's pings only while
+    someone reads): notes the first status message and whether the bench's event arrived."""
 
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws, self.opened, self.got_event = ws, asyncio.Event(), asyncio.Event()
+        self.task = asyncio.ensure_future(self.read())
 
-async def received_event(ws: aiohttp.ClientWebSocketResponse) -> bool:
-    """Whether the bench's event arrives on ``ws`` (within a minute)."""
-    try:
-        while True:
-            frame = await ws.receive(timeout=60)
+    async def read(self) -> None:
+        async for frame in self.ws:
             if frame.type != aiohttp.WSMsgType.TEXT:
-                return False
+                break
             message = json.loads(frame.data)
-            if message.get("type") == "event" and message.get("text") == EVENT_TEXT:
-                return True
-    except TimeoutError:
-        return False
+            if message.get("type") == "status":
+                self.opened.set()
+            elif message.get("type") == "event" and message.get("text") == EVENT_TEXT:
+                self.got_event.set()
+
+    async def wait(self, event: asyncio.Event, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
 
 
 async def measure(base: str, job_id: str, pid: int, args: argparse.Namespace, emit) -> bool:
@@ -78,32 +83,33 @@ async def measure(base: str, job_id: str, pid: int, args: argparse.Namespace, em
     async with aiohttp.ClientSession(cookie_jar=cookies, connector=connector) as session:
         await login(session, base)
         url, origin = f"{base.replace('http', 'ws', 1)}/ws/jobs/{job_id}/", {"Origin": base}
-        warm = await session.ws_connect(url, headers=origin)  # the first connection's one-off imports
-        await first_status(warm)
-        await warm.close()
+        warm = Listener(await session.ws_connect(url, headers=origin))  # the first one's one-off imports
+        await warm.wait(warm.opened, 120)
+        await warm.ws.close()
         peak_before, pss_before = memory(pid)
-        sockets: list[aiohttp.ClientWebSocketResponse] = []
+        listeners: list[Listener] = []
         start = time.perf_counter()
         for first in range(0, args.connections, OPEN_AT_ONCE):
-            batch = await asyncio.gather(*(session.ws_connect(url, headers=origin, heartbeat=None)
-                                           for _ in range(first, min(args.connections, first + OPEN_AT_ONCE))))
-            await asyncio.gather(*(first_status(ws) for ws in batch))
-            sockets += batch
+            size = min(OPEN_AT_ONCE, args.connections - first)
+            batch = [Listener(ws) for ws in await asyncio.gather(*(session.ws_connect(url, headers=origin)
+                                                                   for _ in range(size)))]
+            if not all(await asyncio.gather(*(one.wait(one.opened, 120) for one in batch))):
+                raise RuntimeError("a job-stream websocket sent no status within 2 minutes of opening")
+            listeners += batch
         opened = time.perf_counter() - start
         await asyncio.sleep(args.idle)
         peak_after, pss_after = memory(pid)
-        count = len(sockets)
+        count = len(listeners)
         print(f"{count} job-stream websockets open on one daphne in {opened:.1f}s, idle {args.idle:.0f}s; {load()}")
         print(f"{'web process':14} {'before MiB':>11} {'after MiB':>10} {'per connection KiB':>19}")
         for label, before, after in (("peak RSS", peak_before, peak_after), ("PSS", pss_before, pss_after)):
             print(f"{label:14} {before:11.1f} {after:10.1f} {(after - before) * 1024 / count:19.1f}")
-        waiting = [asyncio.ensure_future(received_event(ws)) for ws in sockets]
         start = time.perf_counter()
         await asyncio.to_thread(emit)
-        results = await asyncio.gather(*waiting)
+        results = await asyncio.gather(*(one.wait(one.got_event, 60) for one in listeners))
         print(f"one job event broadcast: received by {sum(results)} of {count} connections "
               f"in {time.perf_counter() - start:.2f}s")
-        await asyncio.gather(*(ws.close() for ws in sockets))
+        await asyncio.gather(*(one.ws.close() for one in listeners))
         return all(results)
 
 

@@ -11,6 +11,7 @@ cross processes, and a dropped Redis message harmless). Sequence numbers dedupli
 from __future__ import annotations
 
 import asyncio
+import random
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -73,9 +74,12 @@ class JobStreamConsumer(StreamConsumer):
 
     async def _poll(self) -> None:
         interval = settings.SLIPWAY_JOB_STREAM_POLL_SECONDS
+        # Streams opened together (a page of viewers, a reconnect after a restart) poll spread over the
+        # interval, not all in the same instant.
+        await asyncio.sleep(random.uniform(0, interval))
         while True:
-            await asyncio.sleep(interval)
             await self._catch_up()
+            await asyncio.sleep(interval)
 
     async def _catch_up(self) -> None:
         async with self.lock:
