@@ -271,19 +271,14 @@ if CHANNEL_LAYER_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# -- Issue 18, part 5 (benchpath): what 500 idle job-stream websockets on one web process showed
-# (bench/websocket_memory.py). Every database call of a websocket consumer (connect, and each stream's
-# poll below) runs in the web process's one database thread, and with CONN_MAX_AGE 0 each opened and
-# closed a PostgreSQL connection: past ~100-300 streams, handshakes took over daphne's 5 s and were
-# dropped. A connection kept for a minute (checked before reuse, so a restarted PostgreSQL costs one
-# failed check, not an error) held 500. SQLite (make run without the stack) keeps its default.
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # How often a job-stream websocket reads the database for events it was not sent over the channel layer
-# (the in-memory layer does not cross processes; Redis can drop under load). Every open stream polls, so
-# over Redis, where the broadcasts carry the events and the poll only repairs a dropped one, 15 s; 1 s
-# with the in-memory layer, where the poll is the only cross-process path.
+# (the in-memory layer does not cross processes; Redis can drop under load).
+# -- Issue 18, part 5 (benchpath): every open stream polls, each poll a database connection opened and
+# closed in the web process (CONN_MAX_AGE stays 0: under ASGI each request has its own thread, and kept
+# connections piled up to PostgreSQL's limit); at 1 s, 500 idle viewers on one daphne (bench/
+# websocket_memory.py) slowed new handshakes past daphne's 5 s until they were dropped. Over Redis the
+# broadcasts carry the events and the poll only repairs a dropped one: 15 s there; 1 s with the
+# in-memory layer, where the poll is the only cross-process path.
 SLIPWAY_JOB_STREAM_POLL_SECONDS = env.float("SLIPWAY_JOB_STREAM_POLL_SECONDS",
                                             default=15.0 if CHANNEL_LAYER_URL else 1.0)
 
