@@ -62,7 +62,7 @@ bench: venv
 	$(PY) bench/audit_pagination.py
 
 bench-environments: venv
-	$(PY) -m devstack up postgres kube
+	$(PY) -m devstack up postgres redis kube
 	$(PY) bench/environment_create.py
 
 bench-copy-redis: venv
@@ -87,3 +87,13 @@ bench-chaos: venv
 bench-sleep: venv
 	$(PY) -m devstack up postgres redis kube
 	$(PY) bench/sleep_wake.py
+
+# Issue 18, part 5 (benchpath): list pages under load, and idle websockets' memory.
+.PHONY: bench-load bench-websockets
+bench-load: venv
+	$(PY) -m devstack up postgres redis kube
+	$(PY) bench/load_pages.py
+
+bench-websockets: venv
+	$(PY) -m devstack up postgres redis kube
+	$(PY) bench/websocket_memory.py

@@ -3,7 +3,7 @@
 Prints, per scenario, the median time of Slipway's selector + paginator (the audit page's query
 path) and of a hand-written SQL query returning the same page, and their ratio. Uses a fresh
 database on the test stack's PostgreSQL (`python -m devstack up postgres`).
-Run: `make bench` (or `.venv/bin/python bench/audit_pagination.py [--events N]`).
+Run: `make bench` (or `.venv/bin/python bench/audit_pagination.py [--smoke] [--events N]`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.bench_stack import create_bench_database  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.daemons import Postgres  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
@@ -32,19 +33,36 @@ def median_ms(fn, repeat: int = 15) -> float:
     return statistics.median(samples)
 
 
+def seed_audit_events(count: int, *, teams: list[str]) -> None:
+    """``count`` audit events of 50 actors, ``teams`` and 5 actions about 2,000 environments, in bulk
+    (Django set up, the database migrated); prints how long the insert took."""
+    from portal.audit.models import AuditEvent
+
+    actors = [f"user{n}" for n in range(50)]
+    actions = ["environment.create", "environment.update", "environment.destroy", "datacopy.start", "user.login"]
+    batch = [AuditEvent(actor_name=actors[n % 50], team_slug=teams[n % len(teams)], action=actions[n % 5],
+                        object_type="environments.environment", object_id=str(n % 2000),
+                        object_repr=f"env-{n % 2000}", details={"n": n}, request_id=uuid.uuid4().hex)
+             for n in range(count)]
+    start = time.perf_counter()
+    AuditEvent.objects.bulk_create(batch, batch_size=5000)
+    print(f"inserted {count} audit events in {time.perf_counter() - start:.1f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--smoke", action="store_true", help="a smoke run: 2,000 events")
     args = parser.parse_args()
+    if args.smoke:
+        args.events = 2000
 
     import psycopg
 
 
     admin_url = Postgres().up(Context.default())["POSTGRES_URL"]
     name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    db_url = create_bench_database(admin_url, name)
     os.environ.update(DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="portal.settings",
                       SLIPWAY_VAR_DIR=str(ROOT / "var" / "bench"))
     try:
@@ -62,23 +80,11 @@ def run(db_url: str, count: int) -> None:
 
     django.setup()
     import psycopg
-    from django.core.management import call_command
     from django.core.paginator import Paginator
 
-    from portal.audit.models import AuditEvent
     from portal.audit.selectors import audit_event_list
 
-    call_command("migrate", verbosity=0)
-    actors = [f"user{n}" for n in range(50)]
-    teams = ["payments", "search", "checkout", "platform"]
-    actions = ["environment.create", "environment.update", "environment.destroy", "datacopy.start", "user.login"]
-    batch = [AuditEvent(actor_name=actors[n % 50], team_slug=teams[n % 4], action=actions[n % 5],
-                        object_type="environments.environment", object_id=str(n % 2000),
-                        object_repr=f"env-{n % 2000}", details={"n": n}, request_id=uuid.uuid4().hex)
-             for n in range(count)]
-    start = time.perf_counter()
-    AuditEvent.objects.bulk_create(batch, batch_size=5000)
-    print(f"inserted {count} events in {time.perf_counter() - start:.1f}s")
+    seed_audit_events(count, teams=["payments", "search", "checkout", "platform"])
     with psycopg.connect(db_url) as conn:
         conn.execute("ANALYZE audit_auditevent")
 

@@ -9,6 +9,7 @@ Process metrics come from /proc (psutil is not installed): CPU seconds and peak 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -49,6 +50,50 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, every
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(every)
+
+
+# -- the database ---------------------------------------------------------------------------------
+
+def migrated_template(admin_url: str) -> str:
+    """A database migrated to this code's migrations, made once per set of migrations and kept on the
+    stack's PostgreSQL as a template (older ones are dropped): migrating a fresh database takes 10-20 s,
+    copying a template a fraction of a second, so the benchmarks' smoke runs stay short."""
+    import psycopg
+
+    files = sorted(p for p in ROOT.glob("**/migrations/*.py") if ".venv" not in p.parts)
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()[:12]
+    template = f"bench_template_{digest}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('slipway-bench-template'))")  # two benches at once
+        try:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone():
+                return template
+            stale = conn.execute(r"SELECT datname FROM pg_database WHERE datname LIKE 'bench\_template\_%'")
+            for (old,) in stale.fetchall():
+                conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+            building = f"{template}_building"
+            conn.execute(f'CREATE DATABASE "{building}"')
+            env = {**os.environ, "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{building}",
+                   "DJANGO_SETTINGS_MODULE": "portal.settings"}
+            proc = subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+                raise RuntimeError(f"migrating the benchmarks' template failed: {proc.stderr[-2000:]}")
+            conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+            return template
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('slipway-bench-template'))")
+
+
+def create_bench_database(admin_url: str, name: str) -> str:
+    """Database ``name``, migrated (a copy of ``migrated_template``); returns its URL."""
+    import psycopg
+
+    template = migrated_template(admin_url)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 # -- processes -------------------------------------------------------------------------------------
@@ -248,8 +293,8 @@ class BenchSlipway:
 
 @contextmanager
 def bench_slipway(prefix: str, *, redis_db: int, concurrency: int) -> Iterator[BenchSlipway]:
-    """Slipway on the stack for one benchmark run, torn down afterwards even on failure: a fresh database
-    ``<prefix>_<random>`` (dropped), Redis database ``redis_db`` (emptied), and the web/worker/beat
+    """Slipway on the stack for one benchmark run, torn down afterwards even on failure: a fresh, migrated
+    database ``<prefix>_<random>`` (dropped), Redis database ``redis_db`` (emptied), and the web/worker/beat
     processes. The process environment is pointed at them, so Django may be set up inside the block."""
     import psycopg
     import redis
@@ -260,11 +305,10 @@ def bench_slipway(prefix: str, *, redis_db: int, concurrency: int) -> Iterator[B
     # The running control plane as it is (``up`` would also re-seed its nodes under other users' feet).
     kube = Kube().facts(ctx) if KwokCluster.stack(ctx).running() else Kube().up(ctx)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = create_bench_database(admin_url, name)
     var_dir = LOGS / name
     var_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.update(DATABASE_URL=admin_url.rsplit("/", 1)[0] + f"/{name}", DJANGO_SETTINGS_MODULE="portal.settings",
+    os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="portal.settings",
                       SLIPWAY_VAR_DIR=str(var_dir), REDIS_URL=redis_url, DEBUG="false")
     os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
     started = BenchSlipway(kube, Processes(dict(os.environ), concurrency=concurrency, var_dir=var_dir))

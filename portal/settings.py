@@ -262,9 +262,16 @@ if CHANNEL_LAYER_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# How often a job-stream websocket reads the database for events it was not sent over the
-# channel layer (the in-memory layer does not cross processes; Redis can drop under load).
-SLIPWAY_JOB_STREAM_POLL_SECONDS = env.float("SLIPWAY_JOB_STREAM_POLL_SECONDS", default=1.0)
+# How often a job-stream websocket reads the database for events it was not sent over the channel layer
+# (the in-memory layer does not cross processes; Redis can drop under load).
+# -- Issue 18, part 5 (benchpath): every open stream polls, each poll a database connection opened and
+# closed in the web process (CONN_MAX_AGE stays 0: under ASGI each request has its own thread, and kept
+# connections piled up to PostgreSQL's limit); at 1 s, 500 idle viewers on one daphne (bench/
+# websocket_memory.py) slowed new handshakes past daphne's 5 s until they were dropped. Over Redis the
+# broadcasts carry the events and the poll only repairs a dropped one: 15 s there; 1 s with the
+# in-memory layer, where the poll is the only cross-process path.
+SLIPWAY_JOB_STREAM_POLL_SECONDS = env.float("SLIPWAY_JOB_STREAM_POLL_SECONDS",
+                                            default=15.0 if CHANNEL_LAYER_URL else 1.0)
 
 # The client address behind reverse proxies: SLIPWAY_TRUSTED_PROXIES is the number of proxies in front of
 # Slipway that append to X-Forwarded-For; with 0 the header is ignored (a client writes it). The audit

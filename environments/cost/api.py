@@ -25,7 +25,7 @@ from ..models import Blueprint, Environment
 from ..render import RenderError
 from ..selectors import environment_list
 from ..templatetags.cost_tags import environment_cost_figures
-from .budgets import budget_status
+from .budgets import budget_status, budget_statuses
 from .forecast import forecast_for_new_environment
 from .forms import CostFilterForm
 from .prices import prices_for
@@ -127,7 +127,7 @@ class BudgetsView(APIView):
     @extend_schema(summary="The team budgets the caller may see, with this month's spending",
                    responses={200: BudgetSerializer(many=True), **ERROR_RESPONSES})
     def get(self, request):
-        return Response(BudgetSerializer([budget_status(b) for b in budgets_visible(request.user)], many=True).data)
+        return Response(BudgetSerializer(budget_statuses(budgets_visible(request.user)), many=True).data)
 
     @extend_schema(summary="Set a team's monthly budget (Platform admins; audited cost.budget_updated)",
                    request=BudgetWriteSerializer, responses={200: BudgetSerializer, **ERROR_RESPONSES})

@@ -92,6 +92,12 @@ def prices_for(cluster: Any) -> Prices:
     return prices_from_table(table) if table is not None else default_prices()
 
 
+def prices_of_loaded(cluster: Any) -> Prices:
+    """``prices_for`` a Cluster loaded with ``select_related("price_table")``: no query (for lists)."""
+    table = getattr(cluster, "price_table", None)  # a missing one-to-one raises an AttributeError subclass
+    return prices_from_table(table) if table is not None else default_prices()
+
+
 def exact(value: float | int | Decimal) -> Decimal:
     """A float as the Decimal of its shortest repr (0.1 -> Decimal("0.1"), not 0.1000000000000000055...)."""
     return value if isinstance(value, Decimal) else Decimal(repr(value))

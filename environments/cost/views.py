@@ -21,10 +21,10 @@ from portal.form_errors import add_service_errors
 
 from ..models import Blueprint
 from ..render import RenderError
-from .budgets import budget_status
+from .budgets import budget_statuses
 from .forecast import forecast_for_new_environment
 from .forms import BudgetForm, CostFilterForm, PriceTableForm, node_hours_text
-from .prices import prices_for
+from .prices import prices_for, prices_of_loaded
 from .selectors import budgets_visible, cost_samples_filtered, cost_samples_visible, cost_total, cost_totals
 from .services import budget_set, price_table_update
 from .tables import COST_ROWS
@@ -75,7 +75,8 @@ def cost_export(request: HttpRequest) -> StreamingHttpResponse | HttpResponse:
 @login_required
 def price_tables(request: HttpRequest) -> HttpResponse:
     authz.require(authz.price_table_can(request.user, authz.VIEW), authz.NO_ROLE)
-    clusters = [(cluster, prices_for(cluster)) for cluster in Cluster.objects.exclude(status=Cluster.DESTROYED)]
+    clusters = [(cluster, prices_of_loaded(cluster))
+                for cluster in Cluster.objects.exclude(status=Cluster.DESTROYED).select_related("price_table")]
     return render(request, "environments/cost/prices.html", {
         "clusters": clusters, "can_change": authz.price_table_can(request.user, authz.CHANGE)})
 
@@ -131,7 +132,7 @@ def budgets(request: HttpRequest) -> HttpResponse:
                 return redirect("cost-budgets")
         status = 400
     return render(request, "environments/cost/budgets.html", {
-        "statuses": [budget_status(b) for b in budgets_visible(request.user)], "form": form,
+        "statuses": budget_statuses(budgets_visible(request.user)), "form": form,
         "can_change": can_change}, status=status)
 
 

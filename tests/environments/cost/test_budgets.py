@@ -9,9 +9,10 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from clusters.models import Cluster
-from environments.cost.budgets import budgets_notify
+from environments.cost.budgets import budget_status, budget_statuses, budgets_notify
 from environments.cost.services import budget_set
 from environments.models import CostSample, TeamBudget
+from portal.accounts.models import Team
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from tests.racing import race
@@ -86,3 +87,20 @@ def test_concurrent_ticks_notify_once(users, team, chat):
     assert sorted(len(r) for r in results) == [0, 0, 0, 1], results
     assert len(mail.outbox) == 1 and len(chat.received) == 1
     assert AuditEvent.objects.filter(action="cost.budget_notice").count() == 1
+
+
+def test_a_list_of_budgets_sums_each_teams_own_month(users, team):
+    """budget_statuses (the budgets page and API: one grouped query) gives each team what budget_status does."""
+    admin = users["admin"]
+    other = Team.objects.create(slug="search", name="Search")
+    quiet = Team.objects.create(slug="quiet", name="Quiet")
+    budgets = [budget_set(actor=Actor.for_user(admin), user=admin, team=t, monthly_amount="100")
+               for t in (team, other, quiet)]
+    spend(team, "10.50")
+    spend(team, "2")
+    spend(other, "40")
+    spend(other, "99", when=NOW - timedelta(days=40))  # last month: not this month's spending
+    statuses = budget_statuses(budgets, now=NOW)
+    assert [(s.budget.team.slug, s.spent, s.month) for s in statuses] == [
+        ("payments", Decimal("12.50"), "2026-12"), ("search", Decimal("40"), "2026-12"), ("quiet", 0, "2026-12")]
+    assert statuses == [budget_status(b, now=NOW) for b in budgets]
