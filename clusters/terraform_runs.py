@@ -8,6 +8,7 @@ second request is refused with the run that holds the cluster, even when two arr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from portal.jobs.models import Job
 from portal.jobs.services import job_create
 
 from . import blueprints
+from .lifecycle import CLUSTER_STATUS
 from .models import Cluster, TerraformRun
 from .tasks import terraform_apply, terraform_plan
 from .terraform import BlueprintMissing, TerraformError, blueprint_dir
@@ -70,6 +72,22 @@ def clean_node_groups(groups: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def run_unqueued(run: TerraformRun, *, actor: Actor) -> Callable[[str], None]:
+    """``job_create(on_unqueued=...)`` for a run's plan job (the run queued) or apply job (applying): when
+    the task cannot be queued the run fails with the reason, so the cluster is free for the next run,
+    and a cluster Terraform has not created yet (pending) fails with it; an existing cluster is unchanged
+    (nothing was applied)."""
+    waiting = run.state
+    cluster_failed = CLUSTER_STATUS.unqueued(run.cluster, waiting=Cluster.PENDING, to=Cluster.FAILED, actor=actor)
+
+    def failed(reason: str) -> None:
+        if TerraformRun.objects.filter(pk=run.pk, state=waiting).update(
+                state=TerraformRun.FAILED, message=reason, finished_at=timezone.now()):
+            cluster_failed(reason)
+
+    return failed
+
+
 def start_run(*, actor: Actor, cluster: Cluster, action: str) -> TerraformRun:
     """Save a queued run and its plan job (inside the caller's transaction)."""
     def busy() -> ValidationError | None:
@@ -84,7 +102,7 @@ def start_run(*, actor: Actor, cluster: Cluster, action: str) -> TerraformRun:
         run = TerraformRun.objects.create(cluster=cluster, action=action, started_by_id=actor.user_id,
                                           started_by_name=actor.name)
     run.plan_job = job_create(actor=actor, kind=f"terraform.{action}", title=f"Terraform {action}: {cluster.name}",
-                              task=terraform_plan, target=cluster)
+                              task=terraform_plan, target=cluster, on_unqueued=run_unqueued(run, actor=actor))
     run.save(update_fields=["plan_job"])
     return run
 
@@ -175,7 +193,8 @@ def terraform_run_approve(*, actor: Actor, user: Any, run: TerraformRun) -> Terr
             approve_locked(run, actor=actor)
             run.apply_job = job_create(actor=actor, kind=f"terraform.{run.action}.apply",
                                        title=f"Terraform {run.action} (apply): {run.cluster.name}",
-                                       task=terraform_apply, target=run.cluster)
+                                       task=terraform_apply, target=run.cluster,
+                                       on_unqueued=run_unqueued(run, actor=actor))
             run.save(update_fields=["apply_job"])
         scope.details["job"] = str(run.apply_job_id)
     return run

@@ -12,6 +12,7 @@ Sleep and wake (``sleep/``) are rollouts of their own kind:
 
     ready, failed ──▶ sleeping ──▶ asleep ──▶ waking ──▶ ready      (either job ──▶ failed when it fails)
     asleep ──▶ pending                                             a new revision: its rollout wakes it
+    sleeping ──▶ ready, failed; waking ──▶ asleep, failed          back, when the job could not be queued
 
 A change is refused while it goes to sleep or wakes (the services say so); a destroy is not.
 
@@ -54,7 +55,8 @@ ENVIRONMENT_STATUS = StatusMachine(
         DEPLOYING: LIVE,
         # The rollout job succeeds (only while its revision is still current): normally from deploying;
         # from pending/ready/failed when another rollout of the same revision (a hostname change) moved it.
-        READY: LIVE | {WAKING},
+        # Back from sleeping when the sleep job could not be queued (it never started).
+        READY: LIVE | {WAKING, SLEEPING},
         # A rollout fails (from any live status, as above), a destroy fails (from destroying), or a sleep or
         # wake job fails.
         FAILED: LIVE | {DESTROYING, SLEEPING, WAKING},
@@ -62,8 +64,8 @@ ENVIRONMENT_STATUS = StatusMachine(
         DESTROYING: NOT_DESTROYED | {DESTROYING},
         # The sleep job starts (from ready, from failed, or again when a killed worker's job is redelivered).
         SLEEPING: frozenset({READY, FAILED, SLEEPING}),
-        # The sleep job ends.
-        ASLEEP: frozenset({SLEEPING}),
+        # The sleep job ends; back from waking when the wake job could not be queued (it never started).
+        ASLEEP: frozenset({SLEEPING, WAKING}),
         # The wake job starts (again when redelivered; from failed when a sleep or wake failed half-way).
         WAKING: frozenset({ASLEEP, WAKING, FAILED}),
         # The destroy job succeeds; from failed when a rollout running alongside failed meanwhile.

@@ -20,6 +20,7 @@ from portal.audit.services import audit_record, audited
 from portal.derived_names import DNS_LABEL as DNS_LABEL_RULE
 from portal.derived_names import bounded_name, owner_marker
 from portal.jobs.services import job_create
+from portal.outages import QueueUnavailable
 
 from .bluegreen import delete_colour, switch_services
 from .catalog.versions import apply_pick, versions_of
@@ -86,6 +87,7 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
         if strategy == "bluegreen":
             snapshot["colour"] = "blue"
         hostname = hostname_for_new_environment(cluster=cluster, name=name, team_slug=team.slug, stage=stage)
+        unqueued: QueueUnavailable | None = None
         try:
             with transaction.atomic():
                 # Policies (issue 17): roles, approval, TTL, schedule, quotas; the quota locks rows.
@@ -111,8 +113,15 @@ def environment_create(*, actor: Actor, user: Any, cluster: Cluster, blueprint: 
                 rollout_start(actor=actor, environment=environment, revision=revision)
         except IntegrityError as exc:
             raise ValidationError({"name": [f"An environment named '{name}' already exists on {cluster}."]}) from exc
+        except QueueUnavailable as exc:
+            # Raised after the commit: the environment exists (failed with the reason, retryable); only its
+            # rollout was not queued. The trail says so, and the request still answers 503.
+            unqueued = exc
+            scope.details["rollout"] = f"not queued: {exc}"
         scope.obj = environment
         scope.details.update(revision=1, ttl_hours=ttl_hours)
+    if unqueued is not None:
+        raise unqueued
     return environment
 
 

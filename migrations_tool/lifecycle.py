@@ -8,6 +8,7 @@ message is the copy's ``error``.
     queued ──▶ running ──▶ verified ──undo──▶ undoing ──▶ undone
                   └──▶ failed ◀──────────────────┘ (an undo that failed)
                           └──undo──▶ undoing
+    queued ──▶ failed, undoing ──▶ verified/failed (where it was): the job could not be queued
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ DATA_COPY_STATE = StatusMachine(
     sources={
         # The copy job starts; running again when a killed worker's job is redelivered.
         DataCopy.RUNNING: frozenset({DataCopy.QUEUED, DataCopy.RUNNING}),
-        DataCopy.VERIFIED: frozenset({DataCopy.RUNNING}),
-        # The copy failed, or its undo did (back to an undoable state).
-        DataCopy.FAILED: frozenset({DataCopy.RUNNING, DataCopy.UNDOING}),
+        # The copy verified; back from undoing when the undo job could not be queued (it never started).
+        DataCopy.VERIFIED: frozenset({DataCopy.RUNNING, DataCopy.UNDOING}),
+        # The copy failed, or its undo did (back to an undoable state), or its job could not be queued.
+        DataCopy.FAILED: frozenset({DataCopy.QUEUED, DataCopy.RUNNING, DataCopy.UNDOING}),
         # Only a finished copy is undone (the service also checks it is the target's last one).
         DataCopy.UNDOING: frozenset({DataCopy.VERIFIED, DataCopy.FAILED}),
         # The undo job restored every snapshot.

@@ -18,7 +18,7 @@ from portal.jobs.services import job_create
 from portal.quoting import quoted
 
 from .contracts import CopyError
-from .lifecycle import data_copy_transition
+from .lifecycle import DATA_COPY_STATE, data_copy_transition
 from .mariadb_schema import table_columns
 from .masking import parse_rules
 from .models import KIND_NAMES, DataCopy, DataServer
@@ -149,9 +149,15 @@ def data_copy_start(*, actor: Actor, user: Any, source: Environment, target: Env
 
         if refusal := busy():
             raise refusal
+        def copy_failed(reason: str) -> None:
+            # Runs after the commit, when the copy row (made just below: it references its job) exists.
+            DATA_COPY_STATE.unqueued(copy, waiting=DataCopy.QUEUED, to=DataCopy.FAILED, actor=actor,
+                                     stamp="finished_at")(reason)
+
         with refused_when_taken(busy):  # DataCopy's one_active_copy_per_target decides a race
             job = job_create(actor=actor, kind="data_copy", task=data_copy_task, target=target, team=target.team,
-                             title=f"Copy {', '.join(stores)} from {source.name} to {target.name}")
+                             title=f"Copy {', '.join(stores)} from {source.name} to {target.name}",
+                             on_unqueued=copy_failed)
             copy = DataCopy.objects.create(source=source, target=target, team=target.team, stores=stores,
                                            options=options, job=job, started_by_id=actor.user_id,
                                            policy_override=override_reason.strip())
@@ -188,8 +194,12 @@ def data_copy_undo(*, actor: Actor, user: Any, copy: DataCopy) -> DataCopy:
             locked = DataCopy.objects.select_for_update().get(pk=copy.pk)
             if locked.state not in (DataCopy.VERIFIED, DataCopy.FAILED):
                 raise ValidationError("This copy is already being undone.")
+            # An undo that could not be queued never touched the target: the copy is back where it was (its
+            # own error kept; the failed undo job says why).
             job = job_create(actor=actor, kind="data_copy_undo", task=undo_task, target=copy.target,
-                             team=copy.target.team, title=f"Undo copy into {copy.target.name}")
+                             team=copy.target.team, title=f"Undo copy into {copy.target.name}",
+                             on_unqueued=DATA_COPY_STATE.unqueued(locked, waiting=DataCopy.UNDOING, to=locked.state,
+                                                                  actor=actor, explain=False))
             data_copy_transition(locked, DataCopy.UNDOING, actor=actor, undo_job=job)
         copy.refresh_from_db()
     return copy

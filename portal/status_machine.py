@@ -9,12 +9,13 @@ changes nothing; every change is written to the audit trail and, inside a job, t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from portal.audit.actor import Actor
 from portal.audit.services import audit_record
@@ -89,3 +90,16 @@ class StatusMachine:
         if reporter is not None and current != to:
             reporter.log(f"status: {current} → {to}" + (f" ({message})" if message else ""))
         return current
+
+    def unqueued(self, obj: models.Model, *, waiting: str, to: str, actor: Actor,
+                 explain: bool = True, stamp: str = "") -> Callable[[str], None]:
+        """``job_create(on_unqueued=...)`` for a job ``obj`` waits for in status ``waiting``: when the job's
+        task cannot be queued, ``obj`` moves to ``to`` (failed, or the status it left when that is truer),
+        with the reason as its message unless ``explain`` is False (the stored message is kept: the failed
+        job carries the reason); ``stamp`` names a time column set to now (a run's ``finished_at``). Nothing
+        changes when ``obj`` has left ``waiting`` meanwhile."""
+        def leave(reason: str) -> None:
+            self.transition(obj, to, actor=actor, message=reason if explain else None,
+                            when={self.status_field: waiting}, fields={stamp: timezone.now()} if stamp else None)
+
+        return leave

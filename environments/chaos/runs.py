@@ -24,7 +24,7 @@ from portal.status_machine import IllegalTransition
 
 from ..models import Environment
 from .gate import chaos_refusal
-from .lifecycle import ACTIVE, chaos_run_transition
+from .lifecycle import ACTIVE, CHAOS_RUN_STATUS, chaos_run_transition
 from .models import ChaosExperiment, ChaosKillSwitch, ChaosRun, ChaosSettings
 from .tasks import chaos_run as chaos_run_task
 from .undo import undos_apply_pending
@@ -68,7 +68,10 @@ def chaos_run_start(*, actor: Actor, user: Any | None, experiment: ChaosExperime
                     slo_seconds=settings.slo_seconds, started_by_id=user.pk if user is not None else None,
                     target={"component": experiment.target} if experiment.target else {})
             run.job = job_create(actor=actor, kind=JOB_KIND, title=f"Chaos {experiment.name} in {environment.name}",
-                                 task=chaos_run_task, target=environment, team=environment.team)
+                                 task=chaos_run_task, target=environment, team=environment.team,
+                                 on_unqueued=CHAOS_RUN_STATUS.unqueued(run, waiting=ChaosRun.QUEUED,
+                                                                       to=ChaosRun.FAILED, actor=actor,
+                                                                       stamp="finished_at"))
             ChaosRun.objects.filter(pk=run.pk).update(job=run.job)
         scope.obj = run
         scope.details.update(run=run.pk, job=str(run.job.pk))

@@ -14,7 +14,7 @@ from portal.audit.services import audited
 from portal.jobs.models import Job
 from portal.jobs.services import job_create
 
-from .lifecycle import orphan_transition
+from .lifecycle import ORPHAN_STATE, orphan_transition
 from .models import Orphan
 from .selectors import REMOVABLE, REMOVE_KIND, SWEEP_KIND, orphans_removal_total
 from .tasks import orphans_remove_job, orphans_sweep_job
@@ -59,8 +59,17 @@ def orphans_remove_start(*, actor: Actor, user: Any, orphan_ids: list[int]) -> J
                                                                      for o in closed]
                 raise ValidationError({"orphans": [f"Nothing was removed: {'; '.join(named)}. Sweep again or "
                                                    "choose among the orphans found."]})
+            # Not queued: each chosen orphan fails with the reason (an admin may remove it again) instead
+            # of staying "removing" with no job to remove it.
+            unqueued = [ORPHAN_STATE.unqueued(o, waiting=Orphan.REMOVING, to=Orphan.FAILED, actor=actor)
+                        for o in chosen]
+
+            def all_failed(reason: str) -> None:
+                for failed in unqueued:
+                    failed(reason)
+
             job = job_create(actor=actor, kind=REMOVE_KIND, title=f"Remove {len(chosen)} orphan(s)",
-                             task=orphans_remove_job)
+                             task=orphans_remove_job, on_unqueued=all_failed)
             for orphan in chosen:
                 orphan_transition(orphan, Orphan.REMOVING, actor=actor, message="",
                                   fields={"details": {**orphan.details, "removal_job": str(job.pk)}})

@@ -18,7 +18,7 @@ from portal.audit.actor import Actor
 from portal.audit.services import audited
 from portal.jobs.services import job_create
 
-from ..lifecycle import environment_transition
+from ..lifecycle import ENVIRONMENT_STATUS, environment_transition
 from ..models import Environment, Rollout
 from .models import SleepState
 from .selectors import has_saved_state, sleep_refusal
@@ -48,10 +48,20 @@ def _locked(environment: Environment) -> Environment:
             .get(pk=environment.pk))
 
 
-def _start(*, actor: Actor, environment: Environment, kind: str, task: Any) -> Rollout:
+def _start(*, actor: Actor, environment: Environment, kind: str, task: Any, left: str, state: SleepState) -> Rollout:
+    """Queue the job; ``left`` and ``state`` are the status and sleep state before the request changed them."""
     verb = "Sleep" if kind == "sleep" else "Wake"
+    waiting = Environment.SLEEPING if kind == "sleep" else Environment.WAKING
+    # Not queued: nothing happened, so the environment goes back to where it was (ready, asleep, failed)
+    # with the reason, and its sleep state forgets the request (a wake asked for is no longer under way).
+    back = ENVIRONMENT_STATUS.unqueued(environment, waiting=waiting, to=left, actor=actor)
+
+    def moved_back(reason: str) -> None:
+        back(reason)
+        SleepState.objects.filter(pk=state.pk).update(reason=state.reason, wake_requested_at=state.wake_requested_at)
+
     job = job_create(actor=actor, kind=kind, title=f"{verb} {environment.name}", task=task, target=environment,
-                     team=environment.team)
+                     team=environment.team, on_unqueued=moved_back)
     return Rollout.objects.create(environment=environment, revision=environment.current_revision, job=job)
 
 
@@ -71,10 +81,10 @@ def environment_sleep(*, actor: Actor, user: Any | None, environment: Environmen
             refusal = sleep_refusal(locked)
             if refusal:
                 raise SleepRefused(refusal)
-            SleepState.objects.get_or_create(environment=locked)
-            SleepState.objects.filter(environment=locked).update(reason=reason)
-            environment_transition(locked, Environment.SLEEPING, actor=actor)
-            rollout = _start(actor=actor, environment=locked, kind="sleep", task=sleep_task)
+            state, _ = SleepState.objects.get_or_create(environment=locked)
+            SleepState.objects.filter(pk=state.pk).update(reason=reason)
+            left = environment_transition(locked, Environment.SLEEPING, actor=actor)
+            rollout = _start(actor=actor, environment=locked, kind="sleep", task=sleep_task, left=left, state=state)
         scope.details.update(job=str(rollout.job.pk), revision=locked.current_revision.number)
     return rollout
 
@@ -108,7 +118,7 @@ def environment_wake(*, actor: Actor, user: Any | None, environment: Environment
             # The first request's time counts (a request before this one may have set it already).
             SleepState.objects.filter(pk=state.pk).update(
                 reason=reason, wake_requested_at=state.wake_requested_at or timezone.now())
-            environment_transition(locked, Environment.WAKING, actor=actor)
-            rollout = _start(actor=actor, environment=locked, kind="wake", task=wake_task)
+            left = environment_transition(locked, Environment.WAKING, actor=actor)
+            rollout = _start(actor=actor, environment=locked, kind="wake", task=wake_task, left=left, state=state)
         scope.details.update(job=str(rollout.job.pk))
     return rollout

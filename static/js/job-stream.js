@@ -86,7 +86,9 @@
         }
         retry = Math.min(retry + 1, 6);
         const delay = Math.min(30000, 500 * Math.pow(2, retry));
-        notice.textContent = "Connection lost; reconnecting in " + Math.round(delay / 1000) + "s…";
+        // 4503: the server is up but its database is not (portal/outages.DatabaseOutageWebsocket).
+        notice.textContent = (ev.code === 4503 ? "Slipway cannot reach its database; reconnecting in "
+          : "Connection lost; reconnecting in ") + Math.round(delay / 1000) + "s…";
         setTimeout(connect, delay);
       };
     }

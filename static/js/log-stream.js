@@ -225,8 +225,11 @@
         const delay = Math.min(30000, 500 * Math.pow(2, retry));
         const newest = Object.values(lastTs).sort().pop();
         resumeSince = newest ? Math.max(1, Math.ceil((Date.now() - Date.parse(newest)) / 1000) + 2) : null;
-        notice.textContent = "Connection lost; reconnecting in " + Math.round(delay / 1000) + "s…";
-        add({ marker: true, bad: true, text: "connection lost; reconnecting in " + Math.round(delay / 1000) + "s" });
+        // 4503: the server is up but its database is not (portal/outages.DatabaseOutageWebsocket).
+        const database = ev.code === 4503;
+        const wait = "; reconnecting in " + Math.round(delay / 1000) + "s";
+        notice.textContent = (database ? "Slipway cannot reach its database" : "Connection lost") + wait + "…";
+        add({ marker: true, bad: true, text: (database ? "Slipway cannot reach its database" : "connection lost") + wait });
         retryTimer = setTimeout(connect, delay);
       };
     }
