@@ -87,7 +87,8 @@ class JobReporter:
 
     def finish(self, state: str, *, error: str = "") -> None:
         error = redact(error)
-        fields = {"state": state, "finished_at": timezone.now(), "error": error}
+        # A finished job is nobody's: its lease ends with it.
+        fields = {"state": state, "finished_at": timezone.now(), "error": error, "lease_owner": "", "lease_until": None}
         if state == Job.SUCCEEDED:
             fields["progress"] = 100
         self._write([JobEvent(kind=JobEvent.STATE, state=state, text=error or state,
