@@ -37,6 +37,10 @@ class JobLeaseHeld(Exception):
         self.seconds_left = seconds_left
 
 
+class JobLeaseLost(Exception):
+    """Another delivery took the job over (this one stalled past its lease): this one must stop writing."""
+
+
 def lease_owner_name() -> str:
     """A new owner name for one delivery: host and pid (to find the process) and a token (unique per run)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -70,6 +74,17 @@ def job_lease_take(job_id: str, *, owner: str, seconds: float) -> bool:
 def job_lease_renew(job_id: str, *, owner: str, seconds: float) -> bool:
     """Extend ``owner``'s lease by ``seconds`` from now; False when it is no longer theirs."""
     return bool(Job.objects.filter(pk=job_id, lease_owner=owner).update(lease_until=_until(seconds)))
+
+
+def job_lease_release(job_id: str, *, owner: str) -> None:
+    """End ``owner``'s lease early (its body stopped without finishing the job), so a redelivery need not wait.
+
+    Best effort: a failure is logged and the lease runs out by itself.
+    """
+    try:
+        Job.objects.filter(pk=job_id, lease_owner=owner).update(lease_owner="", lease_until=None)
+    except Exception:
+        logger.warning("job %s: could not release its lease; it runs out by itself", job_id, exc_info=True)
 
 
 class LeaseKeeper:

@@ -16,7 +16,7 @@ from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 
-from .lease import JobLeaseHeld, LeaseKeeper, job_lease_take, lease_owner_name
+from .lease import JobLeaseHeld, JobLeaseLost, LeaseKeeper, job_lease_release, job_lease_take, lease_owner_name
 from .models import Job
 from .reporting import JobReporter
 
@@ -64,16 +64,25 @@ def execute_job(job_id: str, actor: Actor, body: JobBody, authorize: JobAuthoriz
     if not job_lease_take(job_id, owner=owner, seconds=seconds):
         return Job.objects.get(pk=job_id).state  # it finished meanwhile
     with LeaseKeeper(job_id, owner, seconds):
-        return _run_body(Job.objects.get(pk=job_id), actor, body, authorize)
+        try:
+            return _run_body(JobReporter(Job.objects.get(pk=job_id), lease_owner=owner), actor, body, authorize)
+        except JobLeaseLost as lost:  # the delivery that took over runs and finishes the job
+            logger.error("%s", lost)
+            return Job.objects.get(pk=job_id).state
+        except BaseException:  # the body stopped unfinished (the process is exiting): a redelivery need not wait
+            job_lease_release(job_id, owner=owner)
+            raise
 
 
-def _run_body(job: Job, actor: Actor, body: JobBody, authorize: JobAuthorization | None) -> str:
-    reporter = JobReporter(job)
+def _run_body(reporter: JobReporter, actor: Actor, body: JobBody, authorize: JobAuthorization | None) -> str:
+    job = reporter.job
     reporter.start()
     try:
         if authorize is not None:
             recheck_actor(reporter.job, actor, authorize)
         body(reporter.job, reporter, actor)
+    except JobLeaseLost:
+        raise
     except Exception as exc:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
         reporter.flush()

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from portal.audit.actor import Actor
+from portal.audit.models import AuditEvent
 from portal.jobs.lease import JobLeaseHeld, LeaseKeeper, job_lease_renew, job_lease_take
 from portal.jobs.models import Job
 from portal.jobs.runner import execute_job
@@ -70,3 +71,37 @@ def test_the_keeper_renews_the_lease_while_the_body_runs():
     taken_until = Job.objects.get(pk=job.pk).lease_until
     with LeaseKeeper(str(job.pk), "me", 0.6):
         wait_for(lambda: Job.objects.get(pk=job.pk).lease_until > taken_until, 10, "a renewal")
+
+
+@pytest.mark.django_db
+def test_a_delivery_that_lost_its_lease_stops_at_its_next_line_and_leaves_the_job_to_the_new_holder():
+    job = JobFactory()
+
+    def overtaken(job, reporter, actor):
+        reporter.log("before")
+        reporter.flush()
+        # This worker stalled past its lease and another delivery took the job over (as job_lease_take would).
+        Job.objects.filter(pk=job.pk).update(lease_owner="the-other-worker")
+        reporter.log("after")
+        reporter.flush()
+        raise AssertionError("the body went on writing after losing its lease")
+
+    assert execute_job(str(job.pk), Actor.system("test"), overtaken) == Job.RUNNING
+    job.refresh_from_db()
+    assert (job.state, job.lease_owner, job.attempts) == (Job.RUNNING, "the-other-worker", 1)
+    assert list(job.events.filter(kind="log").values_list("text", flat=True)) == ["before"]
+    assert not AuditEvent.objects.filter(object_id=str(job.pk), action__startswith="job.").exists()
+
+
+@pytest.mark.django_db
+def test_a_body_stopped_by_the_process_exiting_releases_the_lease_for_the_redelivery():
+    job = JobFactory()
+
+    def exiting(job, reporter, actor):
+        raise SystemExit("worker shutting down")  # not an Exception: the job is left running
+
+    with pytest.raises(SystemExit):
+        execute_job(str(job.pk), Actor.system("test"), exiting)
+    job.refresh_from_db()
+    assert (job.state, job.lease_owner, job.lease_until) == (Job.RUNNING, "", None)
+    assert job_lease_take(str(job.pk), owner="redelivery", seconds=60)
