@@ -249,6 +249,8 @@ SLIPWAY_BEAT_LOCK_KEY = f"slipway:beat-leader:{CELERY_TASK_DEFAULT_QUEUE}"  # on
 # lease unexpired (Redis redelivered a task still running past the visibility timeout) waits for it; a
 # killed worker's job is taken over about this long after its death.
 SLIPWAY_JOB_LEASE_SECONDS = env.float("SLIPWAY_JOB_LEASE_SECONDS", default=60.0)
+if SLIPWAY_JOB_LEASE_SECONDS <= 0:
+    raise ImproperlyConfigured("SLIPWAY_JOB_LEASE_SECONDS must be a positive number of seconds")
 # --- end of follow-up "lease"
 
 
