@@ -244,6 +244,15 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("SLIPWAY_CELERY_QUEUE", default="celery")
 SLIPWAY_BEAT_LOCK_KEY = f"slipway:beat-leader:{CELERY_TASK_DEFAULT_QUEUE}"  # one leader per installation
 # --- end of part "multiproc"
 
+# --- Issue 18, follow-up "lease" (portal/jobs/lease.py): the delivery running a job's body holds a lease on
+# the job for SLIPWAY_JOB_LEASE_SECONDS, renewed every third of it. A delivery of the same job that finds the
+# lease unexpired (Redis redelivered a task still running past the visibility timeout) waits for it; a
+# killed worker's job is taken over about this long after its death.
+SLIPWAY_JOB_LEASE_SECONDS = env.float("SLIPWAY_JOB_LEASE_SECONDS", default=60.0)
+if SLIPWAY_JOB_LEASE_SECONDS <= 0:
+    raise ImproperlyConfigured("SLIPWAY_JOB_LEASE_SECONDS must be a positive number of seconds")
+# --- end of follow-up "lease"
+
 
 def redis_channel_layer(url: str) -> dict:
     """The Redis channel layer's settings (also used by tests that run a real worker)."""

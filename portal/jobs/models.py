@@ -38,6 +38,9 @@ class Job(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     request_id = models.CharField(max_length=64, blank=True, default="")
     next_seq = models.PositiveIntegerField(default=1)
+    # The delivery running the body holds a lease until then (portal/jobs/lease.py); empty when none does.
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

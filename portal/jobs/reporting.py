@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from portal.redaction import StreamRedactor, redact
 
+from .lease import JobLeaseLost
 from .models import Job, JobEvent
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,16 @@ def broadcast(job: Job, events: list[JobEvent]) -> None:
 
 
 class JobReporter:
-    """Buffers a job's log lines and writes them with progress in batches; call ``close()``."""
+    """Buffers a job's log lines and writes them with progress in batches; call ``close()``.
 
-    def __init__(self, job: Job, *, flush_seconds: float = 0.5, flush_lines: int = 200) -> None:
+    Given the ``lease_owner`` its delivery holds, every write first checks the lease is still that owner's
+    and raises ``JobLeaseLost`` otherwise, so a worker that stalled while another took the job over stops at
+    its next line instead of writing beside it.
+    """
+
+    def __init__(self, job: Job, *, flush_seconds: float = 0.5, flush_lines: int = 200, lease_owner: str = "") -> None:
         self.job = job
+        self.lease_owner = lease_owner
         self.flush_seconds = flush_seconds
         self.flush_lines = flush_lines
         self._lines: list[str] = []
@@ -87,7 +94,8 @@ class JobReporter:
 
     def finish(self, state: str, *, error: str = "") -> None:
         error = redact(error)
-        fields = {"state": state, "finished_at": timezone.now(), "error": error}
+        # A finished job is nobody's: its lease ends with it.
+        fields = {"state": state, "finished_at": timezone.now(), "error": error, "lease_owner": "", "lease_until": None}
         if state == Job.SUCCEEDED:
             fields["progress"] = 100
         self._write([JobEvent(kind=JobEvent.STATE, state=state, text=error or state,
@@ -108,6 +116,9 @@ class JobReporter:
         self._last_flush = time.monotonic()
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=self.job.pk)
+            if self.lease_owner and job.lease_owner != self.lease_owner:
+                raise JobLeaseLost(f"job {job.pk} was taken over by {job.lease_owner or 'nobody'}; "
+                                   f"{self.lease_owner} stops")
             for offset, event in enumerate(events):
                 event.job = job
                 event.seq = job.next_seq + offset

@@ -7,14 +7,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 
+from .lease import JobLeaseHeld, JobLeaseLost, LeaseKeeper, job_lease_release, job_lease_take, lease_owner_name
 from .models import Job
 from .reporting import JobReporter
 
@@ -51,17 +53,36 @@ def recheck_actor(job: Job, actor: Actor, authorize: JobAuthorization) -> None:
 def execute_job(job_id: str, actor: Actor, body: JobBody, authorize: JobAuthorization | None = None) -> str:
     """Run ``body`` for the job unless it already finished; return the job's final state.
 
-    A redelivered task (worker killed mid-run) starts the body again: bodies must converge.
+    A redelivered task (worker killed mid-run) starts the body again: bodies must converge. While the body
+    runs this delivery holds the job's lease (``portal.jobs.lease``); raises ``JobLeaseHeld``, without
+    touching the job, when another delivery's unexpired lease holds it.
     """
     job = Job.objects.get(pk=job_id)
     if job.finished:
         return job.state
-    reporter = JobReporter(job)
+    owner, seconds = lease_owner_name(), settings.SLIPWAY_JOB_LEASE_SECONDS
+    if not job_lease_take(job_id, owner=owner, seconds=seconds):
+        return Job.objects.get(pk=job_id).state  # it finished meanwhile
+    with LeaseKeeper(job_id, owner, seconds):
+        try:
+            return _run_body(JobReporter(Job.objects.get(pk=job_id), lease_owner=owner), actor, body, authorize)
+        except JobLeaseLost as lost:  # the delivery that took over runs and finishes the job
+            logger.error("%s", lost)
+            return Job.objects.get(pk=job_id).state
+        except BaseException:  # the body stopped unfinished (the process is exiting): a redelivery need not wait
+            job_lease_release(job_id, owner=owner)
+            raise
+
+
+def _run_body(reporter: JobReporter, actor: Actor, body: JobBody, authorize: JobAuthorization | None) -> str:
+    job = reporter.job
     reporter.start()
     try:
         if authorize is not None:
             recheck_actor(reporter.job, actor, authorize)
         body(reporter.job, reporter, actor)
+    except JobLeaseLost:
+        raise
     except Exception as exc:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
         reporter.flush()
@@ -74,6 +95,25 @@ def execute_job(job_id: str, actor: Actor, body: JobBody, authorize: JobAuthoriz
     finished = reporter.job
     job_finished_audit(actor=actor, job=finished, outcome=outcome, error=error)
     return finished.state
+
+
+def redeliver_later(task: Task, held: JobLeaseHeld) -> str:
+    """Send this delivery again (same id, queue and headers) for when ``held``'s lease would run out.
+
+    The first worker then either finished (the next delivery finds the job done and does nothing) or died
+    (its lease has run out and the next delivery takes over). The wait stays under half the broker's
+    visibility timeout, so the waiting message is not itself handed to a second worker meanwhile.
+    """
+    if task.request.is_eager:  # no broker to come back through; the holder finishes the job
+        logger.info("%s; not run here", held)
+        return Job.RUNNING
+    countdown = held.seconds_left + 0.5
+    visibility = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("visibility_timeout")
+    if visibility:
+        countdown = min(countdown, visibility / 2)
+    logger.info("%s; this delivery comes back in %.1f s", held, countdown)
+    task.signature_from_request().apply_async(countdown=countdown)
+    return Job.RUNNING
 
 
 def job_finished_audit(*, actor: Actor, job: Job, outcome: str, error: str = "") -> None:
@@ -90,10 +130,13 @@ def job_task(name: str, *, authorize: JobAuthorization, **options: Any):
     """
 
     def decorate(body: JobBody):
-        @shared_task(name=name, acks_late=True, **options)
+        @shared_task(name=name, acks_late=True, bind=True, **options)
         @functools.wraps(body)
-        def task(job_id: str, actor: dict[str, Any]) -> str:
-            return execute_job(job_id, Actor.from_dict(actor), body, authorize)
+        def task(self: Task, job_id: str, actor: dict[str, Any]) -> str:
+            try:
+                return execute_job(job_id, Actor.from_dict(actor), body, authorize)
+            except JobLeaseHeld as held:
+                return redeliver_later(self, held)
 
         return task
 

@@ -18,20 +18,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def portal_environment(url: str, var_dir: Path, **env: str) -> dict[str, str]:
-    """The environment of a Slipway process on the test database and Redis ``url``, redelivering after 5 s."""
+    """The environment of a Slipway process on the test database and Redis ``url``, redelivering after 5 s.
+
+    A job's lease lasts 3 s, so a killed worker's job is taken over by the redelivery 5 s later.
+    """
     db = connection.settings_dict
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": url,
             "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "SLIPWAY_VAR_DIR": str(var_dir), "SLIPWAY_CELERY_VISIBILITY_TIMEOUT": "5",
+            "SLIPWAY_JOB_LEASE_SECONDS": "3",
             "SLIPWAY_ENCRYPTION_KEYS": ",".join(django_settings.SLIPWAY_ENCRYPTION_KEYS), **env}
 
 
-def start_worker(url: str, queue: str, var_dir: Path, *, output: Any = subprocess.DEVNULL,
+def start_worker(url: str, queue: str, var_dir: Path, *, output: Any = subprocess.DEVNULL, app: str = "portal",
                  **env: str) -> subprocess.Popen:
-    """``celery worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings;
-    its stdout and stderr go to ``output`` (a file, or nowhere)."""
+    """``celery -A app worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds
+    settings; its stdout and stderr go to ``output`` (a file, or nowhere)."""
     environ = portal_environment(url, var_dir, **env)
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-l", "info",
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "solo", "-l", "info",
                              "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=environ,
                             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
