@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.beat_schedule import beat_schedule
+from portal.channel_layer import redis_channel_layer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -252,17 +253,6 @@ SLIPWAY_JOB_LEASE_SECONDS = env.float("SLIPWAY_JOB_LEASE_SECONDS", default=60.0)
 if SLIPWAY_JOB_LEASE_SECONDS <= 0:
     raise ImproperlyConfigured("SLIPWAY_JOB_LEASE_SECONDS must be a positive number of seconds")
 # --- end of follow-up "lease"
-
-
-def redis_channel_layer(url: str) -> dict:
-    """The Redis channel layer's settings (also used by tests that run a real worker)."""
-    # redis-py 8 gives up on a read after 5 s by default, exactly as long as channels_redis
-    # blocks in BZPOPMIN waiting for a message: a websocket idle for 5 s then lost the race, its
-    # receive raised "Timeout reading from ..." and the consumer died without a word. Reads must
-    # outlast the block; a dead server is still noticed within the longer timeout.
-    host = {"address": url, "socket_timeout": 30, "socket_connect_timeout": 5}
-    return {"BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [host], "capacity": 500, "expiry": 30}}
 
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default=REDIS_URL)

@@ -17,10 +17,10 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from portal.audit.actor import Actor
+from portal.channel_layer import redis_channel_layer
 from portal.jobs.models import Job
 from portal.jobs.tasks import selfcheck
 from portal.routing import websocket_urlpatterns
-from portal.settings import redis_channel_layer
 from tests.factories import JobFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ import pytest
 from channels.layers import channel_layers
 from django.contrib.sessions.models import Session
 
-from portal.settings import redis_channel_layer
+from portal.channel_layer import redis_channel_layer
 
 pytestmark = pytest.mark.django_db
 
