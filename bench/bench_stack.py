@@ -101,7 +101,7 @@ def create_bench_database(admin_url: str, name: str) -> str:
 class Processes:
     """daphne, the Celery worker and beat, started with the same environment; stopped by pid at the end."""
 
-    def __init__(self, env: dict[str, str], *, concurrency: int, var_dir: Path, pool: str = "prefork") -> None:
+    def __init__(self, env: dict[str, str], *, concurrency: int, var_dir: Path, pool: str = "threads") -> None:
         self.env, self.concurrency, self.var_dir, self.pool = env, concurrency, var_dir, pool
         self.started: dict[str, subprocess.Popen] = {}
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,8 @@ class Processes:
         return f"http://127.0.0.1:{port}"
 
     def start_worker(self) -> subprocess.Popen:
-        # The compose file's worker, with an explicit pool and concurrency so runs are comparable.
+        # The compose file's and the chart's worker (threads by default), pool and concurrency explicit so runs
+        # are comparable.
         return self._start("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "info",
                                       "--pool", self.pool, "--concurrency", str(self.concurrency), "--without-gossip",
                                       "--without-mingle", "-n", f"chaos-bench-{os.getpid()}@%h"])
@@ -292,7 +293,7 @@ class BenchSlipway:
 
 
 @contextmanager
-def bench_slipway(prefix: str, *, redis_db: int, concurrency: int, pool: str = "prefork") -> Iterator[BenchSlipway]:
+def bench_slipway(prefix: str, *, redis_db: int, concurrency: int, pool: str = "threads") -> Iterator[BenchSlipway]:
     """Slipway on the stack for one benchmark run, torn down afterwards even on failure: a fresh, migrated
     database ``<prefix>_<random>`` (dropped), Redis database ``redis_db`` (emptied), and the web/worker/beat
     processes. The process environment is pointed at them, so Django may be set up inside the block."""

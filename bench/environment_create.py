@@ -2,7 +2,8 @@
 
 Three ways to the same ready environment of --components components:
 - Slipway, the real path: POST /api/v1/environments/ with an API token to a running daphne → Redis → a
-  Celery worker (--concurrency prefork processes) → Kubernetes, then GET the environment until it is ready;
+  Celery worker (--pool threads of --concurrency 8 by default, as the chart's) → Kubernetes, then GET the
+  environment until it is ready;
 - Slipway in-process (the engine alone): the same POST through Django's test client with Celery eager, so
   the rollout runs inside the request (validation, persistence, audit, render, apply, prune, readiness);
 - the baseline: `kubectl apply --server-side` of the same rendered manifests (for another environment
@@ -48,8 +49,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--components", type=int, default=10, help="components per environment")
     parser.add_argument("--envs", type=int, default=20, help="environments created at once in scenario 2")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each side in scenario 1")
-    parser.add_argument("--pool", default="prefork", choices=("prefork", "threads"), help="the Celery worker's pool")
-    parser.add_argument("--concurrency", type=int, default=2, help="the Celery worker's processes (or threads)")
+    parser.add_argument("--pool", default="threads", choices=("threads", "prefork"), help="the Celery worker's pool")
+    parser.add_argument("--concurrency", type=int, default=8, help="the Celery worker's threads (or processes)")
     parser.add_argument("--redis-db", type=int, default=10, help="the Redis database this run owns (emptied)")
     parser.add_argument("--smoke", action="store_true", help="a smoke run: 2 components, 1 run, 2 at once")
     args = parser.parse_args(argv)
