@@ -101,8 +101,8 @@ def create_bench_database(admin_url: str, name: str) -> str:
 class Processes:
     """daphne, the Celery worker and beat, started with the same environment; stopped by pid at the end."""
 
-    def __init__(self, env: dict[str, str], *, concurrency: int, var_dir: Path) -> None:
-        self.env, self.concurrency, self.var_dir = env, concurrency, var_dir
+    def __init__(self, env: dict[str, str], *, concurrency: int, var_dir: Path, pool: str = "threads") -> None:
+        self.env, self.concurrency, self.var_dir, self.pool = env, concurrency, var_dir, pool
         self.started: dict[str, subprocess.Popen] = {}
         LOGS.mkdir(parents=True, exist_ok=True)
 
@@ -130,9 +130,10 @@ class Processes:
         return f"http://127.0.0.1:{port}"
 
     def start_worker(self) -> subprocess.Popen:
-        # The compose file's worker (prefork), with an explicit concurrency so runs are comparable.
+        # The compose file's and the chart's worker (threads by default), pool and concurrency explicit so runs
+        # are comparable.
         return self._start("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "info",
-                                      "--concurrency", str(self.concurrency), "--without-gossip",
+                                      "--pool", self.pool, "--concurrency", str(self.concurrency), "--without-gossip",
                                       "--without-mingle", "-n", f"chaos-bench-{os.getpid()}@%h"])
 
     def start_beat(self) -> subprocess.Popen:
@@ -292,7 +293,7 @@ class BenchSlipway:
 
 
 @contextmanager
-def bench_slipway(prefix: str, *, redis_db: int, concurrency: int) -> Iterator[BenchSlipway]:
+def bench_slipway(prefix: str, *, redis_db: int, concurrency: int, pool: str = "threads") -> Iterator[BenchSlipway]:
     """Slipway on the stack for one benchmark run, torn down afterwards even on failure: a fresh, migrated
     database ``<prefix>_<random>`` (dropped), Redis database ``redis_db`` (emptied), and the web/worker/beat
     processes. The process environment is pointed at them, so Django may be set up inside the block."""
@@ -311,7 +312,8 @@ def bench_slipway(prefix: str, *, redis_db: int, concurrency: int) -> Iterator[B
     os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="portal.settings",
                       SLIPWAY_VAR_DIR=str(var_dir), REDIS_URL=redis_url, DEBUG="false")
     os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    started = BenchSlipway(kube, Processes(dict(os.environ), concurrency=concurrency, var_dir=var_dir))
+    started = BenchSlipway(kube, Processes(dict(os.environ), concurrency=concurrency, var_dir=var_dir,
+                                                      pool=pool))
     try:
         yield started
     finally:

@@ -40,7 +40,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--envs", type=int, default=10, help="environments under schedules at once")
     parser.add_argument("--interval", type=int, default=15, help="seconds between scheduled runs")
     parser.add_argument("--schedule-seconds", type=int, default=120, help="how long the schedules run")
-    parser.add_argument("--concurrency", type=int, default=4, help="the Celery worker's prefork processes")
+    parser.add_argument("--concurrency", type=int, default=4, help="the Celery worker's threads (its pool)")
     parser.add_argument("--redis-db", type=int, default=12, help="the Redis database this run owns (emptied)")
     parser.add_argument("--tiny", action="store_true",
                         help="a smoke run: 1 recovery run, 4 kill-switch trials (each fault and switch), "

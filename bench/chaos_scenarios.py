@@ -276,8 +276,8 @@ class ChaosBench:
 
     def run(self) -> int:
         self.setup()
-        print(f"web (daphne), Celery worker (prefork, concurrency {self.args.concurrency}) and beat over Redis; "
-              f"local control plane (kwok)")
+        print(f"web (daphne), Celery worker ({self.processes.pool}, concurrency {self.args.concurrency}) and beat "
+              f"over Redis; local control plane (kwok)")
         self.create_environments(self.args.envs)
         self.recovery(self.environments[0])
         self.kill_switch(self.environments[1])

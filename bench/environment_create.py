@@ -2,7 +2,8 @@
 
 Three ways to the same ready environment of --components components:
 - Slipway, the real path: POST /api/v1/environments/ with an API token to a running daphne → Redis → a
-  Celery worker (--concurrency prefork processes) → Kubernetes, then GET the environment until it is ready;
+  Celery worker (--pool threads of --concurrency 8 by default, as the chart's) → Kubernetes, then GET the
+  environment until it is ready;
 - Slipway in-process (the engine alone): the same POST through Django's test client with Celery eager, so
   the rollout runs inside the request (validation, persistence, audit, render, apply, prune, readiness);
 - the baseline: `kubectl apply --server-side` of the same rendered manifests (for another environment
@@ -48,7 +49,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--components", type=int, default=10, help="components per environment")
     parser.add_argument("--envs", type=int, default=20, help="environments created at once in scenario 2")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each side in scenario 1")
-    parser.add_argument("--concurrency", type=int, default=2, help="the Celery worker's prefork processes")
+    parser.add_argument("--pool", default="threads", choices=("threads", "prefork"), help="the Celery worker's pool")
+    parser.add_argument("--concurrency", type=int, default=8, help="the Celery worker's threads (or processes)")
     parser.add_argument("--redis-db", type=int, default=10, help="the Redis database this run owns (emptied)")
     parser.add_argument("--smoke", action="store_true", help="a smoke run: 2 components, 1 run, 2 at once")
     args = parser.parse_args(argv)
@@ -65,12 +67,28 @@ def load() -> str:
 def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
     os.environ.update(SLIPWAY_ROLLOUT_TIMEOUT_SECONDS=str(READY_TIMEOUT))
-    with bench_slipway("envbench", redis_db=args.redis_db, concurrency=args.concurrency) as started:
+    with bench_slipway("envbench", redis_db=args.redis_db, concurrency=args.concurrency, pool=args.pool) as started:
         bench = Bench(args, started.kube, started.processes)
         started.cleanups.append(bench.cleanup)
         failed = bench.run()
     if failed:
         raise SystemExit(1)
+
+
+def job_times(environment_ids: list[str]) -> str:
+    """Where the real path's time went, from the environments' Job rows: the median and the longest wait
+    in the queue (created → started by a worker) and run (started → finished: apply and readiness)."""
+    from portal.jobs.models import Job
+
+    rows = Job.objects.filter(target_type="environments.environment", target_id__in=environment_ids).exclude(
+        started_at=None).exclude(finished_at=None).values_list("created_at", "started_at", "finished_at")
+    if not rows:
+        return "jobs: none finished"
+    waits = [(started - created).total_seconds() for created, started, _ in rows]
+    runs = [(finished - started).total_seconds() for _, started, finished in rows]
+    return (f"{'':36} real path's {len(rows)} jobs: queue wait median {statistics.median(waits):.2f} s, "
+            f"longest {max(waits):.2f} s; run (apply + readiness) median {statistics.median(runs):.2f} s, "
+            f"longest {max(runs):.2f} s")
 
 
 class Bench:
@@ -85,6 +103,7 @@ class Bench:
         self.tmp = tempfile.TemporaryDirectory(prefix="slipway-bench-")
         self.counter = 0
         self.apply_seconds: list[float] = []  # how long `kubectl apply` alone took, per baseline run
+        self.created: list[str] = []  # ids of the environments the real path created, in order
 
     def new_name(self, side: str) -> str:
         self.counter += 1
@@ -111,6 +130,7 @@ class Bench:
         start = time.perf_counter()
         try:
             pk = api.post("/api/v1/environments/", body)["id"]
+            self.created.append(str(pk))
             deadline = time.monotonic() + READY_TIMEOUT
             while True:
                 environment = api.get(f"/api/v1/environments/{pk}/")
@@ -233,7 +253,7 @@ class Bench:
         """Both scenarios; True when anything failed (the errors are printed)."""
         args = self.args
         self.setup()
-        print(f"{args.components} components per environment; a Celery worker of {args.concurrency} processes; "
+        print(f"{args.components} components per environment; a Celery worker, {args.pool} pool of {args.concurrency}; "
               f"{load()}")
         samples: dict[str, list[float]] = {side: [] for side in SIDES}
         errors: list[str] = []
@@ -258,13 +278,17 @@ class Bench:
         # One side after the other, making room between.
         totals: dict[str, float] = {}
         for side in ("kubectl", "slipway", "in-process"):
+            before = len(self.created)
             with self.eager() if side == "in-process" else nullcontext():
                 totals[side], side_errors = self.many(side, args.envs)
             errors += side_errors
+            if side == "slipway":
+                at_once = self.created[before:]
             self.make_room()
         for side in SIDES:
             print(f"{f'{args.envs} at once (total), {side}':36} {totals[side]:8.2f} "
                   f"{totals[side] / totals['kubectl']:16.2f}x")
+        print(job_times(at_once))
         from environments.models import Environment
 
         made = args.repeat * 2 + args.envs * 2

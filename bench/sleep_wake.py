@@ -35,7 +35,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--components", type=int, default=10, help="components of the wake-up environment")
     parser.add_argument("--runs", type=int, default=10, help="wake-ups of each kind (Slipway, kubectl)")
     parser.add_argument("--envs", type=int, default=50, help="environments put to sleep at once")
-    parser.add_argument("--concurrency", type=int, default=4, help="the Celery worker's prefork processes")
+    parser.add_argument("--concurrency", type=int, default=4, help="the Celery worker's threads (its pool)")
     parser.add_argument("--redis-db", type=int, default=13, help="the Redis database this run owns (emptied)")
     parser.add_argument("--tiny", action="store_true", help="a smoke run: 3 components, 2 runs, 4 environments")
     args = parser.parse_args(argv)

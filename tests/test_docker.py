@@ -312,7 +312,8 @@ def test_service_commands(compose):
     services = compose["services"]
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert services["web"]["command"] == ["daphne", "-b", "0.0.0.0", "-p", "8000", "portal.asgi:application"]
-    assert services["worker"]["command"] == ["celery", "-A", "portal", "worker", "-l", "info"]
+    assert services["worker"]["command"] == ["celery", "-A", "portal", "worker", "-l", "info", "--pool", "threads",
+                                             "--concurrency", "8"]
     beat = services["beat"]["command"]
     assert beat[:6] == ["celery", "-A", "portal", "beat", "-l", "info"]
     schedule = beat[beat.index("--schedule") + 1]

@@ -35,6 +35,7 @@ def test_the_environment_create_benchmark_runs_in_its_smoke_size():
         assert re.search(rf"1 environment, {side} +{SECONDS} +{SECONDS}x", output), output[-4000:]
         assert re.search(rf"2 at once \(total\), {side} +{SECONDS} +{SECONDS}x", output), output[-4000:]
     assert "6 environments ready of 6 created (real path and in-process); 0 error(s)" in output, output[-4000:]
+    assert re.search(rf"real path's 2 jobs: queue wait median {SECONDS} s", output), output[-4000:]
     assert re.search(r"load average \d+\.\d+", output)
 
 

@@ -27,7 +27,9 @@ NAMESPACE = "slw-it-killed"
 
 
 def start_worker(url: str, queue: str, tmp_path: Path):
-    return worker.start_worker(url, queue, tmp_path, SLIPWAY_ROLLOUT_TIMEOUT_SECONDS="120")
+    # The threads pool the chart, compose and `make run` start: the task runs in a thread of the killed process.
+    return worker.start_worker(url, queue, tmp_path, pool="threads", concurrency=8,
+                               SLIPWAY_ROLLOUT_TIMEOUT_SECONDS="120")
 
 
 def test_killed_worker_mid_rollout_is_redelivered_and_converges(redis_url, kubeconfig_path, kube_client, tmp_path):

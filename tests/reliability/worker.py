@@ -31,11 +31,13 @@ def portal_environment(url: str, var_dir: Path, **env: str) -> dict[str, str]:
 
 
 def start_worker(url: str, queue: str, var_dir: Path, *, output: Any = subprocess.DEVNULL, app: str = "portal",
-                 **env: str) -> subprocess.Popen:
-    """``celery -A app worker --pool solo`` on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds
-    settings; its stdout and stderr go to ``output`` (a file, or nowhere)."""
+                 pool: str = "solo", concurrency: int = 1, **env: str) -> subprocess.Popen:
+    """``celery -A app worker --pool solo`` (or ``pool`` of ``concurrency``: the product's workers run ``threads``)
+    on ``queue`` (Redis ``url``), redelivering after 5 s; ``env`` adds settings; its stdout and stderr go to
+    ``output`` (a file, or nowhere)."""
     environ = portal_environment(url, var_dir, **env)
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "solo", "-l", "info",
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", app, "worker", "--pool", pool,
+                             "--concurrency", str(concurrency), "-l", "info",
                              "--without-gossip", "--without-mingle", "-Q", queue], cwd=ROOT, env=environ,
                             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -77,8 +77,8 @@ class Command(BaseCommand):
         env.setdefault("PYTHONWARNINGS", "ignore:You're running the worker with superuser privileges")
         python = sys.executable
         self._spawn([python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), "portal.asgi:application"], env)
-        self._spawn([python, "-m", "celery", "-A", "portal", "--quiet", "worker", "-l", "warning", "--concurrency", "2",
-                     "--without-gossip", "--without-mingle"], env)
+        self._spawn([python, "-m", "celery", "-A", "portal", "--quiet", "worker", "-l", "warning",
+                     "--pool", "threads", "--concurrency", "8", "--without-gossip", "--without-mingle"], env)
         self._spawn([python, "-m", "celery", "-A", "portal", "--quiet", "beat", "-l", "warning",
                      "--schedule", str(self.var / "celerybeat-schedule")], env)
         signal.signal(signal.SIGTERM, lambda *_: self._stop())

@@ -42,8 +42,12 @@ def test_worker_logs_json_with_the_publishing_request_id_and_serves_its_metrics(
     proc = None
     with log_path.open("w") as output:
         try:
-            proc = worker.start_worker(url, queue, tmp_path, output=output, SLIPWAY_LOG_FORMAT="json",
-                                       SLIPWAY_WORKER_METRICS_PORT=str(port))
+            # The worker as the chart starts it: the threads pool (the log context per task thread) and
+            # PROMETHEUS_MULTIPROC_DIR set (the figures go through its files, written from several threads).
+            (tmp_path / "metrics").mkdir()
+            proc = worker.start_worker(url, queue, tmp_path, output=output, pool="threads", concurrency=8,
+                                       SLIPWAY_LOG_FORMAT="json", SLIPWAY_WORKER_METRICS_PORT=str(port),
+                                       PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
             # Published as the web process does, inside a request's log context (before_task_publish).
             token = bind(LogContext(request_id="abc123", path="/jobs/selfcheck/", user="observe-admin"))
             try:
