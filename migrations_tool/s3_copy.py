@@ -6,8 +6,11 @@ the store's prefix, that the copy neither reads, writes, mirrors away nor verifi
 policy leaves personal objects out), ``multipart_threshold`` / ``part_size`` (bytes; see
 ``s3_store.Tuning``), ``verify`` (default on), ``verify_sample`` (objects whose content hash and
 headers are compared, default 20). Objects whose size and ETag already match are skipped, so a
-re-run after a kill only moves what is missing. Keys under ``contracts.SNAPSHOT_PREFIX`` (the undo
-snapshots of the environment owning the bucket) are never copied, overwritten, mirrored away or snapshotted.
+re-run after a kill only moves what is missing. The source is listed page by page as the copies run;
+the target is listed once, before: the copy's verification compares the source listing with the ETag
+the server returned for each object it wrote (and the target listing for the objects skipped).
+Keys under ``contracts.SNAPSHOT_PREFIX`` (the undo snapshots of the environment owning the bucket) are
+never copied, overwritten, mirrored away or snapshotted.
 """
 
 from __future__ import annotations
