@@ -6,8 +6,11 @@ the store's prefix, that the copy neither reads, writes, mirrors away nor verifi
 policy leaves personal objects out), ``multipart_threshold`` / ``part_size`` (bytes; see
 ``s3_store.Tuning``), ``verify`` (default on), ``verify_sample`` (objects whose content hash and
 headers are compared, default 20). Objects whose size and ETag already match are skipped, so a
-re-run after a kill only moves what is missing. Keys under ``contracts.SNAPSHOT_PREFIX`` (the undo
-snapshots of the environment owning the bucket) are never copied, overwritten, mirrored away or snapshotted.
+re-run after a kill only moves what is missing. The source is listed page by page as the copies run;
+the target is listed once, before: the copy's verification compares the source listing with the ETag
+the server returned for each object it wrote (and the target listing for the objects skipped).
+Keys under ``contracts.SNAPSHOT_PREFIX`` (the undo snapshots of the environment owning the bucket) are
+never copied, overwritten, mirrored away or snapshotted.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from migrations_tool.contracts import (
     SNAPSHOT_PREFIX,
@@ -39,6 +42,7 @@ DEFAULT_WORKERS = 16
 DEFAULT_SAMPLE = 20
 # The bucket tag that says which Slipway object a bucket belongs to (its ownership marker).
 OWNER_TAG = "slipway-owner"
+T = TypeVar("T")
 
 
 class S3Copier:
@@ -57,73 +61,66 @@ class S3Copier:
         if f"/{SNAPSHOT_PREFIX}" in f"/{target.prefix}":
             raise CopyError(f"the target prefix {target.prefix!r} is inside the undo snapshots ({SNAPSHOT_PREFIX})")
         excluded = _exclusions(options)
-        wanted, present = _without(src.listing(), excluded), _without(dst.listing(), excluded)
-        todo = {rel: info for rel, info in wanted.items() if not _unchanged(info, present.get(rel))}
-        total_bytes = sum(i.size for i in wanted.values())
-        progress(objects_total=len(wanted), objects_done=len(wanted) - len(todo), bytes_total=total_bytes,
-                 bytes_done=total_bytes - sum(i.size for i in todo.values()),
-                 message=f"{len(todo)} of {len(wanted)} objects to copy "
-                         f"({'server-side' if src.identity == dst.identity else 'streamed'})")
-        done, moved = len(wanted) - len(todo), total_bytes - sum(i.size for i in todo.values())
+        # The one listing of the target: what is already there (skipped), what the source lacks (extra).
+        present = _without(dst.listing(), excluded)
+        listed: dict[str, ObjectInfo] = {}
+        tally = {"done": 0, "moved": 0, "bytes": 0, "attempted": 0}
+        progress(message=f"copying {'server-side' if src.identity == dst.identity else 'streamed'} "
+                         "as the source is listed")
+
+        def to_copy() -> Iterator[tuple[str, ObjectInfo]]:
+            # Each listed page goes straight into the copy pool (the next page is fetched meanwhile), so
+            # listing a large source overlaps the copies instead of preceding them.
+            for page in read_ahead(src.pages()):
+                page = _without(page, excluded)
+                listed.update(page)
+                fresh = {rel: info for rel, info in page.items() if not _unchanged(info, present.get(rel))}
+                tally["bytes"] += sum(i.size for i in page.values())
+                tally["done"] += len(page) - len(fresh)
+                tally["moved"] += sum(i.size for rel, i in page.items() if rel not in fresh)
+                tally["attempted"] += len(fresh)
+                progress(objects_total=len(listed), bytes_total=tally["bytes"], objects_done=tally["done"],
+                         bytes_done=tally["moved"])
+                yield from fresh.items()
+            progress(message=f"{tally['attempted']} of {len(listed)} objects to copy")
+
         vanished: set[str] = set()
-        for rel, outcome in run_parallel(todo.items(), lambda item: transfer(src, item[0], dst, item[0], item[1],
-                                                                             tuning), workers):
+        written: dict[str, ObjectInfo] = {}  # what the target server said it wrote, by relative key
+        for rel, outcome in run_parallel(to_copy(), lambda item: transfer(src, item[0], dst, item[0], item[1],
+                                                                          tuning), workers):
             if outcome == "vanished":
                 vanished.add(rel)
             else:
-                moved += todo[rel].size
-            done += 1
-            progress(objects_done=done, bytes_done=moved)
-        report = CopyReport(counters={"objects": len(todo) - len(vanished), "objects_skipped": len(wanted) - len(todo),
-                                      "bytes": moved})
+                written[rel] = replace(listed[rel], etag=outcome)
+                tally["moved"] += listed[rel].size
+            tally["done"] += 1
+            progress(objects_done=tally["done"], bytes_done=tally["moved"])
+        report = CopyReport(counters={"objects": len(written), "objects_skipped": len(listed) - tally["attempted"],
+                                      "bytes": tally["moved"]})
         if vanished:
             report.notes.append(f"{len(vanished)} source objects were deleted while the copy ran")
+        extra = sorted(set(present) - set(listed))
         if options.get("mirror"):
-            extra = sorted(set(present) - set(wanted))
             dst.delete(extra)
+            present = {rel: info for rel, info in present.items() if rel in listed}
             report.counters["objects_removed"] = len(extra)
             report.notes.append(f"mirror: removed {len(extra)} target objects the source does not hold")
         if options.get("verify", True):
-            # The source listing taken before the copy (less what vanished) saves listing it again.
-            copied = {rel: info for rel, info in wanted.items() if rel not in vanished}
-            report.verified, report.verification = self.verify(source, target, options, source_listing=copied)
+            # The target as this copy left it, without listing it again: the server's reply for every
+            # object written, the listing taken before for every object skipped or extra.
+            copied = {rel: info for rel, info in listed.items() if rel not in vanished}
+            report.verified, report.verification = judge(src, dst, copied, {**present, **written}, options)
+            report.verification["target_from"] = "copy replies and the listing taken before the copy"
             progress(message="verification " + ("passed" if report.verified else "FAILED"))
         return report
 
-    def verify(self, source: Endpoint, target: Endpoint, options: Mapping[str, Any], *,
-               source_listing: Mapping[str, ObjectInfo] | None = None) -> tuple[bool, dict[str, Any]]:
-        """Key sets (equal in mirror mode, source ⊆ target otherwise), sizes, single-part ETags, and for
-        a sample (preferring objects whose ETags are not comparable) SHA-256 of the bodies and headers.
-        ``source_listing`` (the copy's own) stands in for listing the source again; the target is
-        always listed afresh."""
+    def verify(self, source: Endpoint, target: Endpoint, options: Mapping[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Both sides listed afresh, then compared as ``judge`` does (used to re-check a copy later)."""
         workers = int(options.get("workers") or DEFAULT_WORKERS)
         src, dst = Side(source, role="source", pool=workers), Side(target, role="target", pool=workers)
         excluded = _exclusions(options)
-        left = _without(src.listing() if source_listing is None else source_listing, excluded)
-        right = _without(dst.listing(), excluded)
-        common = sorted(set(left) & set(right))
-        details: dict[str, Any] = {
-            "source_objects": len(left), "target_objects": len(right),
-            "missing": sorted(set(left) - set(right))[:20], "extra": len(set(right) - set(left)),
-            "size_mismatch": [k for k in common if left[k].size != right[k].size][:20],
-            "etag_mismatch": [k for k in common if left[k].single_part and right[k].single_part
-                              and left[k].etag != right[k].etag][:20]}
-        wanted = int(options.get("verify_sample", DEFAULT_SAMPLE))
-        opaque = [k for k in common if not (left[k].single_part and right[k].single_part)]
-        rest = [k for k in common if left[k].single_part and right[k].single_part]
-        rng = random.Random()
-        sample = rng.sample(opaque, min(wanted, len(opaque)))
-        sample += rng.sample(rest, min(wanted - len(sample), len(rest)))
-
-        def same(rel: str) -> bool:
-            return src.headers(rel) == dst.headers(rel) and (
-                (left[rel].single_part and right[rel].single_part) or src.sha256(rel) == dst.sha256(rel))
-
-        details["sampled"] = len(sample)
-        details["content_mismatch"] = [rel for rel, ok in run_parallel(sample, same, workers) if not ok][:20]
-        ok = not (details["missing"] or details["size_mismatch"] or details["etag_mismatch"]
-                  or details["content_mismatch"] or (options.get("mirror") and details["extra"]))
-        return ok, details
+        ok, details = judge(src, dst, _without(src.listing(), excluded), _without(dst.listing(), excluded), options)
+        return ok, {**details, "target_from": "fresh listing"}
 
     # -- snapshot and restore ----------------------------------------------------------------------
 
@@ -262,6 +259,47 @@ class S3Copier:
     def _first_versions(side: Side) -> list[dict[str, Any]]:
         page = side.client.list_object_versions(Bucket=side.bucket, Prefix=side.prefix, MaxKeys=1000)
         return page.get("Versions", []) + page.get("DeleteMarkers", [])
+
+
+def judge(src: Side, dst: Side, left: Mapping[str, ObjectInfo], right: Mapping[str, ObjectInfo],
+          options: Mapping[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """Compare the source objects ``left`` with the target objects ``right``: key sets (equal in mirror
+    mode, source ⊆ target otherwise), sizes, single-part ETags (the body's MD5), and for a sample
+    (preferring objects whose ETags are not comparable) the headers read from both sides and, when the
+    ETags cannot tell, the SHA-256 of both bodies."""
+    workers = int(options.get("workers") or DEFAULT_WORKERS)
+    common = sorted(set(left) & set(right))
+    details: dict[str, Any] = {
+        "source_objects": len(left), "target_objects": len(right),
+        "missing": sorted(set(left) - set(right))[:20], "extra": len(set(right) - set(left)),
+        "size_mismatch": [k for k in common if left[k].size != right[k].size][:20],
+        "etag_mismatch": [k for k in common if left[k].single_part and right[k].single_part
+                          and left[k].etag != right[k].etag][:20]}
+    wanted = int(options.get("verify_sample", DEFAULT_SAMPLE))
+    opaque = [k for k in common if not (left[k].single_part and right[k].single_part)]
+    rest = [k for k in common if left[k].single_part and right[k].single_part]
+    rng = random.Random()
+    sample = rng.sample(opaque, min(wanted, len(opaque)))
+    sample += rng.sample(rest, min(wanted - len(sample), len(rest)))
+
+    def same(rel: str) -> bool:
+        return src.headers(rel) == dst.headers(rel) and (
+            (left[rel].single_part and right[rel].single_part) or src.sha256(rel) == dst.sha256(rel))
+
+    details["sampled"] = len(sample)
+    details["content_mismatch"] = [rel for rel, ok in run_parallel(sample, same, workers) if not ok][:20]
+    ok = not (details["missing"] or details["size_mismatch"] or details["etag_mismatch"]
+              or details["content_mismatch"] or (options.get("mirror") and details["extra"]))
+    return ok, details
+
+
+def read_ahead(pages: Iterator[T]) -> Iterator[T]:
+    """The items of ``pages``, each next one fetched on another thread while the caller uses the current."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-list") as lister:
+        upcoming = lister.submit(next, pages, None)
+        while (page := upcoming.result()) is not None:
+            upcoming = lister.submit(next, pages, None)
+            yield page
 
 
 def bucket_name(base: str, owner: StoreOwner) -> str:

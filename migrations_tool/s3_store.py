@@ -79,13 +79,15 @@ class Side:
 
     def listing(self) -> dict[str, ObjectInfo]:
         """The objects under the prefix, by relative key, without the undo snapshots kept there."""
-        found: dict[str, ObjectInfo] = {}
+        return {rel: info for page in self.pages() for rel, info in page.items()}
+
+    def pages(self) -> Iterator[dict[str, ObjectInfo]]:
+        """The listing one page (up to 1,000 objects, in key order) at a time, as the server sends it."""
         with self.errors("list objects in"):
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-                for obj in page.get("Contents", []):
-                    if not (rel := obj["Key"][len(self.prefix):]).startswith(SNAPSHOT_PREFIX):
-                        found[rel] = ObjectInfo(obj["Size"], obj["ETag"].strip('"'), obj["LastModified"])
-        return found
+                yield {rel: ObjectInfo(obj["Size"], obj["ETag"].strip('"'), obj["LastModified"])
+                       for obj in page.get("Contents", [])
+                       if not (rel := obj["Key"][len(self.prefix):]).startswith(SNAPSHOT_PREFIX)}
 
     def latest_versions(self) -> dict[str, ObjectInfo]:
         found: dict[str, ObjectInfo] = {}
@@ -156,37 +158,37 @@ class Side:
             raise CopyError(f"{self.where} at {url}: {exc}") from None
 
 
-def transfer(src: Side, rel: str, dst: Side, dst_rel: str, info: ObjectInfo, tuning: Tuning) -> None:
+def transfer(src: Side, rel: str, dst: Side, dst_rel: str, info: ObjectInfo, tuning: Tuning) -> str:
     """Put one object (body, content type, metadata) from ``src`` at ``dst``; server-side when possible.
-    ``info.version_id`` picks an older version of the source object."""
+    ``info.version_id`` picks an older version of the source object. Returns the ETag the target
+    server gave the object it wrote (for a single-part object, the MD5 of the body it holds)."""
     source = {"Bucket": src.bucket, "Key": src.key(rel)}
     if info.version_id:
         source["VersionId"] = info.version_id
     target = {"Bucket": dst.bucket, "Key": dst.key(dst_rel)}
     if src.identity == dst.identity and info.size <= tuning.copy_threshold:
         with dst.errors("copy an object into"):
-            dst.client.copy_object(CopySource=source, MetadataDirective="COPY", **target)
-    elif src.identity == dst.identity:
+            reply = dst.client.copy_object(CopySource=source, MetadataDirective="COPY", **target)
+        return reply["CopyObjectResult"]["ETag"].strip('"')
+    if src.identity == dst.identity:
         headers = _headers(src, source)
-        _multipart(dst, target, headers, lambda upload, number, start, end: dst.client.upload_part_copy(
+        return _multipart(dst, target, headers, lambda upload, number, start, end: dst.client.upload_part_copy(
             CopySource=source, CopySourceRange=f"bytes={start}-{end - 1}", UploadId=upload, PartNumber=number,
             **target)["CopyPartResult"]["ETag"], info.size, tuning.copy_part)
-    else:
+    with src.errors("read an object from"):
+        got = src.client.get_object(**source)
+    headers = {k: got[k] for k in CARRIED if got.get(k) is not None}
+    body = got["Body"]
+    if info.size <= tuning.stream_threshold:
+        with dst.errors("write an object into"):
+            return dst.client.put_object(Body=body.read(), **headers, **target)["ETag"].strip('"')
+
+    def send(upload: str, number: int, start: int, end: int) -> str:
         with src.errors("read an object from"):
-            got = src.client.get_object(**source)
-        headers = {k: got[k] for k in CARRIED if got.get(k) is not None}
-        body = got["Body"]
-        if info.size <= tuning.stream_threshold:
-            with dst.errors("write an object into"):
-                dst.client.put_object(Body=body.read(), **headers, **target)
-            return
+            chunk = body.read(end - start)
+        return dst.client.upload_part(Body=chunk, UploadId=upload, PartNumber=number, **target)["ETag"]
 
-        def send(upload: str, number: int, start: int, end: int) -> str:
-            with src.errors("read an object from"):
-                chunk = body.read(end - start)
-            return dst.client.upload_part(Body=chunk, UploadId=upload, PartNumber=number, **target)["ETag"]
-
-        _multipart(dst, target, headers, send, info.size, tuning.stream_part)
+    return _multipart(dst, target, headers, send, info.size, tuning.stream_part)
 
 
 def _headers(src: Side, source: dict[str, str]) -> dict[str, Any]:
@@ -195,9 +197,9 @@ def _headers(src: Side, source: dict[str, str]) -> dict[str, Any]:
     return {k: head[k] for k in CARRIED if head.get(k) is not None}
 
 
-def _multipart(dst: Side, target: dict[str, str], headers: dict[str, Any], part, size: int, part_size: int) -> None:
-    """Create, fill part by part (``part(upload_id, number, start, end) -> etag``), complete; abort on
-    any failure so no half-written upload is left billing storage."""
+def _multipart(dst: Side, target: dict[str, str], headers: dict[str, Any], part, size: int, part_size: int) -> str:
+    """Create, fill part by part (``part(upload_id, number, start, end) -> etag``), complete (returning
+    the object's ETag); abort on any failure so no half-written upload is left billing storage."""
     with dst.errors("start a multipart upload into"):
         upload = dst.client.create_multipart_upload(**headers, **target)["UploadId"]
     try:
@@ -206,10 +208,11 @@ def _multipart(dst: Side, target: dict[str, str], headers: dict[str, Any], part,
             for number, start in enumerate(range(0, max(size, 1), part_size), start=1):
                 etag = part(upload, number, start, min(start + part_size, size))
                 parts.append({"PartNumber": number, "ETag": etag})
-            dst.client.complete_multipart_upload(UploadId=upload, MultipartUpload={"Parts": parts}, **target)
+            reply = dst.client.complete_multipart_upload(UploadId=upload, MultipartUpload={"Parts": parts}, **target)
     except BaseException:
         try:
             dst.client.abort_multipart_upload(UploadId=upload, **target)
         except (aws.ClientError, aws.BotoCoreError):
             pass  # the original error is the one worth reporting
         raise
+    return reply["ETag"].strip('"')

@@ -144,6 +144,26 @@ def test_verification_catches_a_tampered_target(s3_bucket, second_bucket):
     assert not ok and details["missing"] == ["empty"]
 
 
+def test_the_copys_verification_reads_what_the_server_wrote_not_the_listing(s3_bucket, second_bucket):
+    """The copy verifies without listing the target again: a source object rewritten between its
+    listing and its copy lands with another ETag in the copy's reply, which fails the check."""
+    put_sample(s3_bucket, "")
+    s3 = aws.client("s3")
+    rewritten = []
+
+    def rewrite_after_listing(counters):
+        if "objects_total" in counters and not rewritten:  # the page is listed, its copies not yet sent
+            rewritten.append(True)
+            s3.put_object(Bucket=s3_bucket, Key="a.txt", Body=b"alphX", ContentType="text/plain")
+
+    report = S3Copier().copy(ep(s3_bucket), ep(second_bucket), {"workers": 1}, Progress(rewrite_after_listing))
+
+    assert rewritten and s3.get_object(Bucket=second_bucket, Key="a.txt")["Body"].read() == b"alphX"
+    assert not report.verified and report.verification["etag_mismatch"] == ["a.txt"]
+    assert report.verification["target_from"] == "copy replies and the listing taken before the copy"
+    assert S3Copier().verify(ep(s3_bucket), ep(second_bucket), {})[0]  # a fresh look: both sides now agree
+
+
 @pytest.mark.parametrize("versioned", [False, True], ids=["backup-prefix", "bucket-versions"])
 def test_snapshot_copy_mirror_restore_gives_back_the_exact_target(s3_bucket, second_bucket, versioned):
     s3 = aws.client("s3")
