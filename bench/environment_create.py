@@ -15,7 +15,7 @@ wall times, and checks every one became ready without error. The machine's load 
 A fresh database on the stack's PostgreSQL and Redis database --redis-db (both dropped/emptied at the
 end), the stack's control plane (kwok nodes), where every namespace the run created is deleted at the
 end, even on failure. Run: `make bench-environments` (or `.venv/bin/python bench/environment_create.py
-[--smoke] [--envs N] [--repeat N] [--concurrency N]`).
+[--smoke] [--envs N] [--repeat N] [--workers N] [--concurrency N]`).
 """
 
 from __future__ import annotations
@@ -50,12 +50,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--envs", type=int, default=20, help="environments created at once in scenario 2")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each side in scenario 1")
     parser.add_argument("--pool", default="threads", choices=("threads", "prefork"), help="the Celery worker's pool")
-    parser.add_argument("--concurrency", type=int, default=8, help="the Celery worker's threads (or processes)")
+    parser.add_argument("--concurrency", type=int, default=8, help="each Celery worker's threads (or processes)")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (the issue: twenty with 2)")
     parser.add_argument("--redis-db", type=int, default=10, help="the Redis database this run owns (emptied)")
     parser.add_argument("--smoke", action="store_true", help="a smoke run: 2 components, 1 run, 2 at once")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.components, args.repeat, args.envs = 2, 1, 2
+        args.components, args.repeat, args.envs, args.workers = 2, 1, 2, 1
     return args
 
 
@@ -113,7 +114,8 @@ class Bench:
         self.world = seed_bench_world(self.kube, components=self.args.components, prefix="svc")
         for logger in ("celery", "kombu"):  # per-task INFO lines of the eager side would break up the table
             logging.getLogger(logger).setLevel(logging.ERROR)
-        self.processes.start_worker()
+        for _ in range(self.args.workers):
+            self.processes.start_worker()
         self.base = self.processes.start_web()
 
     def body(self, name: str) -> dict:
@@ -253,7 +255,8 @@ class Bench:
         """Both scenarios; True when anything failed (the errors are printed)."""
         args = self.args
         self.setup()
-        print(f"{args.components} components per environment; a Celery worker, {args.pool} pool of {args.concurrency}; "
+        print(f"{args.components} components per environment; {args.workers} Celery worker(s), each a {args.pool} pool "
+              f"of {args.concurrency}; "
               f"{load()}")
         samples: dict[str, list[float]] = {side: [] for side in SIDES}
         errors: list[str] = []
