@@ -18,6 +18,12 @@ class TeamMembersSerializer(TeamSerializer):
     class Meta(TeamSerializer.Meta):
         fields = [*TeamSerializer.Meta.fields, "members"]
 
+    def to_representation(self, instance: Team) -> dict:
+        # The join table has no order: without this, the same team listed its members in any order.
+        data = super().to_representation(instance)
+        data["members"] = sorted(data["members"])
+        return data
+
 
 class TeamWriteSerializer(serializers.Serializer):
     # Checked by the services (one message for the page and the API), so plain fields here.
@@ -48,6 +54,12 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email", "first_name", "last_name", "is_active", "is_superuser", "roles",
                   "teams", "last_login", "date_joined"]
         read_only_fields = fields
+
+    def to_representation(self, instance) -> dict:
+        # Groups have no order of their own (teams do: by name).
+        data = super().to_representation(instance)
+        data["roles"] = sorted(data["roles"])
+        return data
 
 
 class UserUpdateSerializer(serializers.Serializer):
