@@ -95,5 +95,6 @@ def environment_transition(environment: Environment, to: str, *, actor: Actor, m
 def failed_when_unqueued(environment: Environment, *, actor: Actor) -> Callable[[str], None]:
     """``job_create(on_unqueued=...)`` for a job the environment waits for (its rollout, its destroy): when
     the job's task cannot be queued the environment is failed with the reason, so it can be retried,
-    instead of staying pending or destroying with nothing to move it."""
-    return lambda reason: environment_transition(environment, Environment.FAILED, actor=actor, message=reason)
+    instead of staying pending or destroying with nothing to move it. Call it after the caller has set the
+    status the job waits in: an environment that has left that status meanwhile is left alone."""
+    return ENVIRONMENT_STATUS.unqueued(environment, waiting=environment.status, to=Environment.FAILED, actor=actor)

@@ -11,17 +11,22 @@ from .row_filter import RowFilter
 
 
 def table_digest(conn, table: Table, rules: Mapping[str, Rule], where: RowFilter | None, *,
-                 same_server_version: bool = False) -> tuple[int, Any]:
-    """Row count and order-independent sums of row checksums over the unmasked columns."""
+                 same_server_version: bool = False, count: bool = True) -> tuple[int | None, Any]:
+    """Row count and order-independent sums of row checksums over the unmasked columns.
+
+    ``count=False`` leaves the count out (None) where it would cost a scan of its own: the source side,
+    whose rows the copier has just counted while reading them inside the same snapshot."""
     cur = conn.cursor()
     if same_server_version and where is None and all(r.kind == "keep" for r in rules.values()):
         # Every row whole on both sides: the server's own CHECKSUM TABLE (a sum of row CRCs, read
         # inside the snapshot) costs a third of the expression below. Its value depends on the
         # server's version, hence only between servers of the same one.
-        cur.execute(f"SELECT COUNT(*) FROM {quote_name(table.name)}")
-        rows = cur.fetchone()[0]
+        rows = None
+        if count:
+            cur.execute(f"SELECT COUNT(*) FROM {quote_name(table.name)}")
+            rows = int(cur.fetchone()[0])
         cur.execute(f"CHECKSUM TABLE {quote_name(table.name)}")
-        return int(rows), f"table:{cur.fetchone()[1]}"
+        return rows, f"table:{cur.fetchone()[1]}"
     columns = [c for c in table.columns if c.name not in rules or rules[c.name].kind == "keep"]
     if columns:
         parts = ", ".join(c.digest_sql() for c in columns)

@@ -75,6 +75,7 @@ class Table:
     deferred: list[str] = field(default_factory=list)  # "ADD KEY ..." / "ADD CONSTRAINT ..." clauses
     rows_estimate: int = 0
     integer_pk: bool = False  # the primary key's first column is an integer: rows can be read in id ranges
+    bytes_estimate: int = 0  # data and indexes on the server: what reading, loading and key building cost
 
     @property
     def charset(self) -> str | None:
@@ -111,7 +112,8 @@ def split_create_table(ddl: str, columns: list[Column]) -> tuple[str, list[str]]
 
 def read_schema(cur, database: str) -> Schema:
     """Everything a copy needs to recreate the database's objects, read through cursor ``cur``."""
-    cur.execute("SELECT TABLE_NAME, TABLE_TYPE, IFNULL(TABLE_ROWS,0) FROM information_schema.TABLES "
+    cur.execute("SELECT TABLE_NAME, TABLE_TYPE, IFNULL(TABLE_ROWS,0), "
+                "IFNULL(DATA_LENGTH,0) + IFNULL(INDEX_LENGTH,0) FROM information_schema.TABLES "
                 "WHERE TABLE_SCHEMA=%s ORDER BY TABLE_NAME", (database,))
     listing = cur.fetchall()
     cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, EXTRA, CHARACTER_SET_NAME "
@@ -128,7 +130,7 @@ def read_schema(cur, database: str) -> Schema:
     for table, column in cur.fetchall():
         primary.setdefault(table, []).append(column)
     tables, views = {}, {}
-    for name, kind, rows in listing:
+    for name, kind, rows, size in listing:
         if kind == "VIEW":
             cur.execute(f"SHOW CREATE VIEW {quote_name(database)}.{quote_name(name)}")
             views[name] = strip_definer(cur.fetchone()[1])
@@ -140,7 +142,7 @@ def read_schema(cur, database: str) -> Schema:
         by_name = {c.name: c for c in cols}
         integer_pk = bool(pk) and by_name[pk[0]].data_type in {"tinyint", "smallint", "mediumint", "int",
                                                                     "bigint"}
-        tables[name] = Table(name, cols, pk, create, deferred, int(rows), integer_pk)
+        tables[name] = Table(name, cols, pk, create, deferred, int(rows), integer_pk, int(size))
     cur.execute("SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
                 "WHERE TRIGGER_SCHEMA=%s ORDER BY ACTION_ORDER", (database,))
     triggers = {}

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from environments.lifecycle import ENVIRONMENT_STATUS, environment_transition
+from environments.lifecycle import ENVIRONMENT_STATUS, environment_transition, failed_when_unqueued
 from environments.models import Environment
 from environments.services import environment_destroy, environment_retry, environment_update_versions
 from portal.audit.actor import Actor
@@ -201,3 +201,20 @@ def test_two_racing_workers_cannot_both_move_it(shop):  # noqa: F811
     assert outcomes["waited"] >= 0.3  # it was held by the first worker's row lock, not refused beforehand
     raced = AuditEvent.objects.filter(action="environment.status_changed", details__to="destroyed")
     assert [(e.details["from"], e.actor_name) for e in raced] == [("destroying", "system:worker-1")]
+
+
+def test_a_job_that_could_not_be_queued_fails_only_an_environment_still_waiting_for_it(users, team, shop):  # noqa: F811
+    environment = create(users["qa"], shop, team)
+    actor = Actor.system("test")
+    environment_transition(environment, Environment.DESTROYING, actor=actor)
+    unqueued = failed_when_unqueued(environment, actor=actor)
+    environment_transition(environment, Environment.DESTROYED, actor=actor)  # another job ended it meanwhile
+    unqueued("Slipway could not queue the job")
+    environment.refresh_from_db()
+    assert environment.status == Environment.DESTROYED
+
+    waiting = create(users["qa"], shop, team)
+    environment_transition(waiting, Environment.DESTROYING, actor=actor)
+    failed_when_unqueued(waiting, actor=actor)("Slipway could not queue the job")
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.status_message) == (Environment.FAILED, "Slipway could not queue the job")
