@@ -14,7 +14,6 @@ every unmasked column, computed by both servers (the source inside its snapshot)
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import queue
 import threading
@@ -26,12 +25,12 @@ import pymysql
 
 from . import mariadb_accounts, mariadb_dump, mariadb_load
 from .contracts import CopyError, CopyReport, Endpoint, ProgressFn, SnapshotSink, StoreOwner
-from .mariadb_checksum import table_digest as _digest
 from .mariadb_connection import connect
 from .mariadb_connection import reason as _reason
 from .mariadb_load import Spool
 from .mariadb_read import STATEMENT_BYTES, Plan, Task, read_batches
 from .mariadb_schema import Schema, Table, quote_name, read_schema
+from .mariadb_verify import Background, measurer, table_sum, verify_digests
 from .masking import Masker, parse_rules
 from .row_filter import parse_row_filter
 
@@ -70,7 +69,7 @@ class MariaDBCopier:
         # With verification and several readers, one more connection in the same snapshot measures the
         # source from the start, so its checksums do not all fall at the end, when reading is over.
         readers = self._open_snapshot_readers(source, wanted + 1 if verify and wanted > 1 else wanted)
-        measurer = readers.pop() if verify and len(readers) > wanted else None
+        checksummer = readers.pop() if verify and len(readers) > wanted else None
         writers: list[Any] = []
         try:
             schema = read_schema(readers[0].cursor(), source.database)
@@ -85,14 +84,14 @@ class MariaDBCopier:
             source_sums: dict[str, tuple[int | None, Any]] = {}
             # The measuring connection, then readers done reading, measure the source (one shared list of
             # tables) while writers still load.
-            measure = self._measurer(plan, "source", same_version, source_sums) if plan.verify else None
-            early = _Background(measure, measurer) if measure is not None and measurer is not None else None
+            measure = measurer(plan, "source", same_version, source_sums) if plan.verify else None
+            early = Background(measure, checksummer) if measure is not None and checksummer is not None else None
             # Writers measure each table as soon as its keys are built, while the others still load:
             # only the tables finished last are left for the verification step.
             target_sums: dict[str, tuple[int, Any]] = {}
 
             def measure_target(conn, table: Table) -> None:
-                target_sums[table.name] = _table_sum(conn, plan, table, "target", same_version)
+                target_sums[table.name] = table_sum(conn, plan, table, "target", same_version)
             counters = self._load(readers, writers, plan, progress, after_reading=measure,
                                   after_table=measure_target if plan.verify else None)
             if early is not None:
@@ -105,7 +104,7 @@ class MariaDBCopier:
                                           "bytes": counters.bytes, "views": len(plan.views)})
             if plan.verify:
                 progress(message="verifying row counts and checksums")
-                report.verification = self._verify(writers, plan, same_version, source_sums, target_sums)
+                report.verification = verify_digests(writers, plan, same_version, source_sums, target_sums)
                 report.verified = all(v["ok"] for v in report.verification.values())
                 if not report.verified:
                     bad = sorted(k for k, v in report.verification.items() if not v["ok"])
@@ -114,7 +113,7 @@ class MariaDBCopier:
         except pymysql.MySQLError as exc:
             raise CopyError(f"MariaDB copy failed: {_reason(exc)}") from None
         finally:
-            for conn in readers + writers + ([measurer] if measurer is not None else []):
+            for conn in readers + writers + ([checksummer] if checksummer is not None else []):
                 conn.close()
 
     def _open_snapshot_readers(self, source: Endpoint, wanted: int) -> list[Any]:
@@ -368,40 +367,6 @@ class MariaDBCopier:
             progress(message=message)
         progress(rows_done=counters.rows, bytes_done=counters.bytes, tables_done=counters.tables_done)
 
-    # -- verification --------------------------------------------------------------------------------
-    @staticmethod
-    def _measurer(plan: Plan, side: str, same_version: bool,
-                  into: dict[str, tuple[int, Any]]) -> Callable[[Any], None]:
-        """A job for several connections at once: each measures tables from one shared list into ``into``."""
-        pending: queue.Queue = queue.Queue()
-        for table in plan.tables:
-            pending.put(table)
-
-        def measure(conn) -> None:
-            while True:
-                try:
-                    table = pending.get_nowait()
-                except queue.Empty:
-                    return
-                into[table.name] = _table_sum(conn, plan, table, side, same_version)
-        return measure
-
-    def _verify(self, writers, plan: Plan, same_version: bool, source_sums: dict[str, tuple[int, Any]],
-                target_sums: dict[str, tuple[int, Any]]) -> dict[str, dict[str, Any]]:
-        """Compare the digests; the target's tables not yet measured during the load are measured now."""
-        left = dataclasses.replace(plan, tables=[t for t in plan.tables if t.name not in target_sums])
-        _run_each(writers, self._measurer(left, "target", same_version, target_sums))
-        results: dict[str, dict[str, Any]] = {}
-        for table in plan.tables:
-            src_rows, src_sum = source_sums[table.name]
-            dst_rows, dst_sum = target_sums[table.name]
-            masked = sorted(plan.rules.get(table.name, {}))
-            results[table.name] = {"source_rows": src_rows, "target_rows": dst_rows,
-                                   "checksum": "equal" if src_sum == dst_sum else "different",
-                                   "masked_columns": masked,
-                                   "ok": src_rows == dst_rows and src_sum == dst_sum}
-        return results
-
     # -- snapshot / restore / provisioning -----------------------------------------------------------
     def snapshot(self, target: Endpoint, sink: SnapshotSink, progress: ProgressFn, *,
                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -428,53 +393,6 @@ class MariaDBCopier:
 
     def deprovision(self, store: Endpoint, server: Endpoint, owner: str | None) -> None:
         mariadb_accounts.deprovision(store, server, owner)
-
-
-class _Background:
-    """``fn(connection)`` on a thread of its own; ``join`` waits for it and re-raises its error."""
-
-    def __init__(self, fn: Callable[[Any], None], connection: Any) -> None:
-        self.error: BaseException | None = None
-
-        def body() -> None:
-            try:
-                fn(connection)
-            except BaseException as exc:
-                self.error = exc
-        self.thread = threading.Thread(target=body, daemon=True)
-        self.thread.start()
-
-    def join(self) -> None:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-
-def _run_each(connections: list[Any], fn: Callable[[Any], None]) -> None:
-    """Run ``fn(connection)`` on every connection at once, one thread each; re-raises the first error."""
-    errors: list[BaseException] = []
-
-    def body(conn) -> None:
-        try:
-            fn(conn)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(c,), daemon=True) for c in connections]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
-def _table_sum(conn, plan: Plan, table: Table, side: str, same_version: bool) -> tuple[int | None, Any]:
-    """One table's verification digest; a row filter applies to the source side only. The source's
-    count may be None: the rows its readers read stand for it (``_Counters.read``)."""
-    where = plan.filters.get(table.name)
-    return _digest(conn, table, plan.rules.get(table.name, {}), where if side == "source" else None,
-                   same_server_version=same_version and where is None, count=side == "target")
 
 
 def _version(conn) -> str:
