@@ -97,3 +97,28 @@ async def test_a_line_that_is_not_part_of_a_burst_is_sent_without_waiting_to_coa
         assert len(stream.frames) == 3
     finally:
         writer.cancel()
+
+
+async def test_an_acknowledgement_is_taken_without_a_trip_to_the_database_thread(monkeypatch):
+    import channels.consumer
+
+    trips = []
+
+    async def close_old_connections():
+        trips.append(1)
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", close_old_connections)
+    stream = _Frames()
+    stream.acked = asyncio.Event()
+    stream.sent_seq = 3
+    await stream.dispatch({"type": "websocket.receive", "text": '{"ack": 2}'})
+    assert (stream.acked_seq, trips) == (2, [])
+    await stream.dispatch({"type": "websocket.receive", "text": '{"ack":9}'})  # never past what was sent
+    assert (stream.acked_seq, trips) == (3, [])
+    seen = []
+
+    async def on_message(content):
+        seen.append(content)
+    stream.on_message = on_message
+    await stream.dispatch({"type": "websocket.receive", "text": '{"pause": true}'})  # anything else: as before
+    await stream.dispatch({"type": "websocket.receive", "text": '{"ack": "x"}'})
+    assert seen == [{"pause": True}, {"ack": "x"}] and trips == [1, 1]
