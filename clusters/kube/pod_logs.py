@@ -293,7 +293,7 @@ class KubeLogSource:
         ``resume`` is (last timestamp delivered, how many lines carried exactly that timestamp):
         sinceTime has second precision and lines can share a timestamp, so a reconnect skips what
         it already delivered by position rather than by value alone. Progress is kept in
-        ``self.resume`` as lines go out, so a connection that breaks mid-stream resumes right.
+        ``self.resume`` after each chunk, so a connection that breaks mid-stream resumes right.
         """
         resumed_at, skip = resume
         last, same = resume
@@ -308,6 +308,7 @@ class KubeLogSource:
             async for chunk in response.content.iter_any():
                 for raw in splitter.feed(chunk):
                     if self.room is not None and not self.room.is_set():
+                        self.resume[target] = (last, same)
                         # Not reading lets TCP flow control hold the API server back meanwhile.
                         await self.wait_for_room()
                     line = _line(target, raw)
@@ -323,8 +324,9 @@ class KubeLogSource:
                         same += 1
                     elif stamp:
                         last, same = stamp, 1
-                    self.resume[target] = (last, same)
                     self.emit(line, True)
+                # Kept per chunk (and before a pause): a broken connection surfaces only between chunks.
+                self.resume[target] = (last, same)
         return last, same
 
     async def _follow(self, target: Target) -> None:

@@ -122,3 +122,28 @@ async def test_an_acknowledgement_is_taken_without_a_trip_to_the_database_thread
     await stream.dispatch({"type": "websocket.receive", "text": '{"pause": true}'})  # anything else: as before
     await stream.dispatch({"type": "websocket.receive", "text": '{"ack": "x"}'})
     assert seen == [{"pause": True}, {"ack": "x"}] and trips == [1, 1]
+
+
+def test_a_line_encoded_ahead_is_the_json_the_page_always_got():
+    from environments.logs.consumers import LogStreamConsumer
+
+    stream = LogStreamConsumer()
+    stream.outbox = Outbox(max_items=100, max_bytes=1_000_000)
+    stream.prefixes = {}
+    lines = [{"pod": "web-7f9c", "container": "app", "ts": "2026-12-05T10:00:00.000000001Z",
+              "text": 'say "hi" \\ tab\there ünïcödé 🚢 \x1b[31mred\x1b[0m'},
+             {"pod": 'odd"pod', "container": "c\\d", "ts": "", "text": ""}]
+    for line in lines:
+        stream._emit(line, True)
+    stream._emit({"type": "marker", "kind": "info", "text": "a marker stays a dict"}, False)
+    taken = stream.outbox.take(max_items=10, max_bytes=10_000_000)
+    assert taken[:2] == [json.dumps(line, separators=(",", ":")) for line in lines]
+    assert taken[2] == {"type": "marker", "kind": "info", "text": "a marker stays a dict"}
+    frames = []
+
+    async def send(text_data=None, **kwargs):
+        frames.append(json.loads(text_data))
+    stream.send = send
+    stream.sent_seq, stream.BATCHED = 0, True
+    asyncio.run(stream._send(taken))
+    assert frames == [{"type": "batch", "seq": 1, "items": [*lines, taken[2]]}]
