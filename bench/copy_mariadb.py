@@ -158,7 +158,7 @@ def _ours(source: str, target: str, workers: int, verify: bool, out) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     out.send({"seconds": elapsed, "verified": report.verified, "cpu": usage.ru_utime + usage.ru_stime,
               "rows": report.counters["rows"],
-              "bytes": report.counters["bytes"], "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              "bytes": report.counters["bytes"], "maxrss_kb": usage.ru_maxrss,
               "notes": report.notes,
               "phases": [(message, end - t) for (t, message), end in zip(phases, ends, strict=True)]})
 

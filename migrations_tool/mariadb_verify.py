@@ -78,19 +78,10 @@ class Background:
 
 
 def run_each(connections: list[Any], fn: Callable[[Any], None]) -> None:
-    """Run ``fn(connection)`` on every connection at once, one thread each; re-raises the first error."""
-    errors: list[BaseException] = []
-
-    def body(conn) -> None:
-        try:
-            fn(conn)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(c,), daemon=True) for c in connections]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    """Run ``fn(connection)`` on every connection at once, one thread each; once all have ended, re-raises
+    the first error."""
+    jobs = [Background(fn, conn) for conn in connections]
+    for job in jobs:
+        job.thread.join()
+    for job in jobs:
+        job.join()
