@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -24,11 +25,14 @@ from clusters.kube.client import async_endpoint
 class ApiFollower:
     """Follows one container's log straight from the API server and notes when marks arrive."""
 
-    def __init__(self, kubeconfig: str, namespace: str, pod: str, container: str) -> None:
+    def __init__(self, kubeconfig: str, namespace: str, pod: str, container: str,
+                 report: Callable[[str], None] | None = None) -> None:
+        self.report = report
         self.endpoint = async_endpoint(Path(kubeconfig).read_text())
         self.url = f"{self.endpoint.server}/api/v1/namespaces/{namespace}/pods/{pod}/log"
         self.params = {"container": container, "follow": "true", "timestamps": "true", "tailLines": "0"}
         self.seen: dict[str, float] = {}
+        self.lines = 0
         self.events: dict[str, asyncio.Event] = {}
 
     async def run(self) -> None:
@@ -40,10 +44,13 @@ class ApiFollower:
                 *lines, rest = (rest + chunk).split(b"\n")
                 now = time.perf_counter()
                 for line in lines:
+                    self.lines += 1
                     text = line.partition(b" ")[2]
                     if text.startswith(b"mark-"):
                         mark = text.decode()
                         self.seen[mark] = now
+                        if self.report:
+                            self.report(f"seen {mark} {now} {self.lines}")
                         if mark in self.events:
                             self.events[mark].set()
 

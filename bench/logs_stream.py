@@ -9,6 +9,8 @@ One pod of the stack's local control plane (kwok serves its log file through the
    and until the bench's own follow request to the API server sees it (the API server's share; the
    rest of the websocket's time is Slipway's: bench/logs_stages.py); then the milestones of a fresh
    websocket connect (upgrade, pods listed, log request answered, first line);
+   the websocket viewer, `kubectl logs -f` and the bench's own request each run in a process of their
+   own (bench/log_clients.py), as a browser and kubectl do, and report when they saw each line;
 3. --viewers websocket viewers on one web process (daphne): all must receive every line of a burst
    without errors; the server's resident memory per viewer is printed.
 The web process is a real daphne (`portal.asgi`) on a fresh PostgreSQL database of the stack,
@@ -28,20 +30,21 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.logs_stages import ApiFollower, connect_stages  # noqa: E402  (importable once the project root is on sys.path)
+from bench.log_clients import Follower, WebsocketViewer  # noqa: E402  (importable once the project root is on sys.path)
+from bench.logs_stages import connect_stages  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.control_plane import Kube, api_client  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.daemons import Postgres  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.kwok_pod_logs import append_pod_log, start_pod  # noqa: E402  (importable once the project root is on sys.path)
 from devstack.process import Context  # noqa: E402  (importable once the project root is on sys.path)
 
 PAD = "x" * 80
+FOLLOWERS = ("websocket", "kubectl", "api")
 
 
 def free_port() -> int:
@@ -55,80 +58,6 @@ def rss_kib(pid: int) -> int:
         if row.startswith("VmRSS:"):
             return int(row.split()[1])
     return 0
-
-
-class KubectlFollower:
-    """`kubectl logs -f` on the pod; a thread counts lines and notes when awaited ones arrive."""
-
-    def __init__(self, kube: dict[str, str], namespace: str, pod: str, container: str) -> None:
-        env = {**os.environ, "KUBECONFIG": kube["KUBECONFIG"]}
-        if kube.get("KUBECACHEDIR"):
-            env["KUBECACHEDIR"] = kube["KUBECACHEDIR"]
-        self.proc = subprocess.Popen([kube["KUBECTL"], "logs", "-f", pod, "-c", container, "-n", namespace,
-                                      "--tail=0"], stdout=subprocess.PIPE, env=env, bufsize=1024 * 1024)
-        self.seen: dict[str, float] = {}
-        self.wanted: set[str] = set()
-        self.lock = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for raw in self.proc.stdout:
-            if raw.startswith(b"mark-"):
-                text = raw.decode().rstrip("\n")
-                with self.lock:
-                    self.seen[text] = time.perf_counter()
-                    self.lock.notify_all()
-
-    def wait_for(self, text: str, timeout: float = 300) -> float:
-        with self.lock:
-            if not self.lock.wait_for(lambda: text in self.seen, timeout):
-                raise RuntimeError(f"kubectl never printed {text!r}")
-            return self.seen[text]
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-
-class WebsocketViewer:
-    """A websocket client that acknowledges each batch (as the page does) and notes marks."""
-
-    def __init__(self, session, url: str, headers: dict[str, str]) -> None:
-        self.session, self.url, self.headers = session, url, headers
-        self.seen: dict[str, float] = {}
-        self.lines = 0
-        self.ready = asyncio.Event()
-        self.events: dict[str, asyncio.Event] = {}
-        self.error = ""
-
-    async def run(self) -> None:
-        try:
-            async with self.session.ws_connect(self.url, headers=self.headers, max_msg_size=0) as ws:
-                async for msg in ws:
-                    data = json.loads(msg.data)
-                    for item in data["items"]:
-                        if item.get("type") == "marker":
-                            if item["kind"] == "ready":
-                                self.ready.set()
-                            elif item["kind"] in ("skipped", "error"):
-                                self.error = item["text"]
-                            continue
-                        self.lines += 1
-                        text = item["text"]
-                        if text.startswith("mark-"):
-                            self.seen[text] = time.perf_counter()
-                            if text in self.events:
-                                self.events[text].set()
-                    await ws.send_str(json.dumps({"ack": data["seq"]}))
-        except Exception as exc:  # counted as an error in the report
-            self.error = f"{type(exc).__name__}: {exc}"
-            self.ready.set()
-
-    async def wait_for(self, text: str, timeout: float = 300) -> float:
-        if text not in self.seen:
-            event = self.events.setdefault(text, asyncio.Event())
-            await asyncio.wait_for(event.wait(), timeout)
-        return self.seen[text]
 
 
 def main() -> None:
@@ -264,74 +193,109 @@ class Bench:
     async def append(self, text: str) -> None:
         await asyncio.to_thread(self.setup.append, text)
 
+    def spawn(self, name: str) -> Follower:
+        """A follower in a process of its own, as a browser and kubectl are (bench/log_clients.py)."""
+        kube, setup = self.kube, self.setup
+        where = {"namespace": setup.namespace, "pod": setup.pod, "container": "web"}
+        if name == "websocket":
+            return Follower("websocket", url=self.url, headers=json.dumps(self.headers))
+        if name == "kubectl":
+            return Follower("kubectl", kubectl=kube["KUBECTL"], kubeconfig=kube["KUBECONFIG"],
+                            cachedir=kube.get("KUBECACHEDIR", ""), **where)
+        return Follower("api", kubeconfig=kube["KUBECONFIG"], **where)
+
+    async def attach(self, followers: dict[str, Follower]) -> None:
+        if "websocket" in followers:
+            await asyncio.to_thread(followers["websocket"].wait_ready, 60)
+        # Until kubectl and the bench's own request are attached: both start with no tail, and kwok
+        # answers a followed log request only once a line comes.
+        for attempt in range(60):
+            warm = self.mark()
+            await self.append(warm)
+            try:
+                await self.arrivals(followers, warm, 1.0 if attempt else 30.0)
+                return
+            except TimeoutError:
+                if attempt == 59:
+                    raise
+
     async def run(self) -> None:
         import aiohttp
 
+        followers = {name: self.spawn(name) for name in FOLLOWERS}
+        try:
+            await self.attach(followers)
+            await self.throughput_together(followers)
+            await self.latency(followers)
+        finally:
+            for follower in followers.values():
+                follower.stop()
+        await self.throughput_alone()
         # limit=0: aiohttp allows 100 connections per session by default; we want --viewers.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            viewer = WebsocketViewer(session, self.url, self.headers)
-            task = asyncio.ensure_future(viewer.run())
-            await asyncio.wait_for(viewer.ready.wait(), 60)
-            kubectl = KubectlFollower(self.kube, self.setup.namespace, self.setup.pod, "web")
-            api = ApiFollower(self.kube["KUBECONFIG"], self.setup.namespace, self.setup.pod, "web")
-            api_task = asyncio.ensure_future(api.run())
-            try:
-                # Until kubectl and the bench's own request are attached: both start with no tail, and
-                # kwok answers a followed log request only once a line comes.
-                for attempt in range(60):
-                    warm = self.mark()
-                    await self.append(warm)
-                    await viewer.wait_for(warm)
-                    try:
-                        await asyncio.to_thread(kubectl.wait_for, warm, 1.0)
-                        await api.wait_for(warm, 1.0)
-                        break
-                    except (RuntimeError, TimeoutError):
-                        if attempt == 59:
-                            raise
-                await self.throughput(viewer, kubectl, api)
-                await self.latency(viewer, kubectl, api)
-            finally:
-                kubectl.stop()
-                task.cancel()
-                api_task.cancel()
             await self.connect_milestones(session)
             await self.viewers(session)
 
-    async def throughput(self, viewer: WebsocketViewer, kubectl: KubectlFollower, api: ApiFollower) -> None:
-        n = self.args.lines
-        ws_rates, kubectl_rates, api_rates = [], [], []
-        for round_ in range(self.args.repeat):
-            body = "\n".join(f"line {i} {PAD}" for i in range(n - 1))
-            end = self.mark()
-            started = time.perf_counter()
-            await self.append(f"{body}\n{end}")
-            ws_done = await viewer.wait_for(end, 120)
-            kubectl_done = await asyncio.to_thread(kubectl.wait_for, end, 120)
-            api_rates.append(n / (await api.wait_for(end, 120) - started))
-            ws_rates.append(n / (ws_done - started))
-            kubectl_rates.append(n / (kubectl_done - started))
-            print(f"  round {round_ + 1}: websocket {ws_rates[-1]:,.0f} lines/s, "
-                  f"kubectl {kubectl_rates[-1]:,.0f} lines/s")
-            if viewer.error:
-                print(f"  websocket error: {viewer.error}")
-        ws, kc = statistics.median(ws_rates), statistics.median(kubectl_rates)
-        print(f"throughput ({n:,} lines of ~100 B, median of {self.args.repeat}): websocket {ws:,.0f} lines/s, "
-              f"kubectl logs -f {kc:,.0f} lines/s, ratio {ws / kc:.2f}x (goal >= 1x); a plain follow request "
-              f"from the bench {statistics.median(api_rates):,.0f} lines/s")
+    @staticmethod
+    async def arrivals(followers: dict[str, Follower], text: str, timeout: float) -> dict[str, float]:
+        """When each follower saw ``text`` (perf_counter seconds)."""
+        return {name: await asyncio.to_thread(follower.wait_for, text, timeout)
+                for name, follower in followers.items()}
 
-    async def latency(self, viewer: WebsocketViewer, kubectl: KubectlFollower, api: ApiFollower) -> None:
-        ws_ms, kc_ms, api_ms = [], [], []
+    async def burst(self, followers: dict[str, Follower]) -> dict[str, float]:
+        """Lines per second until each follower saw the last of --lines lines appended at once."""
+        n = self.args.lines
+        body = "\n".join(f"line {i} {PAD}" for i in range(n - 1))
+        end = self.mark()
+        before = {name: follower.received for name, follower in followers.items()}
+        started = time.perf_counter()
+        await self.append(f"{body}\n{end}")
+        rates = {name: n / (done - started) for name, done in (await self.arrivals(followers, end, 120)).items()}
+        lost = {name: n - (follower.counts[end] - before[name]) for name, follower in followers.items()}
+        if any(lost.values()):  # a follower that skipped lines was not fast: no figure from this round
+            raise RuntimeError(f"lines not received by the end mark: {lost}")
+        if "websocket" in followers and followers["websocket"].error:
+            print(f"  websocket error: {followers['websocket'].error}")
+        return rates
+
+    async def throughput_together(self, followers: dict[str, Follower]) -> None:
+        """All three attached at once: they share the API server's and kwok's CPU, and the websocket's
+        extra hop (the web process) shows as its lag behind the direct readers at the end."""
+        rounds = [await self.burst(followers) for _ in range(self.args.repeat)]
+        ws, kc, api = (statistics.median(r[name] for r in rounds) for name in FOLLOWERS)
+        print(f"attached together ({self.args.lines:,} lines, median of {self.args.repeat}): websocket {ws:,.0f} "
+              f"lines/s, kubectl logs -f {kc:,.0f} lines/s, ratio {ws / kc:.2f}x; a plain follow request {api:,.0f}")
+
+    async def throughput_alone(self) -> None:
+        """Each follower attached alone, as a person watches either the page or kubectl; the order
+        alternates round by round."""
+        rates: dict[str, list[float]] = {name: [] for name in FOLLOWERS}
+        for round_ in range(self.args.repeat):
+            for name in FOLLOWERS if round_ % 2 == 0 else FOLLOWERS[::-1]:
+                follower = self.spawn(name)
+                try:
+                    await self.attach({name: follower})
+                    rates[name].append((await self.burst({name: follower}))[name])
+                finally:
+                    follower.stop()
+            print(f"  round {round_ + 1}: websocket {rates['websocket'][-1]:,.0f} lines/s, "
+                  f"kubectl {rates['kubectl'][-1]:,.0f} lines/s")
+        ws, kc, api = (statistics.median(rates[name]) for name in FOLLOWERS)
+        print(f"throughput ({self.args.lines:,} lines of ~100 B, each alone, median of {self.args.repeat}): "
+              f"websocket {ws:,.0f} lines/s, kubectl logs -f {kc:,.0f} lines/s, ratio {ws / kc:.2f}x (goal >= 1x); "
+              f"a plain follow request from the bench {api:,.0f} lines/s")
+
+    async def latency(self, followers: dict[str, Follower]) -> None:
+        samples: dict[str, list[float]] = {name: [] for name in followers}
         for _ in range(self.args.latency_samples):
             await asyncio.sleep(0.1)  # a quiet spell: each sample is a first line, not part of a burst
             text = self.mark()
             started = time.perf_counter()
             await self.append(text)
-            ws_ms.append((await viewer.wait_for(text) - started) * 1000)
-            api_ms.append((await api.wait_for(text) - started) * 1000)
-            kc_ms.append((await asyncio.to_thread(kubectl.wait_for, text) - started) * 1000)
-        ws, kc, raw = statistics.median(ws_ms), statistics.median(kc_ms), statistics.median(api_ms)
-        print(f"first-line latency (median of {len(ws_ms)}): websocket {ws:.1f} ms, "
+            for name, seen in (await self.arrivals(followers, text, 60)).items():
+                samples[name].append((seen - started) * 1000)
+        ws, kc, raw = (statistics.median(samples[name]) for name in ("websocket", "kubectl", "api"))
+        print(f"first-line latency (median of {self.args.latency_samples}): websocket {ws:.1f} ms, "
               f"kubectl logs -f {kc:.1f} ms, ratio {ws / kc:.2f}x")
         print(f"  where the websocket's time goes: API server to a plain follow request {raw:.1f} ms "
               f"(the append included), Slipway's web process + websocket {ws - raw:.1f} ms")

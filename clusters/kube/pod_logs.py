@@ -34,6 +34,14 @@ WATCH_SECONDS = 300
 # kwok (like some kubelets) answers a followed log request only with its first line, so an
 # idle container with tail=0 would hold "ready" back: wait this long at most.
 ATTACH_SECONDS = 3.0
+# The API server writes each log line as its own HTTP chunk, TLS record and TCP segment, and a
+# reader that keeps up wakes the event loop once per line: that wake (epoll, socket read, TLS
+# buffer) cost about five times the line's own work. After a small chunk the follower leaves the
+# socket unread this long, so the next wake finds hundreds of lines waiting in the kernel.
+# Measured alone on 100,000 lines: 1.9 s of CPU and 34,000 lines/s without, 0.26 s and 89,000
+# with 4 ms. A line that follows a quiet spell is not delayed; one in a burst waits at most this.
+GATHER_SECONDS = 0.004
+GATHER_BELOW = 64 * 1024
 
 Resume = tuple[str, int]
 # emit(message, droppable): the consumer's non-blocking put into its bounded outbox.
@@ -121,6 +129,30 @@ class LineSplitter:
         self.buffer += data[:room]
         if len(data) > room:
             self.cut = len(data) - room
+
+
+def _socket_transport(response: aiohttp.ClientResponse) -> asyncio.Transport | None:
+    """The transport that reads the response's socket, under TLS if there is TLS.
+
+    Pausing the TLS transport itself would only stop decrypting: the socket would still wake the
+    loop for every segment. asyncio keeps the socket's transport in its TLS protocol (not public API);
+    without it, lines are read as they come, as before.
+    """
+    transport = response.connection.transport if response.connection is not None else None
+    return getattr(getattr(transport, "_ssl_protocol", None), "_transport", None) or transport
+
+
+async def _let_lines_gather(transport: asyncio.Transport | None) -> None:
+    # Only a transport that is reading is paused here: one paused by aiohttp's or TLS's own flow
+    # control is theirs to resume.
+    if transport is None or transport.is_closing() or not transport.is_reading():
+        return
+    transport.pause_reading()
+    try:
+        await asyncio.sleep(GATHER_SECONDS)
+    finally:
+        if not transport.is_closing():
+            transport.resume_reading()
 
 
 class KubeLogSource:
@@ -305,6 +337,7 @@ class KubeLogSource:
             if target in self.attached:
                 self.attached[target].set()
             splitter = LineSplitter()
+            wire = _socket_transport(response)
             async for chunk in response.content.iter_any():
                 for raw in splitter.feed(chunk):
                     if self.room is not None and not self.room.is_set():
@@ -327,6 +360,8 @@ class KubeLogSource:
                     self.emit(line, True)
                 # Kept per chunk (and before a pause): a broken connection surfaces only between chunks.
                 self.resume[target] = (last, same)
+                if len(chunk) < GATHER_BELOW:
+                    await _let_lines_gather(wire)
         return last, same
 
     async def _follow(self, target: Target) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kubernetes import client as k8s
 
+from clusters.kube import pod_logs
 from devstack.kwok_pod_logs import append_pod_log
 from environments.logs.consumers import LogStreamConsumer
 from portal.audit.models import AuditEvent
@@ -197,4 +198,30 @@ async def test_a_briefly_slow_browser_loses_nothing(environment, users, kube_cli
     await viewer.until(line("burst 2999"))
     assert [t for t in viewer.lines() if t.startswith("burst")] == [f"burst {n}" for n in range(3000)]
     assert not viewer.markers("skipped")
+    await viewer.comm.disconnect()
+
+
+async def test_a_busy_container_is_read_in_gathered_chunks_from_the_socket_under_tls(environment, users,
+                                                                                    kube_client, kube_namespace,
+                                                                                    monkeypatch):
+    # The gathering pauses the socket's own transport: pausing the TLS layer above it would still wake
+    # the loop for every line. That transport is asyncio's private attribute, so this checks it is found.
+    paused = []
+    gather = pod_logs._let_lines_gather
+
+    async def recording(transport):
+        paused.append(transport)
+        await gather(transport)
+
+    monkeypatch.setattr(pod_logs, "_let_lines_gather", recording)
+    ns = kube_namespace
+    await db(start_pod, kube_client, ns, "web-1", "web")
+    viewer = await open_viewer(environment, users["developer"], "component=web")
+    await db(append_pod_log, ns, "web-1", "web", "\n".join(f"busy {n}" for n in range(5000)), client=kube_client)
+    await viewer.until(line("busy 4999"))
+    assert [t for t in viewer.lines() if t.startswith("busy")] == [f"busy {n}" for n in range(5000)]
+    assert environment.cluster.kubeconfig and "https://" in environment.cluster.kubeconfig
+    wire = paused[-1]
+    assert wire.get_extra_info("socket") is not None
+    assert wire.get_extra_info("ssl_object") is None, "the TLS layer was paused, not the socket under it"
     await viewer.comm.disconnect()

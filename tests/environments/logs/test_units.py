@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from clusters.kube import pod_logs
 from clusters.kube.pod_logs import LineSplitter
 from environments.logs.selection import SelectionError, parse_selection
 from portal.streaming import Outbox, StreamConsumer
@@ -147,3 +148,42 @@ def test_a_line_encoded_ahead_is_the_json_the_page_always_got():
     stream.sent_seq, stream.BATCHED = 0, True
     asyncio.run(stream._send(taken))
     assert frames == [{"type": "batch", "seq": 1, "items": [*lines, taken[2]]}]
+
+
+class _Collect(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.data += data
+
+
+async def test_gathering_leaves_the_socket_unread_for_a_moment_and_only_a_socket_that_was_reading():
+    loop = asyncio.get_running_loop()
+    server = await asyncio.start_server(lambda r, w: peers.append(w), "127.0.0.1", 0)
+    peers: list[asyncio.StreamWriter] = []
+    transport, protocol = await loop.create_connection(_Collect, *server.sockets[0].getsockname()[:2])
+    try:
+        while not peers:
+            await asyncio.sleep(0.01)
+        gather = asyncio.ensure_future(pod_logs._let_lines_gather(transport))
+        await asyncio.sleep(0)
+        assert not transport.is_reading()
+        peers[0].write(b"written while the reader gathers\n")
+        await peers[0].drain()
+        await asyncio.sleep(pod_logs.GATHER_SECONDS / 4)
+        assert protocol.data == b""  # left in the kernel until the pause ends
+        await gather
+        assert transport.is_reading()
+        for _ in range(100):
+            if protocol.data:
+                break
+            await asyncio.sleep(0.01)
+        assert protocol.data == b"written while the reader gathers\n"
+
+        transport.pause_reading()  # paused by someone else (aiohttp's or TLS's flow control)
+        await pod_logs._let_lines_gather(transport)
+        assert not transport.is_reading()  # theirs to resume
+    finally:
+        transport.close()
+        server.close()
