@@ -213,7 +213,7 @@ class Bench:
             warm = self.mark()
             await self.append(warm)
             try:
-                await self.arrivals(followers, warm, 1.0 if attempt else 30.0)
+                await self.arrivals(followers, warm, 2.0)
                 return
             except TimeoutError:
                 if attempt == 59:

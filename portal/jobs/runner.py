@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
+from celery.exceptions import Reject
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from kombu.exceptions import OperationalError
 
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
@@ -112,7 +114,14 @@ def redeliver_later(task: Task, held: JobLeaseHeld) -> str:
     if visibility:
         countdown = min(countdown, visibility / 2)
     logger.info("%s; this delivery comes back in %.1f s", held, countdown)
-    task.signature_from_request().apply_async(countdown=countdown)
+    try:
+        task.signature_from_request().apply_async(countdown=countdown)
+    except OperationalError as exc:
+        # Not sent (the broker is unreachable). Acknowledged, this delivery would be gone, and a job whose
+        # holder has died would have none left: rejected with requeue, the broker keeps it, and if even the
+        # reject cannot reach it, the unacknowledged message comes back after the visibility timeout.
+        logger.warning("%s; could not send this delivery again (%s): left to the broker", held, exc)
+        raise Reject(f"could not send this delivery again: {exc}", requeue=True) from exc
     return Job.RUNNING
 
 

@@ -1,16 +1,19 @@
 """The lease a job's running delivery holds (portal/jobs/lease.py), in-process: who may take it, when, and what a
 delivery that finds it held does. tests/reliability/test_job_lease.py shows it across two real workers."""
 
+import socket
 from datetime import timedelta
 
 import pytest
+from celery import Celery
+from celery.exceptions import Reject
 from django.utils import timezone
 
 from portal.audit.actor import Actor
 from portal.audit.models import AuditEvent
 from portal.jobs.lease import JobLeaseHeld, LeaseKeeper, job_lease_renew, job_lease_take
 from portal.jobs.models import Job
-from portal.jobs.runner import execute_job
+from portal.jobs.runner import execute_job, redeliver_later
 from portal.jobs.tasks import selfcheck
 from tests.factories import JobFactory
 from tests.racing import race
@@ -105,3 +108,29 @@ def test_a_body_stopped_by_the_process_exiting_releases_the_lease_for_the_redeli
     job.refresh_from_db()
     assert (job.state, job.lease_owner, job.lease_until) == (Job.RUNNING, "", None)
     assert job_lease_take(str(job.pk), owner="redelivery", seconds=60)
+
+
+def test_a_delivery_that_cannot_be_sent_again_is_rejected_for_requeue_not_acknowledged():
+    # A broker nobody listens on: sending the delivery again is refused, as with Redis down. Acknowledged
+    # (what an exception does to an acks_late task), the job would be left with no delivery if its
+    # holder had died.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = Celery("unreachable", broker=f"redis://127.0.0.1:{port}/0", set_as_current=False)
+    app.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1,
+                                          "interval_max": 0.1}
+
+    @app.task(bind=True, acks_late=True)
+    def leased(self, job_id, actor):
+        return job_id
+
+    leased.push_request(id="delivery-1", args=("job-1", {}), kwargs={}, headers={},
+                        delivery_info={"exchange": "", "routing_key": "celery"})
+    try:
+        with pytest.raises(Reject) as rejected:
+            redeliver_later(leased, JobLeaseHeld("job-1", owner="worker-a", seconds_left=5))
+    finally:
+        leased.pop_request()
+    assert rejected.value.requeue is True
+    assert "could not send this delivery again" in str(rejected.value.reason)
