@@ -204,6 +204,7 @@ class KwokCluster:
 
     def create(self) -> None:
         """Start the cluster (recreating a leftover one) and seed its nodes. Raises StackError."""
+        _raise_inotify_limit()
         if port_open(self.port) and not self.apiserver_alive():
             raise StackError(f"kube: port {self.port} is in use by something else; choose another port")
         bins = _ensure_binaries()
@@ -324,6 +325,7 @@ class KwokCluster:
         if port_open(self.port) and not self.apiserver_alive():
             raise StackError(f"kube: port {self.port} is in use by something else; choose another port")
         say(f"kube: resuming kwok cluster {self.name!r} on https://127.0.0.1:{self.port}")
+        _raise_inotify_limit()
         proc = self.kwokctl("start", "cluster", timeout=180)
         self._log_run(proc)
         if proc.returncode != 0:
@@ -380,6 +382,19 @@ def _locked(ctx: Context) -> Iterator[None]:
     with (workdir(ctx) / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def _raise_inotify_limit(wanted: int = 1024) -> None:
+    """kwok follows every log with an inotify instance; the kernel's default of 128 per user is shared by
+    every cluster and process of the user (kind documents the same limit), and a kwok that runs out answers
+    "failed to create fsnotify watcher: too many open files". Raised when this process may."""
+    limit = Path("/proc/sys/fs/inotify/max_user_instances")
+    try:
+        if int(limit.read_text()) < wanted:
+            limit.write_text(str(wanted))
+            say(f"kube: fs.inotify.max_user_instances raised to {wanted}")
+    except (OSError, ValueError):
+        pass  # not root, or not Linux: the default stays
 
 
 class Kube:
