@@ -106,6 +106,7 @@ def redeliver_later(task: Task, held: JobLeaseHeld) -> str:
     (its lease has run out and the next delivery takes over). The wait stays under half the broker's
     visibility timeout, so the waiting message is not itself handed to a second worker meanwhile.
     """
+    task.request.lease_deferred = True  # for the task metrics (portal.observability.task_signals)
     if task.request.is_eager:  # no broker to come back through; the holder finishes the job
         logger.info("%s; not run here", held)
         return Job.RUNNING

@@ -25,6 +25,9 @@ HTTP_DURATION = Histogram("slipway_http_request_duration_seconds", "Time to answ
 TASK_DURATION = Histogram("slipway_celery_task_duration_seconds", "Time a Celery task ran, by task name.",
                           ["task"], buckets=(0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600, float("inf")))
 TASK_FAILURES = Counter("slipway_celery_task_failures", "Celery tasks that raised, by task name.", ["task"])
+TASK_DEFERRALS = Counter("slipway_celery_task_deferrals",
+                         "Deliveries that found their job running under another delivery's lease and left it to "
+                         "that one (sent again for later), by task name; not counted in the durations.", ["task"])
 WEBSOCKETS = Gauge("slipway_websocket_connections", "Open websocket connections, by stream.", ["stream"],
                    multiprocess_mode="livesum")
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from prometheus_client import start_http_server
 
 from .log_context import VALID_REQUEST_ID, LogContext, bind, current, unbind, user_name
-from .process_metrics import TASK_DURATION, TASK_FAILURES, process_registry
+from .process_metrics import TASK_DEFERRALS, TASK_DURATION, TASK_FAILURES, process_registry
 
 logger = logging.getLogger("slipway.tasks")
 
@@ -72,7 +72,10 @@ def task_finished(task_id: str | None = None, task: Any = None, state: str | Non
     if started is None or task is None:
         return
     elapsed = time.perf_counter() - started[0]
-    TASK_DURATION.labels(task.name).observe(elapsed)
+    if getattr(task.request, "lease_deferred", False):  # it ran no job: a duration would read as one run
+        TASK_DEFERRALS.labels(task.name).inc()
+    else:
+        TASK_DURATION.labels(task.name).observe(elapsed)
     logger.info("task %s %s in %.3f s", task.name, (state or "finished").lower(), elapsed)
     if started[1] is not None:
         unbind(started[1])

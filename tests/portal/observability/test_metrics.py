@@ -11,6 +11,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from portal.audit.actor import Actor
+from portal.jobs.lease import job_lease_take
+from portal.jobs.models import Job
 from portal.jobs.tasks import selfcheck
 from portal.routing import websocket_urlpatterns
 from tests.factories import JobFactory, UserFactory
@@ -112,3 +114,15 @@ async def test_open_websockets_are_a_gauge_by_stream():
     assert REGISTRY.get_sample_value("slipway_websocket_connections", labels) == before + 1
     await comm.disconnect()
     assert REGISTRY.get_sample_value("slipway_websocket_connections", labels) == before
+
+
+def test_a_delivery_that_finds_its_job_leased_elsewhere_is_a_deferral_not_a_run():
+    name = selfcheck.name
+    count = ("slipway_celery_task_duration_seconds_count", {"task": name})
+    deferrals = ("slipway_celery_task_deferrals_total", {"task": name})
+    runs, deferred = REGISTRY.get_sample_value(*count) or 0, REGISTRY.get_sample_value(*deferrals) or 0
+    job = JobFactory(kind="selfcheck")
+    assert job_lease_take(str(job.pk), owner="another-worker", seconds=60)
+    assert selfcheck.delay(str(job.pk), Actor.system("test").to_dict()).get() == Job.RUNNING  # eager: runs here
+    assert REGISTRY.get_sample_value(*deferrals) == deferred + 1
+    assert (REGISTRY.get_sample_value(*count) or 0) == runs
