@@ -28,15 +28,36 @@ ROOT = Path(__file__).resolve().parents[1]
 Report = Callable[[str], None]
 
 
-class WebsocketViewer:
+class Marks:
+    """The awaited lines a follower saw: when, and how many lines it had received by then (reported as
+    ``seen <text> <time> <lines>`` when ``report`` is set)."""
+
+    def __init__(self, report: Report | None = None) -> None:
+        self.report = report
+        self.seen: dict[str, float] = {}
+        self.events: dict[str, asyncio.Event] = {}
+
+    def note(self, text: str, at: float, lines: int) -> None:
+        self.seen[text] = at
+        if self.report:
+            self.report(f"seen {text} {at} {lines}")
+        if text in self.events:
+            self.events[text].set()
+
+    async def wait_for(self, text: str, timeout: float = 300) -> float:
+        if text not in self.seen:
+            await asyncio.wait_for(self.events.setdefault(text, asyncio.Event()).wait(), timeout)
+        return self.seen[text]
+
+
+class WebsocketViewer(Marks):
     """A websocket client that acknowledges each batch (as the page does) and notes marks."""
 
     def __init__(self, session, url: str, headers: dict[str, str], report: Report | None = None) -> None:
-        self.session, self.url, self.headers, self.report = session, url, headers, report
-        self.seen: dict[str, float] = {}
+        super().__init__(report)
+        self.session, self.url, self.headers = session, url, headers
         self.lines = 0
         self.ready = asyncio.Event()
-        self.events: dict[str, asyncio.Event] = {}
         self.error = ""
 
     async def run(self) -> None:
@@ -51,7 +72,7 @@ class WebsocketViewer:
                         self.lines += 1
                         text = item["text"]
                         if text.startswith("mark-"):
-                            self._seen(text)
+                            self.note(text, time.perf_counter(), self.lines)
                     await ws.send_str(json.dumps({"ack": data["seq"]}))
         except Exception as exc:  # counted as an error in the report
             self.error = f"{type(exc).__name__}: {exc}"
@@ -68,19 +89,6 @@ class WebsocketViewer:
             self.error = item["text"]
             if self.report:
                 self.report(f"error {self.error}")
-
-    def _seen(self, text: str) -> None:
-        self.seen[text] = time.perf_counter()
-        if self.report:
-            self.report(f"seen {text} {self.seen[text]} {self.lines}")
-        if text in self.events:
-            self.events[text].set()
-
-    async def wait_for(self, text: str, timeout: float = 300) -> float:
-        if text not in self.seen:
-            event = self.events.setdefault(text, asyncio.Event())
-            await asyncio.wait_for(event.wait(), timeout)
-        return self.seen[text]
 
 
 class Follower:

@@ -19,21 +19,20 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.log_clients import Marks
 from clusters.kube.client import async_endpoint
 
 
-class ApiFollower:
+class ApiFollower(Marks):
     """Follows one container's log straight from the API server and notes when marks arrive."""
 
     def __init__(self, kubeconfig: str, namespace: str, pod: str, container: str,
                  report: Callable[[str], None] | None = None) -> None:
-        self.report = report
+        super().__init__(report)
         self.endpoint = async_endpoint(Path(kubeconfig).read_text())
         self.url = f"{self.endpoint.server}/api/v1/namespaces/{namespace}/pods/{pod}/log"
         self.params = {"container": container, "follow": "true", "timestamps": "true", "tailLines": "0"}
-        self.seen: dict[str, float] = {}
         self.lines = 0
-        self.events: dict[str, asyncio.Event] = {}
 
     async def run(self) -> None:
         async with aiohttp.ClientSession(headers=self.endpoint.headers) as session, \
@@ -47,17 +46,7 @@ class ApiFollower:
                     self.lines += 1
                     text = line.partition(b" ")[2]
                     if text.startswith(b"mark-"):
-                        mark = text.decode()
-                        self.seen[mark] = now
-                        if self.report:
-                            self.report(f"seen {mark} {now} {self.lines}")
-                        if mark in self.events:
-                            self.events[mark].set()
-
-    async def wait_for(self, text: str, timeout: float = 60) -> float:
-        if text not in self.seen:
-            await asyncio.wait_for(self.events.setdefault(text, asyncio.Event()).wait(), timeout)
-        return self.seen[text]
+                        self.note(text.decode(), now, self.lines)
 
 
 async def connect_stages(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> dict[str, float]:
