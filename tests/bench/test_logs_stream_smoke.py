@@ -1,6 +1,6 @@
 """The live-logs benchmark still runs end to end (`bench/logs_stream.py --tiny`): a real daphne, the
 local control plane's pod, `kubectl logs -f` and the bench's own follow request beside the websocket
-(together, then each alone, every one in a process of its own),
+(together, then each alone, every one in a process of its own: bench/log_clients.py),
 the connect milestones and several viewers at once. Figures are not checked (the machine is noisy);
 that each part measured something and every viewer got every line is."""
 
