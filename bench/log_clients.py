@@ -23,7 +23,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a program: the project's packages are importable from here on
+from clusters.kube.client import async_endpoint  # noqa: E402  (importable once the project root is on sys.path)
 
 Report = Callable[[str], None]
 
@@ -91,6 +95,33 @@ class WebsocketViewer(Marks):
                 self.report(f"error {self.error}")
 
 
+class ApiFollower(Marks):
+    """Follows one container's log straight from the API server (`GET …/pods/<pod>/log?follow=true`,
+    aiohttp, the endpoint and credentials Slipway's log source uses) and notes when marks arrive."""
+
+    def __init__(self, kubeconfig: str, namespace: str, pod: str, container: str,
+                 report: Callable[[str], None] | None = None) -> None:
+        super().__init__(report)
+        self.endpoint = async_endpoint(Path(kubeconfig).read_text())
+        self.url = f"{self.endpoint.server}/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        self.params = {"container": container, "follow": "true", "timestamps": "true", "tailLines": "0"}
+        self.lines = 0
+
+    async def run(self) -> None:
+        async with aiohttp.ClientSession(headers=self.endpoint.headers) as session, \
+                session.get(self.url, params=self.params, ssl=self.endpoint.ssl) as response:
+            response.raise_for_status()
+            rest = b""
+            async for chunk in response.content.iter_any():
+                *lines, rest = (rest + chunk).split(b"\n")
+                now = time.perf_counter()
+                for line in lines:
+                    self.lines += 1
+                    text = line.partition(b" ")[2]
+                    if text.startswith(b"mark-"):
+                        self.note(text.decode(), now, self.lines)
+
+
 class Follower:
     """One child process of this module; a thread records the lines it reports."""
 
@@ -152,20 +183,15 @@ def _kubectl(kubectl: str, kubeconfig: str, cachedir: str, namespace: str, pod: 
 
 
 async def _websocket(url: str, headers: str) -> None:
-    import aiohttp
-
     async with aiohttp.ClientSession() as session:
         await WebsocketViewer(session, url, json.loads(headers), report=_report).run()
 
 
 async def _api(kubeconfig: str, namespace: str, pod: str, container: str) -> None:
-    from bench.logs_stages import ApiFollower
-
     await ApiFollower(kubeconfig, namespace, pod, container, report=_report).run()
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
     kind, arguments = sys.argv[1], json.loads(sys.argv[2])
     if kind == "kubectl":
         _kubectl(**arguments)

@@ -142,7 +142,7 @@ def _socket_transport(response: aiohttp.ClientResponse) -> asyncio.Transport | N
     return getattr(getattr(transport, "_ssl_protocol", None), "_transport", None) or transport
 
 
-async def _let_lines_gather(transport: asyncio.Transport | None) -> None:
+async def let_lines_gather(transport: asyncio.Transport | None) -> None:
     # Only a transport that is reading is paused here: one paused by aiohttp's or TLS's own flow
     # control is theirs to resume.
     if transport is None or transport.is_closing() or not transport.is_reading():
@@ -361,7 +361,7 @@ class KubeLogSource:
                 # Kept per chunk (and before a pause): a broken connection surfaces only between chunks.
                 self.resume[target] = (last, same)
                 if len(chunk) < GATHER_BELOW:
-                    await _let_lines_gather(wire)
+                    await let_lines_gather(wire)
         return last, same
 
     async def _follow(self, target: Target) -> None:

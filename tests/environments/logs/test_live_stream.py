@@ -207,13 +207,13 @@ async def test_a_busy_container_is_read_in_gathered_chunks_from_the_socket_under
     # The gathering pauses the socket's own transport: pausing the TLS layer above it would still wake
     # the loop for every line. That transport is asyncio's private attribute, so this checks it is found.
     paused = []
-    gather = pod_logs._let_lines_gather
+    gather = pod_logs.let_lines_gather
 
     async def recording(transport):
         paused.append(transport)
         await gather(transport)
 
-    monkeypatch.setattr(pod_logs, "_let_lines_gather", recording)
+    monkeypatch.setattr(pod_logs, "let_lines_gather", recording)
     ns = kube_namespace
     await db(start_pod, kube_client, ns, "web-1", "web")
     viewer = await open_viewer(environment, users["developer"], "component=web")

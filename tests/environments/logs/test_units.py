@@ -166,7 +166,7 @@ async def test_gathering_leaves_the_socket_unread_for_a_moment_and_only_a_socket
     try:
         while not peers:
             await asyncio.sleep(0.01)
-        gather = asyncio.ensure_future(pod_logs._let_lines_gather(transport))
+        gather = asyncio.ensure_future(pod_logs.let_lines_gather(transport))
         await asyncio.sleep(0)
         assert not transport.is_reading()
         peers[0].write(b"written while the reader gathers\n")
@@ -182,7 +182,7 @@ async def test_gathering_leaves_the_socket_unread_for_a_moment_and_only_a_socket
         assert protocol.data == b"written while the reader gathers\n"
 
         transport.pause_reading()  # paused by someone else (aiohttp's or TLS's flow control)
-        await pod_logs._let_lines_gather(transport)
+        await pod_logs.let_lines_gather(transport)
         assert not transport.is_reading()  # theirs to resume
     finally:
         transport.close()
