@@ -14,8 +14,10 @@ Run: ``python bench/log_clients.py kubectl|websocket|api '<json arguments>'``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -127,8 +129,10 @@ class Follower:
 
     def __init__(self, kind: str, **arguments: str) -> None:
         self.kind = kind
+        # Its own process group: the kubectl follower's kubectl goes with it on stop (left behind, it follows
+        # the pod until its next line, or for ever once the bench's namespace is gone).
         self.proc = subprocess.Popen([sys.executable, __file__, kind, json.dumps(arguments)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True, start_new_session=True)
         self.seen: dict[str, float] = {}
         self.counts: dict[str, int] = {}
         self.received = 0  # lines received up to the latest line reported
@@ -163,7 +167,8 @@ class Follower:
                 raise RuntimeError(f"{self.kind} did not get ready: {self.error or 'timed out'}")
 
     def stop(self) -> None:
-        self.proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
 
