@@ -222,6 +222,7 @@ class KwokCluster:
                 break
             say(f"kube: kwokctl create cluster failed (exit {proc.returncode}); retrying once")
             self.delete()
+            self.release_port()
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr)[-3000:]
             self.delete()
@@ -295,6 +296,25 @@ class KwokCluster:
         deadline = time.monotonic() + timeout
         while (any(map(self.ours, pids)) or port_open(self.port)) and time.monotonic() < deadline:
             time.sleep(0.1)
+
+    def release_port(self, timeout: float = 30) -> None:
+        """Kill what a failed attempt left of this cluster, until its port is free.
+
+        A component that kwokctl started but had not yet written to its pid files survives ``delete``, and
+        it may bind the port only afterwards. The retry's API server then fails with "address already in use",
+        and the retry waits out kwokctl's timeout (seen in CI: a `make run` cluster took over 180 s)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            strays = [int(d.name) for d in Path("/proc").iterdir()
+                      if d.name.isdigit() and int(d.name) != os.getpid() and self.ours(int(d.name))]
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if not strays and not port_open(self.port):
+                return
+            time.sleep(0.2)
 
     def _kwokctl_and_wait(self, verb: str) -> None:
         pids = list(self.component_pids().values())

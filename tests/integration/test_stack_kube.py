@@ -3,6 +3,7 @@ and pod logs behave as on a cluster, with kwok standing in for the kubelets."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -281,3 +282,35 @@ def test_a_stopped_standalone_cluster_resumes_with_what_it_held(tmp_path) -> Non
     finally:
         kube("down")
     assert not port_open(free_tcp_port)
+
+
+def test_a_retry_first_kills_what_the_failed_attempt_left_on_the_port(tmp_path) -> None:
+    """A component the failed `kwokctl create` started but never recorded survives ``delete`` and holds the port;
+    the retry's API server would fail with "address already in use". ``release_port`` frees it, and leaves other
+    clusters' and programs' processes alone."""
+    import subprocess
+    import sys
+
+    from devstack.control_plane import KwokCluster
+    from devstack.process import free_port, port_open
+
+    cluster = KwokCluster.standalone("retry-it", free_port(), tmp_path)
+    listen = ("import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); "
+              "time.sleep(300)")
+    stray = subprocess.Popen([sys.executable, "-c", listen, str(cluster.port), f"--data-dir={cluster.cluster_dir}/etcd"])
+    other_port = free_port()
+    other = subprocess.Popen([sys.executable, "-c", listen, str(other_port), f"--data-dir={tmp_path}/elsewhere"])
+    try:
+        for _ in range(100):
+            if port_open(cluster.port) and port_open(other_port):
+                break
+            time.sleep(0.05)
+        assert port_open(cluster.port)
+        cluster.release_port(timeout=10)
+        assert stray.wait(timeout=5) == -9
+        assert not port_open(cluster.port)
+        assert other.poll() is None and port_open(other_port)
+    finally:
+        for proc in (stray, other):
+            proc.kill()
+            proc.wait()
