@@ -102,7 +102,7 @@ class ApiFollower(Marks):
     aiohttp, the endpoint and credentials Slipway's log source uses) and notes when marks arrive."""
 
     def __init__(self, kubeconfig: str, namespace: str, pod: str, container: str,
-                 report: Callable[[str], None] | None = None) -> None:
+                 report: Report | None = None) -> None:
         super().__init__(report)
         self.endpoint = async_endpoint(Path(kubeconfig).read_text())
         self.url = f"{self.endpoint.server}/api/v1/namespaces/{namespace}/pods/{pod}/log"
